@@ -1,0 +1,1 @@
+"""Keystage: the local authority's education data hub."""

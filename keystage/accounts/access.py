@@ -1,0 +1,123 @@
+"""The only way views fetch guarded objects: each helper checks role and tenancy.
+
+A user who lacks the permission gets 403; an object outside the user's LA or school is
+reported as not found (404), so nobody can learn that another LA's object exists.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from keystage.accounts.models import Role, User
+from keystage.accounts.permissions import has_permission
+from keystage.schools.models import Establishment, EstablishmentImport, LocalAuthority
+
+
+def require_permission(user, action: str) -> None:
+    """Raise 403 unless the user's role grants the action."""
+    if not has_permission(user, action):
+        raise PermissionDenied(f"Your role does not allow this ({action}).")
+
+
+def access_user_la(user, action: str) -> LocalAuthority:
+    """The LA the user works for, after checking the action; 403 for users with no LA."""
+    require_permission(user, action)
+    if user.la_id is None:
+        raise PermissionDenied("This page is for local authority users.")
+    return user.la
+
+
+def _schools_in_scope(user):
+    """Establishments inside the user's tenancy, whatever their role allows."""
+    schools = Establishment.objects.select_related("la")
+    if not getattr(user, "is_authenticated", False):
+        return schools.none()
+    if user.role == Role.SCHOOL_USER:
+        return schools.filter(pk=user.school_id)
+    if user.la_id is not None:
+        return schools.filter(la_id=user.la_id)
+    return schools.none()
+
+
+def access_schools(user, action: str = "view-schools") -> QuerySet[Establishment]:
+    """The establishments the user may see: their LA's, or only their own school."""
+    require_permission(user, action)
+    return _schools_in_scope(user)
+
+
+def access_school_by_urn(user, urn: str, action: str = "view-schools") -> Establishment:
+    """One establishment by URN: 404 outside the user's scope, 403 if the role forbids it."""
+    # Scope first: another LA's school is "not found" whatever the user's role.
+    school = _schools_in_scope(user).filter(urn=urn).first()
+    if school is None:
+        raise Http404("No such school in your register.")
+    require_permission(user, action)
+    return school
+
+
+def access_users(user, action: str = "manage-users") -> QuerySet[User]:
+    """The users an LA administrator manages: their LA's staff and its schools' users."""
+    la = access_user_la(user, action)
+    return User.objects.filter(la=la).select_related("la", "school")
+
+
+def access_user_by_id(user, user_id: int, action: str = "manage-users") -> User:
+    """One user of the administrator's LA: 404 outside the LA, 403 if the role forbids it."""
+    if user.la_id is None or user.role == Role.SCHOOL_USER:
+        target = None
+    else:
+        target = User.objects.filter(la_id=user.la_id, pk=user_id).select_related("la").first()
+    if target is None:
+        raise Http404("No such user in your local authority.")
+    require_permission(user, action)
+    return target
+
+
+def access_register_imports(user) -> QuerySet[EstablishmentImport]:
+    """The GIAS imports that touched the user's LA."""
+    la = access_user_la(user, "manage-schools")
+    return EstablishmentImport.objects.filter(la=la)
+
+
+def access_register_import_by_id(user, import_id: int) -> EstablishmentImport:
+    """One GIAS import of the user's LA: 404 outside the LA, 403 if the role forbids it."""
+    log = None
+    if user.la_id is not None and user.role != Role.SCHOOL_USER:
+        log = EstablishmentImport.objects.filter(la_id=user.la_id, pk=import_id).first()
+    if log is None:
+        raise Http404("No such import for your local authority.")
+    require_permission(user, "manage-schools")
+    return log
+
+
+def access_audit_events(user):
+    """The audit log of the administrator's LA."""
+    from keystage.audit.models import AuditEvent
+
+    la = access_user_la(user, "view-audit-log")
+    return AuditEvent.objects.filter(la=la).select_related("school", "acting_user")
+
+
+def _jobs_in_scope(user):
+    from keystage.jobs.models import Job
+
+    if user.role == Role.SCHOOL_USER or user.la_id is None:
+        return Job.objects.filter(created_by_id=user.pk)
+    return Job.objects.filter(la_id=user.la_id)
+
+
+def access_jobs(user):
+    """The background jobs the user may follow: their own, and for LA users their LA's."""
+    require_permission(user, "view-own-jobs")
+    return _jobs_in_scope(user)
+
+
+def access_job_by_id(user, job_id: int):
+    """One background job the user may follow, or 404."""
+    job = _jobs_in_scope(user).filter(pk=job_id).first()
+    if job is None:
+        raise Http404("No such job.")
+    require_permission(user, "view-own-jobs")
+    return job

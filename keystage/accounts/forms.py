@@ -1,0 +1,128 @@
+"""Forms for logging in, settings and the LA administrator's user pages."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
+from django.utils import timezone
+
+from keystage.accounts.actions import do_record_failed_login
+from keystage.accounts.models import LA_ROLES, Role, User
+from keystage.core.forms import GovukFormMixin
+
+
+class LoginForm(GovukFormMixin, AuthenticationForm):
+    """Log in, counting failures and refusing locked accounts with a message saying what to do."""
+
+    error_messages = {
+        "invalid_login": "Enter a correct user name and password. Both are case-sensitive.",
+        "inactive": "This account has been disabled. Ask your LA administrator.",
+    }
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        user = User.objects.filter(username__iexact=username or "").first()
+        if user is not None and user.is_locked:
+            until = timezone.localtime(user.locked_until).strftime("%H:%M")
+            raise forms.ValidationError(
+                f"This account is locked after {settings.LOGIN_LOCKOUT_ATTEMPTS} failed logins. "
+                f"Try again after {until}, or ask your LA administrator to unlock it.",
+                code="locked",
+            )
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            if username:
+                failed = do_record_failed_login(username)
+                if failed is not None and failed.is_locked:
+                    raise forms.ValidationError(
+                        "This account is now locked after too many failed logins. Try again in "
+                        f"{settings.LOGIN_LOCKOUT_MINUTES} minutes, or ask your LA administrator "
+                        "to unlock it.",
+                        code="locked",
+                    ) from None
+            raise
+
+
+class ResetRequestForm(GovukFormMixin, PasswordResetForm):
+    pass
+
+
+class NewPasswordForm(GovukFormMixin, SetPasswordForm):
+    pass
+
+
+class UserSettingsForm(GovukFormMixin, forms.Form):
+    page_size = forms.TypedChoiceField(
+        label="Rows per page in tables",
+        help_text="Every table in Keystage shows this many rows per page.",
+        choices=[(n, str(n)) for n in settings.PAGE_SIZE_CHOICES],
+        coerce=int,
+    )
+
+
+LA_ROLE_CHOICES = [(r.value, r.label) for r in Role if r in LA_ROLES or r == Role.SCHOOL_USER]
+
+
+class SchoolChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name} ({obj.identifier})"
+
+
+class UserAddForm(GovukFormMixin, forms.Form):
+    username = forms.CharField(label="User name", max_length=150)
+    first_name = forms.CharField(label="First name", max_length=150, required=False)
+    last_name = forms.CharField(label="Last name", max_length=150, required=False)
+    email = forms.EmailField(
+        label="Email address",
+        help_text="We send a link to this address so the user can set a password.",
+    )
+    role = forms.ChoiceField(label="Role", choices=LA_ROLE_CHOICES)
+    school = SchoolChoiceField(
+        label="School", queryset=None, required=False,
+        help_text="Only for school users: the school whose data they may see.",
+    )
+
+    def __init__(self, *args, schools, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("That user name is taken. Choose another.")
+        return username
+
+    def clean(self):
+        data = super().clean()
+        if data.get("role") == Role.SCHOOL_USER and not data.get("school"):
+            self.add_error("school", "Select the school this school user works in.")
+        if data.get("role") != Role.SCHOOL_USER and data.get("school"):
+            self.add_error("school", "Only school users have a school. Leave this empty.")
+        return data
+
+
+class UserEditForm(GovukFormMixin, forms.Form):
+    role = forms.ChoiceField(label="Role", choices=LA_ROLE_CHOICES)
+    school = SchoolChoiceField(label="School", queryset=None, required=False,
+                               help_text="Only for school users.")
+    is_active = forms.BooleanField(
+        label="Account enabled", required=False,
+        help_text="A disabled user cannot log in. Their name stays in the audit log.",
+    )
+    unlock = forms.BooleanField(label="Unlock after failed logins", required=False)
+    reason = forms.CharField(
+        label="Reason for the change", widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Recorded in the audit log.",
+    )
+
+    def __init__(self, *args, schools, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools
+
+    def clean(self):
+        data = super().clean()
+        if data.get("role") == Role.SCHOOL_USER and not data.get("school"):
+            self.add_error("school", "Select the school this school user works in.")
+        return data

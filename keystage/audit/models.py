@@ -1,0 +1,92 @@
+"""One append-only log of every write: who, when, what, old and new values, and why."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class EventType(models.TextChoices):
+    USER_CREATED = "user-created", "User added"
+    USER_ROLE_CHANGED = "user-role-changed", "User role changed"
+    USER_DISABLED = "user-disabled", "User disabled"
+    USER_ENABLED = "user-enabled", "User enabled"
+    USER_LOCKED = "user-locked", "User locked after failed logins"
+    USER_UNLOCKED = "user-unlocked", "User unlocked"
+    USER_LOGGED_IN = "user-logged-in", "User logged in"
+    USER_LOGIN_FAILED = "user-login-failed", "Failed login"
+    USER_PASSWORD_CHANGED = "user-password-changed", "Password changed"
+    USER_PASSWORD_RESET = "user-password-reset", "Password reset by email"
+    USER_SETTINGS_CHANGED = "user-settings-changed", "User settings changed"
+    LA_CREATED = "la-created", "Local authority created"
+    LA_CURRENT_YEAR_SET = "la-current-year-set", "Current academic year set"
+    ESTABLISHMENT_ADDED = "establishment-added", "Establishment added"
+    ESTABLISHMENT_CHANGED = "establishment-changed", "Establishment changed"
+    ESTABLISHMENT_CLOSED = "establishment-closed", "Establishment closed"
+    REGISTER_IMPORTED = "register-imported", "GIAS extract imported"
+    ACADEMIC_YEAR_ADDED = "academic-year-added", "Academic year added"
+    DEMO_LOADED = "demo-loaded", "Demo data loaded"
+    JOB_QUEUED = "job-queued", "Background job queued"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses bulk updates and deletes: audit rows are written once and never changed."""
+
+    def update(self, **kwargs):
+        raise PermissionError("audit events cannot be changed")
+
+    def delete(self):
+        raise PermissionError("audit events cannot be deleted")
+
+    _raw_delete = delete
+
+
+class AuditEvent(models.Model):
+    """One write, as it happened."""
+
+    event_time = models.DateTimeField(default=timezone.now, db_index=True)
+    acting_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # Kept as text too, so the log reads the same even for the command line and the system.
+    actor = models.CharField(max_length=150)
+    event_type = models.CharField(max_length=40, choices=EventType.choices, db_index=True)
+    la = models.ForeignKey(
+        "schools.LocalAuthority", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    school = models.ForeignKey(
+        "schools.Establishment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=60, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    reason = models.TextField(blank=True)
+    # {"old": {...}, "new": {...}} plus anything else the event needs to be understood later.
+    extra_data = models.JSONField(default=dict, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-event_time", "-id"]
+        indexes = [models.Index(fields=["la", "-event_time"])]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise PermissionError("audit events cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("audit events cannot be deleted")
+
+    @property
+    def old(self) -> dict:
+        return self.extra_data.get("old", {})
+
+    @property
+    def new(self) -> dict:
+        return self.extra_data.get("new", {})

@@ -1,0 +1,30 @@
+"""Fixtures shared by every app's tests: two LAs with schools and a user of every role."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from keystage.core.testing import World, build_test_world
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+# around it are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def world(db) -> World:
+    """LA 330 and LA 331, each with schools, a PVI setting and one user of every role."""
+    return build_test_world()
+
+
+@pytest.fixture
+def login(client):
+    """Log the test client in as a user (by object)."""
+
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login

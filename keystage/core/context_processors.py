@@ -1,0 +1,32 @@
+"""Navigation by role, for the page header."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from keystage.accounts.permissions import has_permission
+
+# (label, url name, permission needed); the first match for the current path is marked active.
+NAVIGATION = (
+    ("Home", "core:home", None),
+    ("Schools", "schools:list", "view-schools"),
+    ("Users", "accounts:user-list", "manage-users"),
+    ("Audit log", "audit:log", "view-audit-log"),
+    ("National figures", "core:national", "view-national-aggregates"),
+    ("Settings", "accounts:settings", None),
+)
+
+
+def navigation(request) -> dict:
+    """The navigation items the logged-in user may see."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"navigation": []}
+    items = []
+    for label, name, action in NAVIGATION:
+        if action is not None and not has_permission(user, action):
+            continue
+        url = reverse(name)
+        active = request.path == url if url == "/" else request.path.startswith(url)
+        items.append({"label": label, "url": url, "active": active})
+    return {"navigation": items}

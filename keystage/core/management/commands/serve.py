@@ -1,0 +1,41 @@
+"""keystage serve: the web application on 127.0.0.1, with the background worker beside it."""
+
+import signal
+import subprocess
+import sys
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve the web application on 127.0.0.1 (waitress) and start the background worker."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--host", default="127.0.0.1",
+                            help="address to listen on (default 127.0.0.1: this machine only)")
+        parser.add_argument("--no-worker", action="store_true",
+                            help="do not start the background worker (run `keystage worker`)")
+        parser.add_argument("--threads", type=int, default=8)
+
+    def handle(self, *args, port: int, host: str, no_worker: bool, threads: int, **options):
+        from waitress import serve
+
+        from keystage.wsgi import application
+
+        worker = None
+        if not no_worker:
+            worker = subprocess.Popen([sys.executable, "-m", "keystage.cli", "worker"])
+            self.stdout.write(f"Background worker started (pid {worker.pid}).")
+        self.stdout.write(f"Keystage is serving on http://{host}:{port}/ (Ctrl-C to stop).")
+        try:
+            serve(application, host=host, port=port, threads=threads, ident="Keystage")
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if worker is not None:
+                worker.send_signal(signal.SIGINT)
+                try:
+                    worker.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()

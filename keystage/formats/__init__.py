@@ -1,0 +1,1 @@
+"""Readers and writers for the files Keystage exchanges; plain Python, no Django."""

@@ -1,0 +1,325 @@
+"""Every write to the register: GIAS imports, edits, PVI settings, academic years."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+
+from keystage.audit.log import record_event, record_events
+from keystage.audit.models import EventType
+from keystage.formats.gias import EstablishmentRecord, read_gias_extract
+from keystage.formats.la_codes import la_codes
+from keystage.schools.models import (
+    AcademicYear,
+    Establishment,
+    EstablishmentImport,
+    EstablishmentSource,
+    LocalAuthority,
+)
+
+# The register fields a GIAS extract sets, as (model field, record attribute).
+GIAS_FIELDS = (
+    ("estab", "estab"),
+    ("laestab", "laestab"),
+    ("name", "name"),
+    ("type_name", "type_name"),
+    ("type_group", "type_group"),
+    ("phase", "phase"),
+    ("status", "status"),
+    ("low_age", "low_age"),
+    ("high_age", "high_age"),
+    ("open_date", "open_date"),
+    ("close_date", "close_date"),
+    ("postcode", "postcode"),
+)
+
+
+@dataclass
+class RegisterImportOutcome:
+    """What one GIAS extract did to the register."""
+
+    filename: str
+    rows_read: int = 0
+    added: list[str] = field(default_factory=list)
+    changed: dict[str, dict] = field(default_factory=dict)
+    closed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    las_created: list[str] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)
+    imports: list[EstablishmentImport] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.filename}: {self.rows_read} rows read; {len(self.added)} added, "
+            f"{len(self.changed)} changed, {len(self.closed)} closed, {self.unchanged} unchanged; "
+            f"{len(self.las_created)} local authorities created"
+        )
+
+
+def _record_values(record: EstablishmentRecord) -> dict:
+    return {model_field: getattr(record, attr) for model_field, attr in GIAS_FIELDS}
+
+
+def _la_name(record_name: str, code: str) -> str:
+    known = la_codes().get(code)
+    return record_name or (known.name if known else f"LA {code}")
+
+
+def do_import_establishments(
+    source: bytes | str | Path,
+    *,
+    filename: str,
+    la_code: str | None = None,
+    acting_user,
+    progress=None,
+) -> RegisterImportOutcome:
+    """Insert or update the register from a GIAS extract, all or nothing; report the changes."""
+    data = Path(source).read_bytes() if isinstance(source, str | Path) else source
+    if progress:
+        progress(0, 3, f"Reading {filename}")
+    extract = read_gias_extract(data, filename=filename, la_code=la_code)
+    if progress:
+        progress(1, 3, f"Comparing {len(extract.records)} establishments with the register")
+    outcome = _apply_extract(
+        extract, data=data, la_code=la_code, acting_user=acting_user
+    )
+    if progress:
+        progress(3, 3, outcome.summary())
+    return outcome
+
+
+@transaction.atomic
+def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
+    outcome = RegisterImportOutcome(
+        filename=extract.filename,
+        rows_read=len(extract.records),
+        unknown_columns=list(extract.unknown_columns),
+    )
+    codes_in_file = {r.la_code: r.la_name for r in extract.records}
+    if la_code is not None:
+        codes_in_file.setdefault(la_code, "")
+
+    las = {la.code: la for la in LocalAuthority.objects.filter(code__in=list(codes_in_file))}
+    for code in sorted(set(codes_in_file) - set(las)):
+        la = LocalAuthority.objects.create(code=code, name=_la_name(codes_in_file[code], code))
+        las[code] = la
+        outcome.las_created.append(code)
+        record_event(
+            EventType.LA_CREATED, acting_user=acting_user, la=la, obj=la,
+            summary=f"{la} created from {extract.filename}", new={"code": code, "name": la.name},
+        )
+
+    urns = [r.urn for r in extract.records]
+    existing: dict[str, Establishment] = {}
+    # Chunked so the IN list stays under every database's parameter limit.
+    for start in range(0, len(urns), 5000):
+        for school in Establishment.objects.filter(urn__in=urns[start : start + 5000]):
+            existing[school.urn] = school
+
+    to_create: list[Establishment] = []
+    to_update: list[Establishment] = []
+    events: list[dict] = []
+    per_la: dict[str, dict] = defaultdict(
+        lambda: {"added": [], "changed": {}, "closed": [], "unchanged": 0, "rows": 0}
+    )
+    for record in extract.records:
+        la = las[record.la_code]
+        values = _record_values(record)
+        report = per_la[record.la_code]
+        report["rows"] += 1
+        school = existing.get(record.urn)
+        if school is None:
+            school = Establishment(la=la, urn=record.urn, is_pvi=False, **values)
+            to_create.append(school)
+            outcome.added.append(record.urn)
+            report["added"].append(record.urn)
+            continue
+        changes = {
+            name: [getattr(school, name), value]
+            for name, value in values.items()
+            if getattr(school, name) != value
+        }
+        if school.la_id != la.pk:
+            changes["la"] = [school.la.code, la.code]
+        if school.source != EstablishmentSource.GIAS:
+            changes["source"] = [school.source, EstablishmentSource.GIAS]
+        if not changes:
+            outcome.unchanged += 1
+            report["unchanged"] += 1
+            continue
+        for name, value in values.items():
+            setattr(school, name, value)
+        school.la = la
+        school.source = EstablishmentSource.GIAS
+        to_update.append(school)
+        was_closed = "status" in changes and not record.is_open and changes["status"][0] != record.status
+        json_changes = {k: [_plain(o), _plain(n)] for k, (o, n) in changes.items()}
+        if was_closed:
+            outcome.closed.append(record.urn)
+            report["closed"].append(record.urn)
+        outcome.changed[record.urn] = json_changes
+        report["changed"][record.urn] = json_changes
+        events.append(
+            dict(
+                event_type=EventType.ESTABLISHMENT_CLOSED if was_closed
+                else EventType.ESTABLISHMENT_CHANGED,
+                acting_user=acting_user, la=la, school=school, obj=school,
+                summary=f"{school.name} ({school.urn}) "
+                + ("closed" if was_closed else "changed") + f" by {extract.filename}",
+                old={k: o for k, (o, _) in json_changes.items()},
+                new={k: n for k, (_, n) in json_changes.items()},
+            )
+        )
+
+    Establishment.objects.bulk_create(to_create, batch_size=2000)
+    update_fields = [name for name, _ in GIAS_FIELDS] + ["la", "source", "updated_at"]
+    Establishment.objects.bulk_update(to_update, update_fields, batch_size=1000)
+    created = {s.urn: s for s in to_create}
+    if created and created[next(iter(created))].pk is None:
+        # Databases that do not return ids from bulk inserts: fetch them for the audit rows.
+        for start in range(0, len(outcome.added), 5000):
+            chunk = outcome.added[start : start + 5000]
+            created.update({s.urn: s for s in Establishment.objects.filter(urn__in=chunk)})
+    for school in created.values():
+        events.append(
+            dict(
+                event_type=EventType.ESTABLISHMENT_ADDED, acting_user=acting_user,
+                la=school.la, school=school, obj=school,
+                summary=f"{school.name} ({school.urn}) added from {extract.filename}",
+                new={k: _plain(v) for k, v in _values_of(school).items()},
+            )
+        )
+    record_events(events)
+
+    digest = hashlib.sha256(data).hexdigest()
+    for code, report in sorted(per_la.items()) or [(la_code, None)]:
+        if code is None:
+            continue
+        report = report or {"added": [], "changed": {}, "closed": [], "unchanged": 0, "rows": 0}
+        la = las[code]
+        log = EstablishmentImport.objects.create(
+            la=la,
+            filename=extract.filename,
+            sha256=digest,
+            imported_by=acting_user,
+            imported_by_name=acting_user.username if acting_user else "command line",
+            rows_read=report["rows"],
+            added=len(report["added"]),
+            changed=len(report["changed"]) - len(report["closed"]),
+            closed=len(report["closed"]),
+            unchanged=report["unchanged"],
+            las_created=int(code in outcome.las_created),
+            report={
+                "added": report["added"],
+                "changed": report["changed"],
+                "closed": report["closed"],
+                "unknown_columns": outcome.unknown_columns,
+            },
+        )
+        outcome.imports.append(log)
+        record_event(
+            EventType.REGISTER_IMPORTED, acting_user=acting_user, la=la, obj=log,
+            summary=f"{extract.filename}: {log.added} added, {log.changed} changed, "
+            f"{log.closed} closed, {log.unchanged} unchanged",
+            sha256=digest,
+        )
+    return outcome
+
+
+def _plain(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _values_of(school: Establishment) -> dict:
+    return {name: getattr(school, name) for name, _ in GIAS_FIELDS}
+
+
+# Fields an LA administrator may edit by hand in the app.
+EDITABLE_FIELDS = (
+    "name", "type_name", "phase", "status", "low_age", "high_age", "open_date", "close_date",
+    "postcode",
+)
+
+
+@transaction.atomic
+def do_update_establishment(
+    school: Establishment, changes: dict, *, acting_user, reason: str
+) -> dict:
+    """Change a school's register details by hand, with the reason; returns what changed."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"these fields cannot be edited: {', '.join(sorted(unknown))}")
+    diff = {
+        name: (getattr(school, name), value)
+        for name, value in changes.items()
+        if getattr(school, name) != value
+    }
+    if not diff:
+        return {}
+    for name, (_, new) in diff.items():
+        setattr(school, name, new)
+    school.save(update_fields=[*diff, "updated_at"])
+    record_event(
+        EventType.ESTABLISHMENT_CHANGED, acting_user=acting_user, la=school.la, school=school,
+        obj=school, summary=f"{school.name} ({school.urn}) edited", reason=reason,
+        old={k: o for k, (o, _) in diff.items()}, new={k: n for k, (_, n) in diff.items()},
+    )
+    return diff
+
+
+@transaction.atomic
+def do_add_pvi_setting(
+    la: LocalAuthority,
+    *,
+    urn: str,
+    name: str,
+    postcode: str = "",
+    type_name: str = "Private, voluntary or independent early years setting",
+    low_age: int | None = 0,
+    high_age: int | None = 5,
+    acting_user,
+    reason: str = "",
+) -> Establishment:
+    """Add a private, voluntary or independent early years setting by its EY URN."""
+    if not (len(urn) == 6 and urn.isdigit() and urn[0] in "567"):
+        raise ValueError("An EY URN has 6 digits and starts with 5, 6 or 7.")
+    if Establishment.objects.filter(urn=urn).exists():
+        raise ValueError(f"URN {urn} is already in the register.")
+    school = Establishment.objects.create(
+        la=la, urn=urn, estab=None, laestab=None, name=name, type_name=type_name,
+        type_group="Other types", phase="Nursery", status="Open", low_age=low_age,
+        high_age=high_age, postcode=postcode, is_pvi=True, source=EstablishmentSource.MANUAL,
+    )
+    record_event(
+        EventType.ESTABLISHMENT_ADDED, acting_user=acting_user, la=la, school=school, obj=school,
+        summary=f"PVI setting {name} ({urn}) added", reason=reason,
+        new={"urn": urn, "name": name, "postcode": postcode, "type_name": type_name},
+    )
+    return school
+
+
+@transaction.atomic
+def do_set_current_year(la: LocalAuthority, start_year: int, *, acting_user) -> AcademicYear:
+    """Set the academic year an LA is working in (2025 means 2025/26)."""
+    year, created = AcademicYear.objects.get_or_create(start_year=start_year)
+    if created:
+        record_event(
+            EventType.ACADEMIC_YEAR_ADDED, acting_user=acting_user, la=la, obj=year,
+            summary=f"Academic year {year.label} added", new={"start_year": start_year},
+        )
+    old = la.current_year.label if la.current_year else None
+    if la.current_year_id != year.pk:
+        la.current_year = year
+        la.save(update_fields=["current_year"])
+        record_event(
+            EventType.LA_CURRENT_YEAR_SET, acting_user=acting_user, la=la, obj=la,
+            summary=f"Current academic year set to {year.label}",
+            old={"current_year": old}, new={"current_year": year.label},
+        )
+    return year

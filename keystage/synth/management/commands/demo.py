@@ -1,0 +1,98 @@
+"""keystage demo: load the synthetic demo LA, its schools, PVI settings and users."""
+
+import tempfile
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from keystage.accounts.actions import do_create_user
+from keystage.accounts.models import Role, User
+from keystage.audit.log import record_event
+from keystage.audit.models import EventType
+from keystage.schools.actions import (
+    do_add_pvi_setting,
+    do_import_establishments,
+    do_set_current_year,
+)
+from keystage.schools.models import Establishment, LocalAuthority
+
+DEMO_PASSWORD = "keystage-demo"
+DEMO_USERS = (
+    ("admin", Role.LA_ADMIN),
+    ("officer", Role.LA_DATA_OFFICER),
+    ("analyst", Role.LA_ANALYST),
+    ("transfers", Role.TRANSFER_OFFICER),
+    ("lostpupils", Role.LOST_PUPILS_OFFICER),
+    ("school", Role.SCHOOL_USER),
+)
+
+
+class Command(BaseCommand):
+    help = "Load the synthetic demo LA (999), its schools and PVI settings, and demo users."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--if-empty", action="store_true",
+                            help="do nothing when the database already has a local authority")
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--year", type=int, default=2026, help="assessment year")
+        parser.add_argument("--schools", type=int, default=None, help="primary schools")
+
+    def handle(self, *args, if_empty, seed, year, schools, **options):
+        if if_empty and LocalAuthority.objects.exists():
+            self.stdout.write("The database already has data: demo not loaded.")
+            self._print_logins()
+            return
+        if LocalAuthority.objects.filter(code="999").exists():
+            self.stdout.write("The demo LA 999 is already loaded.")
+            self._print_logins()
+            return
+        from keystage.synth import render
+        from keystage.synth.world import WorldSpec, build_world
+
+        world = build_world(WorldSpec(seed=seed, la_codes=("999",), primary_schools=schools,
+                                      year=year))
+        with tempfile.TemporaryDirectory() as tmp:
+            gias = Path(tmp) / "gias_establishments.csv"
+            render.write_gias_extract(world, gias)
+            with transaction.atomic():
+                outcome = do_import_establishments(
+                    gias.read_bytes(), filename="demo_gias_establishments.csv", acting_user=None
+                )
+                la = LocalAuthority.objects.get(code="999")
+                pvis = world.schools.filter(world.schools["kind"] == "pvi")
+                for row in pvis.iter_rows(named=True):
+                    do_add_pvi_setting(
+                        la, urn=row["urn"], name=row["name"], postcode=row["postcode"] or "",
+                        acting_user=None, reason="Demo data",
+                    )
+                do_set_current_year(la, year - 1, acting_user=None)
+                first_primary = (
+                    Establishment.objects.filter(la=la, phase="Primary", status="Open")
+                    .order_by("laestab").first()
+                )
+                for name, role in DEMO_USERS:
+                    do_create_user(
+                        name, role=role, la=None if role == Role.SCHOOL_USER else la,
+                        school=first_primary if role == Role.SCHOOL_USER else None,
+                        email=f"{name}@demo.keystage.invalid", password=DEMO_PASSWORD,
+                        first_name=name.capitalize(), last_name="Demo", acting_user=None,
+                    )
+                if not User.objects.filter(username="national").exists():
+                    do_create_user("national", role=Role.NATIONAL_ANALYST, password=DEMO_PASSWORD,
+                                   email="national@demo.keystage.invalid", acting_user=None)
+                record_event(EventType.DEMO_LOADED, acting_user=None, la=la,
+                             summary=f"Demo LA loaded from seed {seed}", seed=seed, year=year)
+        self.stdout.write(outcome.summary())
+        self.stdout.write(f"Demo LA 999 loaded: {Establishment.objects.filter(la=la).count()} "
+                          f"establishments ({pvis.height} PVI settings).")
+        self._print_logins()
+
+    def _print_logins(self):
+        users = User.objects.filter(username__in=[n for n, _ in DEMO_USERS] + ["national"])
+        if not users.exists():
+            return
+        self.stdout.write(f"Demo logins (password: {DEMO_PASSWORD}):")
+        for user in users.select_related("la", "school").order_by("username"):
+            self.stdout.write(f"  {user.username:<12} {user.get_role_display()} — "
+                              f"{user.organisation_name}")

@@ -1,0 +1,14 @@
+"""The URL map: one include per app."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("keystage.core.urls")),
+    path("accounts/", include("keystage.accounts.urls")),
+    path("schools/", include("keystage.schools.urls")),
+    path("audit/", include("keystage.audit.urls")),
+    path("jobs/", include("keystage.jobs.urls")),
+]
+
+handler403 = "keystage.core.errors.forbidden"
+handler404 = "keystage.core.errors.not_found"
