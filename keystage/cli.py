@@ -15,7 +15,7 @@ USAGE = """usage: keystage COMMAND [ARGS...]
 
 Commands:
   synth OUTDIR [--la 999] [--schools N] [--year 2026] [--errors RATE] [--seed S] [--national]
-                                 write a synthetic world's files (GIAS extract, expected cohorts, truth)
+                                 write a synthetic world's files (GIAS, cohorts, truth)
   demo                           load the synthetic demo LA, its schools and its users
   serve [--port 8000]            run the web application on 127.0.0.1, with the background worker
   worker [--once]                run queued background jobs

@@ -42,7 +42,9 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or (
     # deployments must set SECRET_KEY (the README says so, and check --deploy flags it).
     "keystage-development-only-key-change-me-in-production-0123456789"
 )
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")]
+ALLOWED_HOSTS = [
+    host.strip() for host in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+]
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -151,7 +153,7 @@ STATICFILES_DIRS = [BASE_DIR / "keystage" / "static"]
 if GOVUK_FRONTEND_DIR.is_dir():
     STATICFILES_DIRS.append(("govuk", GOVUK_FRONTEND_DIR))
 WHITENOISE_USE_FINDERS = True
-# govuk-frontend's stylesheet asks for its fonts and images at /assets/: serve its folder at the root.
+# govuk-frontend's stylesheet asks for fonts and images at /assets/: serve its folder at the root.
 WHITENOISE_ROOT = GOVUK_FRONTEND_DIR if GOVUK_FRONTEND_DIR.is_dir() else None
 WHITENOISE_AUTOREFRESH = DEBUG
 

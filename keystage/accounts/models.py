@@ -30,7 +30,7 @@ LA_ROLES = frozenset(
 
 
 class User(AbstractUser):
-    """A person who logs in: scoped to one LA, one school, or (national analysts) aggregates only."""
+    """A person who logs in: scoped to one LA, one school, or (national) aggregates only."""
 
     role = models.CharField(max_length=30, choices=Role.choices)
     la = models.ForeignKey(

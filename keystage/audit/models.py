@@ -75,6 +75,9 @@ class AuditEvent(models.Model):
         ordering = ["-event_time", "-id"]
         indexes = [models.Index(fields=["la", "-event_time"])]
 
+    def __str__(self) -> str:
+        return f"{self.event_time:%Y-%m-%d %H:%M} {self.actor}: {self.summary}"
+
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):
             raise PermissionError("audit events cannot be changed")

@@ -21,7 +21,7 @@ class GovukFormMixin:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
+        for field in self.fields.values():
             widget = field.widget
             for widget_type, css in _WIDGET_CLASSES:
                 if isinstance(widget, widget_type):
@@ -37,5 +37,6 @@ class GovukFormMixin:
         for name in self.errors:
             if name in self.fields:
                 widget = self.fields[name].widget
-                widget.attrs["class"] = (widget.attrs.get("class", "") + " govuk-input--error").strip()
+                css = widget.attrs.get("class", "")
+                widget.attrs["class"] = f"{css} govuk-input--error".strip()
                 widget.attrs["aria-describedby"] = f"id_{name}-error"

@@ -23,8 +23,9 @@ def gias_csv(rows: list[dict]) -> bytes:
     lines = [GIAS_HEADER]
     for row in rows:
         r = {
-            "LA (name)": "", "EstablishmentNumber": "", "TypeOfEstablishment (name)":
-            "Community school", "EstablishmentTypeGroup (name)": "Local authority maintained schools",
+            "LA (name)": "", "EstablishmentNumber": "",
+            "TypeOfEstablishment (name)": "Community school",
+            "EstablishmentTypeGroup (name)": "Local authority maintained schools",
             "EstablishmentStatus (name)": "Open", "PhaseOfEducation (name)": "Primary",
             "StatutoryLowAge": "4", "StatutoryHighAge": "11", "OpenDate": "01-09-1990",
             "CloseDate": "", "Postcode": "AB1 2CD", **row,

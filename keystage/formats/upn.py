@@ -20,7 +20,7 @@ def check_letter(body: str) -> str:
     if len(body) != 12:
         raise ValueError("a UPN body has 12 characters")
     total = 0
-    for weight, char in zip(range(2, 14), body):
+    for weight, char in zip(range(2, 14), body, strict=True):
         if char.isdigit():
             value = int(char)
         else:
@@ -48,5 +48,7 @@ def make_upn(la_code: str, estab: str, year_of_issue: int, serial: int) -> str:
     """A permanent UPN for an LA, establishment, year of issue and serial, with its check letter."""
     body = f"{la_code:0>3}{estab:0>4}{year_of_issue % 100:02d}{serial:03d}"
     if len(body) != 12 or not body.isdigit():
-        raise ValueError(f"cannot make a UPN from {la_code!r}, {estab!r}, {year_of_issue}, {serial}")
+        raise ValueError(
+            f"cannot make a UPN from {la_code!r}, {estab!r}, {year_of_issue}, {serial}"
+        )
     return check_letter(body) + body

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import timezone
 
 from keystage.audit.log import record_event, record_events
 from keystage.audit.models import EventType
+from keystage.core.bulk import bulk_insert
 from keystage.formats.gias import EstablishmentRecord, read_gias_extract
 from keystage.formats.la_codes import la_codes
 from keystage.schools.models import (
@@ -55,7 +57,9 @@ class RegisterImportOutcome:
     def summary(self) -> str:
         return (
             f"{self.filename}: {self.rows_read} rows read; {len(self.added)} added, "
-            f"{len(self.changed)} changed, {len(self.closed)} closed, {self.unchanged} unchanged; "
+            # A closed school is in `changed` too (with its fields); count it once, as closed.
+            f"{len(self.changed) - len(self.closed)} changed, {len(self.closed)} closed, "
+            f"{self.unchanged} unchanged; "
             f"{len(self.las_created)} local authorities created"
         )
 
@@ -120,7 +124,7 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
         for school in Establishment.objects.filter(urn__in=urns[start : start + 5000]):
             existing[school.urn] = school
 
-    to_create: list[Establishment] = []
+    to_create: list[EstablishmentRecord] = []
     to_update: list[Establishment] = []
     events: list[dict] = []
     per_la: dict[str, dict] = defaultdict(
@@ -128,16 +132,15 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
     )
     for record in extract.records:
         la = las[record.la_code]
-        values = _record_values(record)
         report = per_la[record.la_code]
         report["rows"] += 1
         school = existing.get(record.urn)
         if school is None:
-            school = Establishment(la=la, urn=record.urn, is_pvi=False, **values)
-            to_create.append(school)
+            to_create.append(record)
             outcome.added.append(record.urn)
             report["added"].append(record.urn)
             continue
+        values = _record_values(record)
         changes = {
             name: [getattr(school, name), value]
             for name, value in values.items()
@@ -156,7 +159,9 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
         school.la = la
         school.source = EstablishmentSource.GIAS
         to_update.append(school)
-        was_closed = "status" in changes and not record.is_open and changes["status"][0] != record.status
+        was_closed = (
+            "status" in changes and record.status == "Closed" and changes["status"][0] != "Closed"
+        )
         json_changes = {k: [_plain(o), _plain(n)] for k, (o, n) in changes.items()}
         if was_closed:
             outcome.closed.append(record.urn)
@@ -175,22 +180,38 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
             )
         )
 
-    Establishment.objects.bulk_create(to_create, batch_size=2000)
+    now = timezone.now()
+    insert_fields = ["la", "urn", *(name for name, _ in GIAS_FIELDS), "is_pvi", "source",
+                     "updated_at"]
+    bulk_insert(
+        Establishment,
+        insert_fields,
+        (
+            (las[r.la_code].pk, r.urn, *(getattr(r, attr) for _, attr in GIAS_FIELDS), False,
+             EstablishmentSource.GIAS, now)
+            for r in to_create
+        ),
+    )
     update_fields = [name for name, _ in GIAS_FIELDS] + ["la", "source", "updated_at"]
     Establishment.objects.bulk_update(to_update, update_fields, batch_size=1000)
-    created = {s.urn: s for s in to_create}
-    if created and created[next(iter(created))].pk is None:
-        # Databases that do not return ids from bulk inserts: fetch them for the audit rows.
-        for start in range(0, len(outcome.added), 5000):
-            chunk = outcome.added[start : start + 5000]
-            created.update({s.urn: s for s in Establishment.objects.filter(urn__in=chunk)})
-    for school in created.values():
+    # The fast insert returns no ids: fetch them in one pass for the audit rows.
+    added = set(outcome.added)
+    ids = {
+        urn: pk
+        for urn, pk in Establishment.objects.filter(la__in=list(las.values()))
+        .values_list("urn", "pk")
+        if urn in added
+    }
+    for record in to_create:
+        school_id = ids[record.urn]
         events.append(
             dict(
                 event_type=EventType.ESTABLISHMENT_ADDED, acting_user=acting_user,
-                la=school.la, school=school, obj=school,
-                summary=f"{school.name} ({school.urn}) added from {extract.filename}",
-                new={k: _plain(v) for k, v in _values_of(school).items()},
+                la=las[record.la_code].pk, school=school_id, object_type="establishment",
+                object_id=str(school_id),
+                summary=f"{record.name} ({record.urn}) added from {extract.filename}",
+                new={model_field: _plain(getattr(record, attr))
+                     for model_field, attr in GIAS_FIELDS},
             )
         )
     record_events(events)
@@ -234,10 +255,6 @@ def _plain(value):
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
-
-
-def _values_of(school: Establishment) -> dict:
-    return {name: getattr(school, name) for name, _ in GIAS_FIELDS}
 
 
 # Fields an LA administrator may edit by hand in the app.

@@ -121,3 +121,6 @@ class EstablishmentImport(models.Model):
 
     class Meta:
         ordering = ["-imported_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.imported_at:%Y-%m-%d %H:%M})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from pathlib import Path
 
@@ -82,7 +83,9 @@ def school_detail(request, urn: str):
 def school_edit(request, urn: str):
     """Edit a school's register entry by hand, with a reason."""
     school = access.access_school_by_urn(request.user, urn, action="manage-schools")
-    form = EstablishmentEditForm(request.POST or None, instance=school)
+    # The form gets a copy: validating sets the typed values on its instance, and the page must
+    # go on naming the school as the register holds it when the input is refused.
+    form = EstablishmentEditForm(request.POST or None, instance=copy.copy(school))
     if request.method == "POST" and form.is_valid():
         # The form must not save the instance itself: the action does, with its audit row.
         changes = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS}

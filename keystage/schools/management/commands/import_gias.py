@@ -41,5 +41,22 @@ class Command(BaseCommand):
             self.stdout.write(f"{len(outcome.unknown_columns)} columns not used: "
                               + ", ".join(outcome.unknown_columns[:10])
                               + (" ..." if len(outcome.unknown_columns) > 10 else ""))
-        for urn in outcome.closed:
-            self.stdout.write(f"closed: {urn}")
+        # What was added, changed and closed, with each changed field's old and new value.
+        for urn in outcome.added[:ADDED_SHOWN]:
+            self.stdout.write(f"added: {urn}")
+        if len(outcome.added) > ADDED_SHOWN:
+            self.stdout.write(f"... and {len(outcome.added) - ADDED_SHOWN} more added (the "
+                              "import report in the app lists them all)")
+        closed = set(outcome.closed)
+        for urn, fields in outcome.changed.items():
+            changes = "; ".join(f"{name}: {_shown(old)} -> {_shown(new)}"
+                                for name, (old, new) in fields.items())
+            self.stdout.write(f"{'closed' if urn in closed else 'changed'}: {urn}: {changes}")
+
+
+# A first national import adds about 50,000 schools: list only the first ones.
+ADDED_SHOWN = 100
+
+
+def _shown(value) -> str:
+    return "(empty)" if value is None or value == "" else str(value)

@@ -15,11 +15,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("outdir")
         parser.add_argument("--la", default="999",
-                            help="LA code, or several separated by commas (default 999, the demo LA)")
+                            help="LA code, or several separated by commas (default 999, the demo)")
         parser.add_argument("--national", action="store_true",
                             help="every current English LA, about 600,000 pupils per year group")
         parser.add_argument("--schools", type=int, default=None,
-                            help="primary schools per LA (default 60; varied per LA if national)")
+                            help="primary schools per LA (default: 60 for the demo LA 999, a "
+                            "realistic size for each real LA)")
         parser.add_argument("--year", type=int, default=2026,
                             help="assessment year: the summer of the statutory assessments")
         parser.add_argument("--errors", type=float, default=0.0,
@@ -43,7 +44,10 @@ class Command(BaseCommand):
                 raise CommandError(f"--la {la}: not a known LA code ({', '.join(unknown)}). Use "
                                    "three-digit DfE LA codes, or 999 for the demo LA.",
                                    returncode=2)
-            spec = WorldSpec(seed=seed, la_codes=codes, primary_schools=schools, year=year)
+            try:
+                spec = WorldSpec(seed=seed, la_codes=codes, primary_schools=schools, year=year)
+            except ValueError as error:
+                raise CommandError(f"{error}", returncode=2) from None
         out = Path(outdir)
         out.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()

@@ -1,0 +1,92 @@
+"""Load a national GIAS extract (50,000 rows, every LA) into an empty register, then again.
+
+Measures `keystage import-gias` end to end (read, compare, bulk write, audit rows) on SQLite and,
+when a server answers, on PostgreSQL. A benchmark, not a test.
+
+Run from the project root: .venv/bin/python bench/bench_gias_import.py [--rows N] [--pg URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_gias_read import write_extract  # noqa: E402
+
+KEYSTAGE = [sys.executable, "-m", "keystage.cli"]
+
+
+def run(args: list[str], env: dict) -> tuple[float, float, str]:
+    """Run a keystage command; return seconds, peak RSS of the child in MB, and its output."""
+    started = time.perf_counter()
+    wrapped = [
+        sys.executable, "-c",
+        "import resource, runpy, sys; sys.argv = sys.argv[1:];"
+        "code = 0\n"
+        "try:\n    runpy.run_module('keystage.cli', run_name='__main__')\n"
+        "except SystemExit as e:\n    code = e.code or 0\n"
+        "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+        "file=sys.stderr)\nsys.exit(code)",
+        "keystage", *args,
+    ]
+    done = subprocess.run(wrapped, env=env, cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"keystage {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    peak = next(
+        int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK_RSS")
+    )
+    return seconds, peak / 1024, done.stdout.strip()
+
+
+def bench_database(label: str, url: str, extract: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": url}
+    run(["migrate", "--noinput", "-v", "0"], env)
+    first, first_mb, summary = run(["import-gias", str(extract)], env)
+    again, again_mb, summary_again = run(["import-gias", str(extract)], env)
+    print(f"{label}: first load {first:.1f} s (peak {first_mb:.0f} MB): {summary.splitlines()[0]}")
+    print(f"{label}: unchanged re-load {again:.1f} s (peak {again_mb:.0f} MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432/test",
+                        help="a PostgreSQL server where a scratch database may be created")
+    args = parser.parse_args()
+    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}")
+    with tempfile.TemporaryDirectory() as tmp:
+        extract = Path(tmp) / "edubasealldata.csv"
+        write_extract(extract, args.rows)
+        print(f"extract: {args.rows} rows, {extract.stat().st_size / 1e6:.1f} MB")
+        bench_database("SQLite", f"sqlite:///{tmp}/bench.sqlite3", extract)
+        try:
+            import psycopg
+
+            with psycopg.connect(args.pg, autocommit=True, connect_timeout=3) as conn:
+                conn.execute("DROP DATABASE IF EXISTS keystage_bench")
+                conn.execute("CREATE DATABASE keystage_bench")
+        except Exception as error:  # no server: report and skip, the SQLite figure stands
+            print(f"PostgreSQL skipped: {error}")
+            return
+        base = args.pg.rsplit("/", 1)[0]
+        try:
+            bench_database("PostgreSQL", f"{base}/keystage_bench", extract)
+        finally:
+            with psycopg.connect(args.pg, autocommit=True) as conn:
+                conn.execute("DROP DATABASE IF EXISTS keystage_bench")
+
+
+if __name__ == "__main__":
+    main()
