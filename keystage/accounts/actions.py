@@ -113,12 +113,14 @@ def do_set_user_active(user: User, active: bool, *, acting_user, reason: str = "
 @transaction.atomic
 def do_unlock_user(user: User, *, acting_user, reason: str = "") -> User:
     """Lift a lockout after failed logins."""
+    old = {"failed_login_count": user.failed_login_count, "locked_until": user.locked_until}
     user.failed_login_count = 0
     user.locked_until = None
     user.save(update_fields=["failed_login_count", "locked_until"])
     record_event(
         EventType.USER_UNLOCKED, acting_user=acting_user, la=user.la, school=user.school,
         obj=user, summary=f"User {user.username} unlocked", reason=reason,
+        old=old, new={"failed_login_count": 0, "locked_until": None},
     )
     return user
 

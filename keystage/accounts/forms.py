@@ -33,6 +33,13 @@ class LoginForm(GovukFormMixin, AuthenticationForm):
         try:
             return super().clean()
         except forms.ValidationError:
+            # The backend refuses disabled users like a wrong password; with the right password,
+            # say the account is disabled (not a failed login) so they know whom to ask.
+            password = self.cleaned_data.get("password") or ""
+            if user is not None and not user.is_active and user.check_password(password):
+                raise forms.ValidationError(
+                    self.error_messages["inactive"], code="inactive"
+                ) from None
             if username:
                 failed = do_record_failed_login(username)
                 if failed is not None and failed.is_locked:

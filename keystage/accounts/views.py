@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -179,14 +180,16 @@ def user_edit(request, user_id: int):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            if data["role"] != target.role or data["school"] != target.school:
-                do_change_user_role(target, data["role"], school=data["school"],
-                                    acting_user=request.user, reason=data["reason"])
-            if data["is_active"] != target.is_active:
-                do_set_user_active(target, data["is_active"], acting_user=request.user,
-                                   reason=data["reason"])
-            if data["unlock"] and (target.is_locked or target.failed_login_count):
-                do_unlock_user(target, acting_user=request.user, reason=data["reason"])
+            # All or nothing: a refused change must not leave the earlier ones saved.
+            with transaction.atomic():
+                if data["role"] != target.role or data["school"] != target.school:
+                    do_change_user_role(target, data["role"], school=data["school"],
+                                        acting_user=request.user, reason=data["reason"])
+                if data["is_active"] != target.is_active:
+                    do_set_user_active(target, data["is_active"], acting_user=request.user,
+                                       reason=data["reason"])
+                if data["unlock"] and (target.is_locked or target.failed_login_count):
+                    do_unlock_user(target, acting_user=request.user, reason=data["reason"])
         except (ScopeError, ValueError) as error:
             form.add_error(None, str(error))
         else:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-from functools import cache
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from django.db import transaction

@@ -80,3 +80,39 @@ def bulk_insert(
             cursor.executemany(sql, batch)
             count += len(batch)
     return count
+
+
+def bulk_update_by_pk(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Iterable[Sequence],
+    *,
+    batch_size: int = 5000,
+) -> int:
+    """Update many rows by primary key; each row is (pk, *values in field order)."""
+    columns, adapters = _column_plan(model, fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in columns)
+    pk_column = connection.ops.quote_name(model._meta.pk.column)
+    sql = f"UPDATE {table} SET {assignments} WHERE {pk_column} = %s"  # noqa: S608
+
+    def prepared(row: Sequence) -> list:
+        pk, *values = row
+        for i, adapt in enumerate(adapters):
+            if adapt is not None and values[i] is not None:
+                values[i] = adapt(values[i])
+        return [*values, pk]
+
+    count = 0
+    batch: list[list] = []
+    with connection.cursor() as cursor:
+        for row in rows:
+            batch.append(prepared(row))
+            if len(batch) >= batch_size:
+                cursor.executemany(sql, batch)
+                count += len(batch)
+                batch = []
+        if batch:
+            cursor.executemany(sql, batch)
+            count += len(batch)
+    return count

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from keystage.audit.log import record_event, record_events
 from keystage.audit.models import EventType
-from keystage.core.bulk import bulk_insert
+from keystage.core.bulk import bulk_insert, bulk_update_by_pk
 from keystage.formats.gias import EstablishmentRecord, read_gias_extract
 from keystage.formats.la_codes import la_codes
 from keystage.schools.models import (
@@ -193,7 +193,14 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
         ),
     )
     update_fields = [name for name, _ in GIAS_FIELDS] + ["la", "source", "updated_at"]
-    Establishment.objects.bulk_update(to_update, update_fields, batch_size=1000)
+    bulk_update_by_pk(
+        Establishment,
+        update_fields,
+        (
+            (s.pk, *(getattr(s, name) for name, _ in GIAS_FIELDS), s.la_id, s.source, now)
+            for s in to_update
+        ),
+    )
     # The fast insert returns no ids: fetch them in one pass for the audit rows.
     added = set(outcome.added)
     ids = {

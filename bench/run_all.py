@@ -1,0 +1,13 @@
+"""Run every benchmark in bench/ in turn (a benchmark, not a test); figures go in RESULTS.md."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = ["bench_gias_read.py", "bench_gias_import.py", "bench_synth.py"]
+
+if __name__ == "__main__":
+    for script in SCRIPTS:
+        print(f"== {script}", flush=True)
+        subprocess.run([sys.executable, str(HERE / script)], check=True)

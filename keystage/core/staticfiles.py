@@ -1,0 +1,73 @@
+"""Serving GOV.UK Frontend: only the built files the pages use, not its whole npm package.
+
+Scanning all ~1,800 files of the package made every new WSGI handler (each test client,
+each server start) slow; the pages need the compiled stylesheet and script and the assets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.staticfiles.finders import BaseFinder
+from django.core.checks import Warning as CheckWarning
+from django.core.files.storage import FileSystemStorage
+from whitenoise.middleware import WhiteNoiseMiddleware
+
+BUILT_FILES = (
+    "govuk-frontend.min.css",
+    "govuk-frontend.min.css.map",
+    "govuk-frontend.min.js",
+    "govuk-frontend.min.js.map",
+)
+PREFIX = "govuk"
+
+
+def govuk_files(root: Path) -> list[str]:
+    """The files, relative to the package's dist/govuk folder, that Keystage serves."""
+    if not root.is_dir():
+        return []
+    assets = sorted(
+        str(path.relative_to(root)) for path in (root / "assets").rglob("*") if path.is_file()
+    )
+    return [name for name in BUILT_FILES if (root / name).is_file()] + assets
+
+
+class GovukFrontendFinder(BaseFinder):
+    """Finds govuk-frontend's built files under the static prefix govuk/."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.root = Path(settings.GOVUK_FRONTEND_DIR)
+        self.files = set(govuk_files(self.root))
+
+    def check(self, **kwargs):
+        if not self.files:
+            return [CheckWarning(
+                f"GOV.UK Frontend is not installed at {self.root}; pages will be unstyled.",
+                hint="Run `npm ci` (make setup does).", id="keystage.W001",
+            )]
+        return []
+
+    def find(self, path, find_all=False, **kwargs):
+        relative = path.removeprefix(f"{PREFIX}/")
+        if path.startswith(f"{PREFIX}/") and relative in self.files:
+            found = str(self.root / relative)
+            return [found] if find_all else found
+        return [] if find_all else None
+
+    def list(self, ignore_patterns):
+        storage = FileSystemStorage(location=str(self.root))
+        storage.prefix = PREFIX
+        for name in sorted(self.files):
+            yield name, storage
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise, plus govuk-frontend's assets at /assets/, where its stylesheet looks."""
+
+    def __init__(self, get_response=None, settings=settings):
+        super().__init__(get_response, settings=settings)
+        assets = Path(settings.GOVUK_FRONTEND_DIR) / "assets"
+        if assets.is_dir():
+            self.add_files(str(assets), prefix="assets/")
