@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "keystage.audit",
     "keystage.schools",
     "keystage.jobs",
+    "keystage.collection",
     "keystage.synth",
 ]
 

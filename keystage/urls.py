@@ -8,6 +8,7 @@ urlpatterns = [
     path("schools/", include("keystage.schools.urls")),
     path("audit/", include("keystage.audit.urls")),
     path("jobs/", include("keystage.jobs.urls")),
+    path("collection/", include("keystage.collection.urls")),
 ]
 
 handler403 = "keystage.core.errors.forbidden"

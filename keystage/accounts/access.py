@@ -121,3 +121,46 @@ def access_job_by_id(user, job_id: int):
         raise Http404("No such job.")
     require_permission(user, "view-own-jobs")
     return job
+
+
+def _submissions_in_scope(user):
+    from keystage.collection.models import Submission
+
+    if not getattr(user, "is_authenticated", False):
+        return Submission.objects.none()
+    if user.role == Role.SCHOOL_USER:
+        return Submission.objects.filter(school_id=user.school_id)
+    if user.la_id is not None:
+        return Submission.objects.filter(la_id=user.la_id)
+    return Submission.objects.none()
+
+
+def access_submissions(user, action: str = "view-reports"):
+    """Submissions the user may see: their LA's, or their own school's."""
+    require_permission(user, action)
+    return _submissions_in_scope(user).select_related("school", "file")
+
+
+def access_submission_by_id(user, submission_id: int, action: str = "view-reports"):
+    """One submission: 404 outside the user's scope, 403 if the role forbids it."""
+    submission = (
+        _submissions_in_scope(user).select_related("school", "file").filter(pk=submission_id)
+        .first()
+    )
+    if submission is None:
+        raise Http404("No such submission.")
+    require_permission(user, action)
+    return submission
+
+
+def access_received_file_by_id(user, file_id: int):
+    """A file as a school sent it, for download by the LA: 404 outside the LA."""
+    from keystage.collection.models import ReceivedFile
+
+    received = None
+    if user.la_id is not None and user.role != Role.SCHOOL_USER:
+        received = ReceivedFile.objects.filter(la_id=user.la_id, pk=file_id).first()
+    if received is None:
+        raise Http404("No such file.")
+    require_permission(user, "download-originals")
+    return received

@@ -131,6 +131,10 @@ def do_record_failed_login(username: str) -> User | None:
     user = User.objects.select_for_update().filter(username__iexact=username).first()
     if user is None:
         return None
+    if user.locked_until is not None and not user.is_locked:
+        # A lock that has run out starts the count again.
+        User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)
+        user.locked_until = None
     User.objects.filter(pk=user.pk).update(failed_login_count=F("failed_login_count") + 1)
     user.refresh_from_db(fields=["failed_login_count"])
     record_event(

@@ -43,6 +43,8 @@ ACTIONS: dict[str, Action] = {
                 Role.LOST_PUPILS_OFFICER),
         _action("view-national-aggregates", "See aggregate figures across all LAs",
                 Role.NATIONAL_ANALYST),
+        _action("download-originals", "Download the files schools sent, as they arrived",
+                Role.LA_DATA_OFFICER, Role.LA_ADMIN),
         _action("view-own-jobs", "Follow the progress of background work one started",
                 *LA_ROLES, Role.SCHOOL_USER, Role.NATIONAL_ANALYST),
     )

@@ -28,6 +28,9 @@ class EventType(models.TextChoices):
     ACADEMIC_YEAR_ADDED = "academic-year-added", "Academic year added"
     DEMO_LOADED = "demo-loaded", "Demo data loaded"
     JOB_QUEUED = "job-queued", "Background job queued"
+    SUBMISSION_ADDED = "submission-added", "Assessment file loaded"
+    SUBMISSION_REPLACED = "submission-replaced", "Assessment file replaced earlier data"
+    COHORTS_IMPORTED = "cohorts-imported", "Expected cohorts imported"
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -73,6 +76,8 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-event_time", "-id"]
+        # Django's internal manager (used for related lookups) must refuse writes too.
+        base_manager_name = "objects"
         indexes = [models.Index(fields=["la", "-event_time"])]
 
     def __str__(self) -> str:

@@ -9,6 +9,7 @@ from keystage.accounts.permissions import has_permission
 # (label, url name, permission needed); the first match for the current path is marked active.
 NAVIGATION = (
     ("Home", "core:home", None),
+    ("Collections", "collection:completeness", "view-reports"),
     ("Schools", "schools:list", "view-schools"),
     ("Users", "accounts:user-list", "manage-users"),
     ("Audit log", "audit:log", "view-audit-log"),

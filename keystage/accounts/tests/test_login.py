@@ -19,18 +19,6 @@ from keystage.core.testing import PASSWORD
 NEW_PASSWORD = "a-brand-new-Passphrase-42"
 
 
-@pytest.fixture(autouse=True)
-def fast(settings):
-    """Cheap password hashing for the world's users, and no static-file index per test client.
-
-    Autouse fixtures run first, so the world is built with the cheap hasher. WhiteNoise stays in
-    the middleware but indexes no files: otherwise each test's new client spends ~0.5s on it.
-    """
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.WHITENOISE_USE_FINDERS = False
-    settings.WHITENOISE_ROOT = None
-
-
 @pytest.fixture
 def officer(world) -> User:
     return world.a.users[Role.LA_DATA_OFFICER]

@@ -20,24 +20,11 @@ from keystage.schools.models import Establishment, EstablishmentImport
 LA_USER_ROLES = [r.value for r in Role if r != Role.NATIONAL_ANALYST]
 
 
-@pytest.fixture(autouse=True)
-def fast(settings):
-    """Cheap password hashing for the world's users, and no static-file index per test client.
-
-    Autouse fixtures run first, so the world is built with the cheap hasher. WhiteNoise stays in
-    the middleware but indexes no files: otherwise each test's new client spends ~0.5s on it.
-    """
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.WHITENOISE_USE_FINDERS = False
-    settings.WHITENOISE_ROOT = None
-
-
 @dataclass
 class Objects:
     """The guarded objects of one LA, by the endpoint that shows them."""
 
     school: Establishment
-    other_school: Establishment
     pvi: Establishment
     user: User
     register_import: EstablishmentImport
@@ -55,7 +42,6 @@ def _queue_job(la, acting_user) -> Job:
 def _objects(part) -> Objects:
     return Objects(
         school=part.schools[0],
-        other_school=part.schools[1],
         pvi=part.pvi,
         user=part.users[Role.LA_DATA_OFFICER],
         register_import=EstablishmentImport.objects.get(la=part.la),

@@ -17,12 +17,6 @@ from keystage.core.testing import PASSWORD
 NEW_PASSWORD = "cli-Set-passphrase-2026"
 
 
-@pytest.fixture(autouse=True)
-def fast(settings):
-    """Cheap password hashing for the world's users (autouse fixtures run first)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def keep_connection(request, monkeypatch):
     """Keep the test's transaction open across a sub-command.

@@ -13,18 +13,6 @@ from keystage.accounts.models import Role, User
 from keystage.schools.models import Establishment, LocalAuthority
 
 
-@pytest.fixture(autouse=True)
-def fast(settings):
-    """Cheap password hashing for the world's users, and no static-file index per test client.
-
-    Autouse fixtures run first, so the world is built with the cheap hasher. WhiteNoise stays in
-    the middleware but indexes no files: otherwise each test's new client spends ~0.5s on it.
-    """
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.WHITENOISE_USE_FINDERS = False
-    settings.WHITENOISE_ROOT = None
-
-
 def _user(world, role: str) -> User:
     return world.national if role == Role.NATIONAL_ANALYST else world.a.users[role]
 
@@ -47,12 +35,12 @@ def _organisation(html: str) -> str:
 
 EVERYONE = ["Home", "Settings"]
 NAVIGATION = {
-    Role.LA_ADMIN: ["Home", "Schools", "Users", "Audit log", "Settings"],
-    Role.LA_DATA_OFFICER: ["Home", "Schools", "Settings"],
-    Role.LA_ANALYST: ["Home", "Schools", "Settings"],
+    Role.LA_ADMIN: ["Home", "Collections", "Schools", "Users", "Audit log", "Settings"],
+    Role.LA_DATA_OFFICER: ["Home", "Collections", "Schools", "Settings"],
+    Role.LA_ANALYST: ["Home", "Collections", "Schools", "Settings"],
     Role.TRANSFER_OFFICER: ["Home", "Schools", "Settings"],
     Role.LOST_PUPILS_OFFICER: ["Home", "Schools", "Settings"],
-    Role.SCHOOL_USER: ["Home", "Schools", "Settings"],
+    Role.SCHOOL_USER: ["Home", "Collections", "Schools", "Settings"],
     Role.NATIONAL_ANALYST: ["Home", "National figures", "Settings"],
 }
 ORGANISATION = {role: "Birmingham" for role in NAVIGATION} | {

@@ -1,0 +1,418 @@
+"""Importing statutory assessment files: each file all or nothing, replacements confirmed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from keystage.audit.log import record_event
+from keystage.audit.models import EventType
+from keystage.collection.derive import derive_measures
+from keystage.collection.models import (
+    AssessmentResult,
+    PupilRecord,
+    ReceivedFile,
+    Submission,
+    SubmissionStatus,
+)
+from keystage.core.bulk import bulk_insert
+from keystage.formats.assessment_spec import component_for
+from keystage.formats.ctf import CtfReader, latest_results, looks_like_ctf
+from keystage.formats.errors import FormatError
+from keystage.schools.models import Establishment, LocalAuthority
+
+# Phonics outcome codes a file may send beside the mark; the mark wins (encodings.md s.1).
+PHONICS_OUTCOMES = {"WA", "WT"}
+
+
+@dataclass
+class SubmissionChange:
+    """What committing one collection of one file does to that school's data."""
+
+    collection: str
+    school: Establishment
+    pupils: int
+    results: int
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    replaces: Submission | None = None
+    submission: Submission | None = None
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one file of a batch."""
+
+    filename: str
+    status: str  # committed | unchanged | needs-confirmation | refused | skipped
+    message: str
+    changes: list[SubmissionChange] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("committed", "unchanged", "needs-confirmation")
+
+
+@dataclass
+class _ParsedPupil:
+    line: int
+    upn: str
+    surname: str
+    forename: str
+    middle_names: str
+    dob: object
+    dob_text: str
+    sex: str
+    ncyear: str
+    rows: list  # CtfAssessment rows of this collection and year
+    latest: dict[str, str]  # component -> result of the latest R row
+
+    def fingerprint(self) -> tuple:
+        return (self.surname, self.forename, self.dob_text, self.sex, self.ncyear,
+                tuple(sorted(self.latest.items())))
+
+
+def _latest_by_component(rows) -> dict:
+    """The latest R row per component; phonics outcome codes give way to a mark."""
+    by_key = latest_results(
+        [r for r in rows if r.result.upper() not in PHONICS_OUTCOMES]
+    )
+    outcomes_only = latest_results(
+        [r for r in rows if r.result.upper() in PHONICS_OUTCOMES]
+    )
+    for key, row in outcomes_only.items():
+        by_key.setdefault(key, row)
+    return {key[3]: row for key, row in by_key.items()}
+
+
+def _find_school(header, la: LocalAuthority) -> tuple[Establishment | None, str]:
+    """The sending school from the CTF header, or a message saying why it is refused."""
+    school = None
+    if header.source_la and header.source_estab:
+        laestab = f"{header.source_la}{header.source_estab}"
+        candidates = list(Establishment.objects.filter(laestab=laestab).select_related("la"))
+        # An academy converter keeps its predecessor's LAESTAB: prefer the open one.
+        candidates.sort(key=lambda s: not s.is_open)
+        school = candidates[0] if candidates else None
+        label = f"LAESTAB {laestab}"
+    elif header.source_urn:
+        school = Establishment.objects.filter(urn=header.source_urn).select_related("la").first()
+        label = f"URN {header.source_urn}"
+    else:
+        return None, ("the header names no school (SourceSchool has no LEA and Estab, and no "
+                      "URN). Ask the school to export the file again from its MIS.")
+    if school is None:
+        return None, (f"the sending school ({label}) is not in the schools register. Add it "
+                      "(GIAS import, or a PVI setting by hand), then import the file again.")
+    if school.la_id != la.pk:
+        return None, (f"the sending school {school.name} ({label}) belongs to another local "
+                      f"authority ({school.la.code}), not {la.code}. Nothing was loaded.")
+    if not school.is_open:
+        return None, (f"the sending school {school.name} ({label}) is closed in the register. "
+                      "Check the header; if it has reopened, update the register first.")
+    return school, ""
+
+
+def _store_original(data: bytes, digest: str) -> str:
+    relative = f"received/{digest[:2]}/{digest}"
+    path = Path(settings.MEDIA_ROOT) / relative
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".part")
+        temporary.write_bytes(data)
+        temporary.replace(path)  # atomic: never a half-written original under the final name
+    return relative
+
+
+def import_ctf(
+    filename: str,
+    data: bytes,
+    *,
+    la: LocalAuthority,
+    year: int,
+    acting_user,
+    confirm_replacements: bool = False,
+    only_school: Establishment | None = None,
+) -> FileOutcome:
+    """Import one CTF for one LA and assessment year: all of it, or nothing."""
+    try:
+        reader = CtfReader(data, filename=filename)
+        header = reader.header
+        warnings = list(reader.warnings)
+        school, refusal = _find_school(header, la)
+        if school is None:
+            return FileOutcome(filename, "refused", f"{filename}: {refusal}", warnings=warnings)
+        if only_school is not None and school.pk != only_school.pk:
+            return FileOutcome(filename, "refused",
+                               f"{filename}: this file is from {school.name}; you can only "
+                               f"send files for {only_school.name}.", warnings=warnings)
+        by_collection: dict[str, list[_ParsedPupil]] = defaultdict(list)
+        ignored_rows = 0
+        for pupil in reader.pupils():
+            rows_by_collection: dict[str, list] = defaultdict(list)
+            for row in pupil.assessments:
+                component = component_for(row.stage, row.subject, row.method, row.component,
+                                          row.year)
+                if component is None or row.year != year:
+                    ignored_rows += 1
+                    continue
+                rows_by_collection[component.collection].append(row)
+            for collection, rows in rows_by_collection.items():
+                latest = {c: r.result for c, r in _latest_by_component(rows).items()}
+                by_collection[collection].append(_ParsedPupil(
+                    pupil.line, pupil.upn, pupil.surname, pupil.forename, pupil.middle_names,
+                    pupil.dob, pupil.dob_text, pupil.sex, pupil.ncyear or "", rows, latest,
+                ))
+        reader.close()
+    except FormatError as error:
+        return FileOutcome(filename, "refused", f"{error}")
+
+    if not by_collection:
+        return FileOutcome(
+            filename, "skipped",
+            f"{filename}: no {year} statutory assessment results in this file "
+            f"({ignored_rows} rows of other years or assessments). Check the year, or that "
+            "the school exported the right assessments.", warnings=warnings,
+        )
+
+    digest = hashlib.sha256(data).hexdigest()
+    changes: list[SubmissionChange] = []
+    unchanged = []
+    for collection, pupils in sorted(by_collection.items()):
+        current = (
+            Submission.objects.filter(school=school, collection=collection, year=year,
+                                      status=SubmissionStatus.CURRENT)
+            .select_related("file").first()
+        )
+        if current is not None and current.file.sha256 == digest:
+            unchanged.append(collection)
+            continue
+        change = SubmissionChange(
+            collection=collection, school=school, pupils=len(pupils),
+            results=sum(len(p.rows) for p in pupils), replaces=current,
+        )
+        if current is not None:
+            _diff_with_current(change, pupils, current)
+        changes.append((change, pupils))
+
+    if not changes:
+        return FileOutcome(filename, "unchanged",
+                           f"{filename}: identical to the file already loaded for "
+                           f"{school.name}; nothing changed.", warnings=warnings)
+    if any(change.replaces for change, _ in changes) and not confirm_replacements:
+        return FileOutcome(
+            filename, "needs-confirmation",
+            f"{filename}: replaces the data {school.name} sent before. Check the pupils "
+            "added, removed and changed, then confirm.",
+            changes=[c for c, _ in changes], warnings=warnings,
+        )
+    _commit(filename, data, digest, school, la, year, changes, acting_user, warnings,
+            ignored_rows, header)
+    summary = "; ".join(
+        f"{c.collection}: {c.pupils} pupils" + (" (replaced the earlier file)" if c.replaces
+                                                  else "")
+        for c, _ in changes
+    )
+    return FileOutcome(filename, "committed", f"{filename}: {school.name}: {summary}",
+                       changes=[c for c, _ in changes], warnings=warnings)
+
+
+def _diff_with_current(change: SubmissionChange, pupils, current: Submission) -> None:
+    old: dict[str, tuple] = {}
+    latest_rows = (
+        AssessmentResult.objects.filter(pupil__submission=current, is_latest=True)
+        .values_list("pupil_id", "component", "result")
+    )
+    results: dict[int, dict[str, str]] = defaultdict(dict)
+    for pupil_id, component, result in latest_rows:
+        results[pupil_id][component] = result
+    for p in current.pupils.all().values(
+        "id", "upn", "surname", "forename", "dob_text", "sex", "ncyear"
+    ):
+        old[p["upn"]] = (p["surname"], p["forename"], p["dob_text"], p["sex"], p["ncyear"],
+                         tuple(sorted(results[p["id"]].items())))
+    new = {p.upn: p.fingerprint() for p in pupils}
+    change.added = sorted(set(new) - set(old))
+    change.removed = sorted(set(old) - set(new))
+    change.changed = sorted(upn for upn in set(new) & set(old) if new[upn] != old[upn])
+
+
+@transaction.atomic
+def _commit(filename, data, digest, school, la, year, changes, acting_user, warnings,
+            ignored_rows, header):
+    received = ReceivedFile.objects.create(
+        la=la, filename=filename, sha256=digest, size=len(data),
+        stored_path=_store_original(data, digest), received_by=acting_user,
+        received_by_name=acting_user.username if acting_user else "command line",
+    )
+    for change, pupils in changes:
+        if change.replaces is not None:
+            old = change.replaces
+            AssessmentResult.objects.filter(pupil__submission=old).delete()
+            PupilRecord.objects.filter(submission=old).delete()
+            old.status = SubmissionStatus.REPLACED
+            old.save(update_fields=["status"])
+        submission = Submission.objects.create(
+            la=la, school=school, collection=change.collection, year=year, file=received,
+            replaces=change.replaces, ctf_version=(header.version or "")[:10],
+            supplier=header.supplier[:100], pupil_count=len(pupils),
+            result_count=change.results, submitted_by=acting_user,
+            submitted_by_name=received.received_by_name,
+            report={"warnings": warnings, "added": change.added, "removed": change.removed,
+                    "changed": change.changed, "ignored_rows": ignored_rows},
+        )
+        change.submission = submission
+        bulk_insert(
+            PupilRecord,
+            ["submission", "la", "school", "collection", "year", "line", "upn", "surname",
+             "forename", "middle_names", "dob", "dob_text", "sex", "ncyear", "gld",
+             "elgs_expected", "phonics_met", "mtc_full_marks"],
+            (
+                (submission.pk, la.pk, school.pk, change.collection, year, p.line, p.upn,
+                 p.surname[:100], p.forename[:100], p.middle_names[:100], p.dob,
+                 p.dob_text[:30], p.sex[:10], p.ncyear[:4], *_measures(change.collection, p))
+                for p in pupils
+            ),
+        )
+        # Rows get their keys in insertion order (a sequence on PostgreSQL, rowid on SQLite);
+        # lines cannot serve, as several pupils may share a line of a minified file.
+        ids = list(
+            PupilRecord.objects.filter(submission=submission).order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        bulk_insert(
+            AssessmentResult,
+            ["pupil", "stage", "locale", "year", "subject", "method", "component", "status",
+             "qualifier", "result", "result_date", "is_latest"],
+            _result_rows(pupils, ids),
+        )
+        event = EventType.SUBMISSION_REPLACED if change.replaces else EventType.SUBMISSION_ADDED
+        record_event(
+            event, acting_user=acting_user, la=la, school=school, obj=submission,
+            summary=f"{change.collection.upper()} {year} from {school.name}: "
+            f"{len(pupils)} pupils from {filename}"
+            + (f" ({len(change.added)} added, {len(change.removed)} removed, "
+               f"{len(change.changed)} changed)" if change.replaces else ""),
+            filename=filename, sha256=digest, added=change.added, removed=change.removed,
+            changed=change.changed,
+        )
+
+
+def _measures(collection: str, pupil: _ParsedPupil) -> tuple:
+    m = derive_measures(collection, pupil.latest)
+    return m.gld, m.elgs_expected, m.phonics_met, m.mtc_full_marks
+
+
+def _result_rows(pupils, ids: list[int]):
+    for p, pupil_id in zip(pupils, ids, strict=True):
+        winners = {id(row) for row in _latest_by_component(p.rows).values()}
+        for r in p.rows:
+            yield (pupil_id, r.stage[:3], r.locale[:3], r.year, r.subject[:3], r.method[:3],
+                   r.component[:3], r.status[:1], r.qualifier[:2], r.result[:9], r.result_date,
+                   id(r) in winners)
+
+
+def iter_input_files(paths: Iterable[Path]) -> Iterable[tuple[str, bytes | FormatError]]:
+    """Every file named, in folders (recursively) and in ZIPs, as (name, bytes or the error)."""
+    from keystage.formats.archive import is_zip, iter_zip_members
+
+    for path in paths:
+        if path.is_dir():
+            yield from iter_input_files(sorted(p for p in path.rglob("*") if p.is_file()))
+            continue
+        data = path.read_bytes()
+        if is_zip(data[:4]):
+            try:
+                for name, content in iter_zip_members(data, filename=path.name):
+                    yield f"{path.name}/{name}", content
+            except FormatError as error:
+                yield path.name, error
+            continue
+        yield path.name, data
+
+
+def do_import_files(
+    items: Iterable[tuple[str, bytes | FormatError]],
+    *,
+    la: LocalAuthority,
+    year: int,
+    acting_user,
+    confirm_replacements: bool = False,
+    only_school: Establishment | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    total: int = 0,
+) -> list[FileOutcome]:
+    """Import a batch of files; each is all or nothing and a bad one leaves the others alone."""
+    outcomes = []
+    for index, (name, data) in enumerate(items, start=1):
+        if isinstance(data, FormatError):
+            outcomes.append(FileOutcome(name, "refused", str(data)))
+        elif not data:
+            outcomes.append(FileOutcome(name, "refused", f"{name}: the file is empty. Ask the "
+                                        "school to export it again."))
+        elif looks_like_ctf(data[:4096]):
+            outcomes.append(import_ctf(
+                name, data, la=la, year=year, acting_user=acting_user,
+                confirm_replacements=confirm_replacements, only_school=only_school,
+            ))
+        else:
+            outcomes.append(FileOutcome(name, "skipped", f"{name}: not a Common Transfer File "
+                                        "(skipped). Send CTF XML files or ZIPs of them."))
+        if progress:
+            progress(index, max(total, index), outcomes[-1].message)
+    return outcomes
+
+
+@transaction.atomic
+def do_import_expected_cohorts(
+    data: bytes, *, filename: str, la: LocalAuthority, acting_user
+) -> int:
+    """Load expected cohort sizes for the LA's schools, all or nothing; returns rows loaded."""
+    from keystage.collection.models import ExpectedCohort
+    from keystage.formats.cohorts import read_expected_cohorts
+
+    rows = read_expected_cohorts(data, filename=filename)
+    schools = {}
+    for school in Establishment.objects.filter(la=la):
+        schools[school.urn] = school
+        if school.laestab:
+            # An open school wins over a closed predecessor with the same LAESTAB.
+            if school.laestab not in schools or school.is_open:
+                schools[school.laestab] = school
+    for row in rows:
+        if row.laestab not in schools:
+            raise FormatError(
+                f"{row.laestab} is not a school of {la.name} in the register. Add it, or "
+                "remove the row.", filename=filename, line=row.line, column="LAESTAB",
+            )
+    existing = {
+        (c.school_id, c.collection, c.year): c
+        for c in ExpectedCohort.objects.filter(la=la, year__in={row.year for row in rows})
+    }
+    to_create, to_update = [], []
+    for row in rows:
+        school = schools[row.laestab]
+        cohort = existing.get((school.pk, row.collection, row.year))
+        if cohort is None:
+            to_create.append(ExpectedCohort(la=la, school=school, collection=row.collection,
+                                            year=row.year, expected_count=row.expected_count))
+        elif cohort.expected_count != row.expected_count:
+            cohort.expected_count = row.expected_count
+            to_update.append(cohort)
+    ExpectedCohort.objects.bulk_create(to_create, batch_size=1000)
+    ExpectedCohort.objects.bulk_update(to_update, ["expected_count", "updated_at"],
+                                       batch_size=1000)
+    record_event(
+        EventType.COHORTS_IMPORTED, acting_user=acting_user, la=la,
+        summary=f"{len(rows)} expected cohort sizes from {filename}",
+        filename=filename, rows=len(rows),
+    )
+    return len(rows)

@@ -1,0 +1,49 @@
+"""Forms of the collection pages."""
+
+from __future__ import annotations
+
+from django import forms
+
+from keystage.collection.models import Collection
+from keystage.core.forms import GovukFormMixin
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented pattern for multiple uploads)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)]
+
+
+class UploadForm(GovukFormMixin, forms.Form):
+    files = MultipleFileField(
+        label="Files",
+        help_text="CTF files (XML) from schools' MIS, ZIPs of them, or an expected-cohorts CSV. "
+        "Choose several at once, or a ZIP of a folder. The kind of each file is read from "
+        "its content.",
+        error_messages={"required": "Choose the CTF files or ZIP to upload."},
+    )
+    year = forms.TypedChoiceField(
+        label="Assessment year", coerce=int,
+        help_text="The summer in which the assessments were made.",
+    )
+
+    def __init__(self, *args, years, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].choices = [(y, f"Summer {y} ({y - 1}/{y % 100:02d})") for y in years]
+
+
+class CollectionYearForm(forms.Form):
+    collection = forms.ChoiceField(choices=Collection.choices, required=False)
+    year = forms.IntegerField(required=False)

@@ -1,0 +1,65 @@
+"""Background job kinds of the collection app: importing a batch of uploaded files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.urls import reverse
+
+from keystage.accounts.models import Role
+from keystage.collection.actions import do_import_files, iter_input_files
+from keystage.jobs.registry import JobContext, job_kind
+from keystage.schools.models import LocalAuthority
+
+
+@job_kind("import-files")
+def run_file_import(context: JobContext) -> dict:
+    """Import the files of an upload; keep those that wait for confirmation of a replacement."""
+    job = context.job
+    folder = Path(settings.MEDIA_ROOT) / job.params["folder"]
+    la = LocalAuthority.objects.get(code=job.params["la_code"])
+    user = job.created_by
+    paths = sorted(p for p in folder.iterdir() if p.is_file())
+    only_school = user.school if user is not None and user.role == Role.SCHOOL_USER else None
+    names = {}
+    items = []
+    for path in paths:
+        for name, data in iter_input_files([path]):
+            display = name.split("/", 1)[1] if name.startswith(path.name + "/") else name
+            label = f"{path.name.split('__', 1)[-1]}/{display}" if display != name else (
+                path.name.split("__", 1)[-1])
+            names[label] = path
+            items.append((label, data))
+    outcomes = do_import_files(
+        items, la=la, year=job.params["year"], acting_user=user,
+        confirm_replacements=job.params.get("confirm", False), only_school=only_school,
+        progress=context.report, total=len(items),
+    )
+    waiting = sorted({names[o.filename].name for o in outcomes
+                      if o.status == "needs-confirmation"})
+    for path in paths:
+        if path.name not in waiting:
+            path.unlink(missing_ok=True)
+    if not waiting:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "url": reverse("collection:batch", args=[job.pk]),
+        "summary": f"{len(outcomes)} files",
+        "year": job.params["year"],
+        "waiting": waiting,
+        "files": [
+            {
+                "filename": o.filename, "status": o.status, "message": o.message,
+                "warnings": o.warnings,
+                "changes": [
+                    {"collection": c.collection, "school": c.school.name, "pupils": c.pupils,
+                     "replaces": c.replaces is not None, "added": c.added,
+                     "removed": c.removed, "changed": c.changed}
+                    for c in o.changes
+                ],
+            }
+            for o in outcomes
+        ],
+    }

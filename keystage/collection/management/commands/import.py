@@ -1,0 +1,95 @@
+"""keystage import: load statutory assessment files (files, folders or ZIPs) for an LA."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from keystage.collection.actions import (
+    FileOutcome,
+    do_import_expected_cohorts,
+    do_import_files,
+    iter_input_files,
+)
+from keystage.formats.cohorts import sniff_cohorts
+from keystage.formats.errors import FormatError
+from keystage.schools.models import LocalAuthority
+
+
+class Command(BaseCommand):
+    help = ("Import CTF files (EYFSP, phonics, KS1, KS2 TA, MTC) and expected-cohort CSVs for an "
+            "LA. The kind of each file is read from its content. Each file is all or nothing.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", help="files, folders or ZIPs")
+        parser.add_argument("--la", required=True, help="three-digit LA code")
+        parser.add_argument("--year", type=int,
+                            help="assessment year (summer), e.g. 2026; default: the LA's "
+                            "current academic year")
+        parser.add_argument("--yes", action="store_true",
+                            help="confirm that files replace what their school sent before")
+
+    def handle(self, *args, paths, la, year, yes, **options):
+        authority = LocalAuthority.objects.filter(code=la).first()
+        if authority is None:
+            raise CommandError(f"--la {la}: no such local authority in the register. Import a "
+                               "GIAS extract first (keystage import-gias).", returncode=2)
+        if year is None:
+            if authority.current_year is None:
+                raise CommandError("Give --year (the summer of the assessments, e.g. 2026), or "
+                                   "set the LA's current academic year.", returncode=2)
+            year = authority.current_year.assessment_year
+        missing = [p for p in paths if not Path(p).exists()]
+        if missing:
+            raise CommandError(f"{', '.join(missing)}: no such file or folder.", returncode=2)
+
+        ctf_items, outcomes = [], []
+        for name, data in iter_input_files([Path(p) for p in paths]):
+            if isinstance(data, bytes) and sniff_cohorts(data[:2048]):
+                outcomes.append(self._cohorts(name, data, authority))
+            else:
+                ctf_items.append((name, data))
+
+        def progress(done, total, message):
+            self.stderr.write(f"[{done}/{total}] {message}")
+
+        outcomes += do_import_files(
+            ctf_items, la=authority, year=year, acting_user=None, confirm_replacements=yes,
+            progress=progress, total=len(ctf_items),
+        )
+        self._report(outcomes)
+        if any(o.status == "refused" for o in outcomes):
+            raise CommandError("Some files were refused: nothing from them was loaded; the "
+                               "others were.", returncode=2)
+        if any(o.status == "needs-confirmation" for o in outcomes):
+            raise CommandError("Some files replace data their school sent before: check the "
+                               "changes above, then run again with --yes.", returncode=1)
+
+    def _cohorts(self, name, data, authority) -> FileOutcome:
+        try:
+            rows = do_import_expected_cohorts(data, filename=name, la=authority,
+                                              acting_user=None)
+        except FormatError as error:
+            return FileOutcome(name, "refused", str(error))
+        return FileOutcome(name, "committed", f"{name}: {rows} expected cohort sizes loaded")
+
+    def _report(self, outcomes):
+        counts: dict[str, int] = {}
+        for outcome in outcomes:
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+            self.stdout.write(f"{outcome.status}: {outcome.message}")
+            for warning in outcome.warnings:
+                self.stdout.write(f"  warning: {warning}")
+            for change in outcome.changes:
+                if change.replaces is not None:
+                    self.stdout.write(
+                        f"  {change.collection}: {len(change.added)} pupils added, "
+                        f"{len(change.removed)} removed, {len(change.changed)} changed"
+                    )
+                    for label, upns in (("added", change.added), ("removed", change.removed),
+                                        ("changed", change.changed)):
+                        if upns:
+                            shown = ", ".join(upns[:20]) + (" ..." if len(upns) > 20 else "")
+                            self.stdout.write(f"    {label}: {shown}")
+        self.stdout.write(
+            "Files: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        )

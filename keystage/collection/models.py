@@ -1,0 +1,162 @@
+"""Submissions of statutory assessment files, the pupils and results they carry, and cohorts."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Collection(models.TextChoices):
+    EYFSP = "eyfsp", "EYFSP"
+    PHONICS = "phonics", "Phonics screening check"
+    KS1 = "ks1", "KS1 teacher assessment"
+    KS2TA = "ks2ta", "KS2 teacher assessment"
+    MTC = "mtc", "Multiplication tables check"
+
+
+class ReceivedFile(models.Model):
+    """A file as it arrived, kept unchanged for the audit trail and for download by the LA."""
+
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
+    filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField()
+    # Relative to MEDIA_ROOT; files are stored by hash, so the same bytes are kept once.
+    stored_path = models.CharField(max_length=300)
+    received_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    received_by_name = models.CharField(max_length=150)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class SubmissionStatus(models.TextChoices):
+    CURRENT = "current", "Current"
+    REPLACED = "replaced", "Replaced by a later file"
+
+
+class Submission(models.Model):
+    """One school's data for one collection and year, as committed from one file."""
+
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(
+        "schools.Establishment", on_delete=models.PROTECT, related_name="submissions"
+    )
+    collection = models.CharField(max_length=10, choices=Collection.choices)
+    year = models.PositiveSmallIntegerField(help_text="assessment year (summer)")
+    file = models.ForeignKey(ReceivedFile, on_delete=models.PROTECT, related_name="submissions")
+    status = models.CharField(
+        max_length=10, choices=SubmissionStatus.choices, default=SubmissionStatus.CURRENT
+    )
+    replaces = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ctf_version = models.CharField(max_length=10, blank=True)
+    supplier = models.CharField(max_length=100, blank=True)
+    pupil_count = models.PositiveIntegerField(default=0)
+    result_count = models.PositiveIntegerField(default=0)
+    submitted_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_by_name = models.CharField(max_length=150)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    # {"warnings": [...], "added": [upn], "removed": [upn], "changed": [upn], "ignored_rows": n}
+    report = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "collection", "year"],
+                condition=models.Q(status="current"),
+                name="one_current_submission_per_school_collection_year",
+            )
+        ]
+        indexes = [models.Index(fields=["la", "collection", "year", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_collection_display()} {self.year}: {self.school.name}"
+
+
+class PupilRecord(models.Model):
+    """A pupil as one submission describes them, with measures derived when it was committed."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="pupils")
+    # Denormalised from the submission so whole-collection queries need no join.
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey("schools.Establishment", on_delete=models.PROTECT, related_name="+")
+    collection = models.CharField(max_length=10, choices=Collection.choices)
+    year = models.PositiveSmallIntegerField()
+    line = models.PositiveIntegerField(help_text="line of the pupil in the file")
+    upn = models.CharField(max_length=20, blank=True)
+    surname = models.CharField(max_length=100, blank=True)
+    forename = models.CharField(max_length=100, blank=True)
+    middle_names = models.CharField(max_length=100, blank=True)
+    dob = models.DateField(null=True, blank=True)
+    dob_text = models.CharField(max_length=30, blank=True)
+    sex = models.CharField(max_length=10, blank=True)
+    ncyear = models.CharField(max_length=4, blank=True)
+    # Derived measures (encodings.md section 1): computed on commit, never imported.
+    gld = models.BooleanField(null=True)
+    elgs_expected = models.PositiveSmallIntegerField(null=True)
+    phonics_met = models.BooleanField(null=True)
+    mtc_full_marks = models.BooleanField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["la", "collection", "year"]),
+            models.Index(fields=["upn"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.upn} {self.surname}, {self.forename}"
+
+
+class AssessmentResult(models.Model):
+    """One CTF StageAssessment row of a pupil, as the file gave it."""
+
+    pupil = models.ForeignKey(PupilRecord, on_delete=models.CASCADE, related_name="results")
+    stage = models.CharField(max_length=3)
+    locale = models.CharField(max_length=3, blank=True)
+    year = models.PositiveSmallIntegerField(null=True)
+    subject = models.CharField(max_length=3)
+    method = models.CharField(max_length=3)
+    component = models.CharField(max_length=3)
+    status = models.CharField(max_length=1)
+    qualifier = models.CharField(max_length=2)
+    result = models.CharField(max_length=9)
+    result_date = models.DateField(null=True)
+    # The latest R row for its component: the one that counts (encodings.md section 1).
+    is_latest = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["pupil", "component"])]
+
+    def __str__(self) -> str:
+        return f"{self.component}={self.result}"
+
+
+class ExpectedCohort(models.Model):
+    """How many pupils the LA expects from a school for a collection and year."""
+
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey("schools.Establishment", on_delete=models.PROTECT, related_name="+")
+    collection = models.CharField(max_length=12)  # EYFSP, PHONICS_Y1, PHONICS_Y2, KS1, KS2TA, MTC
+    year = models.PositiveSmallIntegerField(help_text="assessment year (summer)")
+    expected_count = models.PositiveIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "collection", "year"], name="one_expected_cohort"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.collection} {self.year}: {self.expected_count}"

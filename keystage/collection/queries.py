@@ -1,0 +1,132 @@
+"""Reads of committed collection data: exports and completeness."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from keystage.collection.models import (
+    AssessmentResult,
+    ExpectedCohort,
+    PupilRecord,
+    Submission,
+    SubmissionStatus,
+)
+from keystage.formats.assessment_spec import collection_components
+from keystage.schools.models import Establishment, LocalAuthority
+
+DERIVED_COLUMNS = {
+    "eyfsp": (("gld", "gld"), ("elgs_expected", "elgs_expected")),
+    "phonics": (("met_standard", "phonics_met"),),
+    "mtc": (("full_marks", "mtc_full_marks"),),
+}
+PUPIL_COLUMNS = ("laestab", "upn", "surname", "forename", "dob", "sex", "ncyear")
+
+
+def result_columns(collection: str, year: int) -> list[str]:
+    """The export's header: pupil columns, one per component, then the derived measures."""
+    components = [c.component for c in collection_components(collection, year)]
+    derived = [name for name, _ in DERIVED_COLUMNS.get(collection, ())]
+    return [*PUPIL_COLUMNS, *components, *derived]
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def iter_results(
+    la: LocalAuthority, collection: str, year: int, *, schools=None, chunk: int = 5000
+) -> Iterator[list[str]]:
+    """One row per pupil of the current submissions, in school then UPN order."""
+    components = [c.component for c in collection_components(collection, year)]
+    derived = [field for _, field in DERIVED_COLUMNS.get(collection, ())]
+    pupils = PupilRecord.objects.filter(
+        la=la, collection=collection, year=year, submission__status=SubmissionStatus.CURRENT
+    )
+    if schools is not None:
+        pupils = pupils.filter(school__in=schools)
+    pupils = pupils.order_by("school__laestab", "school__urn", "upn", "line").values_list(
+        "id", "school__laestab", "school__urn", "upn", "surname", "forename", "dob", "sex",
+        "ncyear", *derived,
+    )
+    batch: list[tuple] = []
+
+    def flush(rows: list[tuple]) -> Iterator[list[str]]:
+        results: dict[int, dict[str, str]] = defaultdict(dict)
+        for pupil_id, component, result in AssessmentResult.objects.filter(
+            pupil_id__in=[r[0] for r in rows], is_latest=True
+        ).values_list("pupil_id", "component", "result"):
+            results[pupil_id][component] = result
+        for pupil_id, laestab, urn, *details in rows:
+            measures = details[6:]
+            yield [
+                laestab or urn, *(_cell(v) for v in details[:6]),
+                *(results[pupil_id].get(c, "") for c in components),
+                *(_cell(v) for v in measures),
+            ]
+
+    for row in pupils.iterator(chunk_size=chunk):
+        batch.append(row)
+        if len(batch) >= chunk:
+            yield from flush(batch)
+            batch = []
+    if batch:
+        yield from flush(batch)
+
+
+COHORT_CODES = {
+    "eyfsp": ("EYFSP",),
+    "phonics": ("PHONICS_Y1", "PHONICS_Y2"),
+    "ks1": ("KS1",),
+    "ks2ta": ("KS2TA",),
+    "mtc": ("MTC",),
+}
+
+
+def completeness(la: LocalAuthority, collection: str, year: int, schools=None) -> list[dict]:
+    """Every school expected or received for a collection: expected against received."""
+    expected_counts: dict[int, int] = defaultdict(int)
+    for row in ExpectedCohort.objects.filter(
+        la=la, year=year, collection__in=COHORT_CODES[collection]
+    ).values_list("school_id", "expected_count"):
+        expected_counts[row[0]] += row[1]
+    received = {
+        row["school_id"]: row
+        for row in Submission.objects.filter(
+            la=la, collection=collection, year=year, status=SubmissionStatus.CURRENT
+        ).values("school_id", "pupil_count", "submitted_at", "id")
+    }
+    school_ids = set(expected_counts) | set(received)
+    schools_qs = Establishment.objects.filter(pk__in=school_ids)
+    if schools is not None:
+        schools_qs = schools_qs.filter(pk__in=schools.values("pk"))
+    rows = []
+    for school in schools_qs.order_by("name"):
+        got = received.get(school.pk)
+        exp = expected_counts.get(school.pk)
+        rows.append({
+            "school": school, "expected": exp, "received": got["pupil_count"] if got else 0,
+            "last_submission": got["submitted_at"] if got else None,
+            "submission_id": got["id"] if got else None,
+            "missing": got is None, "differs": got is not None and exp is not None
+            and got["pupil_count"] != exp,
+        })
+    return rows
+
+
+def completeness_totals(rows: list[dict]) -> dict:
+    """LA totals of a completeness table."""
+    return {
+        "schools_expected": sum(1 for r in rows if r["expected"] is not None),
+        "schools_received": sum(1 for r in rows if not r["missing"]),
+        "schools_missing": sum(1 for r in rows if r["missing"]),
+        "pupils_expected": sum(r["expected"] or 0 for r in rows),
+        "pupils_received": sum(r["received"] for r in rows),
+    }
+

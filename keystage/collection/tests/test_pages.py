@@ -1,0 +1,88 @@
+"""The collection pages: upload through the worker, batches, tenancy, exports."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from keystage.collection.models import PupilRecord, Submission
+from keystage.collection.tests.ctf_builder import eyfsp_file
+from keystage.jobs.actions import run_pending_jobs
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the worker closes connections
+
+
+def _upload(client, files, year=2026):
+    uploads = []
+    for name, data in files:
+        handle = io.BytesIO(data)
+        handle.name = name
+        uploads.append(handle)
+    return client.post("/collection/upload/", {"files": uploads, "year": year})
+
+
+def test_an_upload_runs_in_the_worker_and_shows_what_happened(world, client):
+    client.force_login(world.a.users["la_data_officer"])
+    data, _ = eyfsp_file("330", world.a.schools[0].estab, 4)
+    response = _upload(client, [("school.xml", data), ("notes.txt", b"hello")])
+    assert response.status_code == 302 and "/jobs/" in response.url
+    job_id = int(response.url.rstrip("/").split("/")[-1])
+    run_pending_jobs()
+    status = client.get(f"/jobs/{job_id}/status/").json()
+    assert status["finished"] and status["result_url"] == f"/collection/batches/{job_id}/"
+    page = client.get(status["result_url"]).content.decode()
+    assert "Loaded" in page and "Skipped" in page
+    assert PupilRecord.objects.count() == 4
+
+
+def test_a_replacement_uploaded_in_the_app_waits_for_confirmation(world, client):
+    client.force_login(world.a.users["la_data_officer"])
+    estab = world.a.schools[0].estab
+    _upload(client, [("a.xml", eyfsp_file("330", estab, 2)[0])])
+    run_pending_jobs()
+    response = _upload(client, [("b.xml", eyfsp_file("330", estab, 3)[0])])
+    job_id = int(response.url.rstrip("/").split("/")[-1])
+    run_pending_jobs()
+    page = client.get(f"/collection/batches/{job_id}/").content.decode()
+    assert "Confirm the replacements" in page and "1 added, 0 removed, 0 changed" in page
+    assert PupilRecord.objects.count() == 2
+    confirm = client.post(f"/collection/batches/{job_id}/confirm/")
+    assert confirm.status_code == 302
+    run_pending_jobs()
+    assert PupilRecord.objects.count() == 3
+
+
+def test_a_school_user_cannot_send_another_schools_file(world, client):
+    client.force_login(world.a.users["school_user"])  # works at schools[0]
+    _upload(client, [("other.xml", eyfsp_file("330", world.a.schools[1].estab, 2)[0])])
+    run_pending_jobs()
+    assert not Submission.objects.exists()
+
+
+def test_another_las_submission_and_file_are_not_found(world, client):
+    client.force_login(world.b.users["la_data_officer"])
+    _upload(client, [("b.xml", eyfsp_file("331", world.b.schools[0].estab, 2)[0])])
+    run_pending_jobs()
+    submission = Submission.objects.get()
+    for user in world.a.users.values():
+        client.force_login(user)
+        assert client.get(f"/collection/submissions/{submission.pk}/").status_code == 404
+        assert client.get(f"/collection/files/{submission.file_id}/").status_code == 404
+    client.force_login(world.b.users["la_data_officer"])
+    assert client.get(f"/collection/submissions/{submission.pk}/").status_code == 200
+    original = client.get(f"/collection/files/{submission.file_id}/")
+    assert original.status_code == 200
+    assert b"".join(original.streaming_content) == eyfsp_file("331", world.b.schools[0].estab,
+                                                             2)[0]
+
+
+def test_results_export_as_xlsx_has_a_row_per_pupil(world, client):
+    client.force_login(world.a.users["la_data_officer"])
+    _upload(client, [("a.xml", eyfsp_file("330", world.a.schools[0].estab, 3)[0])])
+    run_pending_jobs()
+    response = client.get("/collection/export/?collection=eyfsp&year=2026&format=xlsx")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.values)
+    assert rows[0][:2] == ("laestab", "upn") and len(rows) == 4
