@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from keystage.formats.assessment_spec import component_for
 from keystage.formats.ctf import CtfReader, latest_results, looks_like_ctf
 from keystage.formats.errors import FormatError
 from keystage.schools.models import Establishment, LocalAuthority
+
+logger = logging.getLogger("keystage.collection")
 
 # Phonics outcome codes a file may send beside the mark; the mark wins (encodings.md s.1).
 PHONICS_OUTCOMES = {"WA", "WT"}
@@ -93,19 +96,54 @@ def _latest_by_component(rows) -> dict:
     return {key[3]: row for key, row in by_key.items()}
 
 
-def _find_school(header, la: LocalAuthority) -> tuple[Establishment | None, str]:
+class _Register:
+    """The LA's establishments and current submissions, read once per batch, not per file."""
+
+    def __init__(self, la: LocalAuthority, year: int) -> None:
+        self.la = la
+        self.year = year
+        self.by_laestab: dict[str, list[Establishment]] = defaultdict(list)
+        self.by_urn: dict[str, Establishment] = {}
+        for school in Establishment.objects.filter(la=la).select_related("la"):
+            self.by_urn[school.urn] = school
+            if school.laestab:
+                self.by_laestab[school.laestab].append(school)
+        self.current: dict[tuple[int, str], Submission] = {
+            (s.school_id, s.collection): s
+            for s in Submission.objects.filter(
+                la=la, year=year, status=SubmissionStatus.CURRENT
+            ).select_related("file")
+        }
+
+    def find(self, laestab: str | None, urn: str | None) -> Establishment | None:
+        if laestab:
+            candidates = self.by_laestab.get(laestab)
+            if not candidates:
+                return None
+            # An academy converter keeps its predecessor's LAESTAB: prefer the open one.
+            return sorted(candidates, key=lambda s: not s.is_open)[0]
+        return self.by_urn.get(urn) if urn else None
+
+
+def _find_school(header, la: LocalAuthority, register: _Register | None = None):
     """The sending school from the CTF header, or a message saying why it is refused."""
-    school = None
     if header.source_la and header.source_estab:
         laestab = f"{header.source_la}{header.source_estab}"
-        candidates = list(Establishment.objects.filter(laestab=laestab).select_related("la"))
-        # An academy converter keeps its predecessor's LAESTAB: prefer the open one.
-        candidates.sort(key=lambda s: not s.is_open)
-        school = candidates[0] if candidates else None
         label = f"LAESTAB {laestab}"
+        school = register.find(laestab, None) if register else None
+        if school is None:
+            candidates = list(
+                Establishment.objects.filter(laestab=laestab).select_related("la")
+            )
+            candidates.sort(key=lambda s: not s.is_open)
+            school = candidates[0] if candidates else None
     elif header.source_urn:
-        school = Establishment.objects.filter(urn=header.source_urn).select_related("la").first()
         label = f"URN {header.source_urn}"
+        school = register.find(None, header.source_urn) if register else None
+        if school is None:
+            school = (
+                Establishment.objects.filter(urn=header.source_urn).select_related("la").first()
+            )
     else:
         return None, ("the header names no school (SourceSchool has no LEA and Estab, and no "
                       "URN). Ask the school to export the file again from its MIS.")
@@ -141,13 +179,15 @@ def import_ctf(
     acting_user,
     confirm_replacements: bool = False,
     only_school: Establishment | None = None,
+    register: _Register | None = None,
 ) -> FileOutcome:
     """Import one CTF for one LA and assessment year: all of it, or nothing."""
+    register = register or _Register(la, year)
     try:
         reader = CtfReader(data, filename=filename)
         header = reader.header
         warnings = list(reader.warnings)
-        school, refusal = _find_school(header, la)
+        school, refusal = _find_school(header, la, register)
         if school is None:
             return FileOutcome(filename, "refused", f"{filename}: {refusal}", warnings=warnings)
         if only_school is not None and school.pk != only_school.pk:
@@ -187,11 +227,7 @@ def import_ctf(
     changes: list[SubmissionChange] = []
     unchanged = []
     for collection, pupils in sorted(by_collection.items()):
-        current = (
-            Submission.objects.filter(school=school, collection=collection, year=year,
-                                      status=SubmissionStatus.CURRENT)
-            .select_related("file").first()
-        )
+        current = register.current.get((school.pk, collection))
         if current is not None and current.file.sha256 == digest:
             unchanged.append(collection)
             continue
@@ -216,6 +252,8 @@ def import_ctf(
         )
     _commit(filename, data, digest, school, la, year, changes, acting_user, warnings,
             ignored_rows, header)
+    for change, _ in changes:
+        register.current[(school.pk, change.collection)] = change.submission
     summary = "; ".join(
         f"{c.collection}: {c.pupils} pupils" + (" (replaced the earlier file)" if c.replaces
                                                   else "")
@@ -351,24 +389,62 @@ def do_import_files(
     total: int = 0,
 ) -> list[FileOutcome]:
     """Import a batch of files; each is all or nothing and a bad one leaves the others alone."""
-    outcomes = []
-    for index, (name, data) in enumerate(items, start=1):
-        if isinstance(data, FormatError):
-            outcomes.append(FileOutcome(name, "refused", str(data)))
-        elif not data:
-            outcomes.append(FileOutcome(name, "refused", f"{name}: the file is empty. Ask the "
-                                        "school to export it again."))
-        elif looks_like_ctf(data[:4096]):
-            outcomes.append(import_ctf(
-                name, data, la=la, year=year, acting_user=acting_user,
-                confirm_replacements=confirm_replacements, only_school=only_school,
-            ))
-        else:
-            outcomes.append(FileOutcome(name, "skipped", f"{name}: not a Common Transfer File "
-                                        "(skipped). Send CTF XML files or ZIPs of them."))
-        if progress:
-            progress(index, max(total, index), outcomes[-1].message)
+    outcomes: list[FileOutcome] = []
+    register = _Register(la, year)
+    index = 0
+    for chunk in _chunks(items, FILES_PER_TRANSACTION):
+        # Each file commits or rolls back alone (a savepoint), but the chunk shares one
+        # transaction: committing once per file costs more than loading a small file.
+        with transaction.atomic():
+            for name, data in chunk:
+                index += 1
+                outcomes.append(_import_item(
+                    name, data, la=la, year=year, acting_user=acting_user,
+                    confirm_replacements=confirm_replacements, only_school=only_school,
+                    register=register,
+                ))
+                if progress:
+                    progress(index, max(total, index), outcomes[-1].message)
     return outcomes
+
+
+FILES_PER_TRANSACTION = 50
+
+
+def _chunks(items, size: int):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _import_item(name, data, *, la, year, acting_user, confirm_replacements, only_school,
+                 register) -> FileOutcome:
+    """One file of a batch, classified by its content."""
+    if isinstance(data, FormatError):
+        return FileOutcome(name, "refused", str(data))
+    if not data:
+        return FileOutcome(name, "refused", f"{name}: the file is empty. Ask the school to "
+                           "export it again.")
+    if not looks_like_ctf(data[:4096]):
+        return FileOutcome(name, "skipped", f"{name}: not a Common Transfer File "
+                           "(skipped). Send CTF XML files or ZIPs of them.")
+    try:
+        return import_ctf(
+            name, data, la=la, year=year, acting_user=acting_user,
+            confirm_replacements=confirm_replacements, only_school=only_school,
+            register=register,
+        )
+    except Exception:
+        # The file's savepoint has rolled back; the rest of the batch goes on.
+        logger.exception("importing %s failed", name)
+        return FileOutcome(name, "refused", f"{name}: could not be loaded because of an "
+                           "error in Keystage (logged for the administrators). Nothing from "
+                           "this file was stored; try again later.")
 
 
 @transaction.atomic

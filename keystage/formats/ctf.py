@@ -18,7 +18,7 @@ import io
 import itertools
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from types import TracebackType
@@ -191,6 +191,21 @@ def _parse_date(text: str) -> date | None:
         return date(int(text[0:4]), int(text[5:7]), int(text[8:10]))
     except ValueError:
         return None
+
+
+# Dates repeat (a school enters results on a few days; many pupils share a birthday).
+_dates: dict[str, date | None] = {}
+_UNSEEN = object()
+
+
+def _date_of(text: str) -> date | None:
+    """_parse_date, remembered for the texts met recently."""
+    value = _dates.get(text, _UNSEEN)
+    if value is _UNSEEN:
+        if len(_dates) >= _NAME_CACHE_LIMIT:
+            _dates.clear()
+        value = _dates[text] = _parse_date(text)
+    return value  # type: ignore[return-value]
 
 
 def _parse_int(text: str) -> int | None:
@@ -406,7 +421,9 @@ class CtfReader:
         self._char_unit = "utf-8"
         self._ended = False
         self._root: etree._Element | None = None
-        self._rows: dict[tuple[str, tuple[tuple[object, str | None], ...]], _Row] = {}
+        self._rows: dict[tuple[str, bytes], _Row] | None = {}
+        self._rows_seen = 0
+        self._rows_seen_at_clear = 0
         self._parser: etree.XMLPullParser | None = None
         # Errors are found in lxml's log by this unique name: the log is shared by every parser
         # in the thread, and the exception lxml raises does not always carry the first error.
@@ -565,6 +582,8 @@ class CtfReader:
         return "utf-8"
 
     def _feed_chunk(self, size: int) -> None:
+        if self._parser is None:
+            raise ValueError("the CtfReader is closed")
         data = self._read(size)
         self._push(data, final=not data)
 
@@ -802,6 +821,7 @@ class CtfReader:
                     for element in ready:
                         if _local_name(element.tag) == "pupil":
                             yield self._pupil(element)
+                        element.clear()  # free its subtree now, not with the whole chunk
             if complete:
                 root.remove(child)
 
@@ -830,7 +850,7 @@ class CtfReader:
             surname=found.get("surname", ""),
             forename=found.get("forename", ""),
             middle_names=found.get("middlenames", ""),
-            dob=_parse_date(dob_text) if dob_text else None,
+            dob=_date_of(dob_text) if dob_text else None,
             dob_text=dob_text,
             sex=(found.get("sex") or found.get("gender") or "").upper(),
             ncyear=_ncyear(found.get("ncyearactual", "")),
@@ -840,6 +860,7 @@ class CtfReader:
     def _stage_assessments(self, container: etree._Element, out: list[CtfAssessment]) -> None:
         # Inlined rather than calling _assessment per row: this runs once per row of the file.
         names_get = _names.get
+        tostring = etree.tostring
         cache = self._rows
         for block in container:
             name = _local_name(block.tag)
@@ -858,14 +879,41 @@ class CtfReader:
                 stage, rows = "", [block]
             else:
                 continue
+            self._rows_seen += len(rows)
             for row in rows:
-                key = (stage, tuple([(child.tag, child.text) for child in row]))
-                values = cache.get(key)
-                if values is None:
-                    if len(cache) >= _ROW_CACHE_LIMIT:
-                        cache.clear()
-                    values = cache[key] = _normalise_row(key[1], stage)
-                out.append(_make_assessment(*values, row.sourceline or 0))
+                if cache is None:
+                    values = _normalise_row(tuple([(c.tag, c.text) for c in row]), stage)
+                else:
+                    # The row's own XML is the cache key: one call into C, where walking its
+                    # children from Python costs more; equal XML means equal tags and texts.
+                    key = (stage, tostring(row, with_tail=False))
+                    values = cache.get(key)
+                    if values is None:
+                        values = self._cache_miss(row, stage, key)
+                if _FAST_ROWS:
+                    # _fast_assessment inlined: a call per row is a measurable share of the time.
+                    made = _AssessmentBuilder(*values, row.sourceline or 0)
+                    made.__class__ = CtfAssessment  # type: ignore[assignment]
+                    out.append(made)  # type: ignore[arg-type]
+                else:
+                    out.append(CtfAssessment(*values, row.sourceline or 0))
+
+    def _cache_miss(self, row: etree._Element, stage: str, key: tuple[str, bytes]) -> _Row:
+        """Normalise a row the cache does not know; stop caching when rows rarely repeat."""
+        values = _normalise_row(tuple([(c.tag, c.text) for c in row]), stage)
+        cache = self._rows
+        if cache is None:
+            return values
+        if len(cache) >= _ROW_CACHE_LIMIT:
+            # Full. If most rows since it was last emptied were new, this file's rows do not
+            # repeat (a date or mark per pupil) and the cache costs more than it saves.
+            if self._rows_seen - self._rows_seen_at_clear < 2 * _ROW_CACHE_LIMIT:
+                self._rows = None
+                return values
+            cache.clear()
+            self._rows_seen_at_clear = self._rows_seen
+        cache[key] = values
+        return values
 
 
 _Row = tuple[str, str, int | None, str, str, str, str, str, str, date | None]
@@ -877,9 +925,12 @@ _ROW_CACHE_LIMIT = 4096
 def _normalise_row(raw: tuple[tuple[object, str | None], ...], stage: str) -> _Row:
     """A StageAssessment's (tag, text) pairs as the CtfAssessment fields before `line`."""
     values = ["", "", "", "", "", "", "", "", "", ""]
+    slots_get = _sa_slots.get
     for tag, text in raw:
-        slot = _sa_slot(tag)
-        if slot >= 0 and not values[slot] and text:
+        slot = slots_get(tag)
+        if slot is None:
+            slot = _sa_slot(tag)
+        if slot >= 0 and text and not values[slot]:
             values[slot] = text.strip()
     own_stage, locale, year, subject, method, component, status, qualifier, result, when = values
     return (
@@ -892,7 +943,7 @@ def _normalise_row(raw: tuple[tuple[object, str | None], ...], stage: str) -> _R
         status.upper(),
         qualifier.upper(),
         result,
-        _parse_date(when) if when else None,
+        _date_of(when) if when else None,
     )
 
 
@@ -922,16 +973,17 @@ def _fast_assessment(*values: object) -> CtfAssessment:
     return row  # type: ignore[return-value]
 
 
-def _pick_assessment_factory() -> Callable[..., CtfAssessment]:
+def _fast_rows_work() -> bool:
+    """Whether this Python lets a builder become a CtfAssessment (CPython does)."""
     sample = ("FSP", "ENG", 2026, "COM", "TA", "E01", "R", "FD", "2", None, 1)
     try:
         made = _fast_assessment(*sample)
     except TypeError:  # another Python whose layout check refuses the move
-        return CtfAssessment
-    return _fast_assessment if made == CtfAssessment(*sample) else CtfAssessment
+        return False
+    return made == CtfAssessment(*sample)
 
 
-_make_assessment = _pick_assessment_factory()
+_FAST_ROWS = _fast_rows_work()
 
 
 def read_ctf_header(

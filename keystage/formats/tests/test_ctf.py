@@ -1069,6 +1069,13 @@ def test_nesting_deeper_than_the_limit_is_refused() -> None:
     assert "more than 12 levels deep" in error.message
 
 
+def test_a_normal_ctf_is_seven_levels_deep_and_the_limit_counts_exactly() -> None:
+    # CTfile / CTFpupilData / Pupil / StageAssessments / KeyStage / StageAssessment / Result
+    assert len(read_all(ctf_bytes(), max_depth=7)[1]) == 1
+    error = error_of(ctf_bytes(), max_depth=6)
+    assert "more than 6 levels deep" in error.message
+
+
 def test_nesting_beyond_what_libxml2_allows_is_refused_as_too_deep() -> None:
     text = ctf_text([pupil_xml(extra="<X>" * 300 + "</X>" * 300)])
     error = error_of(text.encode(), max_depth=1000)
@@ -1150,16 +1157,36 @@ def test_close_releases_a_file_the_reader_opened(tmp_path: Path) -> None:
     assert not caller_owned.closed
 
 
+def test_reading_pupils_after_close_is_a_programming_error() -> None:
+    reader = CtfReader(ctf_bytes([pupil_xml() for _ in range(400)]), filename=FILENAME)
+    pupils = reader.pupils()
+    next(pupils)
+    reader.close()
+    with pytest.raises(ValueError, match="closed"):
+        list(pupils)
+
+
 def test_a_missing_file_is_a_format_error(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="could not be opened"):
         CtfReader(tmp_path / "missing.xml", filename="missing.xml")
 
 
-def test_a_row_cache_that_fills_up_keeps_giving_right_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rows_are_right_whether_the_row_cache_hits_fills_up_or_gives_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # White-box: rows that repeat are served from the cache; when rows rarely repeat the reader
+    # stops caching. Either way each row must be read exactly.
+    results = "12A" * 5 + "21"
+    data = ctf_bytes([pupil_xml(blocks=[("FSP", eyfsp_rows(results))]) for _ in range(3)])
+    reader, pupils = read_all(data)
+    assert reader._rows  # noqa: SLF001 - 17 distinct rows cached, reused for pupils 2 and 3
     monkeypatch.setattr(ctf_module, "_ROW_CACHE_LIMIT", 3)
-    (pupil,) = pupils_of(ctf_bytes([pupil_xml(blocks=[("FSP", eyfsp_rows("12A" * 5 + "21"))])]))
-    assert "".join(row.result for row in pupil.assessments) == "12A" * 5 + "21"
-    assert [row.component for row in pupil.assessments] == [f"E{n:02d}" for n in range(1, 18)]
+    small, small_pupils = read_all(data)
+    assert small._rows is None  # noqa: SLF001
+    assert small_pupils == pupils
+    for pupil in pupils:
+        assert "".join(row.result for row in pupil.assessments) == results
+        assert [row.component for row in pupil.assessments] == [f"E{n:02d}" for n in range(1, 18)]
 
 
 # Any damage gives a FormatError, never another exception

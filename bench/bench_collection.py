@@ -1,0 +1,233 @@
+"""Import a season's CTFs end to end and compare with a floor measured in the same run.
+
+A benchmark, not a test. Scopes:
+- `la`: one LA's EYFSP batch (and its five collections), through `keystage import` as users run it;
+- `national`: every LA's EYFSP files (about 600,000 pupils, 10 million result rows), imported LA
+  by LA in one process through the same action the command line calls.
+The floor parses the same files with lxml iterparse alone (touching every element) and bulk-loads
+the same number of rows into a scratch table with COPY (PostgreSQL) or executemany (SQLite) alone.
+Peak memory is the child process's peak RSS.
+
+Run from the project root: .venv/bin/python bench/bench_collection.py [--scope la|national|both]
+[--db sqlite|postgres|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PG_SERVER = "postgres://postgres@127.0.0.1:5432/test"
+SCRATCH_DB = f"keystage_bench_{os.getpid()}"  # one per run, so runs never share a database
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def prepare(scope: str, folder: Path, la_code: str) -> dict:
+    """Write the world's register files and CTFs, and a manifest of files per LA."""
+    import polars as pl
+
+    from keystage.synth import render
+    from keystage.synth.ctf_writer import write_ctfs
+    from keystage.synth.world import WorldSpec, build_world, national_spec
+
+    if scope == "la":
+        world = build_world(WorldSpec(seed=1, la_codes=(la_code,)))
+        collections = ("eyfsp", "phonics", "ks1", "ks2ta", "mtc")
+    else:
+        world = build_world(national_spec(seed=1))
+        collections = ("eyfsp",)
+    render.write_gias_extract(world, folder / "gias.csv")
+    render.write_pvi_settings(world, folder / "pvi.csv")
+    report = write_ctfs(world, folder, collections=collections, errors=0.0, seed=1)
+    by_la: dict[str, dict[str, list[str]]] = {}
+    for written in report.files:
+        entry = by_la.setdefault(written.la_code, {})
+        for collection in written.collections:
+            entry.setdefault(collection, []).append(str(written.path))
+    reception = world.pupils.filter(pl.col("ncyear") == "R")
+    return {"by_la": by_la, "eyfsp_pupils": reception.height,
+            "schools": world.schools.height, "files": len(report.files)}
+
+
+def child_setup(url: str, folder: Path) -> None:
+    """A fresh database with the register loaded (not timed)."""
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "keystage.settings"
+    os.environ["KEYSTAGE_VAR_DIR"] = str(folder / "var")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from keystage.schools.actions import do_import_establishments
+
+    call_command("migrate", verbosity=0)
+    for name in ("gias.csv", "pvi.csv"):
+        do_import_establishments((folder / name).read_bytes(), filename=name, acting_user=None)
+
+
+def child_import(url: str, folder: Path, collections: list[str]) -> dict:
+    """Import every LA's files through the collection action; time it."""
+    child_setup(url, folder)
+    from keystage.collection.actions import do_import_files
+    from keystage.collection.models import AssessmentResult, PupilRecord
+    from keystage.schools.models import LocalAuthority
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    started = time.perf_counter()
+    refused = 0
+    for la_code, files in sorted(manifest["by_la"].items()):
+        la = LocalAuthority.objects.get(code=la_code)
+        paths = sorted({p for c in collections for p in files.get(c, [])})
+        items = ((Path(p).name, Path(p).read_bytes()) for p in paths)
+        outcomes = do_import_files(items, la=la, year=2026, acting_user=None)
+        refused += sum(1 for o in outcomes if o.status not in ("committed", "unchanged"))
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "pupils": PupilRecord.objects.count(),
+            "results": AssessmentResult.objects.count(), "refused": refused,
+            "peak_mb": peak_mb()}
+
+
+def child_floor(url: str, folder: Path, collections: list[str]) -> dict:
+    """lxml iterparse alone over the same files, plus bulk-loading as many rows alone."""
+    from lxml import etree
+
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "keystage.settings"
+    import django
+
+    django.setup()
+    from django.db import connection, transaction
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    paths = sorted({p for files in manifest["by_la"].values() for c in collections
+                    for p in files.get(c, [])})
+    started = time.perf_counter()
+    rows = []
+    for path in paths:
+        for _event, element in etree.iterparse(path, events=("end",), resolve_entities=False,
+                                               no_network=True):
+            if element.tag == "StageAssessment":
+                rows.append(tuple(child.text for child in element))
+            elif element.tag == "Pupil":
+                element.clear()
+    parsed = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_floor")
+        cursor.execute("CREATE TABLE bench_floor (a varchar(3), b varchar(4), c varchar(3), "
+                       "d varchar(3), e varchar(3), f varchar(1), g varchar(2), h varchar(9), "
+                       "i varchar(10))")
+    load_started = time.perf_counter()
+    width = 9
+    padded = [(r + (None,) * width)[:width] for r in rows]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy("COPY bench_floor FROM STDIN") as copy:
+                for row in padded:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(
+                "INSERT INTO bench_floor VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", padded
+            )
+    loaded = time.perf_counter() - load_started
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_floor")
+    return {"seconds": parsed + loaded, "parse": parsed, "load": loaded, "rows": len(rows),
+            "peak_mb": peak_mb()}
+
+
+def run_child(kind: str, url: str, folder: Path, collections: list[str]) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", kind, "--url", url, "--folder", str(folder),
+         "--collections", ",".join(collections)],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{kind} failed:\n{done.stdout}\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def database_urls(which: str, folder: Path) -> list[tuple[str, str]]:
+    urls = []
+    if which in ("sqlite", "both"):
+        urls.append(("SQLite", f"sqlite:///{folder}/bench.sqlite3"))
+    if which in ("postgres", "both"):
+        import psycopg
+
+        try:
+            with psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=3) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
+                conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
+            urls.append(("PostgreSQL", PG_SERVER.rsplit("/", 1)[0] + f"/{SCRATCH_DB}"))
+        except Exception as error:
+            print(f"PostgreSQL skipped: {error}")
+    return urls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scope", choices=["la", "national", "both"], default="both")
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--la", default="999", help="the LA of the `la` scope")
+    parser.add_argument("--child", choices=["import", "floor"])
+    parser.add_argument("--url")
+    parser.add_argument("--folder")
+    parser.add_argument("--collections", default="eyfsp")
+    args = parser.parse_args()
+    if args.child:
+        function = child_import if args.child == "import" else child_floor
+        print(json.dumps(function(args.url, Path(args.folder), args.collections.split(","))))
+        return
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}")
+    scopes = ["la", "national"] if args.scope == "both" else [args.scope]
+    for scope in scopes:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            started = time.perf_counter()
+            manifest = prepare(scope, folder, args.la)
+            (folder / "manifest.json").write_text(json.dumps(manifest))
+            print(f"\n== {scope}: {manifest['eyfsp_pupils']} EYFSP pupils, "
+                  f"{manifest['schools']} establishments, {manifest['files']} files "
+                  f"(written in {time.perf_counter() - started:.0f} s)")
+            runs = [["eyfsp"]]
+            if scope == "la":
+                runs.append(["eyfsp", "phonics", "ks1", "ks2ta", "mtc"])
+            for label, url in database_urls(args.db, folder):
+                for collections in runs:
+                    if url.startswith("sqlite"):
+                        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+                    else:
+                        database_urls("postgres", folder)
+                    ours = run_child("import", url, folder, collections)
+                    floor = run_child("floor", url, folder, collections)
+                    name = "+".join(collections) if len(collections) < 5 else "all five"
+                    print(f"{label} {name}: {ours['pupils']} pupils, {ours['results']} result "
+                          f"rows in {ours['seconds']:.1f} s "
+                          f"({ours['pupils'] / ours['seconds']:,.0f} pupils/s), peak "
+                          f"{ours['peak_mb']:.0f} MB, refused {ours['refused']}; floor "
+                          f"{floor['seconds']:.1f} s (parse {floor['parse']:.1f} + load "
+                          f"{floor['load']:.1f}); ratio {ours['seconds'] / floor['seconds']:.2f}")
+    if args.db in ("postgres", "both"):
+        import psycopg
+
+        with psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
+
+
+if __name__ == "__main__":
+    main()
