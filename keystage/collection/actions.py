@@ -77,6 +77,7 @@ class _ParsedPupil:
     ncyear: str
     rows: list  # CtfAssessment rows of this collection and year
     latest: dict[str, str]  # component -> result of the latest R row
+    winners: frozenset[int]  # id() of the rows that are the latest R of their component
 
     def fingerprint(self) -> tuple:
         return (self.surname, self.forename, self.dob_text, self.sex, self.ncyear,
@@ -183,6 +184,7 @@ def import_ctf(
 ) -> FileOutcome:
     """Import one CTF for one LA and assessment year: all of it, or nothing."""
     register = register or _Register(la, year)
+    reader = None
     try:
         reader = CtfReader(data, filename=filename)
         header = reader.header
@@ -206,14 +208,18 @@ def import_ctf(
                     continue
                 rows_by_collection[component.collection].append(row)
             for collection, rows in rows_by_collection.items():
-                latest = {c: r.result for c, r in _latest_by_component(rows).items()}
+                winning = _latest_by_component(rows)
                 by_collection[collection].append(_ParsedPupil(
                     pupil.line, pupil.upn, pupil.surname, pupil.forename, pupil.middle_names,
-                    pupil.dob, pupil.dob_text, pupil.sex, pupil.ncyear or "", rows, latest,
+                    pupil.dob, pupil.dob_text, pupil.sex, pupil.ncyear or "", rows,
+                    {c: r.result for c, r in winning.items()},
+                    frozenset(id(r) for r in winning.values()),
                 ))
-        reader.close()
     except FormatError as error:
         return FileOutcome(filename, "refused", f"{error}")
+    finally:
+        if reader is not None:
+            reader.close()
 
     if not by_collection:
         return FileOutcome(
@@ -351,7 +357,7 @@ def _measures(collection: str, pupil: _ParsedPupil) -> tuple:
 
 def _result_rows(pupils, ids: list[int]):
     for p, pupil_id in zip(pupils, ids, strict=True):
-        winners = {id(row) for row in _latest_by_component(p.rows).values()}
+        winners = p.winners
         for r in p.rows:
             yield (pupil_id, r.stage[:3], r.locale[:3], r.year, r.subject[:3], r.method[:3],
                    r.component[:3], r.status[:1], r.qualifier[:2], r.result[:9], r.result_date,

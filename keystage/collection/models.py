@@ -87,8 +87,11 @@ class PupilRecord(models.Model):
     """A pupil as one submission describes them, with measures derived when it was committed."""
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="pupils")
-    # Denormalised from the submission so whole-collection queries need no join.
-    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
+    # Denormalised from the submission so whole-collection queries need no join; the
+    # (la, collection, year) index below serves it, so the foreign key needs none of its own.
+    la = models.ForeignKey(
+        "schools.LocalAuthority", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     school = models.ForeignKey("schools.Establishment", on_delete=models.PROTECT, related_name="+")
     collection = models.CharField(max_length=10, choices=Collection.choices)
     year = models.PositiveSmallIntegerField()
@@ -120,7 +123,11 @@ class PupilRecord(models.Model):
 class AssessmentResult(models.Model):
     """One CTF StageAssessment row of a pupil, as the file gave it."""
 
-    pupil = models.ForeignKey(PupilRecord, on_delete=models.CASCADE, related_name="results")
+    # No index of its own: the (pupil, component) index below serves lookups by pupil, and each
+    # index costs time on every one of the millions of rows a national load writes.
+    pupil = models.ForeignKey(
+        PupilRecord, on_delete=models.CASCADE, related_name="results", db_index=False
+    )
     stage = models.CharField(max_length=3)
     locale = models.CharField(max_length=3, blank=True)
     year = models.PositiveSmallIntegerField(null=True)

@@ -471,10 +471,8 @@ def test_a_year_that_is_not_a_whole_number_and_a_bad_result_date_become_none() -
 
 
 def test_several_keystage_blocks_and_containers_are_all_read_in_file_order() -> None:
-    second_container = (
-        "<StageAssessments>\n"
-        + keystage_xml("KS2", [phonics_row("40")])
-        + ("\n</StageAssessments>")
+    second_container = "\n".join(
+        ["<StageAssessments>", keystage_xml("KS2", [phonics_row("40")]), "</StageAssessments>"]
     )
     pupil = pupil_xml(
         blocks=[

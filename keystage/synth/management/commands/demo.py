@@ -37,8 +37,10 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--year", type=int, default=2026, help="assessment year")
         parser.add_argument("--schools", type=int, default=None, help="primary schools")
+        parser.add_argument("--no-files", action="store_true",
+                            help="load the register and users only, no assessment files")
 
-    def handle(self, *args, if_empty, seed, year, schools, **options):
+    def handle(self, *args, if_empty, seed, year, schools, no_files, **options):
         if if_empty and LocalAuthority.objects.exists():
             self.stdout.write("The database already has data: demo not loaded.")
             self._print_logins()
@@ -83,10 +85,36 @@ class Command(BaseCommand):
                                    email="national@demo.keystage.invalid", acting_user=None)
                 record_event(EventType.DEMO_LOADED, acting_user=None, la=la,
                              summary=f"Demo LA loaded from seed {seed}", seed=seed, year=year)
+        if not no_files:
+            self._load_files(world, la, year, seed)
         self.stdout.write(outcome.summary())
         self.stdout.write(f"Demo LA 999 loaded: {Establishment.objects.filter(la=la).count()} "
                           f"establishments ({pvis.height} PVI settings).")
         self._print_logins()
+
+    def _load_files(self, world, la, year, seed):
+        """Expected cohorts and most schools' CTFs; every tenth school is left missing."""
+        from keystage.collection.actions import do_import_expected_cohorts, do_import_files
+        from keystage.synth import render
+        from keystage.synth.ctf_writer import write_ctfs
+
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            render.write_expected_cohorts(world, folder / "expected_cohorts.csv")
+            do_import_expected_cohorts(
+                (folder / "expected_cohorts.csv").read_bytes(), filename="expected_cohorts.csv",
+                la=la, acting_user=None,
+            )
+            report = write_ctfs(world, folder, errors=0.02, seed=seed)
+            sent = [f for f in report.files if int(f.urn) % 10 != 3]
+            outcomes = do_import_files(
+                ((f.path.name, f.path.read_bytes()) for f in sent), la=la, year=year,
+                acting_user=None,
+            )
+        loaded = sum(1 for o in outcomes if o.status == "committed")
+        missing = len(report.files) - len(sent)
+        self.stdout.write(f"Loaded {loaded} of {len(report.files)} demo assessment files "
+                          f"({missing} files, from every tenth school, left missing).")
 
     def _print_logins(self):
         users = User.objects.filter(username__in=[n for n, _ in DEMO_USERS] + ["national"])
