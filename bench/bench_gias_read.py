@@ -17,25 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from keystage.formats.gias import read_gias_extract  # noqa: E402
+from keystage.formats.gias import GIAS_COLUMNS, read_gias_extract  # noqa: E402
 from keystage.formats.la_codes import current_english_la_codes  # noqa: E402
 
-USED_COLUMNS = [
-    "URN",
-    "LA (code)",
-    "LA (name)",
-    "EstablishmentNumber",
-    "EstablishmentName",
-    "TypeOfEstablishment (name)",
-    "EstablishmentTypeGroup (name)",
-    "EstablishmentStatus (name)",
-    "PhaseOfEducation (name)",
-    "StatutoryLowAge",
-    "StatutoryHighAge",
-    "OpenDate",
-    "CloseDate",
-    "Postcode",
-]
+USED_COLUMNS = list(GIAS_COLUMNS)
 TOTAL_COLUMNS = 140
 
 # Values like the ones that fill the real extract's other ~126 columns: codes, labels, blanks.

@@ -6,16 +6,13 @@ from dataclasses import dataclass, field
 
 from keystage.accounts.actions import do_create_user
 from keystage.accounts.models import Role, User
+from keystage.formats.gias import GIAS_COLUMNS
 from keystage.schools.actions import do_add_pvi_setting, do_import_establishments
 from keystage.schools.models import Establishment, LocalAuthority
 
 PASSWORD = "correct-horse-battery-staple"
 
-GIAS_HEADER = (
-    "URN,LA (code),LA (name),EstablishmentNumber,EstablishmentName,TypeOfEstablishment (name),"
-    "EstablishmentTypeGroup (name),EstablishmentStatus (name),PhaseOfEducation (name),"
-    "StatutoryLowAge,StatutoryHighAge,OpenDate,CloseDate,Postcode"
-)
+GIAS_HEADER = ",".join(GIAS_COLUMNS)
 
 
 def gias_csv(rows: list[dict]) -> bytes:
@@ -30,15 +27,8 @@ def gias_csv(rows: list[dict]) -> bytes:
             "StatutoryLowAge": "4", "StatutoryHighAge": "11", "OpenDate": "01-09-1990",
             "CloseDate": "", "Postcode": "AB1 2CD", **row,
         }
-        lines.append(",".join(_cell(r[c]) for c in _columns()))
+        lines.append(",".join(_cell(r[c]) for c in GIAS_COLUMNS))
     return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def _columns() -> list[str]:
-    import csv
-    import io
-
-    return next(csv.reader(io.StringIO(GIAS_HEADER)))
 
 
 def _cell(value) -> str:

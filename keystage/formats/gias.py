@@ -20,7 +20,7 @@ from typing import BinaryIO, Protocol
 from keystage.formats.errors import FormatError
 from keystage.formats.la_codes import is_known_la_code
 
-__all__ = ["EstablishmentRecord", "GiasExtract", "read_gias_extract"]
+__all__ = ["GIAS_COLUMNS", "EstablishmentRecord", "GiasExtract", "read_gias_extract"]
 
 # Read size for the streaming decoder; big enough that per-chunk overhead is negligible, small
 # enough that a 60 MB national extract is never held in memory as a whole.
@@ -47,6 +47,8 @@ _COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("close_date", "CloseDate", False),
     ("postcode", "Postcode", False),
 )
+# The columns Keystage reads, in GIAS order: what writers of extracts must produce.
+GIAS_COLUMNS: tuple[str, ...] = tuple(column for _, column, _ in _COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)

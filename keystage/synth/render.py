@@ -6,25 +6,11 @@ from pathlib import Path
 
 import polars as pl
 
+from keystage.formats import gias
 from keystage.synth.world import World
 
 # The columns of the GIAS "all establishments" extract that Keystage reads, in GIAS order.
-GIAS_COLUMNS: tuple[str, ...] = (
-    "URN",
-    "LA (code)",
-    "LA (name)",
-    "EstablishmentNumber",
-    "EstablishmentName",
-    "TypeOfEstablishment (name)",
-    "EstablishmentTypeGroup (name)",
-    "EstablishmentStatus (name)",
-    "PhaseOfEducation (name)",
-    "StatutoryLowAge",
-    "StatutoryHighAge",
-    "OpenDate",
-    "CloseDate",
-    "Postcode",
-)
+GIAS_COLUMNS = gias.GIAS_COLUMNS
 EXPECTED_COHORT_COLUMNS: tuple[str, ...] = (
     "LAESTAB",
     "Collection",

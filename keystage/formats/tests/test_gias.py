@@ -14,28 +14,18 @@ from hypothesis import strategies as st
 
 from keystage.formats import gias
 from keystage.formats.errors import FormatError
-from keystage.formats.gias import EstablishmentRecord, GiasExtract, read_gias_extract
+from keystage.formats.gias import (
+    GIAS_COLUMNS,
+    EstablishmentRecord,
+    GiasExtract,
+    read_gias_extract,
+)
 from keystage.formats.la_codes import current_english_la_codes
 
 FILENAME = "edubasealldata.csv"
 REDOWNLOAD = "download the extract again from Get Information about Schools"
 
-COLUMNS = [
-    "URN",
-    "LA (code)",
-    "LA (name)",
-    "EstablishmentNumber",
-    "EstablishmentName",
-    "TypeOfEstablishment (name)",
-    "EstablishmentTypeGroup (name)",
-    "EstablishmentStatus (name)",
-    "PhaseOfEducation (name)",
-    "StatutoryLowAge",
-    "StatutoryHighAge",
-    "OpenDate",
-    "CloseDate",
-    "Postcode",
-]
+COLUMNS = list(GIAS_COLUMNS)
 REQUIRED = ["URN", "LA (code)", "EstablishmentName", "EstablishmentStatus (name)"]
 
 ROW = {
