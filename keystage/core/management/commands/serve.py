@@ -23,6 +23,11 @@ class Command(BaseCommand):
 
         from keystage.wsgi import application
 
+        def stop(signum, frame):
+            # A service manager stops us with SIGTERM: leave as on Ctrl-C, taking the worker along.
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
         worker = None
         if not no_worker:
             worker = subprocess.Popen([sys.executable, "-m", "keystage.cli", "worker"])
