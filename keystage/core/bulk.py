@@ -69,16 +69,22 @@ def bulk_insert(
             return count
         placeholders = ", ".join(["%s"] * len(columns))
         sql = f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})"  # noqa: S608
-        batch: list[Sequence] = []
-        for row in rows:
-            batch.append(prepared(row))
-            if len(batch) >= batch_size:
-                cursor.executemany(sql, batch)
-                count += len(batch)
-                batch = []
-        if batch:
+        return _executemany_in_batches(cursor, sql, map(prepared, rows), batch_size)
+
+
+def _executemany_in_batches(cursor, sql: str, rows: Iterable[Sequence], batch_size: int) -> int:
+    """Run one statement for every row, a batch at a time; returns the row count."""
+    count = 0
+    batch: list[Sequence] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= batch_size:
             cursor.executemany(sql, batch)
             count += len(batch)
+            batch = []
+    if batch:
+        cursor.executemany(sql, batch)
+        count += len(batch)
     return count
 
 
@@ -103,16 +109,5 @@ def bulk_update_by_pk(
                 values[i] = adapt(values[i])
         return [*values, pk]
 
-    count = 0
-    batch: list[list] = []
     with connection.cursor() as cursor:
-        for row in rows:
-            batch.append(prepared(row))
-            if len(batch) >= batch_size:
-                cursor.executemany(sql, batch)
-                count += len(batch)
-                batch = []
-        if batch:
-            cursor.executemany(sql, batch)
-            count += len(batch)
-    return count
+        return _executemany_in_batches(cursor, sql, map(prepared, rows), batch_size)
