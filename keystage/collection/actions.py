@@ -100,9 +100,13 @@ def _latest_by_component(rows) -> dict:
 class _Register:
     """The LA's establishments and current submissions, read once per batch, not per file."""
 
-    def __init__(self, la: LocalAuthority, year: int) -> None:
+    def __init__(self, la: LocalAuthority, year: int, *, deferred: bool = False) -> None:
         self.la = la
         self.year = year
+        # With deferred set, committed submissions leave their rows in `pending`, for the
+        # batch to load a whole chunk at once.
+        self.deferred = deferred
+        self.pending: list[_PendingRows] = []
         self.by_laestab: dict[str, list[Establishment]] = defaultdict(list)
         self.by_urn: dict[str, Establishment] = {}
         for school in Establishment.objects.filter(la=la).select_related("la"):
@@ -257,7 +261,7 @@ def import_ctf(
             changes=[c for c, _ in changes], warnings=warnings,
         )
     _commit(filename, data, digest, school, la, year, changes, acting_user, warnings,
-            ignored_rows, header)
+            ignored_rows, header, register)
     for change, _ in changes:
         register.current[(school.pk, change.collection)] = change.submission
     summary = "; ".join(
@@ -291,7 +295,7 @@ def _diff_with_current(change: SubmissionChange, pupils, current: Submission) ->
 
 @transaction.atomic
 def _commit(filename, data, digest, school, la, year, changes, acting_user, warnings,
-            ignored_rows, header):
+            ignored_rows, header, register=None):
     received = ReceivedFile.objects.create(
         la=la, filename=filename, sha256=digest, size=len(data),
         stored_path=_store_original(data, digest), received_by=acting_user,
@@ -314,30 +318,6 @@ def _commit(filename, data, digest, school, la, year, changes, acting_user, warn
                     "changed": change.changed, "ignored_rows": ignored_rows},
         )
         change.submission = submission
-        bulk_insert(
-            PupilRecord,
-            ["submission", "la", "school", "collection", "year", "line", "upn", "surname",
-             "forename", "middle_names", "dob", "dob_text", "sex", "ncyear", "gld",
-             "elgs_expected", "phonics_met", "mtc_full_marks"],
-            (
-                (submission.pk, la.pk, school.pk, change.collection, year, p.line, p.upn,
-                 p.surname[:100], p.forename[:100], p.middle_names[:100], p.dob,
-                 p.dob_text[:30], p.sex[:10], p.ncyear[:4], *_measures(change.collection, p))
-                for p in pupils
-            ),
-        )
-        # Rows get their keys in insertion order (a sequence on PostgreSQL, rowid on SQLite);
-        # lines cannot serve, as several pupils may share a line of a minified file.
-        ids = list(
-            PupilRecord.objects.filter(submission=submission).order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        bulk_insert(
-            AssessmentResult,
-            ["pupil", "stage", "locale", "year", "subject", "method", "component", "status",
-             "qualifier", "result", "result_date", "is_latest"],
-            _result_rows(pupils, ids),
-        )
         event = EventType.SUBMISSION_REPLACED if change.replaces else EventType.SUBMISSION_ADDED
         record_event(
             event, acting_user=acting_user, la=la, school=school, obj=submission,
@@ -348,6 +328,59 @@ def _commit(filename, data, digest, school, la, year, changes, acting_user, warn
             filename=filename, sha256=digest, added=change.added, removed=change.removed,
             changed=change.changed,
         )
+        rows = _PendingRows(submission.pk, la.pk, school.pk, change.collection, year, pupils)
+        if register is not None and register.deferred:
+            register.pending.append(rows)
+        else:
+            _write_rows([rows])
+
+
+@dataclass
+class _PendingRows:
+    """The pupil and result rows of one submission, waiting to be loaded with their chunk."""
+
+    submission_id: int
+    la_id: int
+    school_id: int
+    collection: str
+    year: int
+    pupils: list[_ParsedPupil]
+
+
+PUPIL_FIELDS = [
+    "submission", "la", "school", "collection", "year", "line", "upn", "surname", "forename",
+    "middle_names", "dob", "dob_text", "sex", "ncyear", "gld", "elgs_expected", "phonics_met",
+    "mtc_full_marks",
+]
+RESULT_FIELDS = [
+    "pupil", "stage", "locale", "year", "subject", "method", "component", "status", "qualifier",
+    "result", "result_date", "is_latest",
+]
+
+
+def _write_rows(pending: list[_PendingRows]) -> None:
+    """Load the pupils and results of several submissions: one COPY for each table."""
+    if not pending:
+        return
+    bulk_insert(
+        PupilRecord,
+        PUPIL_FIELDS,
+        (
+            (r.submission_id, r.la_id, r.school_id, r.collection, r.year, p.line, p.upn,
+             p.surname[:100], p.forename[:100], p.middle_names[:100], p.dob, p.dob_text[:30],
+             p.sex[:10], p.ncyear[:4], *_measures(r.collection, p))
+            for r in pending
+            for p in r.pupils
+        ),
+    )
+    # Rows get their keys in insertion order (a sequence on PostgreSQL, rowid on SQLite); lines
+    # cannot serve, as several pupils may share a line of a minified file.
+    ids = list(
+        PupilRecord.objects.filter(submission_id__in=[r.submission_id for r in pending])
+        .order_by("pk").values_list("pk", flat=True)
+    )
+    pupils = [p for r in pending for p in r.pupils]
+    bulk_insert(AssessmentResult, RESULT_FIELDS, _result_rows(pupils, ids))
 
 
 def _measures(collection: str, pupil: _ParsedPupil) -> tuple:
@@ -396,21 +429,33 @@ def do_import_files(
 ) -> list[FileOutcome]:
     """Import a batch of files; each is all or nothing and a bad one leaves the others alone."""
     outcomes: list[FileOutcome] = []
-    register = _Register(la, year)
-    index = 0
+    register = _Register(la, year, deferred=True)
+    done = 0
+    options = dict(la=la, year=year, acting_user=acting_user,
+                   confirm_replacements=confirm_replacements, only_school=only_school)
     for chunk in _chunks(items, FILES_PER_TRANSACTION):
         # Each file commits or rolls back alone (a savepoint), but the chunk shares one
-        # transaction: committing once per file costs more than loading a small file.
-        with transaction.atomic():
-            for name, data in chunk:
-                index += 1
-                outcomes.append(_import_item(
-                    name, data, la=la, year=year, acting_user=acting_user,
-                    confirm_replacements=confirm_replacements, only_school=only_school,
-                    register=register,
-                ))
-                if progress:
-                    progress(index, max(total, index), outcomes[-1].message)
+        # transaction and one COPY per table: per-file round trips cost more than small files.
+        try:
+            with transaction.atomic():
+                chunk_outcomes = [_import_item(name, data, register=register, **options)
+                                  for name, data in chunk]
+                _write_rows(register.pending)
+        except Exception:
+            # The whole chunk rolled back: load it again file by file, each file on its own.
+            logger.exception("loading a chunk of %d files failed; retrying one by one",
+                             len(chunk))
+            register = _Register(la, year, deferred=False)
+            with transaction.atomic():
+                chunk_outcomes = [_import_item(name, data, register=register, **options)
+                                  for name, data in chunk]
+            register.deferred = True
+        register.pending = []
+        for outcome in chunk_outcomes:
+            done += 1
+            outcomes.append(outcome)
+            if progress:
+                progress(done, max(total, done), outcome.message)
     return outcomes
 
 

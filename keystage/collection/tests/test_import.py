@@ -201,3 +201,25 @@ def test_import_with_unknown_la_or_missing_path_exits_2(world, tmp_path, capsys)
     assert main(["import", str(tmp_path / "nope.xml"), "--la", "330", "--year", "2026"]) == 2
     assert main(["import", str(tmp_path), "--la", "123", "--year", "2026"]) == 2
     assert main(["import", "--la", "330"]) == 2
+
+
+def test_a_chunk_that_fails_to_load_is_loaded_again_file_by_file(world, tmp_path, monkeypatch):
+    from keystage.collection import actions
+
+    real = actions._write_rows
+    calls = {"n": 0}
+
+    def failing_once(pending):
+        calls["n"] += 1
+        if calls["n"] == 1 and len(pending) > 1:
+            raise RuntimeError("simulated failure while loading a chunk")
+        return real(pending)
+
+    monkeypatch.setattr(actions, "_write_rows", failing_once)
+    paths = [
+        _write(tmp_path, f"{school.estab}.xml", eyfsp_file("330", school.estab, 2)[0])
+        for school in world.a.schools[:2]
+    ]
+    assert _import(*paths) == 0
+    assert Submission.objects.count() == 2 and PupilRecord.objects.count() == 4
+    assert AssessmentResult.objects.count() == 4 * 17
