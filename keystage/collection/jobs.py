@@ -9,7 +9,14 @@ from django.conf import settings
 from django.urls import reverse
 
 from keystage.accounts.models import Role
-from keystage.collection.actions import do_import_files, iter_input_files
+from keystage.collection.actions import (
+    FileOutcome,
+    do_import_expected_cohorts,
+    do_import_files,
+    iter_input_files,
+)
+from keystage.formats.cohorts import sniff_cohorts
+from keystage.formats.errors import FormatError
 from keystage.jobs.registry import JobContext, job_kind
 from keystage.schools.models import LocalAuthority
 
@@ -32,7 +39,13 @@ def run_file_import(context: JobContext) -> dict:
                 path.name.split("__", 1)[-1])
             names[label] = path
             items.append((label, data))
-    outcomes = do_import_files(
+    # Expected-cohort CSVs may come in the same upload as the CTFs.
+    cohorts = [(label, data) for label, data in items
+               if isinstance(data, bytes) and sniff_cohorts(data[:2048])]
+    items = [item for item in items if item not in cohorts]
+    cohort_outcomes = [_load_cohorts(label, data, la, user, only_school)
+                       for label, data in cohorts]
+    outcomes = cohort_outcomes + do_import_files(
         items, la=la, year=job.params["year"], acting_user=user,
         confirm_replacements=job.params.get("confirm", False), only_school=only_school,
         progress=context.report, total=len(items),
@@ -63,3 +76,15 @@ def run_file_import(context: JobContext) -> dict:
             for o in outcomes
         ],
     }
+
+
+def _load_cohorts(label, data, la, user, only_school) -> FileOutcome:
+    """An expected-cohorts CSV in an upload: LA users only, all or nothing."""
+    if only_school is not None:
+        return FileOutcome(label, "refused", f"{label}: expected cohorts are set by the LA; "
+                           "schools send their CTF files only.")
+    try:
+        rows = do_import_expected_cohorts(data, filename=label, la=la, acting_user=user)
+    except FormatError as error:
+        return FileOutcome(label, "refused", f"{error}")
+    return FileOutcome(label, "committed", f"{label}: {rows} expected cohort sizes loaded")

@@ -86,3 +86,28 @@ def test_results_export_as_xlsx_has_a_row_per_pupil(world, client):
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.values)
     assert rows[0][:2] == ("laestab", "upn") and len(rows) == 4
+
+
+def test_an_expected_cohorts_csv_can_be_uploaded_with_the_files(world, client):
+    from keystage.collection.models import ExpectedCohort
+
+    client.force_login(world.a.users["la_data_officer"])
+    school = world.a.schools[0]
+    cohorts = (f"LAESTAB,Collection,AcademicYear,ExpectedCount\n{school.laestab},EYFSP,"
+               "2025/26,4\n").encode()
+    _upload(client, [("cohorts.csv", cohorts), ("a.xml", eyfsp_file("330", school.estab, 4)[0])])
+    run_pending_jobs()
+    assert ExpectedCohort.objects.get().expected_count == 4
+    assert PupilRecord.objects.count() == 4
+
+
+def test_a_school_user_cannot_upload_expected_cohorts(world, client):
+    from keystage.collection.models import ExpectedCohort
+
+    client.force_login(world.a.users["school_user"])
+    school = world.a.schools[0]
+    cohorts = (f"LAESTAB,Collection,AcademicYear,ExpectedCount\n{school.laestab},EYFSP,"
+               "2025/26,4\n").encode()
+    _upload(client, [("cohorts.csv", cohorts)])
+    run_pending_jobs()
+    assert not ExpectedCohort.objects.exists()
