@@ -65,7 +65,11 @@ def _sign_in(page, username: str) -> None:
 
 
 def _nav(page, label: str) -> None:
-    page.locator(".govuk-service-navigation__list").get_by_role("link", name=label).click()
+    """Follow a navigation link and wait until the new page has loaded (no race with reads)."""
+    link = page.locator(".govuk-service-navigation__list").get_by_role("link", name=label)
+    href = link.get_attribute("href")
+    link.click()
+    page.wait_for_url(re.compile(re.escape(href) + "$"))
 
 
 def _table_urns(page) -> list[str]:
