@@ -19,7 +19,7 @@ import itertools
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, make_dataclass
 from datetime import date
 from types import TracebackType
 from typing import BinaryIO
@@ -947,21 +947,11 @@ def _normalise_row(raw: tuple[tuple[object, str | None], ...], stage: str) -> _R
     )
 
 
-@dataclass(slots=True)
-class _AssessmentBuilder:
-    """CtfAssessment's twin without frozen: built cheaply, then given CtfAssessment's class."""
-
-    stage: str
-    locale: str
-    year: int | None
-    subject: str
-    method: str
-    component: str
-    status: str
-    qualifier: str
-    result: str
-    result_date: date | None
-    line: int
+# CtfAssessment's twin without frozen: built cheaply, then given CtfAssessment's class. Made
+# from CtfAssessment's own fields, so the two can never drift apart.
+_AssessmentBuilder = make_dataclass(
+    "_AssessmentBuilder", [(f.name, f.type) for f in fields(CtfAssessment)], slots=True
+)
 
 
 def _fast_assessment(*values: object) -> CtfAssessment:

@@ -224,10 +224,9 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
     record_events(events)
 
     digest = hashlib.sha256(data).hexdigest()
-    for code, report in sorted(per_la.items()) or [(la_code, None)]:
-        if code is None:
-            continue
-        report = report or {"added": [], "changed": {}, "closed": [], "unchanged": 0, "rows": 0}
+    if la_code is not None:
+        per_la[la_code]  # an LA's import is logged even when the file had none of its rows
+    for code, report in sorted(per_la.items()):
         la = las[code]
         log = EstablishmentImport.objects.create(
             la=la,
