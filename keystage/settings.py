@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "keystage.schools",
     "keystage.jobs",
     "keystage.collection",
+    "keystage.cleaning",
     "keystage.synth",
 ]
 

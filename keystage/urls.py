@@ -9,6 +9,7 @@ urlpatterns = [
     path("audit/", include("keystage.audit.urls")),
     path("jobs/", include("keystage.jobs.urls")),
     path("collection/", include("keystage.collection.urls")),
+    path("cleaning/", include("keystage.cleaning.urls")),
 ]
 
 handler403 = "keystage.core.errors.forbidden"

@@ -164,3 +164,55 @@ def access_received_file_by_id(user, file_id: int):
         raise Http404("No such file.")
     require_permission(user, "download-originals")
     return received
+
+
+def _tenancy_filter(user) -> dict | None:
+    """The filter that keeps rows with la and school columns inside the user's tenancy."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if user.role == Role.SCHOOL_USER:
+        return {"school_id": user.school_id} if user.school_id else None
+    if user.la_id is not None:
+        return {"la_id": user.la_id}
+    return None
+
+
+def access_issues(user, action: str = "view-reports"):
+    """Cleaning issues the user may see: their LA's, or only their own school's."""
+    from keystage.cleaning.models import Issue
+
+    require_permission(user, action)
+    scope = _tenancy_filter(user)
+    return Issue.objects.none() if scope is None else Issue.objects.filter(**scope)
+
+
+def access_pupil_by_id(user, pupil_id: int, action: str = "view-reports"):
+    """One pupil record: 404 outside the user's LA or school, 403 if the role forbids it."""
+    from keystage.collection.models import PupilRecord
+
+    scope = _tenancy_filter(user)
+    pupil = None
+    if scope is not None:
+        pupil = (PupilRecord.objects.select_related("school", "la", "submission")
+                 .filter(pk=pupil_id, **scope).first())
+    if pupil is None:
+        raise Http404("No such pupil in your data.")
+    require_permission(user, action)
+    return pupil
+
+
+def access_la_edits(user, action: str = "view-reports"):
+    """The LA's edits to pupil data: their LA's, or those to their own school's data."""
+    from keystage.cleaning.models import LaEdit
+
+    require_permission(user, action)
+    scope = _tenancy_filter(user)
+    return LaEdit.objects.none() if scope is None else LaEdit.objects.filter(**scope)
+
+
+def access_cleaning_runs(user, action: str = "view-reports"):
+    """Runs of the cleaning rules over the user's LA's data (LA users only)."""
+    from keystage.cleaning.models import CleaningRun
+
+    la = access_user_la(user, action)
+    return CleaningRun.objects.filter(la=la)

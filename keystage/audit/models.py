@@ -31,6 +31,8 @@ class EventType(models.TextChoices):
     SUBMISSION_ADDED = "submission-added", "Assessment file loaded"
     SUBMISSION_REPLACED = "submission-replaced", "Assessment file replaced earlier data"
     COHORTS_IMPORTED = "cohorts-imported", "Expected cohorts imported"
+    CLEANING_RUN = "cleaning-run", "Cleaning rules run"
+    PUPIL_EDITED = "pupil-edited", "Pupil data edited by the LA"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

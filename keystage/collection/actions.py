@@ -47,6 +47,9 @@ class SubmissionChange:
     changed: list[str] = field(default_factory=list)
     replaces: Submission | None = None
     submission: Submission | None = None
+    # LA edits to the replaced data that the new file overwrites: dicts of upn, field,
+    # old_value, new_value, edited_by, edited_at (ISO), reason.
+    la_edits: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -287,10 +290,23 @@ def _diff_with_current(change: SubmissionChange, pupils, current: Submission) ->
     ):
         old[p["upn"]] = (p["surname"], p["forename"], p["dob_text"], p["sex"], p["ncyear"],
                          tuple(sorted(results[p["id"]].items())))
+    change.la_edits = _edits_overwritten_by_replacing(current)
     new = {p.upn: p.fingerprint() for p in pupils}
     change.added = sorted(set(new) - set(old))
     change.removed = sorted(set(old) - set(new))
     change.changed = sorted(upn for upn in set(new) & set(old) if new[upn] != old[upn])
+
+
+def _edits_overwritten_by_replacing(current: Submission) -> list[dict]:
+    """The LA's edits to a submission, which a replacement from the school overwrites."""
+    from keystage.cleaning.models import LaEdit
+
+    return [
+        {"upn": e.upn, "field": e.field, "old_value": e.old_value, "new_value": e.new_value,
+         "edited_by": e.edited_by_name, "edited_at": e.edited_at.isoformat(timespec="minutes"),
+         "reason": e.reason}
+        for e in LaEdit.objects.filter(submission=current, overwritten_by=None).order_by("id")
+    ]
 
 
 @transaction.atomic
@@ -318,15 +334,23 @@ def _commit(filename, data, digest, school, la, year, changes, acting_user, warn
                     "changed": change.changed, "ignored_rows": ignored_rows},
         )
         change.submission = submission
+        if change.replaces is not None:
+            from keystage.cleaning.models import LaEdit
+
+            LaEdit.objects.filter(submission=change.replaces, overwritten_by=None).update(
+                overwritten_by=submission
+            )
         event = EventType.SUBMISSION_REPLACED if change.replaces else EventType.SUBMISSION_ADDED
         record_event(
             event, acting_user=acting_user, la=la, school=school, obj=submission,
             summary=f"{change.collection.upper()} {year} from {school.name}: "
             f"{len(pupils)} pupils from {filename}"
             + (f" ({len(change.added)} added, {len(change.removed)} removed, "
-               f"{len(change.changed)} changed)" if change.replaces else ""),
+               f"{len(change.changed)} changed"
+               + (f", {len(change.la_edits)} LA edits overwritten" if change.la_edits else "")
+               + ")" if change.replaces else ""),
             filename=filename, sha256=digest, added=change.added, removed=change.removed,
-            changed=change.changed,
+            changed=change.changed, la_edits_overwritten=change.la_edits,
         )
         rows = _PendingRows(submission.pk, la.pk, school.pk, change.collection, year, pupils)
         if register is not None and register.deferred:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -24,6 +24,7 @@ from keystage.collection.queries import (
     iter_results,
     result_columns,
 )
+from keystage.core.downloads import csv_response, xlsx_response
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
 
@@ -180,27 +181,5 @@ def export_results(request):
     rows = iter_results(la, collection, year, schools=schools)
     name = f"{la.code}_{collection}_{year}_results"
     if request.GET.get("format") == "xlsx":
-        from openpyxl import Workbook
-
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(collection.upper())
-        sheet.append(header)
-        for row in rows:
-            sheet.append(row)
-        response = HttpResponse(
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
-        response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
-        workbook.save(response)
-        return response
-
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(r) for r in [header, *rows]), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    return response
+        return xlsx_response(name, collection.upper(), header, rows)
+    return csv_response(name, header, rows)

@@ -7,9 +7,11 @@ date, datetime, bool, None, and dicts or lists for JSON fields) in column order.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable, Sequence
 
+import polars as pl
 from django.db import connection, models
 
 
@@ -111,3 +113,56 @@ def bulk_update_by_pk(
 
     with connection.cursor() as cursor:
         return _executemany_in_batches(cursor, sql, map(prepared, rows), batch_size)
+
+
+def read_frame(sql: str, params: Sequence, schema: dict) -> pl.DataFrame:
+    """Rows of a SELECT as a polars frame with the given schema: COPY out on PostgreSQL.
+
+    Write booleans as 0/1 integers and dates as CAST(d AS TEXT) in the SELECT; they are cast
+    here, so the same statement serves both databases.
+    """
+    names = list(schema)
+    text_schema = {name: _wire_type(dtype) for name, dtype in schema.items()}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            import psycopg
+
+            raw = cursor.cursor
+            # COPY takes no bound parameters; psycopg's client-side quoting makes the literal.
+            query = psycopg.ClientCursor(raw.connection).mogrify(sql, params)
+            buffer = io.BytesIO()
+            with raw.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
+                for block in copy:
+                    buffer.write(block)
+            if buffer.tell() == 0:
+                frame = pl.DataFrame(schema=text_schema)
+            else:
+                buffer.seek(0)
+                # PostgreSQL writes NULL as an empty field and '' as "": polars reads them
+                # back as null and as the empty string.
+                frame = pl.read_csv(buffer, has_header=False, new_columns=names,
+                                    schema=text_schema)
+        else:
+            cursor.execute(sql, params)
+            chunks = []
+            while rows := cursor.fetchmany(50_000):
+                chunks.append(pl.DataFrame(rows, schema=text_schema, orient="row"))
+            frame = pl.concat(chunks) if chunks else pl.DataFrame(schema=text_schema)
+    return frame.with_columns(
+        _cast(name, dtype) for name, dtype in schema.items() if text_schema[name] != dtype
+    )
+
+
+def _wire_type(dtype):
+    """How a column travels from the database: dates as text, booleans as integers."""
+    if dtype == pl.Date:
+        return pl.String
+    if dtype == pl.Boolean:
+        return pl.Int8
+    return dtype
+
+
+def _cast(name: str, dtype) -> pl.Expr:
+    if dtype == pl.Date:
+        return pl.col(name).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    return pl.col(name).cast(dtype)

@@ -10,6 +10,7 @@ from keystage.accounts.permissions import has_permission
 NAVIGATION = (
     ("Home", "core:home", None),
     ("Collections", "collection:completeness", "view-reports"),
+    ("Cleaning", "cleaning:overview", "view-reports"),
     ("Schools", "schools:list", "view-schools"),
     ("Users", "accounts:user-list", "manage-users"),
     ("Audit log", "audit:log", "view-audit-log"),

@@ -20,7 +20,7 @@ import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -241,6 +241,27 @@ def write_ctfs(
     folder.mkdir(parents=True, exist_ok=True)
     writer = _Writer(world, folder, wanted, errors, seed, untidy, rates or UntidyRates())
     return writer.run()
+
+
+def earlier_phonics_world(world: World) -> World:
+    """Today's Year 2 pupils as they were a year before, in Year 1, with their Year 1 check."""
+    pupils = world.pupils.filter(pl.col("ncyear") == "2").with_columns(
+        pl.lit("1").cast(world.pupils.schema["ncyear"]).alias("ncyear"),
+        pl.col("phonics_y1_mark").alias("phonics_mark"),
+        pl.col("phonics_y1_code").alias("phonics_code"),
+    )
+    spec = replace(world.spec, year=world.spec.year - 1)
+    return replace(world, spec=spec, pupils=pupils)
+
+
+def write_earlier_phonics_ctfs(
+    world: World, outdir: Path | str, *, seed: int = 1
+) -> CtfWriteReport:
+    """Write last year's phonics files (the Year 1 check of today's Year 2) under OUTDIR/ctf/.
+
+    An LA that used Keystage last year has these results already; the retake rules read them.
+    """
+    return write_ctfs(earlier_phonics_world(world), outdir, collections=("phonics",), seed=seed)
 
 
 def write_ctf_batch_zip(report: CtfWriteReport, path: Path | str) -> Path:

@@ -891,7 +891,18 @@ def _draw_traits(rng: np.random.Generator, plan: _Plan, profile: _LaProfile, yea
     cohort_days = np.array(
         [(_cohort_start(year + 1, g) - _cohort_start(year, g)).days for g in range(n_groups)]
     )[year_group]
-    birth_day = np.floor(rng.random(n) * cohort_days).astype(np.int64)
+    u_birth = rng.random(n)
+    birth_day = np.floor(u_birth * cohort_days).astype(np.int64)
+    # PVI settings report only funded Reception-age children, born 1 April to 31 August
+    # (EYFSP return guide, 2024; formats.md section 2.1): the same draw, squeezed into that window.
+    pvi = plan.kind[school] == PVI
+    april = np.array(
+        [(dt.date(_cohort_start(year, g).year + 1, 4, 1) - _cohort_start(year, g)).days
+         for g in range(n_groups)]
+    )[year_group]
+    birth_day = np.where(
+        pvi, april + np.floor(u_birth * (cohort_days - april)).astype(np.int64), birth_day
+    )
     age_in_year = 1.0 - birth_day / (cohort_days - 1)
 
     shares = np.empty((plan.kind.size, len(ETHNICITIES)))

@@ -60,8 +60,9 @@ def eyfsp_file(la: str, estab: str, count: int, *, first_serial: int = 1,
     upns = [make_upn(la, estab, 2021, first_serial + i) for i in range(count)]
     results = ["2"] * expected + ["1"] * (17 - expected)
     pupils = [
-        pupil_xml(upn, surname, f"Child{i}", "2020-11-02", "F" if i % 2 else "M", "R",
-                  eyfsp_rows(results))
+        # Forenames of letters only: digits in a name are a cleaning query.
+        pupil_xml(upn, surname, "Child" + "abcdefghijklmnopqrstuvwxyz"[i % 26], "2020-11-02",
+                  "F" if i % 2 else "M", "R", eyfsp_rows(results))
         for i, upn in enumerate(upns)
     ]
     return ctf(la, estab, pupils), upns

@@ -35,12 +35,12 @@ def _organisation(html: str) -> str:
 
 EVERYONE = ["Home", "Settings"]
 NAVIGATION = {
-    Role.LA_ADMIN: ["Home", "Collections", "Schools", "Users", "Audit log", "Settings"],
-    Role.LA_DATA_OFFICER: ["Home", "Collections", "Schools", "Settings"],
-    Role.LA_ANALYST: ["Home", "Collections", "Schools", "Settings"],
+    Role.LA_ADMIN: ["Home", "Collections", "Cleaning", "Schools", "Users", "Audit log", "Settings"],
+    Role.LA_DATA_OFFICER: ["Home", "Collections", "Cleaning", "Schools", "Settings"],
+    Role.LA_ANALYST: ["Home", "Collections", "Cleaning", "Schools", "Settings"],
     Role.TRANSFER_OFFICER: ["Home", "Schools", "Settings"],
     Role.LOST_PUPILS_OFFICER: ["Home", "Schools", "Settings"],
-    Role.SCHOOL_USER: ["Home", "Collections", "Schools", "Settings"],
+    Role.SCHOOL_USER: ["Home", "Collections", "Cleaning", "Schools", "Settings"],
     Role.NATIONAL_ANALYST: ["Home", "National figures", "Settings"],
 }
 ORGANISATION = {role: "Birmingham" for role in NAVIGATION} | {

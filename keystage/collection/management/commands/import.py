@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from keystage.cleaning.actions import clean_after_import, collections_to_clean
 from keystage.collection.actions import (
     FileOutcome,
     do_import_expected_cohorts,
@@ -57,6 +58,14 @@ class Command(BaseCommand):
             progress=progress, total=len(ctf_items),
         )
         self._report(outcomes)
+        for run in clean_after_import(authority, year, collections_to_clean(outcomes, authority,
+                                                                            year),
+                                      acting_user=None):
+            self.stdout.write(
+                f"Checked {run.collection}: {run.errors} errors and {run.queries} queries in "
+                f"{run.pupils} pupils ({run.new_issues} new, {run.resolved_issues} resolved). "
+                f"See keystage clean --la {la} --year {year} --collection {run.collection}."
+            )
         if any(o.status == "refused" for o in outcomes):
             raise CommandError("Some files were refused: nothing from them was loaded; the "
                                "others were.", returncode=2)
@@ -90,6 +99,12 @@ class Command(BaseCommand):
                         if upns:
                             shown = ", ".join(upns[:20]) + (" ..." if len(upns) > 20 else "")
                             self.stdout.write(f"    {label}: {shown}")
+                    for edit in change.la_edits:
+                        self.stdout.write(
+                            f"    LA edit overwritten: {edit['upn']} {edit['field']} "
+                            f"{edit['old_value']!r} -> {edit['new_value']!r} by "
+                            f"{edit['edited_by']} on {edit['edited_at']} ({edit['reason']})"
+                        )
         self.stdout.write(
             "Files: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         )

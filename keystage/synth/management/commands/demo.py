@@ -96,7 +96,7 @@ class Command(BaseCommand):
         """Expected cohorts and most schools' CTFs; every tenth school is left missing."""
         from keystage.collection.actions import do_import_expected_cohorts, do_import_files
         from keystage.synth import render
-        from keystage.synth.ctf_writer import write_ctfs
+        from keystage.synth.ctf_writer import write_ctfs, write_earlier_phonics_ctfs
 
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
@@ -104,6 +104,12 @@ class Command(BaseCommand):
             do_import_expected_cohorts(
                 (folder / "expected_cohorts.csv").read_bytes(), filename="expected_cohorts.csv",
                 la=la, acting_user=None,
+            )
+            # Last year's phonics first, as an LA that used Keystage then would have it.
+            earlier = write_earlier_phonics_ctfs(world, folder / "previous", seed=seed)
+            do_import_files(
+                ((f.path.name, f.path.read_bytes()) for f in earlier.files), la=la,
+                year=year - 1, acting_user=None,
             )
             report = write_ctfs(world, folder, errors=0.02, seed=seed)
             sent = [f for f in report.files if int(f.urn) % 10 != 3]

@@ -56,16 +56,22 @@ class Command(BaseCommand):
         render.write_pvi_settings(world, out / "pvi_settings.csv")
         render.write_expected_cohorts(world, out / "expected_cohorts.csv")
         render.write_truth(world, out)
-        from keystage.synth.ctf_writer import write_ctf_batch_zip, write_ctfs
+        from keystage.synth.ctf_writer import (
+            write_ctf_batch_zip,
+            write_ctfs,
+            write_earlier_phonics_ctfs,
+        )
 
         ctfs = write_ctfs(world, out, errors=errors, seed=seed)
         ctfs.planted.write_csv(out / "truth" / "planted_errors.csv")
         write_ctf_batch_zip(ctfs, out / "ctf_batch.zip")
+        earlier = write_earlier_phonics_ctfs(world, out / "previous", seed=seed)
         seconds = time.perf_counter() - started
         self.stdout.write(
             f"Wrote a world of {world.las.height} LA(s), {world.schools.height} establishments "
             f"and {world.pupils.height} pupils to {out} in {seconds:.1f} s (seed {seed}, "
             f"assessment year {year}): {len(ctfs.files)} CTF files in ctf/ (also "
             f"ctf_batch.zip), {ctfs.planted.height} planted errors listed in "
-            "truth/planted_errors.csv."
+            f"truth/planted_errors.csv, and {len(earlier.files)} files of the {year - 1} phonics "
+            "check of today's Year 2 pupils in previous/ctf/."
         )

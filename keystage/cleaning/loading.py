@@ -1,0 +1,97 @@
+"""Read what the rules need from the database into polars frames, a whole collection at once."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from keystage.cleaning.engine import CleaningData
+from keystage.collection.models import AssessmentResult, ExpectedCohort, PupilRecord, Submission
+from keystage.core.bulk import read_frame
+from keystage.schools.models import Establishment
+
+
+def _table(model) -> str:
+    return model._meta.db_table
+
+
+PUPILS = {
+    "pupil_id": pl.Int64, "school_id": pl.Int64, "upn": pl.String, "surname": pl.String,
+    "forename": pl.String, "dob": pl.Date, "dob_text": pl.String, "sex": pl.String,
+    "ncyear": pl.String,
+}
+RESULTS = {"pupil_id": pl.Int64, "component": pl.String, "result": pl.String,
+           "is_latest": pl.Boolean}
+SCHOOLS = {"school_id": pl.Int64, "laestab": pl.String, "name": pl.String, "is_pvi": pl.Boolean,
+           "status": pl.String, "in_la": pl.Boolean, "has_submission": pl.Boolean}
+COHORTS = {"school_id": pl.Int64, "cohort": pl.String, "expected": pl.Int64}
+OTHERS = {"upn": pl.String, "surname": pl.String, "forename": pl.String, "dob": pl.Date,
+          "sex": pl.String, "collection": pl.String, "year": pl.Int64, "laestab": pl.String}
+EARLIER = {"upn": pl.String, "result": pl.String}
+
+# The cohort names of expected-cohort files (encodings.md section 3) that each collection uses.
+COHORTS_OF = {"eyfsp": ("EYFSP",), "phonics": ("PHONICS_Y1", "PHONICS_Y2"), "ks1": ("KS1",),
+              "ks2ta": ("KS2TA",), "mtc": ("MTC",)}
+
+
+def load_cleaning_data(la, collection: str, year: int) -> CleaningData:
+    """Everything the rules read for one LA, collection and year."""
+    pupil = _table(PupilRecord)
+    result = _table(AssessmentResult)
+    school = _table(Establishment)
+    submission = _table(Submission)
+    cohort = _table(ExpectedCohort)
+    scope = (la.pk, collection, year)
+    pupils = read_frame(
+        f"SELECT p.id, p.school_id, p.upn, p.surname, p.forename, CAST(p.dob AS TEXT), "  # noqa: S608
+        f"p.dob_text, p.sex, p.ncyear FROM {pupil} p "
+        f"WHERE p.la_id = %s AND p.collection = %s AND p.year = %s",
+        scope, PUPILS,
+    )
+    results = read_frame(
+        f"SELECT r.pupil_id, r.component, r.result, CASE WHEN r.is_latest THEN 1 ELSE 0 END "  # noqa: S608
+        f"FROM {result} r JOIN {pupil} p ON p.id = r.pupil_id "
+        f"WHERE p.la_id = %s AND p.collection = %s AND p.year = %s AND r.status = 'R'",
+        scope, RESULTS,
+    )
+    # The LA's open schools, every school with a current submission, and any school a pupil
+    # row points at (one since moved to another LA, say).
+    schools = read_frame(
+        f"SELECT e.id, COALESCE(CASE WHEN e.is_pvi THEN e.urn ELSE e.laestab END, e.urn), "  # noqa: S608
+        f"e.name, CASE WHEN e.is_pvi THEN 1 ELSE 0 END, LOWER(e.status), "
+        f"CASE WHEN e.la_id = %s THEN 1 ELSE 0 END, "
+        f"CASE WHEN EXISTS (SELECT 1 FROM {submission} s WHERE s.school_id = e.id "
+        f"AND s.la_id = %s AND s.collection = %s AND s.year = %s AND s.status = 'current') "
+        f"THEN 1 ELSE 0 END "
+        f"FROM {school} e WHERE (e.la_id = %s AND LOWER(e.status) NOT LIKE 'closed%%') "
+        f"OR e.id IN (SELECT s.school_id FROM {submission} s WHERE s.la_id = %s "
+        f"AND s.collection = %s AND s.year = %s AND s.status = 'current')",
+        (la.pk, *scope, la.pk, *scope), SCHOOLS,
+    )
+    names = COHORTS_OF[collection]
+    marks = ", ".join(["%s"] * len(names))
+    cohorts = read_frame(
+        f"SELECT c.school_id, c.collection, c.expected_count FROM {cohort} c "  # noqa: S608
+        f"WHERE c.la_id = %s AND c.year = %s AND c.collection IN ({marks})",
+        (la.pk, year, *names), COHORTS,
+    )
+    others = read_frame(
+        f"SELECT o.upn, o.surname, o.forename, CAST(o.dob AS TEXT), o.sex, o.collection, o.year, "  # noqa: S608
+        f"COALESCE(CASE WHEN e.is_pvi THEN e.urn ELSE e.laestab END, e.urn) "
+        f"FROM {pupil} o JOIN {school} e ON e.id = o.school_id "
+        f"WHERE o.la_id = %s AND NOT (o.collection = %s AND o.year = %s) AND o.upn IN "
+        f"(SELECT p.upn FROM {pupil} p WHERE p.la_id = %s AND p.collection = %s "
+        f"AND p.year = %s AND p.upn <> '')",
+        (*scope, *scope), OTHERS,
+    )
+    earlier = pl.DataFrame(schema=EARLIER)
+    if collection == "phonics":
+        earlier = read_frame(
+            f"SELECT p.upn, r.result FROM {result} r JOIN {pupil} p ON p.id = r.pupil_id "  # noqa: S608
+            f"WHERE p.la_id = %s AND p.collection = 'phonics' AND p.year = %s "
+            f"AND r.is_latest AND r.component = 'PSC' AND p.upn <> ''",
+            (la.pk, year - 1), EARLIER,
+        )
+    return CleaningData(
+        collection=collection, year=year, pupils=pupils, results=results, schools=schools,
+        cohorts=cohorts, others=others, earlier_phonics=earlier,
+    )

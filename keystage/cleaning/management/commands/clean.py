@@ -1,0 +1,64 @@
+"""keystage clean: run the cleaning rules over an LA's collections and write the report CSV."""
+
+import csv
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from keystage.cleaning.actions import do_run_cleaning
+from keystage.cleaning.models import Issue
+from keystage.cleaning.queries import REPORT_COLUMNS, report_rows
+from keystage.collection.models import Collection, Submission
+from keystage.schools.models import LocalAuthority
+
+
+class Command(BaseCommand):
+    help = ("Run the year's cleaning rules over an LA's statutory collections, keep what they "
+            "find for the app's reports, and write it as CSV. Exit status 1 when any error "
+            "(which blocks the return) is found.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--la", required=True, help="three-digit LA code")
+        parser.add_argument("--year", type=int, required=True,
+                            help="assessment year (summer), e.g. 2026")
+        parser.add_argument("--collection", choices=Collection.values,
+                            help="one collection (default: every collection with data)")
+        parser.add_argument("--report", help="write the errors and queries to this CSV file")
+
+    def handle(self, *args, la, year, collection, report, **options):
+        authority = LocalAuthority.objects.filter(code=la).first()
+        if authority is None:
+            raise CommandError(f"--la {la}: no such local authority in the register.",
+                               returncode=2)
+        loaded = set(Submission.objects.filter(la=authority, year=year, status="current")
+                     .values_list("collection", flat=True).distinct())
+        wanted = [collection] if collection else [c for c in Collection.values if c in loaded]
+        if not wanted or (collection and collection not in loaded):
+            what = collection or "statutory assessment"
+            raise CommandError(f"No {what} files are loaded for LA {la} in {year}. Load them "
+                               "with keystage import first.", returncode=2)
+        runs = [do_run_cleaning(authority, c, year, acting_user=None, trigger="command")
+                for c in wanted]
+        for run in runs:
+            self.stdout.write(
+                f"{run.collection}: {run.errors} errors and {run.queries} queries in "
+                f"{run.pupils} pupils ({run.new_issues} new, {run.resolved_issues} resolved "
+                f"since the previous check; {run.seconds:.2f} s)"
+            )
+            for note in run.changes.get("notes", []):
+                self.stdout.write(f"  note: {note}")
+        if report:
+            path = Path(report)
+            issues = Issue.objects.filter(la=authority, year=year, collection__in=wanted)
+            try:
+                with path.open("w", newline="", encoding="utf-8") as handle:
+                    writer = csv.writer(handle)
+                    writer.writerow(REPORT_COLUMNS)
+                    writer.writerows(report_rows(issues))
+            except OSError as error:
+                raise CommandError(f"{report}: cannot write the report ({error.strerror}). "
+                                   "Choose a folder you can write to.", returncode=2) from None
+            self.stdout.write(f"Report written to {report}.")
+        if any(run.errors for run in runs):
+            raise CommandError("Errors found: they block the return until the schools send "
+                               "corrected files or the LA edits the data.", returncode=1)

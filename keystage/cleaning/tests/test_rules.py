@@ -1,0 +1,532 @@
+"""Every validation rule fires on its own fault, and clean data gives no issue at all."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import date
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from keystage.cleaning.engine import (
+    ISSUES_SCHEMA,
+    CleaningData,
+    empty_cleaning_data,
+    run_rules,
+)
+from keystage.cleaning.ruleset import load_rules, rule_set_for
+from keystage.collection.derive import ELGS
+from keystage.formats.upn import CHECK_ALPHABET, check_letter, is_valid, is_well_formed, make_upn
+
+YEAR = 2026
+LAESTAB = "3302001"
+SCHOOL = 1
+NCYEARS = {
+    "eyfsp": ["R", "R", "R"],
+    "phonics": ["1", "1", "2"],
+    "ks1": ["2", "2", "2"],
+    "ks2ta": ["6", "6", "6"],
+    "mtc": ["4", "4", "4"],
+}
+PHONICS_MARKS = ["35", "20", "28"]
+CLEAN_RESULTS = {
+    "eyfsp": dict.fromkeys(ELGS, "2"),
+    "ks1": {"RE": "EXS", "WR": "WTS", "MAT": "GDS", "SCI": "EXS"},
+    "ks2ta": {"WR": "EXS", "SCI": "EXS"},
+    "mtc": {"MTC": "21"},
+}
+COHORTS = {
+    "eyfsp": {"EYFSP": 3},
+    "phonics": {"PHONICS_Y1": 2, "PHONICS_Y2": 1},
+    "ks1": {"KS1": 3},
+    "ks2ta": {"KS2TA": 3},
+    "mtc": {"MTC": 3},
+}
+NAMES = [("Smith", "Amy", "F"), ("Jones", "Ben", "M"), ("Patel", "Cara", "F")]
+
+
+def upn(serial: int, la: str = "330") -> str:
+    return make_upn(la, "2001", 2021, serial)
+
+
+def temporary_upn(serial: int) -> str:
+    body = f"330200121{serial:02d}A"
+    return check_letter(body) + body
+
+
+def clean_data(collection: str) -> CleaningData:
+    """One open school of LA 330 with three clean pupils and their complete results."""
+    data = empty_cleaning_data(collection, YEAR)
+    ncyears = NCYEARS[collection]
+    pupils, results = [], []
+    for index, ((surname, forename, sex), ncyear) in enumerate(zip(NAMES, ncyears, strict=True)):
+        pupil_id = index + 1
+        # Born in May: inside the year group and, for Reception, inside the PVI funded window.
+        born = date(YEAR - 5 - (0 if ncyear == "R" else int(ncyear)), 5, 1 + index)
+        pupils.append((pupil_id, SCHOOL, upn(pupil_id), surname, forename, born,
+                       born.isoformat(), sex, ncyear))
+        marks = {"PSC": PHONICS_MARKS[index]} if collection == "phonics" else {}
+        for component, result in (CLEAN_RESULTS.get(collection) or marks).items():
+            results.append((pupil_id, component, result, True))
+    return dataclasses.replace(
+        data,
+        pupils=pl.DataFrame(pupils, schema=data.pupils.schema, orient="row"),
+        results=pl.DataFrame(results, schema=data.results.schema, orient="row"),
+        schools=pl.DataFrame(
+            [(SCHOOL, LAESTAB, "Example Primary School", False, "open", True, True)],
+            schema=data.schools.schema,
+            orient="row",
+        ),
+        cohorts=pl.DataFrame(
+            [(SCHOOL, cohort, n) for cohort, n in COHORTS[collection].items()],
+            schema=data.cohorts.schema,
+            orient="row",
+        ),
+        # Another collection's record of pupil 1, in capitals as MIS exports often are.
+        others=pl.DataFrame(
+            [(upn(1), "SMITH ", "AMY", pupils[0][5], "F", "eyfsp", YEAR - 1, LAESTAB)],
+            schema=data.others.schema,
+            orient="row",
+        ),
+        earlier_phonics=pl.DataFrame(
+            [(upn(3), "25"), (upn(9), "36")] if collection == "phonics" else [],
+            schema=data.earlier_phonics.schema,
+            orient="row",
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Changes to clean data
+
+
+Change = Callable[[CleaningData], CleaningData]
+
+
+def _set(frame: pl.DataFrame, where: pl.Expr, **values) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.when(where).then(pl.lit(v, dtype=frame.schema[k])).otherwise(pl.col(k)).alias(k)
+        for k, v in values.items()
+    )
+
+
+def pupil(pupil_id: int, **values) -> Change:
+    """Change pupil fields; a dob also sets dob_text unless that is given."""
+    if isinstance(values.get("dob"), date) and "dob_text" not in values:
+        values["dob_text"] = values["dob"].isoformat()
+
+    def change(data: CleaningData) -> CleaningData:
+        pupils = _set(data.pupils, pl.col("pupil_id") == pupil_id, **values)
+        return dataclasses.replace(data, pupils=pupils)
+
+    return change
+
+
+def result(pupil_id: int, component: str, value: str | None) -> Change:
+    """Set the result that counts for a component (None removes it)."""
+
+    def change(data: CleaningData) -> CleaningData:
+        rows = data.results.filter(
+            ~((pl.col("pupil_id") == pupil_id) & (pl.col("component") == component))
+        )
+        if value is not None:
+            added = pl.DataFrame([(pupil_id, component, value, True)],
+                                 schema=data.results.schema, orient="row")
+            rows = pl.concat([rows, added])
+        return dataclasses.replace(data, results=rows)
+
+    return change
+
+
+def earlier_row(pupil_id: int, component: str, value: str) -> Change:
+    """Add a result row that does not count (an earlier or outranked row)."""
+
+    def change(data: CleaningData) -> CleaningData:
+        added = pl.DataFrame([(pupil_id, component, value, False)],
+                             schema=data.results.schema, orient="row")
+        return dataclasses.replace(data, results=pl.concat([data.results, added]))
+
+    return change
+
+
+def school(school_id: int = SCHOOL, **values) -> Change:
+    def change(data: CleaningData) -> CleaningData:
+        return dataclasses.replace(
+            data, schools=_set(data.schools, pl.col("school_id") == school_id, **values)
+        )
+
+    return change
+
+
+def new_school(school_id: int, laestab: str, *, has_submission: bool) -> Change:
+    def change(data: CleaningData) -> CleaningData:
+        added = pl.DataFrame(
+            [(school_id, laestab, "Another School", False, "open", True, has_submission)],
+            schema=data.schools.schema,
+            orient="row",
+        )
+        return dataclasses.replace(data, schools=pl.concat([data.schools, added]))
+
+    return change
+
+
+def cohort(name: str, expected: int, school_id: int = SCHOOL) -> Change:
+    def change(data: CleaningData) -> CleaningData:
+        rows = data.cohorts.filter(
+            ~((pl.col("school_id") == school_id) & (pl.col("cohort") == name))
+        )
+        added = pl.DataFrame([(school_id, name, expected)], schema=data.cohorts.schema,
+                             orient="row")
+        return dataclasses.replace(data, cohorts=pl.concat([rows, added]))
+
+    return change
+
+
+def copy_of_pupil(pupil_id: int, new_id: int, school_id: int, **values) -> Change:
+    """Add a pupil copied from another, with their results."""
+
+    def change(data: CleaningData) -> CleaningData:
+        copied = data.pupils.filter(pl.col("pupil_id") == pupil_id).with_columns(
+            pupil_id=pl.lit(new_id, dtype=pl.Int64), school_id=pl.lit(school_id, dtype=pl.Int64)
+        )
+        copied = _set(copied, pl.lit(True), **values)
+        results = data.results.filter(pl.col("pupil_id") == pupil_id).with_columns(
+            pupil_id=pl.lit(new_id, dtype=pl.Int64)
+        )
+        return dataclasses.replace(
+            data,
+            pupils=pl.concat([data.pupils, copied]),
+            results=pl.concat([data.results, results]),
+        )
+
+    return change
+
+
+def other_record(**values) -> Change:
+    def change(data: CleaningData) -> CleaningData:
+        return dataclasses.replace(data, others=_set(data.others, pl.lit(True), **values))
+
+    return change
+
+
+def earlier_phonics(rows: list[tuple[str, str]]) -> Change:
+    def change(data: CleaningData) -> CleaningData:
+        frame = pl.DataFrame(rows, schema=data.earlier_phonics.schema, orient="row")
+        return dataclasses.replace(data, earlier_phonics=frame)
+
+    return change
+
+
+def both(*changes: Change) -> Change:
+    def change(data: CleaningData) -> CleaningData:
+        for each in changes:
+            data = each(data)
+        return data
+
+    return change
+
+
+def unchanged(data: CleaningData) -> CleaningData:
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# One case per rule code
+
+
+@dataclasses.dataclass
+class Case:
+    """A fault that only this rule reports, where, and nearby data it must accept."""
+
+    code: str
+    collection: str
+    fault: Change
+    expected: set[tuple[int | None, str]]  # (pupil_id, or None for the school; field)
+    passing: Change = unchanged
+
+
+SCHOOL_LEVEL = {(None, "LAESTAB")}
+PVI = school(is_pvi=True, laestab="512345")
+
+CASES = [
+    Case("GEN001", "eyfsp", pupil(1, upn=""), {(1, "UPN")}),
+    Case("GEN002", "eyfsp", pupil(2, upn="A12345"), {(2, "UPN")},
+         passing=pupil(2, upn=upn(77))),
+    Case("GEN003", "eyfsp", pupil(2, upn="Z" + upn(2)[1:]), {(2, "UPN")}),
+    Case("GEN004", "eyfsp", pupil(2, upn=upn(2, la="100")), {(2, "UPN")},
+         passing=pupil(2, upn=upn(2, la="331"))),
+    Case("GEN005", "eyfsp", pupil(2, upn=temporary_upn(2)), {(2, "UPN")}),
+    Case("GEN006", "eyfsp", pupil(3, upn=upn(2)), {(2, "UPN"), (3, "UPN")},
+         passing=pupil(3, upn=upn(78))),
+    Case("GEN007", "eyfsp",
+         both(new_school(2, "3302002", has_submission=True),
+              copy_of_pupil(2, 4, 2, forename="Bella")),
+         {(2, "UPN"), (4, "UPN")},
+         passing=both(new_school(2, "3302002", has_submission=True),
+                      copy_of_pupil(2, 4, 2, forename="Bella", upn=upn(79)))),
+    Case("GEN008", "eyfsp", pupil(2, surname=" "), {(2, "Surname")},
+         passing=pupil(2, surname="O'Neil-Smith")),
+    Case("GEN009", "eyfsp", pupil(2, forename=""), {(2, "Forename")},
+         passing=pupil(2, forename="J.")),
+    Case("GEN010", "eyfsp", pupil(2, surname="Jon3s"), {(2, "Surname")},
+         passing=pupil(2, surname="Zoë O’Brien-Smith St. John")),
+    Case("GEN011", "eyfsp", pupil(2, dob=None, dob_text="2021-02-30"), {(2, "DOB")}),
+    Case("GEN012", "eyfsp", pupil(2, dob=date(2021, 9, 1)), {(2, "DOB")},
+         passing=pupil(2, dob=date(2021, 8, 31))),
+    Case("GEN013", "eyfsp", pupil(2, dob=date(2018, 8, 31)), {(2, "DOB")},
+         passing=pupil(2, dob=date(2018, 9, 1))),
+    Case("GEN014", "eyfsp", pupil(2, sex=""), {(2, "Sex")}),
+    Case("GEN015", "eyfsp", pupil(2, sex="X"), {(2, "Sex")}, passing=pupil(2, sex="F")),
+    Case("GEN016", "eyfsp", pupil(2, ncyear=""), {(2, "NCyearActual")}),
+    Case("GEN017", "eyfsp", pupil(2, ncyear="1"), {(2, "NCyearActual")}),
+    Case("GEN018", "eyfsp", other_record(dob=date(2021, 5, 2)), {(1, "DOB")}),
+    Case("GEN019", "eyfsp", other_record(sex="M"), {(1, "Sex")}),
+    Case("GEN020", "eyfsp", other_record(surname="Smyth"), {(1, "Surname")},
+         passing=other_record(surname=" s MITH")),
+    Case("GEN021", "eyfsp", pupil(2, forename="B" * 36), {(2, "Forename")},
+         passing=pupil(2, forename="B" * 35)),
+    Case("GEN022", "eyfsp", pupil(2, surname="SMITH", forename="amy", dob=date(2021, 5, 1)),
+         {(1, "Surname Forename DOB"), (2, "Surname Forename DOB")},
+         passing=pupil(2, surname="Smith", forename="Alice", dob=date(2021, 5, 1))),
+    Case("SCH001", "eyfsp", school(status="closed"), SCHOOL_LEVEL,
+         passing=school(status="proposed to close")),
+    Case("SCH002", "ks1", school(in_la=False), SCHOOL_LEVEL),
+    Case("SCH003", "phonics", cohort("PHONICS_Y2", 2), SCHOOL_LEVEL,
+         passing=cohort("PHONICS_Y2", 1)),
+    Case("SCH004", "mtc", both(new_school(2, "3302002", has_submission=False),
+                               cohort("MTC", 25, school_id=2)),
+         SCHOOL_LEVEL,
+         passing=both(new_school(2, "3302002", has_submission=False),
+                      cohort("MTC", 0, school_id=2))),
+    Case("SCH005", "ks2ta", PVI, SCHOOL_LEVEL),
+    Case("EYF001", "eyfsp", result(2, "E05", None), {(2, "E05")},
+         passing=result(2, "E05", "1")),
+    Case("EYF002", "eyfsp", both(result(2, "E03", "A"), result(2, "E11", "A")),
+         {(2, "E03 E11")},
+         passing=both(*(result(2, elg, "A") for elg in ELGS))),
+    Case("EYF003", "eyfsp", result(2, "E07", "3"), {(2, "E07")},
+         passing=result(2, "E07", "1")),
+    Case("EYF004", "eyfsp", both(PVI, pupil(2, dob=date(2021, 3, 31))), {(2, "DOB")},
+         passing=both(PVI, pupil(2, dob=date(2021, 4, 1)))),
+    Case("PHO001", "phonics", result(1, "PSC", None), {(1, "PSC")},
+         passing=result(1, "PSC", "A")),
+    Case("PHO002", "phonics", result(1, "PSC", "41"), {(1, "PSC")},
+         passing=result(1, "PSC", "40")),
+    Case("PHO003", "phonics", result(1, "PSC", "X"), {(1, "PSC")},
+         passing=result(1, "PSC", "D")),
+    Case("PHO004", "phonics", earlier_row(1, "PSC", "Wt"), {(1, "PSC")},
+         passing=earlier_row(1, "PSC", "Wa")),
+    Case("PHO005", "phonics", result(1, "PSC", "Wa"), {(1, "PSC")},
+         passing=both(result(1, "PSC", "35"), earlier_row(1, "PSC", "Wa"))),
+    Case("PHO006", "phonics", earlier_phonics([(upn(3), "32")]), {(3, "NCyearActual")},
+         passing=earlier_phonics([(upn(3), "31")])),
+    Case("PHO007", "phonics", earlier_phonics([(upn(9), "36")]), {(3, "NCyearActual")},
+         passing=earlier_phonics([])),
+    Case("KS1001", "ks1", result(2, "SCI", None), {(2, "SCI")},
+         passing=result(2, "SCI", "A")),
+    Case("KS1002", "ks1", result(2, "WR", "XYZ"), {(2, "WR")},
+         passing=result(2, "WR", "PK4")),
+    Case("KS1003", "ks1", result(2, "SCI", "GDS"), {(2, "SCI")},
+         passing=result(2, "SCI", "HNM")),
+    Case("KS1004", "ks1", result(2, "WR", "HNM"), {(2, "WR")},
+         passing=result(2, "SCI", "HNM")),
+    Case("KS2001", "ks2ta", result(2, "WR", None), {(2, "WR")},
+         passing=result(2, "RE", None)),
+    Case("KS2002", "ks2ta", result(2, "SCI", "PK7"), {(2, "SCI")},
+         passing=result(2, "RE", "PK6")),
+    Case("KS2003", "ks2ta", result(2, "RE", "EXS"), {(2, "RE")},
+         passing=result(2, "MAT", "PK3")),
+    Case("KS2004", "ks2ta", result(2, "MAT", "HNM"), {(2, "MAT")},
+         passing=result(2, "SCI", "HNM")),
+    Case("MTC001", "mtc", result(2, "MTC", None), {(2, "MTC")},
+         passing=result(2, "MTC", "NAA")),
+    Case("MTC002", "mtc", result(2, "MTC", "26"), {(2, "MTC")},
+         passing=result(2, "MTC", "25")),
+    Case("MTC003", "mtc", result(2, "MTC", "C"), {(2, "MTC")},
+         passing=result(2, "MTC", "Z")),
+]
+
+
+@pytest.mark.parametrize("collection", NCYEARS)
+def test_clean_data_gives_no_issues(collection):
+    assert run_rules(clean_data(collection)).to_dicts() == []
+
+
+def test_a_clean_pvi_setting_in_the_eyfsp_return_gives_no_issues():
+    assert run_rules(PVI(clean_data("eyfsp"))).to_dicts() == []
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.code) for c in CASES])
+def test_a_rule_fires_on_its_own_fault_and_on_nothing_else(case):
+    issues = run_rules(case.fault(clean_data(case.collection)))
+    assert set(issues["rule_code"]) == {case.code}
+    assert {(row["pupil_id"], row["field"]) for row in issues.iter_rows(named=True)} == (
+        case.expected
+    )
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.code) for c in CASES])
+def test_a_rule_stays_silent_on_nearby_valid_data(case):
+    issues = run_rules(case.passing(clean_data(case.collection)))
+    assert case.code not in set(issues["rule_code"])
+
+
+def test_every_rule_code_in_the_catalogue_has_a_test_case():
+    assert {rule.code for rule in load_rules()} == {case.code for case in CASES}
+
+
+# ---------------------------------------------------------------------------------------------
+# What an issue says
+
+
+def test_issues_carry_the_school_pupil_severity_and_message():
+    data = pupil(2, sex="X")(school(status="closed")(clean_data("eyfsp")))
+    issues = run_rules(data)
+    assert issues.schema == pl.Schema(ISSUES_SCHEMA)
+    rules = rule_set_for(YEAR)
+    assert issues.select("rule_code", "severity", "laestab", "upn", "value").rows() == [
+        ("SCH001", "error", LAESTAB, "", LAESTAB),
+        ("GEN015", "error", LAESTAB, upn(2), "X"),
+    ]
+    assert issues["message"].to_list() == [
+        rules.by_code("SCH001").message,
+        rules.by_code("GEN015").message,
+    ]
+    assert issues["pupil_id"].to_list() == [None, 2]
+
+
+def test_issues_are_sorted_by_laestab_then_upn_and_never_repeated():
+    data = both(
+        new_school(2, "3300001", has_submission=True),
+        copy_of_pupil(1, 4, 2, upn="", sex=""),
+        pupil(3, upn=""),
+        pupil(2, sex="X"),
+    )(clean_data("eyfsp"))
+    issues = run_rules(data)
+    assert issues.select("laestab", "upn", "rule_code").rows() == [
+        ("3300001", "", "GEN001"),
+        ("3300001", "", "GEN014"),
+        ("3302001", "", "GEN001"),
+        ("3302001", upn(2), "GEN015"),
+    ]
+
+
+def test_count_differences_name_the_cohort_when_a_collection_has_two():
+    data = cohort("PHONICS_Y1", 5)(clean_data("phonics"))
+    assert run_rules(data)["value"].to_list() == ["PHONICS_Y1: received 2, expected 5"]
+    data = cohort("EYFSP", 30)(clean_data("eyfsp"))
+    assert run_rules(data)["value"].to_list() == ["received 3, expected 30"]
+
+
+def test_a_disagreeing_record_is_named_in_the_value():
+    data = other_record(dob=date(2021, 5, 2))(clean_data("eyfsp"))
+    assert run_rules(data)["value"].to_list() == [
+        f"2021-05-01 here; 2021-05-02 in EYFSP {YEAR - 1}"
+    ]
+
+
+def test_a_partial_a_record_gives_one_issue_listing_the_goals_that_are_a():
+    data = both(result(2, "E09", "A"), result(2, "E01", "A"))(clean_data("eyfsp"))
+    issues = run_rules(data)
+    assert issues.select("field", "value").rows() == [("E01 E09", "A in 2 of 17")]
+
+
+@pytest.mark.parametrize("code", ["A", "D", "L", "Q"])
+def test_a_phonics_code_without_a_mark_is_accepted(code):
+    assert run_rules(result(1, "PSC", code)(clean_data("phonics"))).to_dicts() == []
+
+
+@pytest.mark.parametrize("mark", ["-1", "41", "99999999999999999999"])
+def test_a_phonics_mark_out_of_range_is_only_a_range_error(mark):
+    issues = run_rules(result(1, "PSC", mark)(clean_data("phonics")))
+    assert issues["rule_code"].to_list() == ["PHO002"]
+
+
+@pytest.mark.parametrize(
+    ("collection", "component", "value", "code"),
+    [
+        ("ks1", "SCI", "WTS", "KS1003"),
+        ("ks1", "RE", "HNM", "KS1004"),
+        ("ks1", "MAT", "PK5", "KS1002"),
+        ("ks2ta", "RE", "GDS", "KS2003"),
+        ("ks2ta", "WR", "HNM", "KS2004"),
+        ("ks2ta", "SCI", "PK1", "KS2003"),
+        ("ks2ta", "MAT", "BLW", "KS2002"),
+    ],
+)
+def test_a_teacher_assessment_code_gets_exactly_one_issue(collection, component, value, code):
+    issues = run_rules(result(2, component, value)(clean_data(collection)))
+    assert issues["rule_code"].to_list() == [code]
+
+
+def test_a_pvi_setting_outside_the_eyfsp_return_is_one_school_issue():
+    issues = run_rules(PVI(clean_data("phonics")))
+    assert issues.select("rule_code", "laestab", "value").rows() == [
+        ("SCH005", "512345", "512345")
+    ]
+
+
+def test_nothing_is_checked_against_year_1_when_no_earlier_phonics_is_loaded():
+    data = earlier_phonics([])(pupil(3, upn=upn(55))(clean_data("phonics")))
+    assert run_rules(data).to_dicts() == []
+
+
+def test_rules_of_other_collections_do_not_run():
+    # An EYFSP-only fault in KS1 data is not an EYFSP issue.
+    data = result(1, "E01", "3")(clean_data("ks1"))
+    assert run_rules(data).to_dicts() == []
+
+
+def test_data_with_a_missing_column_is_refused():
+    data = clean_data("mtc")
+    data = dataclasses.replace(data, pupils=data.pupils.drop("ncyear"))
+    with pytest.raises(ValueError, match="pupils has no column ncyear"):
+        run_rules(data)
+
+
+def test_a_rule_set_for_another_year_is_refused():
+    with pytest.raises(ValueError, match="2024-25"):
+        run_rules(clean_data("mtc"), rule_set_for(2025))
+
+
+def test_empty_data_gives_no_issues():
+    for collection in NCYEARS:
+        assert run_rules(empty_cleaning_data(collection, YEAR)).to_dicts() == []
+
+
+# The vectorised UPN checks must say exactly what keystage.formats.upn says.
+UPN_TEXT = st.text(alphabet=CHECK_ALPHABET + "0123456789IOS", min_size=12, max_size=14)
+REAL_UPNS = st.builds(
+    lambda la, estab, year, serial, letter: (
+        letter + make_upn(la, estab, year, serial)[1:]
+    ),
+    st.sampled_from(["330", "100", "941"]),
+    st.from_regex(r"\A[0-9]{4}\Z"),
+    st.integers(2000, 2030),
+    st.integers(0, 999),
+    st.sampled_from(CHECK_ALPHABET),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(UPN_TEXT, REAL_UPNS), min_size=1, max_size=20))
+def test_the_vectorised_upn_checks_agree_with_the_upn_module(upns):
+    data = clean_data("mtc")
+    pupils = pl.DataFrame(
+        {"pupil_id": range(100, 100 + len(upns)), "upn": upns}, schema_overrides={
+            "pupil_id": pl.Int64}
+    ).join(data.pupils.drop("pupil_id", "upn").head(1), how="cross").select(
+        data.pupils.columns)
+    data = dataclasses.replace(data, pupils=pupils)
+    every_rule = rule_set_for(YEAR)
+    upn_rules = [every_rule.by_code("GEN002"), every_rule.by_code("GEN003")]
+    issues = run_rules(data, dataclasses.replace(every_rule, rules=tuple(upn_rules)))
+
+    def fired(code: str) -> list[str]:
+        return sorted(issues.filter(pl.col("rule_code") == code)["upn"])
+
+    assert fired("GEN002") == sorted(u for u in upns if not is_well_formed(u))
+    assert fired("GEN003") == sorted(u for u in upns if is_well_formed(u) and not is_valid(u))

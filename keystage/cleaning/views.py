@@ -1,0 +1,211 @@
+"""Cleaning reports: the LA overview, the issue grid, school reports, pupils, edits, rules."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from keystage.accounts import access
+from keystage.accounts.models import Role
+from keystage.accounts.permissions import has_permission
+from keystage.cleaning.actions import (
+    PUPIL_FIELDS,
+    EditRefused,
+    current_values,
+    do_edit_pupil,
+    editable_fields,
+)
+from keystage.cleaning.queries import (
+    GRID_COLUMNS,
+    REPORT_COLUMNS,
+    SCHOOL_REPORT_COLUMNS,
+    by_rule,
+    by_school,
+    filtered_issues,
+    school_report_rows,
+)
+from keystage.cleaning.ruleset import rule_set_for
+from keystage.collection.models import AssessmentResult, Collection
+from keystage.collection.views import _choice, _la_of
+from keystage.core.downloads import csv_response, xlsx_response
+from keystage.core.pagination import paginate
+from keystage.jobs.actions import do_queue_job
+
+
+def _rule_set(year: int):
+    try:
+        return rule_set_for(year)
+    except LookupError:
+        return None
+
+
+@login_required
+def overview(request):
+    """Errors and queries by rule and by school, and what changed since the previous run."""
+    user = request.user
+    issues = access.access_issues(user)
+    la = _la_of(user)
+    collection, year = _choice(request, la)
+    if user.role == Role.SCHOOL_USER:
+        query = f"?collection={collection}&year={year}"
+        return redirect(reverse("cleaning:school", args=[user.school.urn]) + query)
+    runs = access.access_cleaning_runs(user).filter(collection=collection, year=year)
+    latest = runs.first()
+    issues = issues.filter(collection=collection, year=year)
+    rule_set = _rule_set(year)
+    return render(request, "cleaning/overview.html", {
+        "collection": collection, "year": year, "collections": Collection.choices,
+        "run": latest, "rules": by_rule(issues, rule_set), "schools": by_school(issues),
+        "can_clean": has_permission(user, "clean-data"),
+        "query": f"collection={collection}&year={year}",
+    })
+
+
+@login_required
+@require_POST
+def run_rules(request):
+    """Queue a run of the rules over a collection; the worker shows its progress."""
+    la = access.access_user_la(request.user, "clean-data")
+    collection, year = _choice(request, la)
+    collection = request.POST.get("collection", collection)
+    if collection not in Collection.values:
+        collection = "eyfsp"
+    try:
+        year = int(request.POST.get("year", year))
+    except ValueError:
+        pass
+    job = do_queue_job(
+        "run-cleaning", f"Check {collection.upper()} {year}", la=la, acting_user=request.user,
+        params={"la_code": la.code, "collection": collection, "year": year},
+    )
+    return redirect("jobs:detail", job_id=job.pk)
+
+
+@login_required
+def issue_list(request):
+    """Every issue of a collection, sortable and filterable, paged; CSV in the report layout."""
+    user = request.user
+    la = _la_of(user)
+    collection, year = _choice(request, la)
+    issues = access.access_issues(user).filter(collection=collection, year=year)
+    rows, applied = filtered_issues(issues, request.GET)
+    if request.GET.get("format") == "csv":
+        return csv_response(f"{la.code}_{collection}_{year}_issues", REPORT_COLUMNS,
+                            rows.values_list(*REPORT_COLUMNS).iterator(chunk_size=5000))
+    return render(request, "cleaning/issue_list.html", {
+        "collection": collection, "year": year, "collections": Collection.choices,
+        "grid": paginate(request, rows), "applied": applied, "sort_columns": GRID_COLUMNS,
+        "query": f"collection={collection}&year={year}",
+    })
+
+
+@login_required
+def school_report(request, urn: str):
+    """One school's report, to send back to it; school users see their own school's."""
+    school = access.access_school_by_urn(request.user, urn, "view-reports")
+    collection, year = _choice(request, school.la)
+    issues = access.access_issues(request.user).filter(
+        school=school, collection=collection, year=year
+    )
+    name = f"{school.identifier}_{collection}_{year}_cleaning_report"
+    wanted = request.GET.get("format")
+    if wanted == "csv":
+        return csv_response(name, SCHOOL_REPORT_COLUMNS, school_report_rows(issues))
+    if wanted == "xlsx":
+        return xlsx_response(name, f"{collection.upper()} {year}", SCHOOL_REPORT_COLUMNS,
+                             school_report_rows(issues))
+    rows, applied = filtered_issues(issues, request.GET)
+    return render(request, "cleaning/school_report.html", {
+        "school": school, "collection": collection, "year": year,
+        "collections": Collection.choices, "grid": paginate(request, rows),
+        "applied": applied, "sort_columns": GRID_COLUMNS,
+        "errors": issues.filter(severity="error").count(),
+        "queries": issues.filter(severity="query").count(),
+        "query": f"collection={collection}&year={year}",
+        "is_school_user": request.user.role == Role.SCHOOL_USER,
+    })
+
+
+@login_required
+def pupil_detail(request, pupil_id: int):
+    """One pupil: details, results, the issues found and the LA's edits."""
+    pupil = access.access_pupil_by_id(request.user, pupil_id)
+    results = AssessmentResult.objects.filter(pupil=pupil).order_by("component", "-is_latest",
+                                                                     "id")
+    return render(request, "cleaning/pupil.html", {
+        "pupil": pupil, "results": results,
+        "issues": pupil.issues.order_by("severity", "rule_code", "field"),
+        "edits": access.access_la_edits(request.user).filter(pupil=pupil),
+        "can_edit": has_permission(request.user, "clean-data"),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pupil_edit(request, pupil_id: int):
+    """Edit a pupil's details or results with a reason; the rules must still pass."""
+    pupil = access.access_pupil_by_id(request.user, pupil_id, "clean-data")
+    fields = editable_fields(pupil)
+    values = current_values(pupil)
+    errors: dict[str, str] = {}
+    form = {name: values.get(name, "") for name in fields}
+    reason, confirmed = "", False
+    if request.method == "POST":
+        form = {name: request.POST.get(f"f_{name}", values.get(name, "")) for name in fields}
+        reason = request.POST.get("reason", "")
+        confirmed = request.POST.get("school_confirmed") == "yes"
+        try:
+            outcome = do_edit_pupil(pupil, form, reason=reason, school_confirmed=confirmed,
+                                    acting_user=request.user)
+        except EditRefused as refusal:
+            errors[refusal.field or "reason"] = str(refusal)
+        else:
+            changed = ", ".join(e.field for e in outcome.edits)
+            messages.success(request, f"Saved: {changed}. The rules ran again: "
+                                      f"{outcome.run.errors} errors and {outcome.run.queries} "
+                                      f"queries in {pupil.collection.upper()} {pupil.year}.")
+            return redirect("cleaning:pupil", pupil_id=pupil.pk)
+    field_rows = [
+        {"name": name, "id": f"f_{name}", "value": form.get(name, ""),
+         "label": name if name not in PUPIL_FIELDS else {
+             "UPN": "UPN", "Surname": "Surname", "Forename": "Forename",
+             "DOB": "Date of birth (YYYY-MM-DD)", "Sex": "Sex (M or F)",
+             "NCyearActual": "NC year"}[name],
+         "error": errors.get(name, "")}
+        for name in fields
+    ]
+    summary = [{"text": text, "href": f"#f_{name}" if name != "reason" else "#reason"}
+               for name, text in errors.items()]
+    return render(request, "cleaning/pupil_edit.html", {
+        "pupil": pupil, "fields": field_rows, "reason": reason, "confirmed": confirmed,
+        "reason_error": errors.get("reason", ""), "error_summary": summary,
+    }, status=400 if errors else 200)
+
+
+@login_required
+def rule_catalogue(request):
+    """The rules in force in a year, generated from the rule data."""
+    try:
+        year = int(request.GET.get("year", ""))
+    except ValueError:
+        la = _la_of(request.user)
+        _, year = _choice(request, la)
+    rule_set = _rule_set(year)
+    rules = rule_set.rules if rule_set is not None else ()
+    collection = request.GET.get("collection", "")
+    if collection in Collection.values:
+        rules = tuple(r for r in rules if collection in r.collections)
+    order = {value: i for i, value in enumerate(Collection.values)}
+    rows = [
+        {"code": r.code, "severity": r.severity, "title": r.title, "message": r.message,
+         "rationale": r.rationale, "fields": " ".join(r.fields),
+         "collections": ", ".join(sorted(r.collections, key=lambda c: order.get(c, 99)))}
+        for r in rules
+    ]
+    return render(request, "cleaning/rules.html", {
+        "rule_set": rule_set, "rules": rows, "year": year, "collection": collection,
+        "collections": Collection.choices,
+    })
