@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "keystage.jobs",
     "keystage.collection",
     "keystage.cleaning",
+    "keystage.returns",
     "keystage.synth",
 ]
 

@@ -33,6 +33,7 @@ class EventType(models.TextChoices):
     COHORTS_IMPORTED = "cohorts-imported", "Expected cohorts imported"
     CLEANING_RUN = "cleaning-run", "Cleaning rules run"
     PUPIL_EDITED = "pupil-edited", "Pupil data edited by the LA"
+    RETURN_GENERATED = "return-generated", "DfE return file generated"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import polars as pl
 
-from keystage.cleaning.engine import CleaningData
+from keystage.cleaning.engine import (
+    COHORTS_SCHEMA,
+    EARLIER_PHONICS_SCHEMA,
+    OTHERS_SCHEMA,
+    PUPILS_SCHEMA,
+    RESULTS_SCHEMA,
+    SCHOOLS_SCHEMA,
+    CleaningData,
+)
 from keystage.collection.models import AssessmentResult, ExpectedCohort, PupilRecord, Submission
 from keystage.core.bulk import read_frame
 from keystage.schools.models import Establishment
@@ -13,20 +21,6 @@ from keystage.schools.models import Establishment
 def _table(model) -> str:
     return model._meta.db_table
 
-
-PUPILS = {
-    "pupil_id": pl.Int64, "school_id": pl.Int64, "upn": pl.String, "surname": pl.String,
-    "forename": pl.String, "dob": pl.Date, "dob_text": pl.String, "sex": pl.String,
-    "ncyear": pl.String,
-}
-RESULTS = {"pupil_id": pl.Int64, "component": pl.String, "result": pl.String,
-           "is_latest": pl.Boolean}
-SCHOOLS = {"school_id": pl.Int64, "laestab": pl.String, "name": pl.String, "is_pvi": pl.Boolean,
-           "status": pl.String, "in_la": pl.Boolean, "has_submission": pl.Boolean}
-COHORTS = {"school_id": pl.Int64, "cohort": pl.String, "expected": pl.Int64}
-OTHERS = {"upn": pl.String, "surname": pl.String, "forename": pl.String, "dob": pl.Date,
-          "sex": pl.String, "collection": pl.String, "year": pl.Int64, "laestab": pl.String}
-EARLIER = {"upn": pl.String, "result": pl.String}
 
 # The cohort names of expected-cohort files (encodings.md section 3) that each collection uses.
 COHORTS_OF = {"eyfsp": ("EYFSP",), "phonics": ("PHONICS_Y1", "PHONICS_Y2"), "ks1": ("KS1",),
@@ -45,13 +39,13 @@ def load_cleaning_data(la, collection: str, year: int) -> CleaningData:
         f"SELECT p.id, p.school_id, p.upn, p.surname, p.forename, CAST(p.dob AS TEXT), "  # noqa: S608
         f"p.dob_text, p.sex, p.ncyear FROM {pupil} p "
         f"WHERE p.la_id = %s AND p.collection = %s AND p.year = %s",
-        scope, PUPILS,
+        scope, PUPILS_SCHEMA,
     )
     results = read_frame(
         f"SELECT r.pupil_id, r.component, r.result, CASE WHEN r.is_latest THEN 1 ELSE 0 END "  # noqa: S608
         f"FROM {result} r JOIN {pupil} p ON p.id = r.pupil_id "
         f"WHERE p.la_id = %s AND p.collection = %s AND p.year = %s AND r.status = 'R'",
-        scope, RESULTS,
+        scope, RESULTS_SCHEMA,
     )
     # The LA's open schools, every school with a current submission, and any school a pupil
     # row points at (one since moved to another LA, say).
@@ -65,14 +59,14 @@ def load_cleaning_data(la, collection: str, year: int) -> CleaningData:
         f"FROM {school} e WHERE (e.la_id = %s AND LOWER(e.status) NOT LIKE 'closed%%') "
         f"OR e.id IN (SELECT s.school_id FROM {submission} s WHERE s.la_id = %s "
         f"AND s.collection = %s AND s.year = %s AND s.status = 'current')",
-        (la.pk, *scope, la.pk, *scope), SCHOOLS,
+        (la.pk, *scope, la.pk, *scope), SCHOOLS_SCHEMA,
     )
     names = COHORTS_OF[collection]
     marks = ", ".join(["%s"] * len(names))
     cohorts = read_frame(
         f"SELECT c.school_id, c.collection, c.expected_count FROM {cohort} c "  # noqa: S608
         f"WHERE c.la_id = %s AND c.year = %s AND c.collection IN ({marks})",
-        (la.pk, year, *names), COHORTS,
+        (la.pk, year, *names), COHORTS_SCHEMA,
     )
     others = read_frame(
         f"SELECT o.upn, o.surname, o.forename, CAST(o.dob AS TEXT), o.sex, o.collection, o.year, "  # noqa: S608
@@ -81,15 +75,15 @@ def load_cleaning_data(la, collection: str, year: int) -> CleaningData:
         f"WHERE o.la_id = %s AND NOT (o.collection = %s AND o.year = %s) AND o.upn IN "
         f"(SELECT p.upn FROM {pupil} p WHERE p.la_id = %s AND p.collection = %s "
         f"AND p.year = %s AND p.upn <> '')",
-        (*scope, *scope), OTHERS,
+        (*scope, *scope), OTHERS_SCHEMA,
     )
-    earlier = pl.DataFrame(schema=EARLIER)
+    earlier = pl.DataFrame(schema=EARLIER_PHONICS_SCHEMA)
     if collection == "phonics":
         earlier = read_frame(
             f"SELECT p.upn, r.result FROM {result} r JOIN {pupil} p ON p.id = r.pupil_id "  # noqa: S608
             f"WHERE p.la_id = %s AND p.collection = 'phonics' AND p.year = %s "
             f"AND r.is_latest AND r.component = 'PSC' AND p.upn <> ''",
-            (la.pk, year - 1), EARLIER,
+            (la.pk, year - 1), EARLIER_PHONICS_SCHEMA,
         )
     return CleaningData(
         collection=collection, year=year, pupils=pupils, results=results, schools=schools,

@@ -166,3 +166,19 @@ def _cast(name: str, dtype) -> pl.Expr:
     if dtype == pl.Date:
         return pl.col(name).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
     return pl.col(name).cast(dtype)
+
+
+def iter_frames(sql: str, params: Sequence, schema: dict, *, chunk_rows: int = 50_000):
+    """Rows of a SELECT as a stream of polars frames of at most chunk_rows rows each.
+
+    Memory stays flat whatever the result's size: PostgreSQL sends rows through a server-side
+    cursor, SQLite a batch at a time. Booleans and dates travel as in read_frame.
+    """
+    text_schema = {name: _wire_type(dtype) for name, dtype in schema.items()}
+    casts = [_cast(name, dtype) for name, dtype in schema.items()
+             if text_schema[name] != dtype]
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(chunk_rows):
+            frame = pl.DataFrame(rows, schema=text_schema, orient="row")
+            yield frame.with_columns(casts) if casts else frame

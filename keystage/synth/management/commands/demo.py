@@ -117,10 +117,17 @@ class Command(BaseCommand):
                 ((f.path.name, f.path.read_bytes()) for f in sent), la=la, year=year,
                 acting_user=None,
             )
+        from keystage.cleaning.actions import clean_after_import, collections_to_clean
+
+        runs = clean_after_import(la, year, collections_to_clean(outcomes, la, year),
+                                  acting_user=None)
         loaded = sum(1 for o in outcomes if o.status == "committed")
         missing = len(report.files) - len(sent)
         self.stdout.write(f"Loaded {loaded} of {len(report.files)} demo assessment files "
                           f"({missing} files, from every tenth school, left missing).")
+        for run in runs:
+            self.stdout.write(f"Checked {run.collection}: {run.errors} errors and "
+                              f"{run.queries} queries.")
 
     def _print_logins(self):
         users = User.objects.filter(username__in=[n for n, _ in DEMO_USERS] + ["national"])
