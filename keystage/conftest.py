@@ -31,6 +31,12 @@ def login(client):
 
 
 @pytest.fixture(autouse=True)
+def media_in_a_temporary_folder(settings, tmp_path_factory):
+    """Each test keeps uploads and return files in a folder of its own, never under var/."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Tests hash many passwords; a fast hasher keeps the suite quick (never used outside tests)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

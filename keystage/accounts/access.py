@@ -216,3 +216,27 @@ def access_cleaning_runs(user, action: str = "view-reports"):
 
     la = access_user_la(user, action)
     return CleaningRun.objects.filter(la=la)
+
+
+def access_returns(user, action: str = "view-reports"):
+    """The DfE return files of the user's LA (LA users only)."""
+    from keystage.returns.models import ReturnFile
+
+    la = access_user_la(user, action)
+    if user.role == Role.SCHOOL_USER:
+        raise PermissionDenied("Returns are made by the local authority.")
+    return ReturnFile.objects.filter(la=la)
+
+
+def access_return_by_id(user, return_id: int, action: str = "view-reports"):
+    """One return file: 404 outside the user's LA, 403 if the role forbids it."""
+    from keystage.returns.models import ReturnFile
+
+    made = None
+    la_user = getattr(user, "is_authenticated", False) and user.role != Role.SCHOOL_USER
+    if la_user and user.la_id is not None:
+        made = ReturnFile.objects.filter(la_id=user.la_id, pk=return_id).first()
+    if made is None:
+        raise Http404("No such return file.")
+    access_user_la(user, action)
+    return made

@@ -34,13 +34,19 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence])
 def xlsx_response(filename: str, sheet_name: str, header: Sequence[str],
                   rows: Iterable[Sequence]) -> HttpResponse:
     """An XLSX download of one sheet: header, then rows."""
+    return xlsx_sheets_response(filename, [(sheet_name, header, rows)])
+
+
+def xlsx_sheets_response(filename: str, sheets) -> HttpResponse:
+    """An XLSX download of several sheets, each (name, header, rows)."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(sheet_name[:31])
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append(list(row))
+    for sheet_name, header, rows in sheets:
+        sheet = workbook.create_sheet(sheet_name[:31])
+        sheet.append(list(header))
+        for row in rows:
+            sheet.append(list(row))
     response = HttpResponse(content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
     workbook.save(response)

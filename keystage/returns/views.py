@@ -1,0 +1,185 @@
+"""Returns: the gate and the history of return files; moderation exports per school."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from keystage.accounts import access
+from keystage.accounts.models import Role
+from keystage.accounts.permissions import has_permission
+from keystage.collection.models import Collection, Submission
+from keystage.collection.queries import iter_results, result_columns
+from keystage.collection.views import _choice, _la_of
+from keystage.core.downloads import csv_response, xlsx_sheets_response
+from keystage.core.pagination import paginate
+from keystage.jobs.actions import do_queue_job
+from keystage.returns.actions import MISSING_SCHOOL_RULE
+from keystage.returns.layout import RETURN_COLLECTIONS
+from keystage.returns.moderation import SUMMARY_COLUMNS, school_summary
+
+RETURN_CHOICES = [
+    (value, label) for value, label in Collection.choices if value in RETURN_COLLECTIONS
+]
+
+
+def _return_choice(request, la) -> tuple[str, int]:
+    collection, year = _choice(request, la)
+    return (collection if collection in RETURN_COLLECTIONS else "eyfsp"), year
+
+
+@login_required
+def return_list(request):
+    """The gate for a collection's return, from the latest run of the rules, and its history."""
+    returns = access.access_returns(request.user)
+    la = request.user.la
+    collection, year = _return_choice(request, la)
+    issues = access.access_issues(request.user).filter(collection=collection, year=year)
+    errors = issues.filter(severity="error")
+    queries = issues.filter(severity="query")
+    history = returns.filter(collection=collection, year=year).order_by("-serial")
+    return render(
+        request,
+        "returns/list.html",
+        {
+            "collection": collection,
+            "year": year,
+            "collections": RETURN_CHOICES,
+            "has_data": Submission.objects.filter(
+                la=la, collection=collection, year=year, status="current"
+            ).exists(),
+            "error_count": errors.count(),
+            "errors": errors.select_related("pupil").order_by("laestab", "upn", "rule_code")[:50],
+            "query_count": queries.count(),
+            "queries": queries.values("rule_code", "message").distinct().order_by("rule_code"),
+            "missing": queries.filter(rule_code=MISSING_SCHOOL_RULE).values_list(
+                "laestab", flat=True
+            ),
+            "grid": paginate(request, history),
+            "can_make": has_permission(request.user, "make-returns"),
+            "query": f"collection={collection}&year={year}",
+        },
+    )
+
+
+@login_required
+@require_POST
+def make_return(request):
+    """Queue the return: the worker checks again, writes, validates and keeps the file."""
+    la = access.access_user_la(request.user, "make-returns")
+    collection = request.POST.get("collection", "")
+    if collection not in RETURN_COLLECTIONS:
+        raise Http404("No such return.")
+    try:
+        year = int(request.POST.get("year", ""))
+    except ValueError:
+        raise Http404("No such year.") from None
+    accepted = request.POST.get("accept_queries") == "yes"
+    job = do_queue_job(
+        "make-return",
+        f"Make the {collection.upper()} {year} return",
+        la=la,
+        acting_user=request.user,
+        params={
+            "la_code": la.code,
+            "collection": collection,
+            "year": year,
+            "accept_queries": accepted,
+        },
+    )
+    return redirect("jobs:detail", job_id=job.pk)
+
+
+@login_required
+def return_detail(request, return_id: int):
+    """One return file: who made it and when, what it holds, and what changed since the last."""
+    made = access.access_return_by_id(request.user, return_id)
+    counts = [
+        {"component": component, "results": sorted(results.items())}
+        for component, results in sorted(made.counts.items())
+    ]
+    return render(request, "returns/detail.html", {"made": made, "counts": counts})
+
+
+@login_required
+def download_return(request, return_id: int):
+    """The return file exactly as it was made."""
+    made = access.access_return_by_id(request.user, return_id)
+    path = Path(settings.MEDIA_ROOT) / made.stored_path
+    if not path.is_file():
+        raise Http404("The stored file is missing.")
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=made.filename, content_type="application/xml"
+    )
+
+
+@login_required
+def moderation_list(request):
+    """Every school with data this year, with its moderation downloads."""
+    schools = access.access_schools(request.user, "view-reports")
+    if request.user.role == Role.SCHOOL_USER:
+        return redirect("returns:moderation-school", urn=request.user.school.urn)
+    la = _la_of(request.user)
+    _, year = _choice(request, la)
+    with_data = Submission.objects.filter(la=la, year=year, status="current").values("school")
+    rows = schools.filter(pk__in=with_data).order_by("name")
+    return render(
+        request,
+        "returns/moderation_list.html",
+        {
+            "grid": paginate(request, rows),
+            "year": year,
+        },
+    )
+
+
+@login_required
+def moderation_export(request, urn: str):
+    """One school's pupil results and headline summary, for moderators and to share with it."""
+    school = access.access_school_by_urn(request.user, urn, "view-reports")
+    _, year = _choice(request, school.la)
+    loaded = [
+        c
+        for c in Collection.values
+        if Submission.objects.filter(
+            school=school, collection=c, year=year, status="current"
+        ).exists()
+    ]
+    summary = school_summary(school, year, loaded)
+    name = f"{school.identifier}_{year}_moderation"
+    wanted = request.GET.get("format")
+    table = request.GET.get("table", "summary")
+    if wanted == "xlsx":
+        sheets = [("Summary", SUMMARY_COLUMNS, summary)] + [
+            (
+                collection.upper(),
+                result_columns(collection, year),
+                iter_results(school.la, collection, year, schools=[school]),
+            )
+            for collection in loaded
+        ]
+        return xlsx_sheets_response(name, sheets)
+    if wanted == "csv":
+        if table in loaded:
+            return csv_response(
+                f"{name}_{table}",
+                result_columns(table, year),
+                iter_results(school.la, table, year, schools=[school]),
+            )
+        return csv_response(f"{name}_summary", SUMMARY_COLUMNS, summary)
+    return render(
+        request,
+        "returns/moderation_school.html",
+        {
+            "school": school,
+            "year": year,
+            "summary": summary,
+            "loaded": loaded,
+            "is_school_user": request.user.role == Role.SCHOOL_USER,
+        },
+    )
