@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 
 __all__ = [
+    "COLUMNS",
     "LAYOUTS_FILE",
     "RETURN_COLLECTIONS",
     "XSD_DIR",
