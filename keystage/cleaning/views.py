@@ -58,7 +58,8 @@ def overview(request):
     rule_set = _rule_set(year)
     return render(request, "cleaning/overview.html", {
         "collection": collection, "year": year, "collections": Collection.choices,
-        "run": latest, "rules": by_rule(issues, rule_set), "schools": by_school(issues),
+        "run": latest, "rules": by_rule(issues, rule_set),
+        "grid": paginate(request, by_school(issues)),
         "can_clean": has_permission(user, "clean-data"),
         "query": f"collection={collection}&year={year}",
     })

@@ -58,7 +58,7 @@ def test_the_overview_counts_errors_by_rule_and_school_for_an_la_data_officer(lo
     assert response.status_code == 200
     rules = {r["rule_code"]: r["issues"] for r in response.context["rules"]}
     assert rules == {"GEN003": 1}
-    schools = response.context["schools"]
+    schools = response.context["grid"].rows
     assert [(s["laestab"], s["errors"]) for s in schools] == [
         (loaded.a.schools[0].laestab, 1)
     ]
@@ -334,3 +334,21 @@ def test_the_rules_catalogue_lists_every_rule_of_the_year_with_its_message(world
     codes = [r["code"] for r in response.context["rules"]]
     assert len(codes) >= 40 and "GEN003" in codes
     assert 'id="EYF' in response.content.decode()
+
+
+def test_the_overview_takes_the_same_number_of_queries_however_many_schools_have_issues(
+    loaded, login
+):
+    client = login(loaded.a.users[Role.LA_DATA_OFFICER])
+    url = "/cleaning/?collection=eyfsp&year=2026"
+    client.get(url)  # warm the session
+    with CaptureQueriesContext(connection) as one_school:
+        client.get(url)
+    _load(loaded.a, 1, name="second.xml")
+    _load(loaded.a, 2, name="third.xml")
+
+    with CaptureQueriesContext(connection) as three_schools:
+        response = client.get(url)
+
+    assert len(response.context["grid"].rows) == 3
+    assert len(three_schools) == len(one_school)
