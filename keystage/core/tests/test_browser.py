@@ -201,3 +201,59 @@ def test_walk_the_main_pages(live_server, transactional_db, fast_settings, brows
     assert fonts and all(status in (200, 304) for _, status in fonts), fonts
     assert any(url.endswith("/static/govuk/govuk-frontend.min.css") and status in (200, 304)
                for url, status in responses)
+
+
+def test_clean_a_pupil_and_make_the_return(live_server, transactional_db, fast_settings,
+                                           browser):
+    """An LA data officer finds an error, edits it away with a reason, and makes the return."""
+    from playwright.sync_api import expect
+
+    from keystage.cleaning.actions import do_run_cleaning
+    from keystage.collection.actions import import_ctf
+    from keystage.collection.models import PupilRecord
+    from keystage.collection.tests.ctf_builder import eyfsp_file
+    from keystage.returns.models import ReturnFile
+
+    world = build_test_world()
+    data, upns = eyfsp_file("330", world.a.schools[0].estab, 3)
+    data = data.replace(b"<Sex>M</Sex>", b"<Sex>X</Sex>", 1)
+    import_ctf("eyfsp.xml", data, la=world.a.la, year=2026, acting_user=None)
+    do_run_cleaning(world.a.la, "eyfsp", 2026, acting_user=None)
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    _sign_in(page, "la_data_officer_330")
+
+    # The overview names the rule; the grid leads to the pupil.
+    page.goto("/cleaning/?collection=eyfsp&year=2026")
+    expect(page.get_by_test_id("by-rule")).to_contain_text("GEN015")
+    expect(page.get_by_test_id("errors")).to_have_text("1")
+    page.get_by_role("link", name="Every error and query").click()
+    page.get_by_role("link", name=upns[0]).click()
+    expect(page.get_by_test_id("pupil-issues")).to_contain_text("M or F")
+    expect(page.locator("main")).to_contain_text("overwritten")
+
+    # An edit without a reason is refused; with one it is saved and the error goes.
+    page.get_by_role("button", name="Edit this pupil").click()
+    page.fill("#f_Sex", "F")
+    page.get_by_role("button", name="Save the change").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter the reason")
+    page.fill("#reason", "The school confirmed the pupil's sex by phone")
+    page.get_by_role("button", name="Save the change").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("0 errors")
+    expect(page.get_by_test_id("pupil-edits")).to_contain_text("confirmed the pupil's sex")
+    assert PupilRecord.objects.get(upn=upns[0]).sex == "F"
+
+    # The return: no errors now, so it can be made; the worker writes it.
+    page.goto("/returns/?collection=eyfsp&year=2026")
+    expect(page.get_by_test_id("no-errors")).to_be_visible()
+    page.get_by_role("button", name="Make the return").click()
+    page.wait_for_url(re.compile(r"/jobs/\d+/$"))
+    job_url = page.url
+    page.goto("about:blank")
+    assert run_pending_jobs() == 1
+    page.goto(job_url)
+    page.get_by_role("link", name="See what was done").click()
+    expect(page.locator("h1")).to_have_text("330_EYFSP_2026_001.xml")
+    assert ReturnFile.objects.get().pupils == 3
+    context.close()
