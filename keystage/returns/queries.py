@@ -39,7 +39,8 @@ def return_chunks(la, collection: str, year: int, *, chunk_rows: int = 50_000
         schema[component] = pl.String
         schema[f"{component}_date"] = pl.String
     sql = (
-        f"SELECT a.code, e.estab, e.urn, CASE WHEN e.is_pvi THEN 1 ELSE 0 END, p.upn, "  # noqa: S608
+        f"SELECT a.code, NULLIF(e.estab, ''), e.urn, "  # noqa: S608
+        f"CASE WHEN e.is_pvi OR COALESCE(e.estab, '') = '' THEN 1 ELSE 0 END, p.upn, "
         f"p.surname, p.forename, CAST(p.dob AS TEXT), p.sex, p.ncyear, {', '.join(pivots)} "
         f"FROM {pupil} p JOIN {school} e ON e.id = p.school_id "
         f"JOIN {authority} a ON a.id = e.la_id "

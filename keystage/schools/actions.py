@@ -73,6 +73,15 @@ def _la_name(record_name: str, code: str) -> str:
     return record_name or (known.name if known else f"LA {code}")
 
 
+def _is_ey_setting(record) -> bool:
+    """A PVI early years setting: no establishment number, and a 6-digit EY URN (5, 6 or 7).
+
+    GIAS itself lists no PVI settings, but an LA's list of them may come in the same layout
+    (encodings.md section 1: PVI settings send their EY URN instead of an Estab).
+    """
+    return record.estab is None and len(record.urn) == 6 and record.urn[0] in "567"
+
+
 def do_import_establishments(
     source: bytes | str | Path,
     *,
@@ -187,8 +196,8 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
         Establishment,
         insert_fields,
         (
-            (las[r.la_code].pk, r.urn, *(getattr(r, attr) for _, attr in GIAS_FIELDS), False,
-             EstablishmentSource.GIAS, now)
+            (las[r.la_code].pk, r.urn, *(getattr(r, attr) for _, attr in GIAS_FIELDS),
+             _is_ey_setting(r), EstablishmentSource.GIAS, now)
             for r in to_create
         ),
     )
