@@ -130,6 +130,12 @@ def run_rules(data: CleaningData, rule_set: RuleSet | None = None) -> pl.DataFra
         rule_set = rule_set_for(data.year)
     elif rule_set.year != data.year:
         raise ValueError(f"the rule set is for {rule_set.version}, the data for {data.year}")
+    # Frames read in pieces (CSV from a database COPY) come in several chunks, and polars 2.1
+    # panics on some string expressions over a filtered multi-chunk frame: one chunk each.
+    data = CleaningData(**{
+        name: (value.rechunk() if isinstance(value, pl.DataFrame) else value)
+        for name, value in vars(data).items()
+    })
     found = []
     for rule in rule_set.for_collection(data.collection):
         issues = CHECKS[rule.check](data, rule)

@@ -68,15 +68,18 @@ def load_cleaning_data(la, collection: str, year: int) -> CleaningData:
         f"WHERE c.la_id = %s AND c.year = %s AND c.collection IN ({marks})",
         (la.pk, year, *names), COHORTS_SCHEMA,
     )
+    # Driven from this collection's pupils through the UPN index, so the cost follows the LA's
+    # pupils, not the size of the table.
     others = read_frame(
-        f"SELECT o.upn, o.surname, o.forename, CAST(o.dob AS TEXT), o.sex, o.collection, o.year, "  # noqa: S608
+        f"SELECT DISTINCT o.id, o.upn, o.surname, o.forename, CAST(o.dob AS TEXT), o.sex, "  # noqa: S608
+        f"o.collection, o.year, "
         f"COALESCE(CASE WHEN e.is_pvi THEN e.urn ELSE e.laestab END, e.urn) "
-        f"FROM {pupil} o JOIN {school} e ON e.id = o.school_id "
-        f"WHERE o.la_id = %s AND NOT (o.collection = %s AND o.year = %s) AND o.upn IN "
-        f"(SELECT p.upn FROM {pupil} p WHERE p.la_id = %s AND p.collection = %s "
-        f"AND p.year = %s AND p.upn <> '')",
-        (*scope, *scope), OTHERS_SCHEMA,
-    )
+        f"FROM {pupil} p JOIN {pupil} o ON o.upn = p.upn "
+        f"JOIN {school} e ON e.id = o.school_id "
+        f"WHERE p.la_id = %s AND p.collection = %s AND p.year = %s AND p.upn <> '' "
+        f"AND o.la_id = %s AND NOT (o.collection = %s AND o.year = %s)",
+        (*scope, *scope), {"id": pl.Int64, **OTHERS_SCHEMA},
+    ).drop("id")
     earlier = pl.DataFrame(schema=EARLIER_PHONICS_SCHEMA)
     if collection == "phonics":
         earlier = read_frame(

@@ -150,7 +150,7 @@ def read_frame(sql: str, params: Sequence, schema: dict) -> pl.DataFrame:
             frame = pl.concat(chunks) if chunks else pl.DataFrame(schema=text_schema)
     return frame.with_columns(
         _cast(name, dtype) for name, dtype in schema.items() if text_schema[name] != dtype
-    )
+    ).rechunk()
 
 
 def _wire_type(dtype):
@@ -171,14 +171,39 @@ def _cast(name: str, dtype) -> pl.Expr:
 def iter_frames(sql: str, params: Sequence, schema: dict, *, chunk_rows: int = 50_000):
     """Rows of a SELECT as a stream of polars frames of at most chunk_rows rows each.
 
-    Memory stays flat whatever the result's size: PostgreSQL sends rows through a server-side
-    cursor, SQLite a batch at a time. Booleans and dates travel as in read_frame.
+    Memory stays flat whatever the result's size: PostgreSQL COPYs the rows out to a temporary
+    file that polars reads back a batch at a time; SQLite hands them over a batch at a time.
+    Booleans and dates travel as in read_frame.
     """
+    names = list(schema)
     text_schema = {name: _wire_type(dtype) for name, dtype in schema.items()}
     casts = [_cast(name, dtype) for name, dtype in schema.items()
              if text_schema[name] != dtype]
+
+    def typed(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(casts) if casts else frame
+
+    if connection.vendor == "postgresql":
+        import tempfile
+
+        import psycopg
+
+        with tempfile.NamedTemporaryFile(suffix=".csv") as spool:
+            with connection.cursor() as cursor:
+                raw = cursor.cursor
+                query = psycopg.ClientCursor(raw.connection).mogrify(sql, params)
+                with raw.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
+                    for block in copy:
+                        spool.write(block)
+            spool.flush()
+            if spool.tell() == 0:
+                return
+            lazy = pl.scan_csv(spool.name, has_header=False, new_columns=names,
+                               schema=text_schema)
+            for frame in lazy.collect_batches(chunk_size=chunk_rows):
+                yield typed(frame)
+        return
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(chunk_rows):
-            frame = pl.DataFrame(rows, schema=text_schema, orient="row")
-            yield frame.with_columns(casts) if casts else frame
+            yield typed(pl.DataFrame(rows, schema=text_schema, orient="row"))

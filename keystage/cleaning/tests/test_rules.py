@@ -530,3 +530,23 @@ def test_the_vectorised_upn_checks_agree_with_the_upn_module(upns):
 
     assert fired("GEN002") == sorted(u for u in upns if not is_well_formed(u))
     assert fired("GEN003") == sorted(u for u in upns if is_well_formed(u) and not is_valid(u))
+
+
+def test_rules_run_over_frames_that_arrive_in_several_chunks_as_database_copies_do():
+    data = clean_data("eyfsp")
+    # Ten pupils, then two with one name and birthday (GEN022), held in three chunks per
+    # column as a database COPY read back gives them: polars 2.1 panicked on this shape until
+    # the engine made one chunk of each frame.
+    rows = [(i, SCHOOL, upn(i), f"Name{chr(96 + i)}", "Kim", date(YEAR - 5, 1, i),
+             f"{YEAR - 5}-01-{i:02d}", "M", "R") for i in range(1, 11)]
+    rows += [(i, SCHOOL, upn(i), "Thompson", "Jacob", date(YEAR - 5, 3, 11),
+              f"{YEAR - 5}-03-11", "M", "R") for i in (11, 12)]
+    pupils = pl.DataFrame(rows, schema=data.pupils.schema, orient="row")
+    chunked = dataclasses.replace(
+        data, pupils=pl.concat([pupils.slice(i * 4, 4) for i in range(3)], rechunk=False)
+    )
+    assert chunked.pupils.n_chunks() == 3
+
+    issues = run_rules(chunked)
+
+    assert set(issues.filter(pl.col("rule_code") == "GEN022")["pupil_id"]) == {11, 12}
