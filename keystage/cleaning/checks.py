@@ -213,7 +213,10 @@ def required(data: CleaningData, rule: Rule) -> pl.DataFrame:
 @check("in_values", kind="pupil", params={"values": list}, required=("values",))
 def in_values(data: CleaningData, rule: Rule) -> pl.DataFrame:
     """A pupil field that is not empty holds a value outside the list."""
-    allowed = list(rule.params["values"])
+    return _outside(data, rule, list(rule.params["values"]))
+
+
+def _outside(data: CleaningData, rule: Rule, allowed: list[str]) -> pl.DataFrame:
     frames = []
     for field in rule.fields:
         column = PUPIL_FIELDS[field]
@@ -227,13 +230,7 @@ def in_values(data: CleaningData, rule: Rule) -> pl.DataFrame:
 )
 def in_values_for_collection(data: CleaningData, rule: Rule) -> pl.DataFrame:
     """A pupil field that is not empty holds a value outside the collection's list."""
-    allowed = list(rule.params["values"].get(data.collection, []))
-    frames = []
-    for field in rule.fields:
-        column = PUPIL_FIELDS[field]
-        wrong = data.pupils.filter(~_blank(column) & ~pl.col(column).is_in(allowed))
-        frames.append(_found(wrong, pl.lit(field), pl.col(column)))
-    return _concat(frames)
+    return _outside(data, rule, list(rule.params["values"].get(data.collection, [])))
 
 
 @check(

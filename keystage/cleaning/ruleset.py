@@ -18,6 +18,7 @@ from typing import Any
 
 from keystage.cleaning.checks import CHECKS, PUPIL_FIELDS, SCHOOL_FIELDS
 from keystage.formats.assessment_spec import COLLECTIONS, components
+from keystage.formats.errors import DataFileError
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("data") / "rules.csv"
 COLUMNS = (
@@ -46,14 +47,8 @@ _JSON_TYPES = {
 }
 
 
-class RuleSetError(ValueError):
+class RuleSetError(DataFileError):
     """A rule file is not valid; the message names the file, the line and what is wrong."""
-
-    def __init__(self, path: Path | str, line: int, problem: str) -> None:
-        self.path = str(path)
-        self.line = line
-        self.problem = problem
-        super().__init__(f"{Path(path).name}, line {line}: {problem}")
 
 
 @dataclass(frozen=True)

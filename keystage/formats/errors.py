@@ -28,3 +28,15 @@ class FormatError(ValueError):
             label = "column" if isinstance(self.column, int) else "column"
             where.append(f"{label} {self.column}")
         return f"{', '.join(where)}: {self.message}"
+
+
+class DataFileError(ValueError):
+    """One of Keystage's own data files (rules, layouts) is not valid: names the line and why."""
+
+    def __init__(self, path, line: int, problem: str) -> None:
+        from pathlib import Path
+
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        super().__init__(f"{Path(path).name}, line {line}: {problem}")

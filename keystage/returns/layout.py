@@ -14,6 +14,8 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
+from keystage.formats.errors import DataFileError
+
 __all__ = [
     "COLUMNS",
     "LAYOUTS_FILE",
@@ -52,14 +54,8 @@ _MONTH_DAY = re.compile(r"^([0-9]{2})-([0-9]{2})$")
 _LA_CODE = re.compile(r"^[0-9]{3}$")
 
 
-class LayoutError(ValueError):
+class LayoutError(DataFileError):
     """The layout file is not valid; the message names the file, the line and what is wrong."""
-
-    def __init__(self, path: Path | str, line: int, problem: str) -> None:
-        self.path = str(path)
-        self.line = line
-        self.problem = problem
-        super().__init__(f"{Path(path).name}, line {line}: {problem}")
 
 
 @dataclass(frozen=True)
