@@ -69,8 +69,10 @@ def load_cleaning_data(la, collection: str, year: int) -> CleaningData:
         (la.pk, year, *names), COHORTS_SCHEMA,
     )
     # Driven from this collection's pupils through the UPN index, so the cost follows the LA's
-    # pupils, not the size of the table.
-    others = read_frame(
+    # pupils, not the size of the table; skipped when the LA has no other records at all.
+    has_others = PupilRecord.objects.filter(la=la).exclude(collection=collection,
+                                                           year=year).exists()
+    others = pl.DataFrame(schema=OTHERS_SCHEMA) if not has_others else read_frame(
         f"SELECT DISTINCT o.id, o.upn, o.surname, o.forename, CAST(o.dob AS TEXT), o.sex, "  # noqa: S608
         f"o.collection, o.year, "
         f"COALESCE(CASE WHEN e.is_pvi THEN e.urn ELSE e.laestab END, e.urn) "
