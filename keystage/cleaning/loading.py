@@ -27,6 +27,9 @@ COHORTS_OF = {"eyfsp": ("EYFSP",), "phonics": ("PHONICS_Y1", "PHONICS_Y2"), "ks1
               "ks2ta": ("KS2TA",), "mtc": ("MTC",)}
 
 
+_UPNS_PER_QUERY = 900  # under SQLite's oldest limit of 999 parameters per statement
+
+
 def load_cleaning_data(la, collection: str, year: int) -> CleaningData:
     """Everything the rules read for one LA, collection and year."""
     pupil = _table(PupilRecord)
@@ -68,20 +71,25 @@ def load_cleaning_data(la, collection: str, year: int) -> CleaningData:
         f"WHERE c.la_id = %s AND c.year = %s AND c.collection IN ({marks})",
         (la.pk, year, *names), COHORTS_SCHEMA,
     )
-    # Driven from this collection's pupils through the UPN index, so the cost follows the LA's
-    # pupils, not the size of the table; skipped when the LA has no other records at all.
+    # The UPNs go in as lists of constants, which both databases look up through the UPN index
+    # whatever their statistics say (joins and subqueries were planned as whole-table scans
+    # straight after a bulk load); skipped when the LA has no other records at all.
+    upns = pupils.filter(pl.col("upn") != "")["upn"].unique().sort().to_list()
     has_others = PupilRecord.objects.filter(la=la).exclude(collection=collection,
                                                            year=year).exists()
-    others = pl.DataFrame(schema=OTHERS_SCHEMA) if not has_others else read_frame(
-        f"SELECT DISTINCT o.id, o.upn, o.surname, o.forename, CAST(o.dob AS TEXT), o.sex, "  # noqa: S608
-        f"o.collection, o.year, "
-        f"COALESCE(CASE WHEN e.is_pvi THEN e.urn ELSE e.laestab END, e.urn) "
-        f"FROM {pupil} p JOIN {pupil} o ON o.upn = p.upn "
-        f"JOIN {school} e ON e.id = o.school_id "
-        f"WHERE p.la_id = %s AND p.collection = %s AND p.year = %s AND p.upn <> '' "
-        f"AND o.la_id = %s AND NOT (o.collection = %s AND o.year = %s)",
-        (*scope, *scope), {"id": pl.Int64, **OTHERS_SCHEMA},
-    ).drop("id")
+    parts = [pl.DataFrame(schema=OTHERS_SCHEMA)]
+    for start in range(0, len(upns) if has_others else 0, _UPNS_PER_QUERY):
+        batch = upns[start:start + _UPNS_PER_QUERY]
+        parts.append(read_frame(
+            f"SELECT o.upn, o.surname, o.forename, CAST(o.dob AS TEXT), o.sex, "  # noqa: S608
+            f"o.collection, o.year, "
+            f"COALESCE(CASE WHEN e.is_pvi THEN e.urn ELSE e.laestab END, e.urn) "
+            f"FROM {pupil} o JOIN {school} e ON e.id = o.school_id "
+            f"WHERE o.upn IN ({', '.join(['%s'] * len(batch))}) AND o.la_id = %s "
+            f"AND NOT (o.collection = %s AND o.year = %s)",
+            (*batch, *scope), OTHERS_SCHEMA,
+        ))
+    others = pl.concat(parts)
     earlier = pl.DataFrame(schema=EARLIER_PHONICS_SCHEMA)
     if collection == "phonics":
         earlier = read_frame(
