@@ -6,11 +6,16 @@ replace the stored issues, and write the run and its audit row. Scopes:
 - `la`: LA 831's synthetic world (about 4,600 pupils per year group, the nearest size to the
   issue's 5,000), 2% planted errors, all five collections plus the expected cohorts and last
   year's phonics, imported through the same action as `keystage import`; then each collection is
-  cleaned twice: the first run, and a re-run over unchanged data (what every later import does).
+  cleaned separately.
 - `national`: every LA's EYFSP pupils (about 600,000 pupils, 10 million result rows). Importing
   the CTFs takes minutes, so the rows are built from the synthetic world with the writer's 2%
   planted errors applied, and bulk-loaded as the import stores them; then every LA is cleaned in
-  one process, twice.
+  one process. Built this way, LA 831's rows give exactly the issues an import of the same CTFs
+  gives (checked once); the import stores about 0.1% more result rows (superseded R rows).
+Three passes by default: the first run, a re-run over unchanged data (what every later import
+does), then ANALYZE and a re-run with the database's statistics gathered. The first two see the
+tables as the import or the load left them, never analysed, as cleaning straight after an import
+does (and as every run does on a server with autovacuum off).
 Each run is split, by wrapping the functions the action calls (keystage itself is unchanged), into
 loading the frames (load_cleaning_data), running the rules (run_rules), and storing (the rest:
 reading the last run's issues, deleting and inserting issues, the run row and the audit row, the
@@ -23,6 +28,7 @@ Run from the project root: .venv/bin/python bench/bench_cleaning.py [--scope la|
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import platform
@@ -262,7 +268,7 @@ def child_setup_national(url: str, folder: Path) -> dict:
     import hashlib
 
     import polars as pl
-    from django.db import connection, transaction
+    from django.db import transaction
     from django.utils import timezone
 
     from keystage.collection.actions import PUPIL_FIELDS, RESULT_FIELDS
@@ -335,20 +341,12 @@ def child_setup_national(url: str, folder: Path) -> dict:
             (by_code[code][1], by_code[code][0], collection, int(year[:4]) + 1, n, now)
             for code, collection, year, n in cohorts.iter_rows()
         ))
-    loaded = time.perf_counter()
-    if connection.vendor == "postgresql":
-        # A season's rows arrive over weeks; autovacuum will have analysed them by now.
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
     return {"seconds": time.perf_counter() - started, "register": registered - started,
-            "load": loaded - registered, "analyse": time.perf_counter() - loaded,
-            "pupils": count, "results": rows, "submissions": len(submissions),
-            "peak_mb": peak_mb()}
+            "load": time.perf_counter() - registered, "pupils": count, "results": rows,
+            "submissions": len(submissions), "peak_mb": peak_mb()}
 
 
-def _date(text: str):
-    import datetime as dt
-
+def _date(text: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -375,39 +373,100 @@ class _Timer:
         return seconds
 
 
+class _ReadTimer:
+    """Wraps loading's read_frame and adds up the time of each frame's query, by frame name."""
+
+    def __init__(self, module) -> None:
+        from keystage.cleaning.engine import FRAME_SCHEMAS
+
+        self.names = FRAME_SCHEMAS
+        self.function = module.read_frame
+        self.seconds: dict[str, float] = {}
+        module.read_frame = self
+
+    def __call__(self, sql, params, schema):
+        started = time.perf_counter()
+        try:
+            return self.function(sql, params, schema)
+        finally:
+            # The frame whose columns the query returns (it may add some, like an id).
+            fits = [n for n, s in self.names.items() if set(s) <= set(schema)]
+            name = max(fits, key=lambda n: len(self.names[n]), default="other")
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+    def take(self) -> dict[str, float]:
+        seconds, self.seconds = self.seconds, {}
+        return seconds
+
+
 def child_clean(url: str, folder: Path, collections: list[str], las: list[str],
-                passes: int) -> dict:
-    """Clean each LA's collections `passes` times in this one process; time every run."""
+                passes: int, analyse_before: int) -> dict:
+    """Clean each LA's collections `passes` times in this one process; time every run.
+
+    Before pass `analyse_before` the database's statistics are gathered (ANALYZE): until then
+    the tables are as the import or the bulk load left them, never analysed.
+    """
     _django(url, folder)
-    from keystage.cleaning import actions
+    from django.db import connection
+    from polars.exceptions import PanicException
+
+    from keystage.cleaning import actions, loading
     from keystage.cleaning.ruleset import rule_set_for
     from keystage.schools.models import LocalAuthority
 
     load = _Timer(actions, "load_cleaning_data")
     rules = _Timer(actions, "run_rules")
     insert = _Timer(actions, "bulk_insert")
+    reads = _ReadTimer(loading)
     started = time.perf_counter()
     rule_set_for(YEAR)  # read once per process (cached): not part of any run
     rule_file = time.perf_counter() - started
+    server = {"vendor": connection.vendor}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for name in ("server_version", "autovacuum", "shared_buffers", "work_mem"):
+                cursor.execute(f"SHOW {name}")
+                server[name] = cursor.fetchone()[0]
     authorities = list(LocalAuthority.objects.filter(code__in=las).order_by("code"))
     runs = []
+    analyse = 0.0
     for number in range(passes):
+        if number + 1 == analyse_before:
+            begun = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+            analyse = time.perf_counter() - begun
         for la in authorities:
             for collection in collections:
                 begun = time.perf_counter()
-                run = actions.do_run_cleaning(la, collection, YEAR, acting_user=None,
-                                              trigger="command")
+                try:
+                    run = actions.do_run_cleaning(la, collection, YEAR, acting_user=None,
+                                                  trigger="command")
+                except (Exception, PanicException) as error:
+                    # Report it and go on: one LA's failure must not hide the others' figures.
+                    runs.append({
+                        "pass": number + 1, "la": la.code, "collection": collection,
+                        "seconds": time.perf_counter() - begun, "load": load.take(),
+                        "rules": rules.take(), "insert": insert.take(), "reads": reads.take(),
+                        "pupils": 0,
+                        "errors": 0, "queries": 0, "new": 0, "resolved": 0,
+                        "analysed": 0 < analyse_before <= number + 1,
+                        "failed": f"{type(error).__name__}: {str(error)[:300]}",
+                    })
+                    continue
                 seconds = time.perf_counter() - begun
                 runs.append({
                     "pass": number + 1, "la": la.code, "collection": collection,
                     "seconds": seconds, "load": load.take(), "rules": rules.take(),
-                    "insert": insert.take(), "pupils": run.pupils, "errors": run.errors,
+                    "insert": insert.take(), "reads": reads.take(), "pupils": run.pupils,
+                    "errors": run.errors,
                     "queries": run.queries, "new": run.new_issues,
-                    "resolved": run.resolved_issues,
+                    "resolved": run.resolved_issues, "analysed": 0 < analyse_before <= number + 1,
                 })
     for run in runs:
         run["store"] = run["seconds"] - run["load"] - run["rules"]
-    return {"rule_file": rule_file, "runs": runs, "peak_mb": peak_mb()}
+    return {"rule_file": rule_file, "analyse": analyse, "server": server, "runs": runs,
+            "peak_mb": peak_mb()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,49 +513,82 @@ def _split(r: dict) -> str:
             f"(insert issues {r['insert']:.2f})")
 
 
+def _reads(reads: dict[str, float]) -> str:
+    """The queries of the load, slowest first."""
+    return ", ".join(f"{name} {seconds:.2f}" for name, seconds in
+                     sorted(reads.items(), key=lambda item: -item[1]))
+
+
+def _kind(r: dict) -> str:
+    kind = "first run" if r["pass"] == 1 else "re-run"
+    return kind + (", analysed" if r["analysed"] else "")
+
+
 def report_la(label: str, setup: dict, clean: dict, manifest: dict) -> list[str]:
     lines = [f"{label}: setup (register, cohorts, {len(manifest['earlier_files'])} + "
              f"{len(manifest['files'])} files imported) {setup['seconds']:.1f} s, "
-             f"{len(setup['refused'])} refused; rule file read {clean['rule_file']:.2f} s "
-             f"once; cleaning process peak {clean['peak_mb']:.0f} MB"]
+             f"{len(setup['refused'])} refused; ANALYZE {clean['analyse']:.2f} s; cleaning "
+             f"process peak {clean['peak_mb']:.0f} MB"]
     for r in clean["runs"]:
         target = ""
         if r["collection"] == "eyfsp":
             met = "met" if r["seconds"] <= TARGETS["la"] else "NOT met"
             target = f"  [target <= {TARGETS['la']:.0f} s: {met}]"
-        kind = "first run" if r["pass"] == 1 else "re-run   "
+        if "failed" in r:
+            lines.append(f"  {r['collection']:<7} {_kind(r):<19} FAILED after "
+                         f"{r['seconds']:.2f} s: {r['failed']}")
+            continue
         lines.append(
-            f"  {r['collection']:<7} {kind} {r['seconds']:5.2f} s = {_split(r)}; "
+            f"  {r['collection']:<7} {_kind(r):<19} {r['seconds']:5.2f} s = {_split(r)}; "
             f"{r['pupils']} pupils, {r['errors']} errors, {r['queries']} queries, "
             f"{r['new']} new, {r['resolved']} resolved (planted "
             f"{manifest['planted'].get(r['collection'], 0)}){target}"
         )
+        lines.append(f"  {'':<7} {'':<19} load's queries: {_reads(r['reads'])}")
     return lines
 
 
 def report_national(label: str, setup: dict, clean: dict, passes: int) -> list[str]:
     lines = [f"{label}: setup (register {setup['register']:.0f} s, bulk load "
              f"{setup['pupils']:,} pupils / {setup['results']:,} result rows / "
-             f"{setup['submissions']:,} submissions {setup['load']:.0f} s, analyse "
-             f"{setup['analyse']:.0f} s); rule file read {clean['rule_file']:.2f} s once; "
-             f"cleaning process peak {clean['peak_mb']:.0f} MB"]
+             f"{setup['submissions']:,} submissions {setup['load']:.0f} s); ANALYZE "
+             f"{clean['analyse']:.1f} s; cleaning process peak {clean['peak_mb']:.0f} MB"]
     for number in range(1, passes + 1):
         runs = [r for r in clean["runs"] if r["pass"] == number]
+        failed = [r for r in runs if "failed" in r]
         total = _sum(runs, "seconds")
         pupils = _sum(runs, "pupils")
         slowest = max(runs, key=lambda r: r["seconds"])
         met = "met" if total <= TARGETS["national"] else "NOT met"
-        kind = "first run" if number == 1 else "re-run"
         lines.append(
-            f"  {kind}: {len(runs)} LAs in {total:.1f} s ({pupils / total:,.0f} pupils/s) = "
-            f"load {_sum(runs, 'load'):.1f} + rules {_sum(runs, 'rules'):.1f} + store "
-            f"{_sum(runs, 'store'):.1f} (insert issues {_sum(runs, 'insert'):.1f}); "
+            f"  {_kind(runs[0])}: {len(runs)} LAs in {total:.1f} s ({pupils / total:,.0f} "
+            f"pupils/s) = load {_sum(runs, 'load'):.1f} + rules {_sum(runs, 'rules'):.1f} + "
+            f"store {_sum(runs, 'store'):.1f} (insert issues {_sum(runs, 'insert'):.1f}); "
             f"{pupils:,.0f} pupils, {_sum(runs, 'errors'):,.0f} errors, "
             f"{_sum(runs, 'queries'):,.0f} queries; slowest LA {slowest['la']} "
             f"{slowest['seconds']:.2f} s ({slowest['pupils']} pupils)  "
             f"[target <= {TARGETS['national']:.0f} s: {met}]"
         )
+        reads: dict[str, float] = {}
+        for r in runs:
+            for name, seconds in r["reads"].items():
+                reads[name] = reads.get(name, 0.0) + seconds
+        lines.append(f"    load's queries: {_reads(reads)}")
+        if failed:
+            lines.append(f"    {len(failed)} LA(s) FAILED (their time up to the failure is in "
+                         f"the total): " + "; ".join(f"{r['la']}: {r['failed'][:160]}"
+                                                     for r in failed[:5]))
     return lines
+
+
+def code_version() -> dict:
+    """The commit measured, and whether keystage/ differs from it (read-only git commands)."""
+    def git(*words: str) -> str:
+        done = subprocess.run(["git", *words], capture_output=True, text=True, cwd=ROOT)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    return {"commit": git("rev-parse", "--short", "HEAD") or "unknown",
+            "keystage_changed": bool(git("status", "--porcelain", "--", "keystage"))}
 
 
 def main() -> None:
@@ -507,8 +599,12 @@ def main() -> None:
     parser.add_argument("--la", default="831", help="the LA of the `la` scope")
     parser.add_argument("--national-las", default="",
                         help="national scope: only these LA codes (comma-separated; for trials)")
-    parser.add_argument("--passes", type=int, default=2,
-                        help="cleaning runs per collection (the first, then re-runs)")
+    parser.add_argument("--passes", type=int, default=3,
+                        help="cleaning runs of each collection (the first, then re-runs)")
+    parser.add_argument("--analyse-before", type=int, default=3,
+                        help="gather the database's statistics (ANALYZE) before this pass "
+                        "(0: never); the earlier passes see the tables as loaded, which is "
+                        "what cleaning straight after an import sees")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--child", choices=["setup-la", "setup-national", "clean"])
     parser.add_argument("--url")
@@ -524,16 +620,17 @@ def main() -> None:
             result = child_setup_national(args.url, folder)
         else:
             result = child_clean(args.url, folder, args.collections.split(","),
-                                 args.las.split(","), args.passes)
+                                 args.las.split(","), args.passes, args.analyse_before)
         print(json.dumps(result))
         return
 
     begun = time.perf_counter()
     machine = {"machine": platform.machine(), "cores": os.cpu_count(),
                "python": platform.python_version(), "platform": platform.platform(),
-               "date": time.strftime("%Y-%m-%d %H:%M")}
+               "date": time.strftime("%Y-%m-%d %H:%M"), **code_version()}
     print(f"machine: {machine['machine']}, {machine['cores']} cores, Python {machine['python']}"
-          f", {machine['platform']}, {machine['date']}")
+          f", {machine['platform']}, {machine['date']}; code {machine['commit']}"
+          + (" with uncommitted changes to keystage/" if machine["keystage_changed"] else ""))
     labels = {"sqlite": ["SQLite"], "postgres": ["PostgreSQL"],
               "both": ["SQLite", "PostgreSQL"]}[args.db]
     results: dict = {**machine, "scopes": {}}
@@ -572,17 +669,23 @@ def main() -> None:
                         setup = run_child("setup-la", url, folder)
                         clean = run_child("clean", url, folder, "--collections",
                                           ",".join(ALL_COLLECTIONS), "--las", args.la,
-                                          "--passes", str(args.passes))
+                                          "--passes", str(args.passes),
+                                          "--analyse-before", str(args.analyse_before))
                         lines = report_la(label, setup, clean, manifest)
                     else:
                         setup = run_child("setup-national", url, folder)
                         clean = run_child("clean", url, folder, "--collections", "eyfsp",
                                           "--las", ",".join(manifest["las"]),
-                                          "--passes", str(args.passes))
+                                          "--passes", str(args.passes),
+                                          "--analyse-before", str(args.analyse_before))
                         lines = report_national(label, setup, clean, args.passes)
+                    server = clean["server"]
+                    settings = (f"; PostgreSQL {server['server_version']}, autovacuum "
+                                f"{server['autovacuum']}, shared_buffers "
+                                f"{server['shared_buffers']}" if "autovacuum" in server else "")
                     lines.append(f"  (1-minute load average before setup "
                                  f"{setup['load_average_before']:.2f}, before cleaning "
-                                 f"{clean['load_average_before']:.2f})")
+                                 f"{clean['load_average_before']:.2f}{settings})")
                     print("\n".join(lines), flush=True)
                     scope_results[label] = {"setup": setup, "clean": clean}
     finally:
