@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from keystage.audit.log import record_event
 from keystage.audit.models import EventType
@@ -480,25 +480,10 @@ def do_import_files(
             outcomes.append(outcome)
             if progress:
                 progress(done, max(total, done), outcome.message)
-    pupils = sum(c.pupils for o in outcomes if o.status == "committed" for c in o.changes)
-    if pupils >= ANALYSE_AFTER_PUPILS:
-        _refresh_statistics()
     return outcomes
 
 
 FILES_PER_TRANSACTION = 50
-# After a load this large PostgreSQL's statistics are stale enough to mislead its planner (the
-# cleaning rules' reads took 77 s instead of 42 s nationally): refresh them, as a DBA would.
-ANALYSE_AFTER_PUPILS = 20_000
-
-
-def _refresh_statistics() -> None:
-    """ANALYZE the pupil and result tables on PostgreSQL (a sample: about a second at most)."""
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        for model in (PupilRecord, AssessmentResult):
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def _chunks(items, size: int):
