@@ -44,10 +44,6 @@ class ReturnCheck:
     query_count: int = 0
     missing_schools: list[str] = field(default_factory=list)
 
-    @property
-    def blocked(self) -> bool:
-        return self.error_count > 0
-
 
 class ReturnBlocked(Exception):
     """Errors, or queries nobody has accepted, stop the return; the check says which."""
@@ -119,21 +115,33 @@ def do_make_return(
         )
     layout = layout_for(collection, year)
     with transaction.atomic():
-        # One return at a time per LA, so two makers never take the same serial.
+        # One return at a time per LA, from taking the serial to keeping the history row, so
+        # two makers never take the same serial or write over each other's file.
         LocalAuthority.objects.select_for_update().filter(pk=la.pk).first()
         last = ReturnFile.objects.filter(la=la, collection=collection, year=year)
         serial = (last.aggregate(n=Max("serial"))["n"] or 0) + 1
-    name = file_name(la.code, layout.collection_code, year, serial)
-    relative = Path("returns") / la.code / str(year) / name
+        name = file_name(la.code, layout.collection_code, year, serial)
+        relative = Path("returns") / la.code / str(year) / name
+        path = Path(settings.MEDIA_ROOT) / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        snapshot_path = path.with_suffix(".snapshot.parquet")
+        try:
+            made = _write_and_keep(la, collection, year, serial, layout, relative, check,
+                                   last.order_by("-serial").first(), acting_user, report)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            snapshot_path.unlink(missing_ok=True)
+            raise
+    report(3, 3, f"Made {name}")
+    return made
+
+
+def _write_and_keep(la, collection, year, serial, layout, relative, check, previous,
+                    acting_user, report) -> ReturnFile:
+    """Write the file, validate it, keep its snapshot and history row (the caller cleans up)."""
     path = Path(settings.MEDIA_ROOT) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = ReturnHeader(
-        la_code=la.code,
-        collection=collection,
-        year=year,
-        serial=serial,
-        created=timezone.localtime().replace(microsecond=0, tzinfo=None),
-    )
+    header = ReturnHeader(la_code=la.code, collection=collection, year=year, serial=serial,
+                          created=timezone.localtime().replace(microsecond=0, tzinfo=None))
     snapshot_parts: list[pl.DataFrame] = []
 
     def chunks():
@@ -143,58 +151,31 @@ def do_make_return(
 
     report(1, 3, "Writing the return file")
     summary = write_return(path, header, chunks())
-    snapshot_path = path.with_suffix(".snapshot.parquet")
-    try:
-        report(2, 3, "Checking the file against the return's schema")
-        problems = validate_return(path, layout)
-        if problems:
-            raise RuntimeError(
-                f"{name} does not match its schema ({problems[0]}); it was not "
-                "kept. Report this as a fault in Keystage."
-            )
-        snapshot = (
-            pl.concat(snapshot_parts) if snapshot_parts else pl.DataFrame(schema=_SNAPSHOT_SCHEMA)
-        )
-        snapshot.write_parquet(snapshot_path)
-        previous = last.order_by("-serial").first()
-        changes = _changes(previous, snapshot, summary.results)
-        with transaction.atomic():
-            made = ReturnFile.objects.create(
-                la=la,
-                collection=collection,
-                year=year,
-                serial=serial,
-                filename=name,
-                stored_path=str(relative),
-                sha256=summary.sha256,
-                size=summary.size,
-                layout=layout.layout,
-                rule_set_version=check.run.rule_set_version,
-                created_by=acting_user,
-                created_by_name=acting_user.username if acting_user else "command line",
-                schools=summary.schools,
-                pupils=summary.pupils,
-                counts=summary.results,
-                accepted_queries=check.queries,
-                missing_schools=check.missing_schools,
-                changes=changes,
-            )
-            record_event(
-                EventType.RETURN_GENERATED,
-                acting_user=acting_user,
-                la=la,
-                obj=made,
-                summary=f"{name}: {summary.pupils} pupils from {summary.schools} schools",
-                reason=(f"{check.query_count} queries accepted" if check.query_count else ""),
-                sha256=summary.sha256,
-                accepted_queries=check.queries,
-                missing_schools=check.missing_schools,
-            )
-    except BaseException:
-        path.unlink(missing_ok=True)
-        snapshot_path.unlink(missing_ok=True)
-        raise
-    report(3, 3, f"Made {name}")
+    report(2, 3, "Checking the file against the return's schema")
+    problems = validate_return(path, layout)
+    if problems:
+        raise RuntimeError(f"{path.name} does not match its schema ({problems[0]}); it was not "
+                           "kept. Report this as a fault in Keystage.")
+    snapshot = (pl.concat(snapshot_parts) if snapshot_parts
+                else pl.DataFrame(schema=_SNAPSHOT_SCHEMA))
+    snapshot.write_parquet(path.with_suffix(".snapshot.parquet"))
+    made = ReturnFile.objects.create(
+        la=la, collection=collection, year=year, serial=serial, filename=path.name,
+        stored_path=str(relative), sha256=summary.sha256, size=summary.size,
+        layout=layout.layout, rule_set_version=check.run.rule_set_version,
+        created_by=acting_user,
+        created_by_name=acting_user.username if acting_user else "command line",
+        schools=summary.schools, pupils=summary.pupils, counts=summary.results,
+        accepted_queries=check.queries, missing_schools=check.missing_schools,
+        changes=_changes(previous, snapshot, summary.results),
+    )
+    record_event(
+        EventType.RETURN_GENERATED, acting_user=acting_user, la=la, obj=made,
+        summary=f"{path.name}: {summary.pupils} pupils from {summary.schools} schools",
+        reason=(f"{check.query_count} queries accepted" if check.query_count else ""),
+        sha256=summary.sha256, accepted_queries=check.queries,
+        missing_schools=check.missing_schools,
+    )
     return made
 
 
