@@ -28,8 +28,8 @@ from keystage.cleaning.queries import (
     school_report_rows,
 )
 from keystage.cleaning.ruleset import rule_set_for
+from keystage.collection.choices import collection_and_year, la_of
 from keystage.collection.models import AssessmentResult, Collection
-from keystage.collection.views import _choice, _la_of
 from keystage.core.downloads import csv_response, xlsx_response
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
@@ -47,8 +47,8 @@ def overview(request):
     """Errors and queries by rule and by school, and what changed since the previous run."""
     user = request.user
     issues = access.access_issues(user)
-    la = _la_of(user)
-    collection, year = _choice(request, la)
+    la = la_of(user)
+    collection, year = collection_and_year(request, la)
     if user.role == Role.SCHOOL_USER:
         query = f"?collection={collection}&year={year}"
         return redirect(reverse("cleaning:school", args=[user.school.urn]) + query)
@@ -70,7 +70,7 @@ def overview(request):
 def run_rules(request):
     """Queue a run of the rules over a collection; the worker shows its progress."""
     la = access.access_user_la(request.user, "clean-data")
-    collection, year = _choice(request, la)
+    collection, year = collection_and_year(request, la)
     collection = request.POST.get("collection", collection)
     if collection not in Collection.values:
         collection = "eyfsp"
@@ -89,8 +89,8 @@ def run_rules(request):
 def issue_list(request):
     """Every issue of a collection, sortable and filterable, paged; CSV in the report layout."""
     user = request.user
-    la = _la_of(user)
-    collection, year = _choice(request, la)
+    la = la_of(user)
+    collection, year = collection_and_year(request, la)
     issues = access.access_issues(user).filter(collection=collection, year=year)
     rows, applied = filtered_issues(issues, request.GET)
     if request.GET.get("format") == "csv":
@@ -107,7 +107,7 @@ def issue_list(request):
 def school_report(request, urn: str):
     """One school's report, to send back to it; school users see their own school's."""
     school = access.access_school_by_urn(request.user, urn, "view-reports")
-    collection, year = _choice(request, school.la)
+    collection, year = collection_and_year(request, school.la)
     issues = access.access_issues(request.user).filter(
         school=school, collection=collection, year=year
     )
@@ -192,8 +192,8 @@ def rule_catalogue(request):
     try:
         year = int(request.GET.get("year", ""))
     except ValueError:
-        la = _la_of(request.user)
-        _, year = _choice(request, la)
+        la = la_of(request.user)
+        _, year = collection_and_year(request, la)
     rule_set = _rule_set(year)
     rules = rule_set.rules if rule_set is not None else ()
     collection = request.GET.get("collection", "")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import uuid
 from pathlib import Path
 
@@ -14,8 +13,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from keystage.accounts import access
-from keystage.accounts.models import Role
 from keystage.accounts.permissions import has_permission
+from keystage.collection.choices import collection_and_year, default_year, la_of
 from keystage.collection.forms import UploadForm
 from keystage.collection.models import Collection
 from keystage.collection.queries import (
@@ -29,35 +28,13 @@ from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
 
 
-def _la_of(user):
-    return user.school.la if user.role == Role.SCHOOL_USER else user.la
-
-
-def _default_year(la) -> int:
-    if la is not None and la.current_year is not None:
-        return la.current_year.assessment_year
-    today = dt.date.today()
-    return today.year + 1 if today.month >= 9 else today.year
-
-
-def _choice(request, la) -> tuple[str, int]:
-    collection = request.GET.get("collection", "eyfsp")
-    if collection not in Collection.values:
-        collection = "eyfsp"
-    try:
-        year = int(request.GET.get("year", ""))
-    except ValueError:
-        year = _default_year(la)
-    return collection, year
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request):
     """Upload files, folders (as ZIPs) or ZIPs; the worker imports them with a progress bar."""
     access.require_permission(request.user, "import-files")
-    la = _la_of(request.user)
-    current = _default_year(la)
+    la = la_of(request.user)
+    current = default_year(la)
     form = UploadForm(request.POST or None, request.FILES or None,
                       years=[current - 1, current, current + 1], initial={"year": current})
     if request.method == "POST" and form.is_valid():
@@ -111,8 +88,8 @@ def confirm_batch(request, job_id: int):
 def completeness_page(request):
     """Expected against received for every school of a collection, with LA totals."""
     schools = access.access_schools(request.user, "view-reports")
-    la = _la_of(request.user)
-    collection, year = _choice(request, la)
+    la = la_of(request.user)
+    collection, year = collection_and_year(request, la)
     rows = completeness(la, collection, year, schools=schools)
     if request.GET.get("format") == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -141,8 +118,8 @@ def completeness_page(request):
 def submission_list(request):
     """Files loaded for a collection and year, newest first."""
     submissions = access.access_submissions(request.user)
-    la = _la_of(request.user)
-    collection, year = _choice(request, la)
+    la = la_of(request.user)
+    collection, year = collection_and_year(request, la)
     rows = submissions.filter(collection=collection, year=year).order_by("-submitted_at", "-id")
     return render(request, "collection/submission_list.html", {
         "grid": paginate(request, rows), "collection": collection, "year": year,
@@ -175,8 +152,8 @@ def download_original(request, file_id: int):
 def export_results(request):
     """One row per pupil of a collection as CSV or XLSX, equal to what the files said."""
     schools = access.access_schools(request.user, "view-reports")
-    la = _la_of(request.user)
-    collection, year = _choice(request, la)
+    la = la_of(request.user)
+    collection, year = collection_and_year(request, la)
     header = result_columns(collection, year)
     rows = iter_results(la, collection, year, schools=schools)
     name = f"{la.code}_{collection}_{year}_results"

@@ -13,9 +13,9 @@ from django.views.decorators.http import require_POST
 from keystage.accounts import access
 from keystage.accounts.models import Role
 from keystage.accounts.permissions import has_permission
+from keystage.collection.choices import collection_and_year, la_of
 from keystage.collection.models import Collection, Submission
 from keystage.collection.queries import iter_results, result_columns
-from keystage.collection.views import _choice, _la_of
 from keystage.core.downloads import csv_response, xlsx_sheets_response
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
@@ -29,7 +29,7 @@ RETURN_CHOICES = [
 
 
 def _return_choice(request, la) -> tuple[str, int]:
-    collection, year = _choice(request, la)
+    collection, year = collection_and_year(request, la)
     return (collection if collection in RETURN_COLLECTIONS else "eyfsp"), year
 
 
@@ -124,8 +124,8 @@ def moderation_list(request):
     schools = access.access_schools(request.user, "view-reports")
     if request.user.role == Role.SCHOOL_USER:
         return redirect("returns:moderation-school", urn=request.user.school.urn)
-    la = _la_of(request.user)
-    _, year = _choice(request, la)
+    la = la_of(request.user)
+    _, year = collection_and_year(request, la)
     with_data = Submission.objects.filter(la=la, year=year, status="current").values("school")
     rows = schools.filter(pk__in=with_data).order_by("name")
     return render(
@@ -142,7 +142,7 @@ def moderation_list(request):
 def moderation_export(request, urn: str):
     """One school's pupil results and headline summary, for moderators and to share with it."""
     school = access.access_school_by_urn(request.user, urn, "view-reports")
-    _, year = _choice(request, school.la)
+    _, year = collection_and_year(request, school.la)
     loaded = [
         c
         for c in Collection.values
