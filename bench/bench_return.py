@@ -80,16 +80,23 @@ def main() -> None:
         url = loader.database_url(label, folder)
         if url is None:
             raise SystemExit(f"{label} is not available")
-        setup = loader.run_child("setup-national", url, folder)
-        command = [sys.executable, __file__, "--child", "make", "--url", url, "--folder",
-                   str(folder)]
-        import subprocess
+        try:
+            setup = loader.run_child("setup-national", url, folder)
+            command = [sys.executable, __file__, "--child", "make", "--url", url, "--folder",
+                       str(folder)]
+            import subprocess
 
-        done = subprocess.run(command, capture_output=True, text=True,
-                              cwd=Path(__file__).resolve().parent.parent)
-        if done.returncode != 0:
-            raise SystemExit(f"make failed:\n{done.stdout}\n{done.stderr}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
+            done = subprocess.run(command, capture_output=True, text=True,
+                                  cwd=Path(__file__).resolve().parent.parent)
+            if done.returncode != 0:
+                raise SystemExit(f"make failed:\n{done.stdout}\n{done.stderr}")
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+        finally:
+            if label == "PostgreSQL":  # the scratch database is the loader's, one per run
+                import psycopg
+
+                with psycopg.connect(loader.PG_SERVER, autocommit=True) as conn:
+                    conn.execute(f"DROP DATABASE IF EXISTS {loader.SCRATCH_DB}")
     runs = result["runs"]
 
     def total(key: str) -> float:
