@@ -81,15 +81,22 @@ def access_register_imports(user) -> QuerySet[EstablishmentImport]:
     return EstablishmentImport.objects.filter(la=la)
 
 
+def _la_object_by_id(user, model, pk: int, action: str, missing: str):
+    """An LA-wide object of the user's LA: 404 outside it and for school users, else 403."""
+    found = None
+    la_user = getattr(user, "is_authenticated", False) and user.role != Role.SCHOOL_USER
+    if la_user and user.la_id is not None:
+        found = model.objects.filter(la_id=user.la_id, pk=pk).first()
+    if found is None:
+        raise Http404(missing)
+    require_permission(user, action)
+    return found
+
+
 def access_register_import_by_id(user, import_id: int) -> EstablishmentImport:
     """One GIAS import of the user's LA: 404 outside the LA, 403 if the role forbids it."""
-    log = None
-    if user.la_id is not None and user.role != Role.SCHOOL_USER:
-        log = EstablishmentImport.objects.filter(la_id=user.la_id, pk=import_id).first()
-    if log is None:
-        raise Http404("No such import for your local authority.")
-    require_permission(user, "manage-schools")
-    return log
+    return _la_object_by_id(user, EstablishmentImport, import_id, "manage-schools",
+                            "No such import for your local authority.")
 
 
 def access_audit_events(user):
@@ -157,13 +164,7 @@ def access_received_file_by_id(user, file_id: int):
     """A file as a school sent it, for download by the LA: 404 outside the LA."""
     from keystage.collection.models import ReceivedFile
 
-    received = None
-    if user.la_id is not None and user.role != Role.SCHOOL_USER:
-        received = ReceivedFile.objects.filter(la_id=user.la_id, pk=file_id).first()
-    if received is None:
-        raise Http404("No such file.")
-    require_permission(user, "download-originals")
-    return received
+    return _la_object_by_id(user, ReceivedFile, file_id, "download-originals", "No such file.")
 
 
 def _tenancy_filter(user) -> dict | None:
@@ -232,11 +233,4 @@ def access_return_by_id(user, return_id: int, action: str = "view-reports"):
     """One return file: 404 outside the user's LA, 403 if the role forbids it."""
     from keystage.returns.models import ReturnFile
 
-    made = None
-    la_user = getattr(user, "is_authenticated", False) and user.role != Role.SCHOOL_USER
-    if la_user and user.la_id is not None:
-        made = ReturnFile.objects.filter(la_id=user.la_id, pk=return_id).first()
-    if made is None:
-        raise Http404("No such return file.")
-    access_user_la(user, action)
-    return made
+    return _la_object_by_id(user, ReturnFile, return_id, action, "No such return file.")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -23,7 +23,7 @@ from keystage.collection.queries import (
     iter_results,
     result_columns,
 )
-from keystage.core.downloads import csv_response, xlsx_response
+from keystage.core.downloads import csv_response, stored_file_response, xlsx_response
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
 
@@ -142,10 +142,7 @@ def submission_detail(request, submission_id: int):
 def download_original(request, file_id: int):
     """The file exactly as the school sent it."""
     received = access.access_received_file_by_id(request.user, file_id)
-    path = Path(settings.MEDIA_ROOT) / received.stored_path
-    if not path.is_file():
-        raise Http404("The stored file is missing.")
-    return FileResponse(path.open("rb"), as_attachment=True, filename=received.filename)
+    return stored_file_response(received.stored_path, received.filename)
 
 
 @login_required

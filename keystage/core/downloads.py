@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -15,6 +17,15 @@ class _Echo:
 
     def write(self, value):
         return value
+
+
+def stored_file_response(relative_path: str, filename: str, content_type: str | None = None):
+    """A file kept under MEDIA_ROOT, downloaded exactly as it was stored; 404 if it is gone."""
+    path = Path(settings.MEDIA_ROOT) / relative_path
+    if not path.is_file():
+        raise Http404("The stored file is missing.")
+    return FileResponse(path.open("rb"), as_attachment=True, filename=filename,
+                        content_type=content_type)
 
 
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence]):

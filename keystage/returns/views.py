@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -16,7 +13,7 @@ from keystage.accounts.permissions import has_permission
 from keystage.collection.choices import collection_and_year, la_of
 from keystage.collection.models import Collection, Submission
 from keystage.collection.queries import iter_results, result_columns
-from keystage.core.downloads import csv_response, xlsx_sheets_response
+from keystage.core.downloads import csv_response, stored_file_response, xlsx_sheets_response
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
 from keystage.returns.actions import MISSING_SCHOOL_RULE
@@ -110,12 +107,7 @@ def return_detail(request, return_id: int):
 def download_return(request, return_id: int):
     """The return file exactly as it was made."""
     made = access.access_return_by_id(request.user, return_id)
-    path = Path(settings.MEDIA_ROOT) / made.stored_path
-    if not path.is_file():
-        raise Http404("The stored file is missing.")
-    return FileResponse(
-        path.open("rb"), as_attachment=True, filename=made.filename, content_type="application/xml"
-    )
+    return stored_file_response(made.stored_path, made.filename, "application/xml")
 
 
 @login_required
