@@ -107,10 +107,19 @@ def collections_to_clean(outcomes, la, year: int) -> set[str]:
     return touched
 
 
-def clean_after_import(la, year: int, collections, *, acting_user) -> list[CleaningRun]:
+def clean_after_import(la, year: int, collections, *, acting_user,
+                       progress=None) -> list[CleaningRun]:
     """Re-run the rules for each collection an import touched, so reports stay current."""
-    return [do_run_cleaning(la, collection, year, acting_user=acting_user, trigger="import")
-            for collection in sorted(set(collections))]
+    wanted = sorted(set(collections))
+    runs = []
+    for step, collection in enumerate(wanted, start=1):
+        if progress:
+            progress(step - 1, len(wanted),
+                     f"Checking the {collection} data against the cleaning rules "
+                     f"({step} of {len(wanted)})")
+        runs.append(do_run_cleaning(la, collection, year, acting_user=acting_user,
+                                    trigger="import"))
+    return runs
 
 
 class EditRefused(ValueError):

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from keystage.accounts.models import Role
-from keystage.cleaning.actions import collections_to_clean, do_run_cleaning
+from keystage.cleaning.actions import clean_after_import, collections_to_clean
 from keystage.collection.actions import (
     FileOutcome,
     do_import_expected_cohorts,
@@ -51,12 +51,9 @@ def run_file_import(context: JobContext) -> dict:
         confirm_replacements=job.params.get("confirm", False), only_school=only_school,
         progress=context.report, total=len(items),
     )
-    to_clean = collections_to_clean(outcomes, la, job.params["year"])
-    for step, collection in enumerate(sorted(to_clean)):
-        context.report(len(items), len(items),
-                       f"Checking the {collection} data against the cleaning rules "
-                       f"({step + 1} of {len(to_clean)})")
-        do_run_cleaning(la, collection, job.params["year"], acting_user=user, trigger="import")
+    clean_after_import(la, job.params["year"],
+                       collections_to_clean(outcomes, la, job.params["year"]),
+                       acting_user=user, progress=context.report)
     waiting = sorted({names[o.filename].name for o in outcomes
                       if o.status == "needs-confirmation"})
     for path in paths:
