@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from keystage.audit.log import record_event
 from keystage.audit.models import EventType
 from keystage.collection.derive import derive_measures
+from keystage.collection.inputs import (  # noqa: F401 (iter_input_files: used by callers)
+    InputFile,
+    close_all,
+    iter_input_files,
+    scratch_folder,
+)
 from keystage.collection.models import (
     AssessmentResult,
     PupilRecord,
@@ -110,6 +116,8 @@ class _Register:
         # batch to load a whole chunk at once.
         self.deferred = deferred
         self.pending: list[_PendingRows] = []
+        # Originals copied aside for this batch, moved into place when their import commits.
+        self.staged: list[Path] = []
         self.by_laestab: dict[str, list[Establishment]] = defaultdict(list)
         self.by_urn: dict[str, Establishment] = {}
         for school in Establishment.objects.filter(la=la).select_related("la"):
@@ -167,20 +175,40 @@ def _find_school(header, la: LocalAuthority, register: _Register | None = None):
     return school, ""
 
 
-def _store_original(data: bytes, digest: str) -> str:
+def _store_original(source: InputFile, digest: str, staged: list[Path]) -> str:
+    """Where the original will be kept; it is moved there only when the import commits."""
     relative = f"received/{digest[:2]}/{digest}"
-    path = Path(settings.MEDIA_ROOT) / relative
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".part")
-        temporary.write_bytes(data)
-        temporary.replace(path)  # atomic: never a half-written original under the final name
+    final = Path(settings.MEDIA_ROOT) / relative
+    if final.exists():
+        return relative
+    # Copied aside now (a rollback leaves only this, which the batch deletes), and moved into
+    # place (atomically: never a half-written original under the final name) on commit.
+    part = source.copy_to(scratch_folder())
+    staged.append(part)
+
+    def move_into_place() -> None:
+        if final.exists():
+            part.unlink(missing_ok=True)
+            return
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(part, final)
+
+    transaction.on_commit(move_into_place)
     return relative
+
+
+def discard_uncommitted_originals(staged: list[Path]) -> None:
+    """Delete originals copied aside whose import rolled back (once no transaction is open)."""
+    if connection.in_atomic_block:
+        return  # an outer transaction may still commit them
+    for part in staged:
+        part.unlink(missing_ok=True)
+    staged.clear()
 
 
 def import_ctf(
     filename: str,
-    data: bytes,
+    data: bytes | InputFile,
     *,
     la: LocalAuthority,
     year: int,
@@ -190,10 +218,23 @@ def import_ctf(
     register: _Register | None = None,
 ) -> FileOutcome:
     """Import one CTF for one LA and assessment year: all of it, or nothing."""
+    own_register = register is None
     register = register or _Register(la, year)
+    source = InputFile.of(filename, data)
+    try:
+        return _import_ctf(filename, source, la=la, year=year, acting_user=acting_user,
+                           confirm_replacements=confirm_replacements, only_school=only_school,
+                           register=register)
+    finally:
+        if own_register:
+            discard_uncommitted_originals(register.staged)
+
+
+def _import_ctf(filename, data: InputFile, *, la, year, acting_user, confirm_replacements,
+                only_school, register: _Register) -> FileOutcome:
     reader = None
     try:
-        reader = CtfReader(data, filename=filename)
+        reader = CtfReader(data.reader_source(), filename=filename)
         header = reader.header
         warnings = list(reader.warnings)
         school, refusal = _find_school(header, la, register)
@@ -236,7 +277,7 @@ def import_ctf(
             "the school exported the right assessments.", warnings=warnings,
         )
 
-    digest = hashlib.sha256(data).hexdigest()
+    digest = data.sha256
     changes: list[SubmissionChange] = []
     unchanged = []
     for collection, pupils in sorted(by_collection.items()):
@@ -313,8 +354,9 @@ def _edits_overwritten_by_replacing(current: Submission) -> list[dict]:
 def _commit(filename, data, digest, school, la, year, changes, acting_user, warnings,
             ignored_rows, header, register=None):
     received = ReceivedFile.objects.create(
-        la=la, filename=filename, sha256=digest, size=len(data),
-        stored_path=_store_original(data, digest), received_by=acting_user,
+        la=la, filename=filename, sha256=digest, size=data.size,
+        stored_path=_store_original(data, digest, register.staged if register else []),
+        received_by=acting_user,
         received_by_name=acting_user.username if acting_user else "command line",
     )
     for change, pupils in changes:
@@ -421,27 +463,8 @@ def _result_rows(pupils, ids: list[int]):
                    id(r) in winners)
 
 
-def iter_input_files(paths: Iterable[Path]) -> Iterable[tuple[str, bytes | FormatError]]:
-    """Every file named, in folders (recursively) and in ZIPs, as (name, bytes or the error)."""
-    from keystage.formats.archive import is_zip, iter_zip_members
-
-    for path in paths:
-        if path.is_dir():
-            yield from iter_input_files(sorted(p for p in path.rglob("*") if p.is_file()))
-            continue
-        data = path.read_bytes()
-        if is_zip(data[:4]):
-            try:
-                for name, content in iter_zip_members(data, filename=path.name):
-                    yield f"{path.name}/{name}", content
-            except FormatError as error:
-                yield path.name, error
-            continue
-        yield path.name, data
-
-
 def do_import_files(
-    items: Iterable[tuple[str, bytes | FormatError]],
+    items: Iterable[tuple[str, bytes | InputFile | FormatError]],
     *,
     la: LocalAuthority,
     year: int,
@@ -451,30 +474,41 @@ def do_import_files(
     progress: Callable[[int, int, str], None] | None = None,
     total: int = 0,
 ) -> list[FileOutcome]:
-    """Import a batch of files; each is all or nothing and a bad one leaves the others alone."""
+    """Import a batch of files; each is all or nothing and a bad one leaves the others alone.
+
+    Files are taken from items as they are needed, a few at a time, and their temporary copies
+    are deleted as soon as their chunk is done: a batch never holds all its files at once.
+    """
     outcomes: list[FileOutcome] = []
     register = _Register(la, year, deferred=True)
+    staged = register.staged
     done = 0
     options = dict(la=la, year=year, acting_user=acting_user,
                    confirm_replacements=confirm_replacements, only_school=only_school)
-    for chunk in _chunks(items, FILES_PER_TRANSACTION):
+    for chunk in _chunks(items, FILES_PER_TRANSACTION, BYTES_PER_TRANSACTION):
         # Each file commits or rolls back alone (a savepoint), but the chunk shares one
         # transaction and one COPY per table: per-file round trips cost more than small files.
         try:
-            with transaction.atomic():
-                chunk_outcomes = [_import_item(name, data, register=register, **options)
-                                  for name, data in chunk]
-                _write_rows(register.pending)
-        except Exception:
-            # The whole chunk rolled back: load it again file by file, each file on its own.
-            logger.exception("loading a chunk of %d files failed; retrying one by one",
-                             len(chunk))
-            register = _Register(la, year, deferred=False)
-            with transaction.atomic():
-                chunk_outcomes = [_import_item(name, data, register=register, **options)
-                                  for name, data in chunk]
-            register.deferred = True
-        register.pending = []
+            try:
+                with transaction.atomic():
+                    chunk_outcomes = [_import_item(name, data, register=register, **options)
+                                      for name, data in chunk]
+                    _write_rows(register.pending)
+            except Exception:
+                # The whole chunk rolled back: load it again file by file, each on its own.
+                logger.exception("loading a chunk of %d files failed; retrying one by one",
+                                 len(chunk))
+                discard_uncommitted_originals(staged)
+                register = _Register(la, year, deferred=False)
+                register.staged = staged
+                with transaction.atomic():
+                    chunk_outcomes = [_import_item(name, data, register=register, **options)
+                                      for name, data in chunk]
+                register.deferred = True
+        finally:
+            register.pending = []
+            discard_uncommitted_originals(staged)
+            close_all(chunk)
         for outcome in chunk_outcomes:
             done += 1
             outcomes.append(outcome)
@@ -484,15 +518,22 @@ def do_import_files(
 
 
 FILES_PER_TRANSACTION = 50
+# A chunk's parsed pupils wait in memory for its COPY: bound them by the bytes of its files too.
+BYTES_PER_TRANSACTION = 32 * 1024 * 1024
 
 
-def _chunks(items, size: int):
+def _chunks(items, size: int, max_bytes: int):
     chunk = []
+    taken = 0
     for item in items:
         chunk.append(item)
-        if len(chunk) >= size:
+        data = item[1]
+        taken += data.size if isinstance(data, InputFile) else len(data) if isinstance(
+            data, (bytes, bytearray)) else 0
+        if len(chunk) >= size or taken >= max_bytes:
             yield chunk
             chunk = []
+            taken = 0
     if chunk:
         yield chunk
 
@@ -502,10 +543,11 @@ def _import_item(name, data, *, la, year, acting_user, confirm_replacements, onl
     """One file of a batch, classified by its content."""
     if isinstance(data, FormatError):
         return FileOutcome(name, "refused", str(data))
-    if not data:
+    data = InputFile.of(name, data)
+    if not data.size:
         return FileOutcome(name, "refused", f"{name}: the file is empty. Ask the school to "
                            "export it again.")
-    if not looks_like_ctf(data[:4096]):
+    if not looks_like_ctf(data.head(4096)):
         return FileOutcome(name, "skipped", f"{name}: not a Common Transfer File "
                            "(skipped). Send CTF XML files or ZIPs of them.")
     try:

@@ -14,12 +14,15 @@ from keystage.collection.actions import (
     FileOutcome,
     do_import_expected_cohorts,
     do_import_files,
-    iter_input_files,
 )
+from keystage.collection.inputs import InputFile, count_input_files, iter_input_files
 from keystage.formats.cohorts import sniff_cohorts
 from keystage.formats.errors import FormatError
 from keystage.jobs.registry import JobContext, job_kind
 from keystage.schools.models import LocalAuthority
+
+# An expected-cohorts CSV is read whole; one row per school and collection is far below this.
+COHORTS_MAX_BYTES = 20 * 1024 * 1024
 
 
 @job_kind("import-files")
@@ -29,28 +32,41 @@ def run_file_import(context: JobContext) -> dict:
     folder = Path(settings.MEDIA_ROOT) / job.params["folder"]
     la = LocalAuthority.objects.get(code=job.params["la_code"])
     user = job.created_by
+    if not folder.is_dir():
+        # Its files waited too long for confirmation and were deleted (expire-uploads).
+        return {"url": reverse("collection:batch", args=[job.pk]), "summary": "0 files",
+                "year": job.params["year"], "waiting": [], "files": [], "expired": True}
     paths = sorted(p for p in folder.iterdir() if p.is_file())
     only_school = user.school if user is not None and user.role == Role.SCHOOL_USER else None
     names = {}
-    items = []
-    for path in paths:
-        for name, data in iter_input_files([path]):
-            display = name.split("/", 1)[1] if name.startswith(path.name + "/") else name
-            label = f"{path.name.split('__', 1)[-1]}/{display}" if display != name else (
-                path.name.split("__", 1)[-1])
-            names[label] = path
-            items.append((label, data))
-    # Expected-cohort CSVs may come in the same upload as the CTFs.
-    cohorts = [(label, data) for label, data in items
-               if isinstance(data, bytes) and sniff_cohorts(data[:2048])]
-    items = [item for item in items if item not in cohorts]
-    cohort_outcomes = [_load_cohorts(label, data, la, user, only_school)
-                       for label, data in cohorts]
-    outcomes = cohort_outcomes + do_import_files(
-        items, la=la, year=job.params["year"], acting_user=user,
+    cohorts: list[tuple[str, InputFile]] = []
+
+    def ctf_items():
+        # One file at a time: a ZIP's members are decompressed as the import asks for them.
+        for path in paths:
+            for name, data in iter_input_files([path]):
+                display = name.split("/", 1)[1] if name.startswith(path.name + "/") else name
+                label = f"{path.name.split('__', 1)[-1]}/{display}" if display != name else (
+                    path.name.split("__", 1)[-1])
+                names[label] = path
+                # Expected-cohort CSVs may come in the same upload as the CTFs.
+                if isinstance(data, InputFile) and sniff_cohorts(data.head(2048)):
+                    cohorts.append((label, data))
+                    continue
+                yield label, data
+
+    outcomes = do_import_files(
+        ctf_items(), la=la, year=job.params["year"], acting_user=user,
         confirm_replacements=job.params.get("confirm", False), only_school=only_school,
-        progress=context.report, total=len(items),
+        progress=context.report, total=count_input_files(paths),
     )
+    cohort_outcomes = []
+    for label, data in cohorts:
+        try:
+            cohort_outcomes.append(load_cohorts_file(label, data, la, user, only_school))
+        finally:
+            data.close()
+    outcomes = cohort_outcomes + outcomes
     clean_after_import(la, job.params["year"],
                        collections_to_clean(outcomes, la, job.params["year"]),
                        acting_user=user, progress=context.report)
@@ -82,13 +98,18 @@ def run_file_import(context: JobContext) -> dict:
     }
 
 
-def _load_cohorts(label, data, la, user, only_school) -> FileOutcome:
+def load_cohorts_file(label, data: InputFile, la, user, only_school) -> FileOutcome:
     """An expected-cohorts CSV in an upload: LA users only, all or nothing."""
     if only_school is not None:
         return FileOutcome(label, "refused", f"{label}: expected cohorts are set by the LA; "
                            "schools send their CTF files only.")
+    if data.size > COHORTS_MAX_BYTES:
+        return FileOutcome(label, "refused", f"{label}: an expected-cohorts CSV has one row per "
+                           "school and collection, but this one is larger than 20 MB. Check "
+                           "it is the right file, or split it.")
     try:
-        rows = do_import_expected_cohorts(data, filename=label, la=la, acting_user=user)
+        rows = do_import_expected_cohorts(data.read_bytes(), filename=label, la=la,
+                                          acting_user=user)
     except FormatError as error:
         return FileOutcome(label, "refused", f"{error}")
     return FileOutcome(label, "committed", f"{label}: {rows} expected cohort sizes loaded")

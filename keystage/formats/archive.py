@@ -8,18 +8,24 @@ counted as well, because the sizes in the directory are written by the sender an
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
 import stat
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 from keystage.formats.errors import FormatError
 
-__all__ = ["iter_zip_members", "is_zip"]
+__all__ = [
+    "ZipMemberFile", "count_zip_members", "is_zip", "iter_zip_member_files", "iter_zip_members",
+]
 
 _MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 # Below this many uncompressed bytes the ratio is not checked: a small, repetitive text file can
@@ -167,24 +173,114 @@ def _check_directory(
     return members
 
 
-def _read_member(
+def _member_chunks(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, filename: str, allowance: int
-) -> bytes:
-    """The member's bytes, counting what is really decompressed against both limits."""
-    parts = []
+) -> Iterator[bytes]:
+    """The member's bytes in chunks, counting what is really decompressed against both limits."""
     got = 0
-    with archive.open(info) as member:
-        while chunk := member.read(_READ_CHUNK):
-            got += len(chunk)
-            if got > info.file_size or got > allowance:
-                raise FormatError(
-                    f"the ZIP member '{info.filename}' holds more data than its entry says "
-                    f"({_size_text(info.file_size)}): the ZIP is damaged or crafted and was not "
-                    f"read further. {_REZIP}",
-                    filename=filename,
+    try:
+        with archive.open(info) as member:
+            while chunk := member.read(_READ_CHUNK):
+                got += len(chunk)
+                if got > info.file_size or got > allowance:
+                    raise FormatError(
+                        f"the ZIP member '{info.filename}' holds more data than its entry says "
+                        f"({_size_text(info.file_size)}): the ZIP is damaged or crafted and was "
+                        f"not read further. {_REZIP}",
+                        filename=filename,
+                    )
+                yield chunk
+    except FormatError:
+        raise
+    except _DAMAGE as error:
+        raise FormatError(
+            f"the ZIP member '{info.filename}' is damaged and cannot be read "
+            f"({error}). {_REZIP}",
+            filename=filename,
+        ) from error
+
+
+@dataclass
+class ZipMemberFile:
+    """One member of a ZIP, decompressed to a temporary file that the caller must delete."""
+
+    name: str
+    path: Path
+    size: int
+    sha256: str
+
+
+def _open_archive(stream: BinaryIO, filename: str) -> zipfile.ZipFile:
+    head = stream.read(4)
+    stream.seek(0)
+    if not head:
+        raise FormatError("the file is empty. Upload it again.", filename=filename)
+    try:
+        return zipfile.ZipFile(stream)
+    except _DAMAGE as error:
+        what = "damaged or incomplete (truncated)" if is_zip(head) else "not a ZIP archive"
+        raise FormatError(
+            f"the ZIP file is {what} ({error}). {_REZIP}", filename=filename
+        ) from error
+
+
+def count_zip_members(
+    source: str | os.PathLike[str], *, filename: str, max_entries: int = 10_000
+) -> int:
+    """How many regular files a ZIP holds, from its directory alone (0 if it cannot be read)."""
+    try:
+        with open(source, "rb") as stream, _open_archive(stream, filename) as archive:
+            infos = archive.infolist()
+            if len(infos) > max_entries:
+                return 0
+            return sum(
+                1 for info in infos if not _is_skipped(info, _safe_name(info, filename))
+            )
+    except (FormatError, OSError):
+        return 0
+
+
+def iter_zip_member_files(
+    source: bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO,
+    *,
+    filename: str,
+    folder: str | os.PathLike[str] | None = None,
+    max_entries: int = 10_000,
+    max_ratio: float = 100,
+    max_total_bytes: int = 2 * 1024**3,
+) -> Iterator[ZipMemberFile]:
+    """Yield each regular file of a ZIP decompressed to its own temporary file, one at a time.
+
+    Only one member is decompressed at a time and never into memory: a ZIP of a few megabytes
+    may expand to gigabytes. The caller owns (and deletes) each file it is given; a member
+    whose reading fails is deleted here before the error is raised.
+    """
+    stream, owned = _open(source, filename, max_total_bytes)
+    try:
+        with _open_archive(stream, filename) as archive:
+            members = _check_directory(archive, filename, max_entries, max_ratio, max_total_bytes)
+            remaining = max_total_bytes
+            for info, name in members:
+                handle = tempfile.NamedTemporaryFile(
+                    dir=folder, prefix="member-", suffix=".part", delete=False
                 )
-            parts.append(chunk)
-    return b"".join(parts)
+                path = Path(handle.name)
+                digest = hashlib.sha256()
+                size = 0
+                try:
+                    with handle:
+                        for chunk in _member_chunks(archive, info, filename, remaining):
+                            digest.update(chunk)
+                            size += len(chunk)
+                            handle.write(chunk)
+                except BaseException:
+                    path.unlink(missing_ok=True)
+                    raise
+                remaining -= size
+                yield ZipMemberFile(name, path, size, digest.hexdigest())
+    finally:
+        if owned:
+            stream.close()
 
 
 def iter_zip_members(
@@ -195,34 +291,18 @@ def iter_zip_members(
     max_ratio: float = 100,
     max_total_bytes: int = 2 * 1024**3,
 ) -> Iterator[tuple[str, bytes]]:
-    """Yield (path, bytes) of each regular file in a ZIP, after checking the archive is safe."""
+    """Yield (path, bytes) of each regular file in a ZIP, after checking the archive is safe.
+
+    For small archives and tests: each member is held in memory while it is yielded. Uploads
+    use iter_zip_member_files, which keeps members on disk.
+    """
     stream, owned = _open(source, filename, max_total_bytes)
     try:
-        head = stream.read(4)
-        stream.seek(0)
-        if not head:
-            raise FormatError("the file is empty. Upload it again.", filename=filename)
-        try:
-            archive = zipfile.ZipFile(stream)
-        except _DAMAGE as error:
-            what = "damaged or incomplete (truncated)" if is_zip(head) else "not a ZIP archive"
-            raise FormatError(
-                f"the ZIP file is {what} ({error}). {_REZIP}", filename=filename
-            ) from error
-        with archive:
+        with _open_archive(stream, filename) as archive:
             members = _check_directory(archive, filename, max_entries, max_ratio, max_total_bytes)
             remaining = max_total_bytes
             for info, name in members:
-                try:
-                    content = _read_member(archive, info, filename, remaining)
-                except FormatError:
-                    raise
-                except _DAMAGE as error:
-                    raise FormatError(
-                        f"the ZIP member '{info.filename}' is damaged and cannot be read "
-                        f"({error}). {_REZIP}",
-                        filename=filename,
-                    ) from error
+                content = b"".join(_member_chunks(archive, info, filename, remaining))
                 remaining -= len(content)
                 yield name, content
     finally:

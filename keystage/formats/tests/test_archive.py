@@ -267,9 +267,10 @@ def test_bytes_are_counted_as_they_are_decompressed_not_taken_from_the_directory
     data = make_zip([("a.xml", b"x" * 5000)])
     with zipfile.ZipFile(io.BytesIO(data)) as opened:
         (info,) = opened.infolist()
-        assert archive_module._read_member(opened, info, FILENAME, 5000) == b"x" * 5000  # noqa: SLF001
+        read = archive_module._member_chunks  # noqa: SLF001
+        assert b"".join(read(opened, info, FILENAME, 5000)) == b"x" * 5000
         with pytest.raises(FormatError, match="holds more data than its entry says"):
-            archive_module._read_member(opened, info, FILENAME, 4999)  # noqa: SLF001
+            b"".join(read(opened, info, FILENAME, 4999))
 
 
 @pytest.mark.parametrize("cut", [10, 100, -10, -30])
@@ -295,3 +296,27 @@ def test_a_zero_byte_file_is_refused(tmp_path: Path) -> None:
 
 def test_an_empty_archive_has_no_members() -> None:
     assert members_of(make_zip([])) == []
+
+
+def test_members_are_decompressed_one_at_a_time_to_files_the_caller_deletes(tmp_path) -> None:
+    from keystage.formats.archive import iter_zip_member_files
+
+    data = make_zip([("a.xml", b"one"), ("b/c.xml", b"two" * 1000)])
+    seen = []
+    for member in iter_zip_member_files(data, filename=FILENAME, folder=tmp_path):
+        # The previous member is gone (deleted by this caller) before the next is written.
+        assert [p.name for p in tmp_path.iterdir()] == [member.path.name]
+        seen.append((member.name, member.path.read_bytes(), member.size))
+        member.path.unlink()
+    assert seen == [("a.xml", b"one", 3), ("b/c.xml", b"two" * 1000, 3000)]
+
+
+def test_a_member_that_fails_while_decompressing_leaves_no_temporary_file(tmp_path) -> None:
+    from keystage.formats.archive import iter_zip_member_files
+
+    data = bytearray(make_zip([("a.xml", b"x" * 1000)]))
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        struct.pack_into("<I", data, data.index(signature) + offset, 10)
+    with pytest.raises(FormatError):
+        list(iter_zip_member_files(bytes(data), filename=FILENAME, folder=tmp_path))
+    assert list(tmp_path.iterdir()) == []

@@ -5,14 +5,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from keystage.cleaning.actions import clean_after_import, collections_to_clean
-from keystage.collection.actions import (
-    FileOutcome,
-    do_import_expected_cohorts,
-    do_import_files,
-    iter_input_files,
-)
+from keystage.collection.actions import do_import_files
+from keystage.collection.inputs import InputFile, count_input_files, iter_input_files
+from keystage.collection.jobs import load_cohorts_file
 from keystage.formats.cohorts import sniff_cohorts
-from keystage.formats.errors import FormatError
 from keystage.schools.models import LocalAuthority
 
 
@@ -43,20 +39,31 @@ class Command(BaseCommand):
         if missing:
             raise CommandError(f"{', '.join(missing)}: no such file or folder.", returncode=2)
 
-        ctf_items, outcomes = [], []
-        for name, data in iter_input_files([Path(p) for p in paths]):
-            if isinstance(data, bytes) and sniff_cohorts(data[:2048]):
-                outcomes.append(self._cohorts(name, data, authority))
-            else:
-                ctf_items.append((name, data))
+        inputs = [Path(p) for p in paths]
+        cohorts: list[tuple[str, InputFile]] = []
+
+        def ctf_items():
+            # One file at a time: ZIP members are decompressed as the import asks for them.
+            for name, data in iter_input_files(inputs):
+                if isinstance(data, InputFile) and sniff_cohorts(data.head(2048)):
+                    cohorts.append((name, data))
+                else:
+                    yield name, data
 
         def progress(done, total, message):
             self.stderr.write(f"[{done}/{total}] {message}")
 
-        outcomes += do_import_files(
-            ctf_items, la=authority, year=year, acting_user=None, confirm_replacements=yes,
-            progress=progress, total=len(ctf_items),
+        ctf_outcomes = do_import_files(
+            ctf_items(), la=authority, year=year, acting_user=None, confirm_replacements=yes,
+            progress=progress, total=count_input_files(inputs),
         )
+        outcomes = []
+        for name, data in cohorts:
+            try:
+                outcomes.append(load_cohorts_file(name, data, authority, None, None))
+            finally:
+                data.close()
+        outcomes += ctf_outcomes
         self._report(outcomes)
         for run in clean_after_import(authority, year, collections_to_clean(outcomes, authority,
                                                                             year),
@@ -72,14 +79,6 @@ class Command(BaseCommand):
         if any(o.status == "needs-confirmation" for o in outcomes):
             raise CommandError("Some files replace data their school sent before: check the "
                                "changes above, then run again with --yes.", returncode=1)
-
-    def _cohorts(self, name, data, authority) -> FileOutcome:
-        try:
-            rows = do_import_expected_cohorts(data, filename=name, la=authority,
-                                              acting_user=None)
-        except FormatError as error:
-            return FileOutcome(name, "refused", str(error))
-        return FileOutcome(name, "committed", f"{name}: {rows} expected cohort sizes loaded")
 
     def _report(self, outcomes):
         counts: dict[str, int] = {}
