@@ -29,6 +29,10 @@ SETTINGS_HELP = {
     "LOGIN_LOCKOUT_ATTEMPTS": "failed logins in a row that lock an account (default 5)",
     "LOGIN_LOCKOUT_MINUTES": "how long a locked account stays locked (default 15)",
     "SECURE_COOKIES": "1 to send cookies over HTTPS only (set in production behind TLS)",
+    "KEYSTAGE_UPLOAD_MAX_BYTES": "largest upload in one request, in bytes (default 1 GiB)",
+    "KEYSTAGE_UPLOAD_LA_IN_FLIGHT_BYTES": "bytes of one LA's uploads waiting or being imported "
+    "at once (default 4 GiB)",
+    "KEYSTAGE_UPLOAD_WAITING_DAYS": "days a file waiting for confirmation is kept (default 7)",
 }
 
 
@@ -163,7 +167,15 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 MEDIA_ROOT = VAR_DIR / "uploads"
+# A request larger than this spools its files to disk (Django's TemporaryFileUploadHandler).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Uploads are bounded in size per request and per LA in flight (queued, importing or waiting
+# for confirmation), and a file waiting for confirmation is deleted after some days.
+KEYSTAGE_UPLOAD_MAX_BYTES = int(os.environ.get("KEYSTAGE_UPLOAD_MAX_BYTES", str(1024**3)))
+KEYSTAGE_UPLOAD_LA_IN_FLIGHT_BYTES = int(
+    os.environ.get("KEYSTAGE_UPLOAD_LA_IN_FLIGHT_BYTES", str(4 * 1024**3))
+)
+KEYSTAGE_UPLOAD_WAITING_DAYS = int(os.environ.get("KEYSTAGE_UPLOAD_WAITING_DAYS", "7"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 2000
 

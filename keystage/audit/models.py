@@ -34,6 +34,7 @@ class EventType(models.TextChoices):
     CLEANING_RUN = "cleaning-run", "Cleaning rules run"
     PUPIL_EDITED = "pupil-edited", "Pupil data edited by the LA"
     RETURN_GENERATED = "return-generated", "DfE return file generated"
+    UPLOADS_EXPIRED = "uploads-expired", "Uploaded files waiting for confirmation deleted"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

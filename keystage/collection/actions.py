@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from keystage.audit.log import record_event
 from keystage.audit.models import EventType
@@ -609,3 +612,74 @@ def do_import_expected_cohorts(
         filename=filename, rows=len(rows),
     )
     return len(rows)
+
+
+# Temporary files of an import older than this are left over from a crash: the sweep deletes them.
+SCRATCH_MAX_AGE = timedelta(days=1)
+
+
+def do_expire_waiting_uploads(*, acting_user=None, now: datetime | None = None) -> list[int]:
+    """Delete uploads that waited for confirmation too long; each batch page says so.
+
+    An upload's files stay in its job folder while replacements wait for "Confirm". After
+    KEYSTAGE_UPLOAD_WAITING_DAYS with no job of that folder queued or running, the folder is
+    deleted and every job of it records which files expired. Returns the ids of those jobs.
+    """
+    from keystage.jobs.models import Job, JobStatus
+
+    now = now or timezone.now()
+    days = settings.KEYSTAGE_UPLOAD_WAITING_DAYS
+    cutoff = now - timedelta(days=days)
+    root = Path(settings.MEDIA_ROOT)
+    jobs_root = root / "jobs"
+    folders = sorted(d for d in jobs_root.iterdir() if d.is_dir()) if jobs_root.is_dir() else []
+    expired: list[int] = []
+    for folder in folders:
+        relative = f"jobs/{folder.name}"
+        with transaction.atomic():
+            jobs = list(Job.objects.select_for_update()
+                        .filter(kind="import-files", params__folder=relative)
+                        .order_by("created_at", "id"))
+            if any(j.status in (JobStatus.QUEUED, JobStatus.RUNNING) for j in jobs):
+                continue
+            last = max((j.finished_at or j.created_at for j in jobs), default=None)
+            if last is None:
+                # No job: a crash between saving the files and queueing their import.
+                last = datetime.fromtimestamp(folder.stat().st_mtime, tz=UTC)
+            if last >= cutoff:
+                continue
+            names = sorted(p.name.split("__", 1)[-1] for p in folder.iterdir() if p.is_file())
+            for job in jobs:
+                waiting = job.result.get("waiting") or []
+                if not waiting:
+                    continue
+                job.result = {
+                    **job.result, "waiting": [], "expired_files": waiting,
+                    "expired_at": now.isoformat(), "expired_after_days": days,
+                    "files": [
+                        {**f, "status": "expired",
+                         "message": f"{f['filename']}: waited more than {days} days for "
+                         "confirmation and was deleted. Upload it again to load it."}
+                        if f.get("status") == "needs-confirmation" else f
+                        for f in job.result.get("files", [])
+                    ],
+                }
+                job.save(update_fields=["result"])
+                expired.append(job.pk)
+            owner = jobs[-1] if jobs else None
+            record_event(
+                EventType.UPLOADS_EXPIRED, acting_user=acting_user,
+                la=owner.la if owner else None, obj=owner,
+                summary=f"{len(names)} uploaded file{'s' if len(names) != 1 else ''} waiting "
+                f"since {last.day} {last:%B %Y} deleted after {days} days",
+                files=names, days=days,
+            )
+            # Deleted last: a failure above rolls back and leaves the files for the next sweep.
+            shutil.rmtree(folder, ignore_errors=True)
+    scratch = root / "tmp"
+    if scratch.is_dir():
+        for leftover in scratch.iterdir():
+            modified = datetime.fromtimestamp(leftover.stat().st_mtime, tz=UTC)
+            if leftover.is_file() and modified < now - SCRATCH_MAX_AGE:
+                leftover.unlink(missing_ok=True)
+    return expired

@@ -130,3 +130,23 @@ def completeness_totals(rows: list[dict]) -> dict:
         "pupils_received": sum(r["received"] for r in rows),
     }
 
+
+
+def uploads_in_flight(la) -> int:
+    """Bytes of the LA's uploads on disk: queued, being imported or waiting for confirmation."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from keystage.jobs.models import Job
+
+    root = Path(settings.MEDIA_ROOT)
+    folders = set(
+        Job.objects.filter(la=la, kind="import-files").values_list("params__folder", flat=True)
+    )
+    total = 0
+    for relative in folders:
+        folder = root / str(relative)
+        if relative and folder.is_dir():
+            total += sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    return total

@@ -22,6 +22,7 @@ from keystage.collection.queries import (
     completeness_totals,
     iter_results,
     result_columns,
+    uploads_in_flight,
 )
 from keystage.core.downloads import csv_response, stored_file_response, xlsx_response
 from keystage.core.pagination import paginate
@@ -35,9 +36,29 @@ def upload(request):
     access.require_permission(request.user, "import-files")
     la = la_of(request.user)
     current = default_year(la)
+    years = [current - 1, current, current + 1]
+    too_large = _upload_too_large(request)
+    if too_large:
+        # Refused before the body is parsed: Django never spools the files to disk.
+        form = UploadForm(years=years, initial={"year": current})
+        form.cleaned_data = {}  # an unbound form has none; add_error needs it
+        form.add_error("files", too_large)
+        return render(request, "collection/upload.html", {"form": form})
     form = UploadForm(request.POST or None, request.FILES or None,
-                      years=[current - 1, current, current + 1], initial={"year": current})
+                      years=years, initial={"year": current})
     if request.method == "POST" and form.is_valid():
+        size = sum(f.size for f in form.cleaned_data["files"])
+        busy = uploads_in_flight(la)
+        limit = settings.KEYSTAGE_UPLOAD_LA_IN_FLIGHT_BYTES
+        if busy + size > limit:
+            form.add_error("files", (
+                f"{la.name} already has {size_text(busy)} of uploads being imported or waiting "
+                f"for confirmation; with these {size_text(size)} it would pass the "
+                f"{size_text(limit)} allowed at once. Wait for the imports in progress to "
+                "finish, and confirm (or leave to expire) the replacements waiting on their "
+                "batch pages, then upload again."))
+            return render(request, "collection/upload.html", {"form": form})
+
         folder_name = f"jobs/{uuid.uuid4().hex}"
         folder = Path(settings.MEDIA_ROOT) / folder_name
         folder.mkdir(parents=True)
@@ -56,6 +77,31 @@ def upload(request):
     return render(request, "collection/upload.html", {"form": form})
 
 
+def size_text(size: int) -> str:
+    """A size in bytes as people read it (1.2 GB, 40 MB, 900 KB)."""
+    if size >= 1024**3:
+        return f"{size / 1024**3:.1f} GB"
+    if size >= 1024**2:
+        return f"{size / 1024**2:.0f} MB"
+    return f"{max(size, 1) / 1024:.0f} KB"
+
+
+def _upload_too_large(request) -> str:
+    """Why a POST is refused for its size (from Content-Length, before reading it), or ''."""
+    if request.method != "POST":
+        return ""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    limit = settings.KEYSTAGE_UPLOAD_MAX_BYTES
+    if length <= limit:
+        return ""
+    return (f"The files you chose come to {size_text(length)}, more than the "
+            f"{size_text(limit)} one upload may hold. Upload them in several smaller batches "
+            "(for example one ZIP per group of schools).")
+
+
 @login_required
 def batch(request, job_id: int):
     """What happened to each file of an upload, with replacements waiting for confirmation."""
@@ -65,7 +111,16 @@ def batch(request, job_id: int):
     return render(request, "collection/batch.html", {
         "job": job, "files": job.result.get("files", []),
         "waiting": job.result.get("waiting", []),
+        "expired_files": job.result.get("expired_files", []),
+        "expired_after_days": job.result.get("expired_after_days"),
+        "expired_on": _date_of(job.result.get("expired_at")),
     })
+
+
+def _date_of(text: str | None):
+    from datetime import datetime
+
+    return datetime.fromisoformat(text) if text else None
 
 
 @login_required

@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
@@ -34,7 +35,12 @@ class Command(BaseCommand):
             self.stdout.write(f"Background worker started (pid {worker.pid}).")
         self.stdout.write(f"Keystage is serving on http://{host}:{port}/ (Ctrl-C to stop).")
         try:
-            serve(application, host=host, port=port, threads=threads, ident="Keystage")
+            # Waitress buffers a request body to disk before Django sees it; above its own limit
+            # it answers 413 itself. Leave room above Keystage's upload limit so that a
+            # too-large upload gets the upload form's message instead.
+            body_limit = 2 * settings.KEYSTAGE_UPLOAD_MAX_BYTES + 64 * 1024 * 1024
+            serve(application, host=host, port=port, threads=threads, ident="Keystage",
+                  max_request_body_size=body_limit)
         except KeyboardInterrupt:
             pass
         finally:

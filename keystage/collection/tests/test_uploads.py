@@ -1,0 +1,181 @@
+"""Uploads bounded in memory and disk: streaming, size limits, expiry, originals on commit."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import timezone
+
+from keystage.audit.models import AuditEvent, EventType
+from keystage.cli import main
+from keystage.collection import actions
+from keystage.collection.models import PupilRecord, ReceivedFile, Submission
+from keystage.collection.tests.ctf_builder import eyfsp_file
+from keystage.jobs.actions import run_pending_jobs
+from keystage.jobs.models import Job
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the worker closes connections
+
+
+def _upload(client, files, year=2026):
+    uploads = []
+    for name, data in files:
+        handle = io.BytesIO(data)
+        handle.name = name
+        uploads.append(handle)
+    return client.post("/collection/upload/", {"files": uploads, "year": year})
+
+
+def _files_under_media() -> list[Path]:
+    return [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
+
+
+def _zip(members) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _job_id(response) -> int:
+    return int(response.url.rstrip("/").split("/")[-1])
+
+
+def test_an_import_that_rolls_back_leaves_no_file_under_the_uploads_folder(
+    world, tmp_path, monkeypatch
+):
+    data, _ = eyfsp_file("330", world.a.schools[0].estab, 3)
+    path = tmp_path / "school.xml"
+    path.write_bytes(data)
+    real = actions.record_event
+
+    def failing(event_type, **kwargs):
+        if event_type == EventType.SUBMISSION_ADDED:
+            raise RuntimeError("the database went away")
+        return real(event_type, **kwargs)
+
+    monkeypatch.setattr(actions, "record_event", failing)
+    assert main(["import", str(path), "--la", "330", "--year", "2026"]) == 2
+    assert Submission.objects.count() == 0 and ReceivedFile.objects.count() == 0
+    assert _files_under_media() == []
+
+
+def test_an_import_that_commits_stores_its_original_and_no_temporary_files(world, tmp_path):
+    first, _ = eyfsp_file("330", world.a.schools[0].estab, 3)
+    second, _ = eyfsp_file("330", world.a.schools[1].estab, 2)
+    path = tmp_path / "batch.zip"
+    path.write_bytes(_zip([("a/one.xml", first), ("a/two.xml", second)]))
+    assert main(["import", str(path), "--la", "330", "--year", "2026"]) == 0
+    stored = sorted(Path(settings.MEDIA_ROOT) / f.stored_path for f in ReceivedFile.objects.all())
+    assert sorted(p.read_bytes() for p in stored) == sorted([first, second])
+    assert sorted(_files_under_media()) == stored
+
+
+def test_zip_members_are_read_from_disk_one_at_a_time_never_as_a_list(world, tmp_path,
+                                                                        monkeypatch):
+    files = [eyfsp_file("330", school.estab, 2)[0] for school in world.a.schools[:3]]
+    path = tmp_path / "batch.zip"
+    path.write_bytes(_zip([(f"{i}.xml", data) for i, data in enumerate(files)]))
+    monkeypatch.setattr(actions, "FILES_PER_TRANSACTION", 1)
+    seen = []
+    real = actions.import_ctf
+
+    def spy(name, data, **kwargs):
+        # Each file reaches the importer as a file on disk, and the members before it are gone.
+        seen.append((name, isinstance(data, actions.InputFile) and data.path is not None,
+                     len(list((Path(settings.MEDIA_ROOT) / "tmp").glob("member-*")))))
+        return real(name, data, **kwargs)
+
+    monkeypatch.setattr(actions, "import_ctf", spy)
+    assert main(["import", str(path), "--la", "330", "--year", "2026"]) == 0
+    assert seen == [(f"batch.zip/{i}.xml", True, 1) for i in range(3)]
+    assert PupilRecord.objects.count() == 6
+
+
+def test_an_upload_over_the_request_limit_is_a_form_error_saying_the_limit(world, client,
+                                                                           settings):
+    settings.KEYSTAGE_UPLOAD_MAX_BYTES = 1000
+    client.force_login(world.a.users["la_data_officer"])
+    data, _ = eyfsp_file("330", world.a.schools[0].estab, 5)
+    response = _upload(client, [("big.xml", data)])
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "There is a problem" in page
+    assert "more than the 1 KB one upload may hold" in page
+    assert "Upload them in several smaller batches" in page
+    assert Job.objects.count() == 0
+
+
+def test_an_upload_past_the_las_bytes_in_flight_is_a_form_error(world, client, settings):
+    client.force_login(world.a.users["la_data_officer"])
+    estab = world.a.schools[0].estab
+    _upload(client, [("a.xml", eyfsp_file("330", estab, 2)[0])])
+    run_pending_jobs()
+    waiting = _upload(client, [("b.xml", eyfsp_file("330", estab, 3)[0])])
+    run_pending_jobs()
+    assert Job.objects.get(pk=_job_id(waiting)).result["waiting"]
+    settings.KEYSTAGE_UPLOAD_LA_IN_FLIGHT_BYTES = 20_000
+    response = _upload(client, [("c.xml", eyfsp_file("330", world.a.schools[1].estab, 9)[0])])
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "being imported or waiting for confirmation" in page
+    assert "confirm (or leave to expire) the replacements" in page
+    # Another LA is not held back by this one's uploads.
+    client.force_login(world.b.users["la_data_officer"])
+    other = _upload(client, [("d.xml", eyfsp_file("331", world.b.schools[0].estab, 2)[0])])
+    assert other.status_code == 302
+
+
+def _waiting_batch(world, client):
+    client.force_login(world.a.users["la_data_officer"])
+    estab = world.a.schools[0].estab
+    _upload(client, [("a.xml", eyfsp_file("330", estab, 2)[0])])
+    run_pending_jobs()
+    response = _upload(client, [("b.xml", eyfsp_file("330", estab, 3)[0])])
+    run_pending_jobs()
+    return Job.objects.get(pk=_job_id(response))
+
+
+def test_files_waiting_for_confirmation_expire_and_the_batch_says_so(world, client, settings):
+    job = _waiting_batch(world, client)
+    folder = Path(settings.MEDIA_ROOT) / job.params["folder"]
+    assert folder.is_dir()
+    # Not yet: six days is within the seven kept.
+    assert actions.do_expire_waiting_uploads(now=timezone.now() + timedelta(days=6)) == []
+    assert folder.is_dir()
+    expired = actions.do_expire_waiting_uploads(now=timezone.now() + timedelta(days=8))
+    assert expired == [job.pk]
+    assert not folder.exists()
+    page = client.get(f"/collection/batches/{job.pk}/").content.decode()
+    assert "Confirm the replacements" not in page
+    assert "waited for confirmation for more than 7 days" in page
+    assert "b.xml" in page and "upload it again" in page
+    event = AuditEvent.objects.get(event_type=EventType.UPLOADS_EXPIRED)
+    assert event.la == world.a.la and "b.xml" in event.extra_data["files"]
+    assert client.post(f"/collection/batches/{job.pk}/confirm/").status_code == 404
+    assert PupilRecord.objects.count() == 2
+
+
+def test_the_expire_uploads_command_uses_the_waiting_days_setting(world, client, settings):
+    job = _waiting_batch(world, client)
+    Job.objects.filter(pk=job.pk).update(finished_at=timezone.now() - timedelta(days=3))
+    settings.KEYSTAGE_UPLOAD_WAITING_DAYS = 2
+    out = io.StringIO()
+    call_command("expire_uploads", stdout=out)
+    assert "1 batch had files waiting more than 2 days" in out.getvalue()
+    assert not (Path(settings.MEDIA_ROOT) / job.params["folder"]).exists()
+
+
+def test_a_batch_whose_confirmation_is_queued_is_not_expired(world, client):
+    job = _waiting_batch(world, client)
+    client.post(f"/collection/batches/{job.pk}/confirm/")
+    assert actions.do_expire_waiting_uploads(now=timezone.now() + timedelta(days=30)) == []
+    run_pending_jobs()
+    assert PupilRecord.objects.count() == 3
