@@ -654,7 +654,9 @@ def do_expire_waiting_uploads(*, acting_user=None, now: datetime | None = None) 
                 if not waiting:
                     continue
                 job.result = {
-                    **job.result, "waiting": [], "expired_files": waiting,
+                    **job.result, "waiting": [],
+                    # As the user named them, without the folder's ordering prefix.
+                    "expired_files": [name.split("__", 1)[-1] for name in waiting],
                     "expired_at": now.isoformat(), "expired_after_days": days,
                     "files": [
                         {**f, "status": "expired",

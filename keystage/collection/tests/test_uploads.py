@@ -156,7 +156,8 @@ def test_files_waiting_for_confirmation_expire_and_the_batch_says_so(world, clie
     page = client.get(f"/collection/batches/{job.pk}/").content.decode()
     assert "Confirm the replacements" not in page
     assert "waited for confirmation for more than 7 days" in page
-    assert "b.xml" in page and "upload it again" in page
+    assert "deleted on" in page and ": b.xml." in page and "00000__" not in page
+    assert "upload it again" in page
     event = AuditEvent.objects.get(event_type=EventType.UPLOADS_EXPIRED)
     assert event.la == world.a.la and "b.xml" in event.extra_data["files"]
     assert client.post(f"/collection/batches/{job.pk}/confirm/").status_code == 404
@@ -179,3 +180,21 @@ def test_a_batch_whose_confirmation_is_queued_is_not_expired(world, client):
     assert actions.do_expire_waiting_uploads(now=timezone.now() + timedelta(days=30)) == []
     run_pending_jobs()
     assert PupilRecord.objects.count() == 3
+
+
+def test_the_worker_sweeps_expired_uploads(world, client, settings):
+    job = _waiting_batch(world, client)
+    Job.objects.filter(pk=job.pk).update(finished_at=timezone.now() - timedelta(days=8))
+    assert main(["worker", "--once"]) == 0
+    assert not (Path(settings.MEDIA_ROOT) / job.params["folder"]).exists()
+    assert Job.objects.get(pk=job.pk).result["expired_files"] == ["b.xml"]
+
+
+def test_temporary_files_left_by_a_crash_are_swept_after_a_day(world, settings):
+    scratch = Path(settings.MEDIA_ROOT) / "tmp"
+    scratch.mkdir(parents=True)
+    (scratch / "member-old.part").write_bytes(b"x")
+    actions.do_expire_waiting_uploads(now=timezone.now() + timedelta(hours=12))
+    assert (scratch / "member-old.part").exists()
+    actions.do_expire_waiting_uploads(now=timezone.now() + timedelta(days=2))
+    assert not (scratch / "member-old.part").exists()

@@ -31,6 +31,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, once: bool, interval: float, **options):
         if once:
+            sweep()
             ran = run_pending_jobs()
             self.stdout.write(f"Ran {ran} job(s).")
             return
