@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import shutil
 import uuid
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -27,6 +29,7 @@ from keystage.collection.queries import (
 from keystage.core.downloads import csv_response, stored_file_response, xlsx_response
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
+from keystage.schools.models import LocalAuthority
 
 
 @login_required
@@ -47,18 +50,6 @@ def upload(request):
     form = UploadForm(request.POST or None, request.FILES or None,
                       years=years, initial={"year": current})
     if request.method == "POST" and form.is_valid():
-        size = sum(f.size for f in form.cleaned_data["files"])
-        busy = uploads_in_flight(la)
-        limit = settings.KEYSTAGE_UPLOAD_LA_IN_FLIGHT_BYTES
-        if busy + size > limit:
-            form.add_error("files", (
-                f"{la.name} already has {size_text(busy)} of uploads being imported or waiting "
-                f"for confirmation; with these {size_text(size)} it would pass the "
-                f"{size_text(limit)} allowed at once. Wait for the imports in progress to "
-                "finish, and confirm (or leave to expire) the replacements waiting on their "
-                "batch pages, then upload again."))
-            return render(request, "collection/upload.html", {"form": form})
-
         folder_name = f"jobs/{uuid.uuid4().hex}"
         folder = Path(settings.MEDIA_ROOT) / folder_name
         folder.mkdir(parents=True)
@@ -68,11 +59,30 @@ def upload(request):
                 for chunk in upload_file.chunks():
                     out.write(chunk)
         count = len(form.cleaned_data["files"])
-        job = do_queue_job(
-            "import-files", f"Import {count} file{'s' if count != 1 else ''}", la=la,
-            acting_user=request.user,
-            params={"folder": folder_name, "la_code": la.code, "year": form.cleaned_data["year"]},
-        )
+        size = sum(f.size for f in form.cleaned_data["files"])
+        with transaction.atomic():
+            # One LA's uploads are checked and queued one at a time, so two at once cannot
+            # both pass the limit; the files were saved first, outside the lock.
+            LocalAuthority.objects.select_for_update().filter(pk=la.pk).first()
+            busy = uploads_in_flight(la)
+            limit = settings.KEYSTAGE_UPLOAD_LA_IN_FLIGHT_BYTES
+            job = None
+            if busy + size <= limit:
+                job = do_queue_job(
+                    "import-files", f"Import {count} file{'s' if count != 1 else ''}", la=la,
+                    acting_user=request.user,
+                    params={"folder": folder_name, "la_code": la.code,
+                            "year": form.cleaned_data["year"]},
+                )
+        if job is None:
+            shutil.rmtree(folder, ignore_errors=True)
+            form.add_error("files", (
+                f"{la.name} already has {size_text(busy)} of uploads being imported or waiting "
+                f"for confirmation; with these {size_text(size)} it would pass the "
+                f"{size_text(limit)} allowed at once. Wait for the imports in progress to "
+                "finish, and confirm (or leave to expire) the replacements waiting on their "
+                "batch pages, then upload again."))
+            return render(request, "collection/upload.html", {"form": form})
         return redirect("jobs:detail", job_id=job.pk)
     return render(request, "collection/upload.html", {"form": form})
 
