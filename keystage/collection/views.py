@@ -50,6 +50,11 @@ def upload(request):
     form = UploadForm(request.POST or None, request.FILES or None,
                       years=years, initial={"year": current})
     if request.method == "POST" and form.is_valid():
+        size = sum(f.size for f in form.cleaned_data["files"])
+        if size > settings.KEYSTAGE_UPLOAD_MAX_BYTES:
+            # A body without a Content-Length (chunked) is only measured once parsed.
+            form.add_error("files", _too_large_text(size))
+            return render(request, "collection/upload.html", {"form": form})
         folder_name = f"jobs/{uuid.uuid4().hex}"
         folder = Path(settings.MEDIA_ROOT) / folder_name
         folder.mkdir(parents=True)
@@ -59,7 +64,6 @@ def upload(request):
                 for chunk in upload_file.chunks():
                     out.write(chunk)
         count = len(form.cleaned_data["files"])
-        size = sum(f.size for f in form.cleaned_data["files"])
         with transaction.atomic():
             # One LA's uploads are checked and queued one at a time, so two at once cannot
             # both pass the limit; the files were saved first, outside the lock.
@@ -104,12 +108,13 @@ def _upload_too_large(request) -> str:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    limit = settings.KEYSTAGE_UPLOAD_MAX_BYTES
-    if length <= limit:
-        return ""
-    return (f"The files you chose come to {size_text(length)}, more than the "
-            f"{size_text(limit)} one upload may hold. Upload them in several smaller batches "
-            "(for example one ZIP per group of schools).")
+    return _too_large_text(length) if length > settings.KEYSTAGE_UPLOAD_MAX_BYTES else ""
+
+
+def _too_large_text(size: int) -> str:
+    return (f"The files you chose come to {size_text(size)}, more than the "
+            f"{size_text(settings.KEYSTAGE_UPLOAD_MAX_BYTES)} one upload may hold. Upload them "
+            "in several smaller batches (for example one ZIP per group of schools).")
 
 
 @login_required
