@@ -29,6 +29,12 @@ SETTINGS_HELP = {
     "LOGIN_LOCKOUT_ATTEMPTS": "failed logins in a row that lock an account (default 5)",
     "LOGIN_LOCKOUT_MINUTES": "how long a locked account stays locked (default 15)",
     "SECURE_COOKIES": "1 to send cookies over HTTPS only (set in production behind TLS)",
+    "KEYSTAGE_JOB_HEARTBEAT_SECONDS": "how often the worker marks a running job alive "
+    "(default 10)",
+    "KEYSTAGE_JOB_STALE_SECONDS": "a running job with no heartbeat for this long, whose worker "
+    "is gone, is failed or queued again (default 120)",
+    "KEYSTAGE_JOB_MAX_ATTEMPTS": "runs a job safe to retry gets before a stale one is failed "
+    "(default 2)",
 }
 
 
