@@ -33,6 +33,12 @@ SETTINGS_HELP = {
     "KEYSTAGE_UPLOAD_LA_IN_FLIGHT_BYTES": "bytes of one LA's uploads waiting or being imported "
     "at once (default 4 GiB)",
     "KEYSTAGE_UPLOAD_WAITING_DAYS": "days a file waiting for confirmation is kept (default 7)",
+    "KEYSTAGE_JOB_HEARTBEAT_SECONDS": "how often the worker marks a running job alive "
+    "(default 10)",
+    "KEYSTAGE_JOB_STALE_SECONDS": "a running job with no heartbeat for this long, whose worker "
+    "is gone, is failed or queued again (default 120)",
+    "KEYSTAGE_JOB_MAX_ATTEMPTS": "runs a job safe to retry gets before a stale one is failed "
+    "(default 2)",
 }
 
 
@@ -113,6 +119,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Background jobs: the worker touches a running job's heartbeat every few seconds; a job whose
+# heartbeat is older than the stale limit (and whose worker is gone) is failed, or queued again
+# when its kind is safe to run twice, up to the attempts limit.
+KEYSTAGE_JOB_HEARTBEAT_SECONDS = float(os.environ.get("KEYSTAGE_JOB_HEARTBEAT_SECONDS", "10"))
+KEYSTAGE_JOB_STALE_SECONDS = float(os.environ.get("KEYSTAGE_JOB_STALE_SECONDS", "120"))
+KEYSTAGE_JOB_MAX_ATTEMPTS = int(os.environ.get("KEYSTAGE_JOB_MAX_ATTEMPTS", "2"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -28,6 +28,7 @@ class EventType(models.TextChoices):
     ACADEMIC_YEAR_ADDED = "academic-year-added", "Academic year added"
     DEMO_LOADED = "demo-loaded", "Demo data loaded"
     JOB_QUEUED = "job-queued", "Background job queued"
+    JOB_STALE = "job-stale", "Background job stopped with its worker"
     SUBMISSION_ADDED = "submission-added", "Assessment file loaded"
     SUBMISSION_REPLACED = "submission-replaced", "Assessment file replaced earlier data"
     COHORTS_IMPORTED = "cohorts-imported", "Expected cohorts imported"

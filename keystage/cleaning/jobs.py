@@ -9,7 +9,11 @@ from keystage.jobs.registry import JobContext, job_kind
 from keystage.schools.models import LocalAuthority
 
 
-@job_kind("run-cleaning")
+@job_kind(
+    "run-cleaning", retry_if_stale=True,
+    after_failure="The issues list is as it was before this run. Start the run again; if it "
+    "fails again, report it as a fault.",
+)
 def run_cleaning_job(context: JobContext) -> dict:
     """Run the rules over one collection and year of an LA."""
     job = context.job

@@ -25,7 +25,11 @@ from keystage.schools.models import LocalAuthority
 COHORTS_MAX_BYTES = 20 * 1024 * 1024
 
 
-@job_kind("import-files")
+@job_kind(
+    "import-files",
+    after_failure="Files the batch page lists as loaded were kept; the file being loaded when "
+    "it failed was not. Correct it and upload it again: files already loaded show as unchanged.",
+)
 def run_file_import(context: JobContext) -> dict:
     """Import the files of an upload; keep those that wait for confirmation of a replacement."""
     job = context.job
@@ -79,7 +83,8 @@ def run_file_import(context: JobContext) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
     return {
         "url": reverse("collection:batch", args=[job.pk]),
-        "summary": f"{len(outcomes)} files",
+        "summary": _count_outcomes(outcomes),
+        "done": any(o.status == "committed" for o in outcomes),
         "year": job.params["year"],
         "waiting": waiting,
         "files": [
@@ -96,6 +101,20 @@ def run_file_import(context: JobContext) -> dict:
             for o in outcomes
         ],
     }
+
+
+_OUTCOME_WORDS = [("committed", "loaded"), ("unchanged", "unchanged"),
+                  ("needs-confirmation", "waiting for confirmation"), ("refused", "refused"),
+                  ("skipped", "skipped")]
+
+
+def _count_outcomes(outcomes: list[FileOutcome]) -> str:
+    """'3 files: 2 loaded, 1 refused', for the job's page."""
+    counts = [(sum(o.status == status for o in outcomes), word)
+              for status, word in _OUTCOME_WORDS]
+    parts = ", ".join(f"{n} {word}" for n, word in counts if n)
+    files = f"{len(outcomes)} file{'' if len(outcomes) == 1 else 's'}"
+    return f"{files}: {parts}" if parts else f"{files} in the upload"
 
 
 def load_cohorts_file(label, data: InputFile, la, user, only_school) -> FileOutcome:

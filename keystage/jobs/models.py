@@ -36,6 +36,11 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker running the job touches this every few seconds; an old one means it died.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # "host:pid" of the worker running the job, so a live worker's job is never taken as stale.
+    worker = models.CharField(max_length=120, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -51,6 +56,37 @@ class Job(models.Model):
         if not self.progress_total:
             return 0
         return min(100, int(100 * self.progress_done / self.progress_total))
+
+    @property
+    def did_something(self) -> bool:
+        """Whether a finished job changed or made anything (its kind says; by default yes)."""
+        return self.status == JobStatus.SUCCEEDED and bool(self.result.get("done", True))
+
+    @property
+    def headline(self) -> str:
+        """The one-word outcome: "Finished" only when something was done."""
+        if self.status == JobStatus.SUCCEEDED and not self.did_something:
+            return "Nothing to do"
+        return self.get_status_display()
+
+    @property
+    def outcome(self) -> str:
+        """What the job did, in a sentence, once it has finished."""
+        if self.status != JobStatus.SUCCEEDED:
+            return ""
+        return self.result.get("summary", "") or self.progress_message
+
+    @property
+    def next_step(self) -> str:
+        """For a failed job, what the user should do now (the kind's advice)."""
+        from keystage.jobs.registry import spec_for
+
+        if self.status != JobStatus.FAILED:
+            return ""
+        try:
+            return spec_for(self.kind).after_failure
+        except KeyError:
+            return ""
 
     @property
     def is_finished(self) -> bool:

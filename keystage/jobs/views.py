@@ -21,7 +21,7 @@ def job_status(request, job_id: int):
     """A job's progress as JSON, for the progress bar."""
     job = access.access_job_by_id(request.user, job_id)
     return JsonResponse({
-        "status": job.status, "status_label": job.get_status_display(), "percent": job.percent,
-        "message": job.progress_message, "error": job.error, "result_url": job.result_url,
-        "finished": job.is_finished,
+        "status": job.status, "status_label": job.headline, "percent": job.percent,
+        "message": job.progress_message, "error": job.error, "next_step": job.next_step,
+        "result_url": job.result_url, "finished": job.is_finished,
     })

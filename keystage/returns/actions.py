@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,16 +151,20 @@ def _write_and_keep(la, collection, year, serial, layout, relative, check, previ
             snapshot_parts.append(_fingerprints(frame))
             yield frame
 
+    def validate(written: Path) -> None:
+        # The file is checked under its temporary name, before it takes its final one.
+        report(2, 3, "Checking the file against the return's schema")
+        problems = validate_return(written, layout)
+        if problems:
+            problem = problems[0].replace(written.name, path.name)
+            raise RuntimeError(f"{path.name} does not match its schema ({problem}); it was not "
+                               "kept. Report this as a fault in Keystage.")
+
     report(1, 3, "Writing the return file")
-    summary = write_return(path, header, chunks())
-    report(2, 3, "Checking the file against the return's schema")
-    problems = validate_return(path, layout)
-    if problems:
-        raise RuntimeError(f"{path.name} does not match its schema ({problems[0]}); it was not "
-                           "kept. Report this as a fault in Keystage.")
+    summary = write_return(path, header, chunks(), check=validate)
     snapshot = (pl.concat(snapshot_parts) if snapshot_parts
                 else pl.DataFrame(schema=_SNAPSHOT_SCHEMA))
-    snapshot.write_parquet(path.with_suffix(".snapshot.parquet"))
+    _write_snapshot(snapshot, path.with_suffix(".snapshot.parquet"))
     made = ReturnFile.objects.create(
         la=la, collection=collection, year=year, serial=serial, filename=path.name,
         stored_path=str(relative), sha256=summary.sha256, size=summary.size,
@@ -177,6 +183,19 @@ def _write_and_keep(la, collection, year, serial, layout, relative, check, previ
         missing_schools=check.missing_schools,
     )
     return made
+
+
+def _write_snapshot(snapshot: pl.DataFrame, target: Path) -> None:
+    """Write the snapshot under a temporary name, then give it its own: never half a file."""
+    descriptor, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
+                                        dir=target.parent)
+    os.close(descriptor)
+    partial = Path(name)
+    try:
+        snapshot.write_parquet(partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 _SNAPSHOT_SCHEMA = {"school": pl.String, "upn": pl.String, "fingerprint": pl.UInt64}

@@ -9,7 +9,11 @@ from keystage.returns.actions import NoReturnData, ReturnBlocked, do_make_return
 from keystage.schools.models import LocalAuthority
 
 
-@job_kind("make-return")
+@job_kind(
+    "make-return", retry_if_stale=True,
+    after_failure="No return file was made. Start it again from the returns page; if it fails "
+    "again, report it as a fault.",
+)
 def make_return_job(context: JobContext) -> dict:
     """Make one return; when errors or unaccepted queries stop it, say so and write nothing."""
     job = context.job
@@ -26,7 +30,11 @@ def make_return_job(context: JobContext) -> dict:
             progress=context.report,
         )
     except (ReturnBlocked, NoReturnData) as refused:
-        return {"url": back, "summary": f"No file was made: {refused}"}
+        check = getattr(refused, "check", None)
+        return {"url": back, "summary": f"No file was made: {refused}", "done": False,
+                "refused": str(refused),
+                "errors": check.error_count if check else 0,
+                "queries": check.query_count if check else 0}
     return {
         "url": reverse("returns:detail", args=[made.pk]),
         "summary": f"{made.filename}: {made.pupils} pupils from {made.schools} schools",

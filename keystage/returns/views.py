@@ -16,6 +16,7 @@ from keystage.collection.queries import iter_results, result_columns
 from keystage.core.downloads import csv_response, stored_file_response, xlsx_sheets_response
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
+from keystage.jobs.models import Job, JobStatus
 from keystage.returns.actions import MISSING_SCHOOL_RULE
 from keystage.returns.layout import RETURN_COLLECTIONS
 from keystage.returns.moderation import SUMMARY_COLUMNS, school_summary
@@ -40,6 +41,7 @@ def return_list(request):
     errors = issues.filter(severity="error")
     queries = issues.filter(severity="query")
     history = returns.filter(collection=collection, year=year).order_by("-serial")
+    latest = history.first()
     return render(
         request,
         "returns/list.html",
@@ -59,9 +61,29 @@ def return_list(request):
             ),
             "grid": paginate(request, history),
             "can_make": has_permission(request.user, "make-returns"),
+            "last_attempt": _refused_attempt(la, collection, year, latest),
             "query": f"collection={collection}&year={year}",
         },
     )
+
+
+def _refused_attempt(la, collection: str, year: int, latest) -> Job | None:
+    """The latest attempt at this return, when it made no file (refused or failed)."""
+    if la is None:
+        return None
+    attempts = Job.objects.filter(
+        kind="make-return", la=la, params__collection=collection, params__year=year
+    )
+    if latest is not None:
+        attempts = attempts.filter(created_at__gt=latest.created_at)
+    attempt = attempts.select_related("created_by").order_by("-created_at", "-id").first()
+    if attempt is None:
+        return None
+    if attempt.status == JobStatus.FAILED:
+        return attempt
+    if attempt.status == JobStatus.SUCCEEDED and attempt.result.get("refused"):
+        return attempt
+    return None
 
 
 @login_required

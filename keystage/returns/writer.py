@@ -16,7 +16,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -451,9 +451,17 @@ def _sync_folder(folder: Path) -> None:
 
 
 def write_return(
-    path: Path | str, header: ReturnHeader, chunks: Iterable[pl.DataFrame]
+    path: Path | str,
+    header: ReturnHeader,
+    chunks: Iterable[pl.DataFrame],
+    *,
+    check: Callable[[Path], None] | None = None,
 ) -> ReturnSummary:
-    """Write a return file from frames of pupils sorted by establishment, atomically."""
+    """Write a return file from frames of pupils sorted by establishment, atomically.
+
+    The file is written under a temporary name; check (which raises to refuse it) sees it
+    there, so only a checked file ever takes its final name, and a failure leaves nothing.
+    """
     path = Path(path)
     _check_header(header)
     layout = layout_for(header.collection, header.year)
@@ -472,6 +480,8 @@ def write_return(
             stream.finish()
             handle.flush()
             os.fsync(handle.fileno())
+        if check is not None:
+            check(partial)
         os.replace(partial, path)
     except BaseException:
         partial.unlink(missing_ok=True)

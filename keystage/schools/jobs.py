@@ -11,7 +11,11 @@ from keystage.jobs.registry import JobContext, job_kind
 from keystage.schools.actions import do_import_establishments
 
 
-@job_kind("import-gias")
+@job_kind(
+    "import-gias", retry_if_stale=True,
+    after_failure="Nothing was changed: the register is loaded all or nothing. Correct the file "
+    "and upload it again.",
+)
 def run_gias_import(context: JobContext) -> dict:
     """Load an uploaded GIAS extract for the LA that uploaded it."""
     job = context.job
@@ -23,7 +27,8 @@ def run_gias_import(context: JobContext) -> dict:
         )
     finally:
         path.unlink(missing_ok=True)
-    result = {"summary": outcome.summary()}
+    result = {"summary": outcome.summary(),
+              "done": bool(outcome.added or outcome.changed or outcome.las_created)}
     if outcome.imports:
         result["url"] = reverse("schools:import-detail", args=[outcome.imports[0].pk])
     return result

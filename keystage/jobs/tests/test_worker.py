@@ -83,7 +83,8 @@ def test_job_status_page_shows_progress_to_its_owner_only(admin, world, client):
     status = client.get(f"/jobs/{job.pk}/status/").json()
     assert status == {
         "status": "succeeded", "status_label": "Finished", "percent": 100,
-        "message": "Finished", "error": "", "result_url": "/", "finished": True,
+        "message": "counted to ten", "error": "", "next_step": "", "result_url": "/",
+        "finished": True,
     }
     client.force_login(world.b.users["la_admin"])
     assert client.get(f"/jobs/{job.pk}/status/").status_code == 404

@@ -7,6 +7,9 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from keystage.jobs.actions import do_recover_stale_jobs
+from keystage.jobs.supervisor import WorkerSupervisor
+
 
 class Command(BaseCommand):
     help = "Serve the web application on 127.0.0.1 (waitress) and start the background worker."
@@ -29,10 +32,17 @@ class Command(BaseCommand):
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, stop)
+        # Jobs left "running" by a worker that died with an earlier serve are settled first.
+        for job in do_recover_stale_jobs():
+            self.stdout.write(f"Job {job.pk} ({job.title}) was left running by a stopped "
+                              f"worker: {job.get_status_display().lower()}.")
         worker = None
         if not no_worker:
-            worker = subprocess.Popen([sys.executable, "-m", "keystage.cli", "worker"])
-            self.stdout.write(f"Background worker started (pid {worker.pid}).")
+            worker = WorkerSupervisor(
+                lambda: subprocess.Popen([sys.executable, "-m", "keystage.cli", "worker"]),
+                log=self.stdout.write,
+            )
+            worker.start()
         self.stdout.write(f"Keystage is serving on http://{host}:{port}/ (Ctrl-C to stop).")
         try:
             # Waitress buffers a request body to disk before Django sees it; above its own limit
@@ -45,8 +55,4 @@ class Command(BaseCommand):
             pass
         finally:
             if worker is not None:
-                worker.send_signal(signal.SIGINT)
-                try:
-                    worker.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+                worker.stop()
