@@ -9,7 +9,7 @@ from keystage.jobs.registry import JobContext, job_kind
 from keystage.schools.models import LocalAuthority
 
 
-@job_kind("run-cleaning")
+@job_kind("run-cleaning", permission="clean-data")
 def run_cleaning_job(context: JobContext) -> dict:
     """Run the rules over one collection and year of an LA."""
     job = context.job

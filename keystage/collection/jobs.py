@@ -22,7 +22,7 @@ from keystage.jobs.registry import JobContext, job_kind
 from keystage.schools.models import LocalAuthority
 
 
-@job_kind("import-files")
+@job_kind("import-files", permission="import-files")
 def run_file_import(context: JobContext) -> dict:
     """Import the files of an upload; keep those that wait for confirmation of a replacement."""
     job = context.job

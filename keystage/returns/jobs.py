@@ -9,7 +9,7 @@ from keystage.returns.actions import NoReturnData, ReturnBlocked, do_make_return
 from keystage.schools.models import LocalAuthority
 
 
-@job_kind("make-return")
+@job_kind("make-return", permission="make-returns")
 def make_return_job(context: JobContext) -> dict:
     """Make one return; when errors or unaccepted queries stop it, say so and write nothing."""
     job = context.job

@@ -11,7 +11,7 @@ from keystage.jobs.registry import JobContext, job_kind
 from keystage.schools.actions import do_import_establishments
 
 
-@job_kind("import-gias")
+@job_kind("import-gias", permission="manage-schools")
 def run_gias_import(context: JobContext) -> dict:
     """Load an uploaded GIAS extract for the LA that uploaded it."""
     job = context.job
