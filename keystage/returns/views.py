@@ -11,7 +11,7 @@ from keystage.accounts import access
 from keystage.accounts.models import Role
 from keystage.accounts.permissions import has_permission
 from keystage.collection.choices import collection_and_year, la_of
-from keystage.collection.models import Collection, Submission
+from keystage.collection.models import Collection
 from keystage.collection.queries import iter_results, result_columns
 from keystage.core.downloads import csv_response, stored_file_response, xlsx_sheets_response
 from keystage.core.pagination import paginate
@@ -47,8 +47,8 @@ def return_list(request):
             "collection": collection,
             "year": year,
             "collections": RETURN_CHOICES,
-            "has_data": Submission.objects.filter(
-                la=la, collection=collection, year=year, status="current"
+            "has_data": access.access_submissions(request.user).filter(
+                collection=collection, year=year, status="current"
             ).exists(),
             "error_count": errors.count(),
             "errors": errors.select_related("pupil").order_by("laestab", "upn", "rule_code")[:50],
@@ -118,7 +118,8 @@ def moderation_list(request):
         return redirect("returns:moderation-school", urn=request.user.school.urn)
     la = la_of(request.user)
     _, year = collection_and_year(request, la)
-    with_data = Submission.objects.filter(la=la, year=year, status="current").values("school")
+    with_data = access.access_submissions(request.user).filter(
+        year=year, status="current").values("school")
     rows = schools.filter(pk__in=with_data).order_by("name")
     return render(
         request,
@@ -138,7 +139,7 @@ def moderation_export(request, urn: str):
     loaded = [
         c
         for c in Collection.values
-        if Submission.objects.filter(
+        if access.access_submissions(request.user).filter(
             school=school, collection=c, year=year, status="current"
         ).exists()
     ]
