@@ -35,7 +35,9 @@ def _schools_in_scope(user):
     if not getattr(user, "is_authenticated", False):
         return schools.none()
     if user.role == Role.SCHOOL_USER:
-        return schools.filter(pk=user.school_id)
+        # The school must also still belong to the user's LA: a school user never follows
+        # their school into another LA's register.
+        return schools.filter(pk=user.school_id, la_id=user.la_id)
     if user.la_id is not None:
         return schools.filter(la_id=user.la_id)
     return schools.none()
@@ -110,7 +112,11 @@ def access_audit_events(user):
 def _jobs_in_scope(user):
     from keystage.jobs.models import Job
 
-    if user.role == Role.SCHOOL_USER or user.la_id is None:
+    if not getattr(user, "is_authenticated", False):
+        return Job.objects.none()
+    if user.role == Role.SCHOOL_USER:
+        return Job.objects.filter(created_by_id=user.pk, la_id=user.la_id)
+    if user.la_id is None:
         return Job.objects.filter(created_by_id=user.pk)
     return Job.objects.filter(la_id=user.la_id)
 
@@ -122,11 +128,20 @@ def access_jobs(user):
 
 
 def access_job_by_id(user, job_id: int):
-    """One background job the user may follow, or 404."""
+    """One background job the user may follow: 404 outside their scope, 403 without the
+    permission of the job's kind (a GIAS import needs manage-schools, and so on)."""
+    from keystage.jobs.registry import permission_for
+
     job = _jobs_in_scope(user).filter(pk=job_id).first()
     if job is None:
         raise Http404("No such job.")
     require_permission(user, "view-own-jobs")
+    needed = permission_for(job.kind)
+    if needed is None:
+        if job.created_by_id != user.pk:
+            raise PermissionDenied("Only the person who started this job can follow it.")
+    else:
+        require_permission(user, needed)
     return job
 
 
@@ -136,7 +151,7 @@ def _submissions_in_scope(user):
     if not getattr(user, "is_authenticated", False):
         return Submission.objects.none()
     if user.role == Role.SCHOOL_USER:
-        return Submission.objects.filter(school_id=user.school_id)
+        return Submission.objects.filter(school_id=user.school_id, la_id=user.la_id)
     if user.la_id is not None:
         return Submission.objects.filter(la_id=user.la_id)
     return Submission.objects.none()
@@ -172,7 +187,9 @@ def _tenancy_filter(user) -> dict | None:
     if not getattr(user, "is_authenticated", False):
         return None
     if user.role == Role.SCHOOL_USER:
-        return {"school_id": user.school_id} if user.school_id else None
+        if not (user.school_id and user.la_id):
+            return None
+        return {"school_id": user.school_id, "la_id": user.la_id}
     if user.la_id is not None:
         return {"la_id": user.la_id}
     return None
@@ -200,6 +217,31 @@ def access_pupil_by_id(user, pupil_id: int, action: str = "view-reports"):
         raise Http404("No such pupil in your data.")
     require_permission(user, action)
     return pupil
+
+
+def access_assessment_results(user, pupil, action: str = "view-reports"):
+    """The results of one pupil the user may see (fetch the pupil with access_pupil_by_id)."""
+    from keystage.collection.models import AssessmentResult
+
+    require_permission(user, action)
+    scope = _tenancy_filter(user)
+    if scope is None:
+        return AssessmentResult.objects.none()
+    return AssessmentResult.objects.filter(
+        pupil=pupil, **{f"pupil__{key}": value for key, value in scope.items()}
+    )
+
+
+def access_national_register(user):
+    """Every open establishment in the deployment, for aggregate counts only."""
+    require_permission(user, "view-national-aggregates")
+    return Establishment.objects.filter(status__startswith="Open")
+
+
+def access_local_authority_count(user) -> int:
+    """How many LAs the deployment holds, for the national aggregates page."""
+    require_permission(user, "view-national-aggregates")
+    return LocalAuthority.objects.count()
 
 
 def access_la_edits(user, action: str = "view-reports"):

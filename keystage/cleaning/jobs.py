@@ -10,7 +10,7 @@ from keystage.schools.models import LocalAuthority
 
 
 @job_kind(
-    "run-cleaning", retry_if_stale=True,
+    "run-cleaning", permission="clean-data", retry_if_stale=True,
     after_failure="The issues list is as it was before this run. Start the run again; if it "
     "fails again, report it as a fault.",
 )

@@ -29,7 +29,7 @@ from keystage.cleaning.queries import (
 )
 from keystage.cleaning.ruleset import rule_set_for
 from keystage.collection.choices import collection_and_year, la_of
-from keystage.collection.models import AssessmentResult, Collection
+from keystage.collection.models import Collection
 from keystage.core.downloads import csv_response, xlsx_response
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
@@ -134,8 +134,8 @@ def school_report(request, urn: str):
 def pupil_detail(request, pupil_id: int):
     """One pupil: details, results, the issues found and the LA's edits."""
     pupil = access.access_pupil_by_id(request.user, pupil_id)
-    results = AssessmentResult.objects.filter(pupil=pupil).order_by("component", "-is_latest",
-                                                                     "id")
+    results = access.access_assessment_results(request.user, pupil).order_by(
+        "component", "-is_latest", "id")
     return render(request, "cleaning/pupil.html", {
         "pupil": pupil, "results": results,
         "issues": pupil.issues.order_by("severity", "rule_code", "field"),

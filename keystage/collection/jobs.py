@@ -26,7 +26,7 @@ COHORTS_MAX_BYTES = 20 * 1024 * 1024
 
 
 @job_kind(
-    "import-files",
+    "import-files", permission="import-files",
     after_failure="Files the batch page lists as loaded were kept; the file being loaded when "
     "it failed was not. Correct it and upload it again: files already loaded show as unchanged.",
 )

@@ -150,3 +150,10 @@ def uploads_in_flight(la) -> int:
         if relative and folder.is_dir():
             total += sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
     return total
+
+
+def lock_uploads_of(la) -> None:
+    """Hold the LA's row until the transaction ends, so its uploads are checked one at a time."""
+    from keystage.schools.models import LocalAuthority
+
+    LocalAuthority.objects.select_for_update().filter(pk=la.pk).first()

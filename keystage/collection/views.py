@@ -23,13 +23,13 @@ from keystage.collection.queries import (
     completeness,
     completeness_totals,
     iter_results,
+    lock_uploads_of,
     result_columns,
     uploads_in_flight,
 )
 from keystage.core.downloads import csv_response, stored_file_response, xlsx_response
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
-from keystage.schools.models import LocalAuthority
 
 
 @login_required
@@ -67,7 +67,7 @@ def upload(request):
         with transaction.atomic():
             # One LA's uploads are checked and queued one at a time, so two at once cannot
             # both pass the limit; the files were saved first, outside the lock.
-            LocalAuthority.objects.select_for_update().filter(pk=la.pk).first()
+            lock_uploads_of(la)
             busy = uploads_in_flight(la)
             limit = settings.KEYSTAGE_UPLOAD_LA_IN_FLIGHT_BYTES
             job = None

@@ -9,7 +9,6 @@ from django.shortcuts import render
 from keystage.accounts import access
 from keystage.accounts.models import Role
 from keystage.accounts.permissions import has_permission
-from keystage.schools.models import Establishment, LocalAuthority
 
 
 @login_required
@@ -40,12 +39,13 @@ def home(request):
 def national(request):
     """Aggregates across every LA: counts only, never another LA's rows."""
     access.require_permission(request.user, "view-national-aggregates")
+    open_schools = access.access_national_register(request.user)
     by_phase = (
-        Establishment.objects.filter(status__startswith="Open")
+        open_schools
         .values("phase").annotate(n=Count("pk")).order_by("-n")
     )
     return render(request, "core/national.html", {
-        "la_count": LocalAuthority.objects.count(),
-        "school_count": Establishment.objects.filter(status__startswith="Open").count(),
+        "la_count": access.access_local_authority_count(request.user),
+        "school_count": open_schools.count(),
         "by_phase": by_phase,
     })

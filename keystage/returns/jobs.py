@@ -10,7 +10,7 @@ from keystage.schools.models import LocalAuthority
 
 
 @job_kind(
-    "make-return", retry_if_stale=True,
+    "make-return", permission="make-returns", retry_if_stale=True,
     after_failure="No return file was made. Start it again from the returns page; if it fails "
     "again, report it as a fault.",
 )

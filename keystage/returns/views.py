@@ -11,7 +11,7 @@ from keystage.accounts import access
 from keystage.accounts.models import Role
 from keystage.accounts.permissions import has_permission
 from keystage.collection.choices import collection_and_year, la_of
-from keystage.collection.models import Collection, Submission
+from keystage.collection.models import Collection
 from keystage.collection.queries import iter_results, result_columns
 from keystage.core.downloads import csv_response, stored_file_response, xlsx_sheets_response
 from keystage.core.pagination import paginate
@@ -49,8 +49,8 @@ def return_list(request):
             "collection": collection,
             "year": year,
             "collections": RETURN_CHOICES,
-            "has_data": Submission.objects.filter(
-                la=la, collection=collection, year=year, status="current"
+            "has_data": access.access_submissions(request.user).filter(
+                collection=collection, year=year, status="current"
             ).exists(),
             "error_count": errors.count(),
             "errors": errors.select_related("pupil").order_by("laestab", "upn", "rule_code")[:50],
@@ -61,17 +61,17 @@ def return_list(request):
             ),
             "grid": paginate(request, history),
             "can_make": has_permission(request.user, "make-returns"),
-            "last_attempt": _refused_attempt(la, collection, year, latest),
+            "last_attempt": _refused_attempt(request.user, la, collection, year, latest),
             "query": f"collection={collection}&year={year}",
         },
     )
 
 
-def _refused_attempt(la, collection: str, year: int, latest) -> Job | None:
+def _refused_attempt(user, la, collection: str, year: int, latest) -> Job | None:
     """The latest attempt at this return, when it made no file (refused or failed)."""
     if la is None:
         return None
-    attempts = Job.objects.filter(
+    attempts = access.access_jobs(user).filter(
         kind="make-return", la=la, params__collection=collection, params__year=year
     )
     if latest is not None:
@@ -140,7 +140,8 @@ def moderation_list(request):
         return redirect("returns:moderation-school", urn=request.user.school.urn)
     la = la_of(request.user)
     _, year = collection_and_year(request, la)
-    with_data = Submission.objects.filter(la=la, year=year, status="current").values("school")
+    with_data = access.access_submissions(request.user).filter(
+        year=year, status="current").values("school")
     rows = schools.filter(pk__in=with_data).order_by("name")
     return render(
         request,
@@ -160,7 +161,7 @@ def moderation_export(request, urn: str):
     loaded = [
         c
         for c in Collection.values
-        if Submission.objects.filter(
+        if access.access_submissions(request.user).filter(
             school=school, collection=c, year=year, status="current"
         ).exists()
     ]

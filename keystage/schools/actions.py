@@ -13,6 +13,7 @@ from django.utils import timezone
 from keystage.audit.log import record_event, record_events
 from keystage.audit.models import EventType
 from keystage.core.bulk import bulk_insert, bulk_update_by_pk
+from keystage.formats.errors import FormatError
 from keystage.formats.gias import EstablishmentRecord, read_gias_extract
 from keystage.formats.la_codes import la_codes
 from keystage.schools.models import (
@@ -40,6 +41,14 @@ GIAS_FIELDS = (
 )
 
 
+class ForeignEstablishmentError(FormatError):
+    """An LA's import names a URN of another LA's establishment: the whole file is refused."""
+
+
+# How many refused rows a refusal names; the rest are counted.
+REFUSED_SHOWN = 20
+
+
 @dataclass
 class RegisterImportOutcome:
     """What one GIAS extract did to the register."""
@@ -49,6 +58,8 @@ class RegisterImportOutcome:
     added: list[str] = field(default_factory=list)
     changed: dict[str, dict] = field(default_factory=dict)
     closed: list[str] = field(default_factory=list)
+    # URN -> [old LA code, new LA code]: schools a national import moved between LAs.
+    moved: dict[str, list[str]] = field(default_factory=dict)
     unchanged: int = 0
     las_created: list[str] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
@@ -60,7 +71,8 @@ class RegisterImportOutcome:
             # A closed school is in `changed` too (with its fields); count it once, as closed.
             f"{len(self.changed) - len(self.closed)} changed, {len(self.closed)} closed, "
             f"{self.unchanged} unchanged; "
-            f"{len(self.las_created)} local authorities created"
+            + (f"{len(self.moved)} moved between local authorities; " if self.moved else "")
+            + f"{len(self.las_created)} local authorities created"
         )
 
 
@@ -105,8 +117,39 @@ def do_import_establishments(
     return outcome
 
 
+def _refuse_other_las_establishments(extract, la_code: str) -> None:
+    """Refuse an LA's import that names another LA's establishment, before anything is written.
+
+    Only a national import may move a school between LAs: an LA's file could otherwise take
+    another LA's school, and its pupils, by giving the school's URN with its own LA code. The
+    message names the row and the URN only, never the other LA's school.
+    """
+    lines = {record.urn: record.line for record in extract.records}
+    urns = list(lines)
+    foreign: list[str] = []
+    for start in range(0, len(urns), 5000):
+        foreign += Establishment.objects.filter(urn__in=urns[start : start + 5000]).exclude(
+            la__code=la_code).values_list("urn", flat=True)
+    if not foreign:
+        return
+    foreign.sort(key=lines.get)
+    first = foreign[0]
+    shown = ", ".join(f"URN {urn} (line {lines[urn]})" for urn in foreign[:REFUSED_SHOWN])
+    more = len(foreign) - REFUSED_SHOWN
+    raise ForeignEstablishmentError(
+        f"URN {first} belongs to an establishment of another LA; only a national import can "
+        f"move it. {len(foreign)} row{'s' if len(foreign) != 1 else ''} of LA {la_code} name "
+        f"another LA's establishment: {shown}" + (f" and {more} more" if more > 0 else "")
+        + ". Remove these rows, or ask the national operator to run a national import if the "
+        "school really has moved.",
+        filename=extract.filename, line=lines[first], column="URN",
+    )
+
+
 @transaction.atomic
 def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
+    if la_code is not None:
+        _refuse_other_las_establishments(extract, la_code)
     outcome = RegisterImportOutcome(
         filename=extract.filename,
         rows_read=len(extract.records),
@@ -130,7 +173,9 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
     existing: dict[str, Establishment] = {}
     # Chunked so the IN list stays under every database's parameter limit.
     for start in range(0, len(urns), 5000):
-        for school in Establishment.objects.filter(urn__in=urns[start : start + 5000]):
+        for school in Establishment.objects.select_related("la").filter(
+            urn__in=urns[start : start + 5000]
+        ):
             existing[school.urn] = school
 
     to_create: list[EstablishmentRecord] = []
@@ -155,8 +200,10 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
             for name, value in values.items()
             if getattr(school, name) != value
         }
+        old_la = school.la
         if school.la_id != la.pk:
-            changes["la"] = [school.la.code, la.code]
+            # Only a national import gets here (an LA's import was refused above).
+            changes["la"] = [old_la.code, la.code]
         if school.source != EstablishmentSource.GIAS:
             changes["source"] = [school.source, EstablishmentSource.GIAS]
         if not changes:
@@ -177,13 +224,26 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
             report["closed"].append(record.urn)
         outcome.changed[record.urn] = json_changes
         report["changed"][record.urn] = json_changes
+        if "la" in changes:
+            outcome.moved[record.urn] = changes["la"]
+            report.setdefault("moved", {})[record.urn] = changes["la"]
+            # A boundary change is audited for both LAs: the old LA's log shows where it went.
+            events.append(dict(
+                event_type=EventType.ESTABLISHMENT_CHANGED, acting_user=acting_user,
+                la=old_la, school=school, obj=school,
+                summary=f"{school.name} ({school.urn}) moved from LA {old_la.code} to LA "
+                f"{la.code} by {extract.filename}",
+                old={"la": old_la.code}, new={"la": la.code}, moved=True,
+            ))
         events.append(
             dict(
                 event_type=EventType.ESTABLISHMENT_CLOSED if was_closed
                 else EventType.ESTABLISHMENT_CHANGED,
                 acting_user=acting_user, la=la, school=school, obj=school,
                 summary=f"{school.name} ({school.urn}) "
-                + ("closed" if was_closed else "changed") + f" by {extract.filename}",
+                + ("closed" if was_closed else "changed")
+                + (f", moved from LA {old_la.code} to LA {la.code}," if "la" in changes else "")
+                + f" by {extract.filename}",
                 old={k: o for k, (o, _) in json_changes.items()},
                 new={k: n for k, (_, n) in json_changes.items()},
             )
@@ -210,6 +270,8 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
             for s in to_update
         ),
     )
+    if outcome.moved:
+        _move_school_users(to_update, outcome.moved, las, acting_user, extract.filename, events)
     # The fast insert returns no ids: fetch them in one pass for the audit rows.
     added = set(outcome.added)
     ids = {
@@ -253,6 +315,7 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
                 "added": report["added"],
                 "changed": report["changed"],
                 "closed": report["closed"],
+                "moved": report.get("moved", {}),
                 "unknown_columns": outcome.unknown_columns,
             },
         )
@@ -264,6 +327,28 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
             sha256=digest,
         )
     return outcome
+
+
+def _move_school_users(schools, moved, las, acting_user, filename, events) -> None:
+    """A moved school's users go with it to its new LA, audited for both LAs."""
+    from keystage.accounts.models import User
+
+    for school in schools:
+        if school.urn not in moved:
+            continue
+        old_code, new_code = moved[school.urn]
+        users = list(User.objects.filter(school_id=school.pk).exclude(la_id=school.la_id))
+        for user in users:
+            for la in {old_code, new_code}:
+                events.append(dict(
+                    event_type=EventType.USER_SETTINGS_CHANGED, acting_user=acting_user,
+                    la=LocalAuthority.objects.get(code=la) if la not in las else las[la],
+                    school=school, obj=user,
+                    summary=f"{user.username} moved with their school ({school.urn}) from LA "
+                    f"{old_code} to LA {new_code} by {filename}",
+                    old={"la": old_code}, new={"la": new_code},
+                ))
+        User.objects.filter(pk__in=[u.pk for u in users]).update(la_id=school.la_id)
 
 
 def _plain(value):

@@ -12,7 +12,7 @@ from keystage.schools.actions import do_import_establishments
 
 
 @job_kind(
-    "import-gias", retry_if_stale=True,
+    "import-gias", permission="manage-schools", retry_if_stale=True,
     after_failure="Nothing was changed: the register is loaded all or nothing. Correct the file "
     "and upload it again.",
 )

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from keystage.formats.errors import FormatError
 from keystage.formats.la_codes import is_known_la_code
-from keystage.schools.actions import do_import_establishments
+from keystage.schools.actions import ForeignEstablishmentError, do_import_establishments
 
 
 class Command(BaseCommand):
@@ -33,6 +33,10 @@ class Command(BaseCommand):
                 path.read_bytes(), filename=path.name, la_code=la, acting_user=None,
                 progress=progress,
             )
+        except ForeignEstablishmentError as error:
+            # The file is readable but its data blocks the import (exit 1, as the contract says).
+            raise CommandError(f"{error}\nNothing was changed in the register.",
+                               returncode=1) from None
         except FormatError as error:
             raise CommandError(f"{error}\nNothing was changed in the register.",
                                returncode=2) from None
@@ -47,6 +51,8 @@ class Command(BaseCommand):
         if len(outcome.added) > ADDED_SHOWN:
             self.stdout.write(f"... and {len(outcome.added) - ADDED_SHOWN} more added (the "
                               "import report in the app lists them all)")
+        for urn, (old, new) in outcome.moved.items():
+            self.stdout.write(f"moved: {urn}: from LA {old} to LA {new}")
         closed = set(outcome.closed)
         for urn, fields in outcome.changed.items():
             changes = "; ".join(f"{name}: {_shown(old)} -> {_shown(new)}"
