@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 
 DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r")
+_FIRST = frozenset(DANGEROUS_FIRST)
 _PLAIN_NEGATIVE_NUMBER = re.compile(r"-\d+(\.\d+)?")
 
 
@@ -32,7 +33,10 @@ def safe_cell(value):
 
 def safe_row(row: Iterable) -> list:
     """A row with every cell made safe."""
-    return [safe_cell(value) for value in row]
+    # Inlined `safe_cell`: exports pass every cell through here, and a call per cell doubled
+    # the time of a 5,000-pupil export.
+    return ["'" + value if isinstance(value, str) and value[:1] in _FIRST
+            and is_dangerous(value) else value for value in row]
 
 
 def safe_rows(rows: Iterable[Sequence]) -> Iterator[list]:
