@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
+from django.db import connection
+from django.db.models import FilteredRelation, Q
+
 from keystage.collection.models import (
-    AssessmentResult,
     ExpectedCohort,
     PupilRecord,
     Submission,
@@ -43,7 +45,12 @@ def _cell(value) -> str:
 def iter_results(
     la: LocalAuthority, collection: str, year: int, *, schools=None, chunk: int = 5000
 ) -> Iterator[list[str]]:
-    """One row per pupil of the current submissions, in school then UPN order."""
+    """One row per pupil of the current submissions, in school then UPN order, from one query.
+
+    The pupils and their latest results come back joined (a left join, so a pupil with no
+    result still has its row) and sorted by pupil; consecutive rows of one pupil are folded into
+    its export row. One query, streamed, whatever the number of pupils.
+    """
     components = [c.component for c in collection_components(collection, year)]
     derived = [field for _, field in DERIVED_COLUMNS.get(collection, ())]
     pupils = PupilRecord.objects.filter(
@@ -51,33 +58,40 @@ def iter_results(
     )
     if schools is not None:
         pupils = pupils.filter(school__in=schools)
-    pupils = pupils.order_by("school__laestab", "school__urn", "upn", "line").values_list(
+    joined = pupils.annotate(
+        latest=FilteredRelation("results", condition=Q(results__is_latest=True)),
+    ).order_by("school__laestab", "school__urn", "upn", "line", "id").values_list(
         "id", "school__laestab", "school__urn", "upn", "surname", "forename", "dob", "sex",
-        "ncyear", *derived,
+        "ncyear", *derived, "latest__component", "latest__result",
     )
-    batch: list[tuple] = []
 
-    def flush(rows: list[tuple]) -> Iterator[list[str]]:
-        results: dict[int, dict[str, str]] = defaultdict(dict)
-        for pupil_id, component, result in AssessmentResult.objects.filter(
-            pupil_id__in=[r[0] for r in rows], is_latest=True
-        ).values_list("pupil_id", "component", "result"):
-            results[pupil_id][component] = result
-        for pupil_id, laestab, urn, *details in rows:
-            measures = details[6:]
-            yield [
-                laestab or urn, *(_cell(v) for v in details[:6]),
-                *(results[pupil_id].get(c, "") for c in components),
-                *(_cell(v) for v in measures),
-            ]
+    def row_of(head: tuple, results: dict[str, str]) -> list[str]:
+        _, laestab, urn, *details = head
+        return [
+            laestab or urn, *(_cell(v) for v in details[:6]),
+            *(results.get(c, "") for c in components),
+            *(_cell(v) for v in details[6:]),
+        ]
 
-    for row in pupils.iterator(chunk_size=chunk):
-        batch.append(row)
-        if len(batch) >= chunk:
-            yield from flush(batch)
-            batch = []
-    if batch:
-        yield from flush(batch)
+    current_id = None
+    head: tuple = ()
+    results: dict[str, str] = {}
+    # The joined rows repeat each pupil's fields once per result (17 for EYFSP): read them as
+    # the database gives them, skipping the ORM's per-row converters, which cost more than the
+    # query itself; `_cell` writes a date or a flag the same whichever form it arrives in.
+    sql, params = joined.query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(chunk):
+            for *pupil, component, result in rows:
+                if pupil[0] != current_id:
+                    if current_id is not None:
+                        yield row_of(head, results)
+                    current_id, head, results = pupil[0], tuple(pupil), {}
+                if component is not None:
+                    results[component] = result
+    if current_id is not None:
+        yield row_of(head, results)
 
 
 COHORT_CODES = {

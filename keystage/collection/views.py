@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import shutil
 import uuid
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -162,21 +161,14 @@ def completeness_page(request):
     collection, year = collection_and_year(request, la)
     rows = completeness(la, collection, year, schools=schools)
     if request.GET.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="{la.code}_{collection}_{year}_completeness.csv"'
+        return csv_response(
+            f"{la.code}_{collection}_{year}_completeness",
+            ["laestab", "school", "expected", "received", "last_submission", "missing"],
+            ([row["school"].identifier, row["school"].name,
+              "" if row["expected"] is None else row["expected"], row["received"],
+              row["last_submission"].isoformat() if row["last_submission"] else "",
+              "yes" if row["missing"] else "no"] for row in rows),
         )
-        writer = csv.writer(response)
-        writer.writerow(["laestab", "school", "expected", "received", "last_submission",
-                         "missing"])
-        for row in rows:
-            writer.writerow([
-                row["school"].identifier, row["school"].name,
-                "" if row["expected"] is None else row["expected"], row["received"],
-                row["last_submission"].isoformat() if row["last_submission"] else "",
-                "yes" if row["missing"] else "no",
-            ])
-        return response
     return render(request, "collection/completeness.html", {
         "rows": rows, "totals": completeness_totals(rows), "collection": collection,
         "year": year, "collections": Collection.choices,

@@ -185,7 +185,7 @@ def test_expected_cohorts_load_and_completeness_shows_missing_schools(world, tmp
     text = page.content.decode()
     assert "Missing" in text and a1.name in text
     csv_page = client.get("/collection/?collection=eyfsp&year=2026&format=csv")
-    rows = list(csv.DictReader(io.StringIO(csv_page.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(b"".join(csv_page.streaming_content).decode())))
     assert {(r["laestab"], r["expected"], r["received"], r["missing"]) for r in rows} == {
         (a0.laestab, "2", "2", "no"), (a1.laestab, "30", "0", "yes"),
     }

@@ -69,3 +69,25 @@ def test_every_file_of_the_season_becomes_a_submission(season):
     assert main(["import", str(folder / "ctf"), "--la", "999", "--year", "2026"]) == 0
     expected = sum(len(f.collections) for f in report.files)
     assert Submission.objects.count() == expected
+
+
+@pytest.mark.django_db
+def test_the_results_export_is_one_query_whatever_the_number_of_pupils(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from keystage.collection.actions import import_ctf
+    from keystage.collection.queries import iter_results
+    from keystage.collection.tests.ctf_builder import eyfsp_file
+
+    for school in world.a.schools[:2]:
+        data, _ = eyfsp_file("330", school.estab, 7)
+        assert import_ctf(f"{school.estab}.xml", data, la=world.a.la, year=2026,
+                          acting_user=None).status == "committed"
+
+    with CaptureQueriesContext(connection) as queries:
+        rows = list(iter_results(world.a.la, "eyfsp", 2026, chunk=2))
+
+    assert len(queries) == 1
+    assert len(rows) == 14 and all(len(row) == 7 + 17 + 2 for row in rows)
+    assert all(row[7] for row in rows)  # each pupil's results folded into its one row

@@ -1,6 +1,5 @@
 """keystage clean: run the cleaning rules over an LA's collections and write the report CSV."""
 
-import csv
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -9,6 +8,7 @@ from keystage.cleaning.actions import do_run_cleaning
 from keystage.cleaning.models import Issue
 from keystage.cleaning.queries import REPORT_COLUMNS, report_rows
 from keystage.collection.models import Collection, Submission
+from keystage.core.cells import SafeCsvWriter
 from keystage.schools.models import LocalAuthority
 
 
@@ -52,7 +52,7 @@ class Command(BaseCommand):
             issues = Issue.objects.filter(la=authority, year=year, collection__in=wanted)
             try:
                 with path.open("w", newline="", encoding="utf-8") as handle:
-                    writer = csv.writer(handle)
+                    writer = SafeCsvWriter(handle)
                     writer.writerow(REPORT_COLUMNS)
                     writer.writerows(report_rows(issues))
             except OSError as error:

@@ -1,12 +1,12 @@
 """keystage export results: one CSV row per pupil of a collection, as committed."""
 
-import csv
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from keystage.collection.models import Collection
 from keystage.collection.queries import iter_results, result_columns
+from keystage.core.cells import SafeCsvWriter
 from keystage.schools.models import LocalAuthority
 
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         temporary = path.with_name(path.name + ".part")
         count = 0
         with temporary.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
+            writer = SafeCsvWriter(handle)
             writer.writerow(result_columns(collection, year))
             for row in iter_results(authority, collection, year):
                 writer.writerow(row)
