@@ -468,3 +468,38 @@ def test_password_reset_stops_emailing_anyone_when_one_address_asks_too_often(
     assert [m.to for m in mail.outbox] == [[users[0].email], [users[1].email]]
     client.post("/accounts/password-reset/", {"email": users[2].email}, REMOTE_ADDR=REAL_USER)
     assert mail.outbox[-1].to == [users[2].email]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_guesses_are_all_counted_and_a_right_one_among_them_is_refused_after_the_limit(
+    world,
+):
+    """Twelve wrong guesses, six at a time: none is lost; the right password then fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from axes.models import AccessFailureLog
+    from django.db import connection, connections
+    from django.test import Client
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL (SQLite's test database is in memory)")
+    officer = world.a.users[Role.LA_DATA_OFFICER]
+
+    def guess(password: str) -> bool:
+        try:
+            client = Client()
+            _log_in_from(client, ATTACKER, officer.username, password)
+            return _logged_in_as(client) is not None
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(guess, ["not-the-password"] * 12))
+
+    # Every guess that reached a password check is counted (no lost update), and at most the
+    # ones already in flight when the limit was reached got that far.
+    checked = AccessFailureLog.objects.count()
+    assert officer.failed_login_count == checked
+    assert settings.LOGIN_LOCKOUT_ATTEMPTS <= checked < settings.LOGIN_LOCKOUT_ATTEMPTS + 6
+    assert not guess(PASSWORD)
+    assert guess(PASSWORD) is False  # still paused, whatever the order of arrival
