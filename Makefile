@@ -11,7 +11,7 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: run setup test test-sqlite test-postgres lint chromium bench clean
 
-run: setup
+run: setup var/secret_key
 	$(BIN)/keystage migrate --noinput
 	$(BIN)/keystage demo --if-empty
 	$(BIN)/keystage serve --port $(PORT)
@@ -32,6 +32,11 @@ node_modules/.installed: package.json package-lock.json
 
 var:
 	mkdir -p var
+
+# The local copy's own signing key, made once and kept (settings read var/secret_key when the
+# SECRET_KEY environment variable is unset; outside DEBUG and tests there is no built-in key).
+var/secret_key: | var
+	umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
 # Debian's Chromium drives the browser tests; install it when it is missing.
 chromium:
@@ -58,8 +63,9 @@ test-postgres: setup
 	  echo "WARNING: PostgreSQL at $(PG_URL) does not answer; PostgreSQL pass skipped."; \
 	fi
 
-bench: setup
-	$(BIN)/python bench/run_all.py
+# Benchmarks use scratch var folders, so they are given the key through the environment.
+bench: setup var/secret_key
+	SECRET_KEY="$$(cat var/secret_key)" $(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) node_modules var/static

@@ -40,9 +40,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     import django
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line, get_commands
 
-    django.setup()
+    try:
+        django.setup()
+    except ImproperlyConfigured as error:
+        # A deployment mistake (no SECRET_KEY, say): the message says what to set.
+        print(f"keystage: {error}", file=sys.stderr)
+        return 2
     name = argv[0].replace("-", "_")
     if name not in get_commands():
         print(f"keystage: unknown command {argv[0]!r}\n\n{USAGE}", file=sys.stderr)

@@ -11,6 +11,8 @@ from keystage.core.testing import World, build_test_world
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # around it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Processes the tests start (`keystage serve`, the CLI) may use the test-only SECRET_KEY too.
+os.environ.setdefault("KEYSTAGE_TESTS", "1")
 
 
 @pytest.fixture

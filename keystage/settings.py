@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("KEYSTAGE_VAR_DIR", BASE_DIR / "var"))
@@ -26,8 +28,13 @@ SETTINGS_HELP = {
     "EMAIL_USE_TLS": "1 to use STARTTLS (default 1)",
     "DEFAULT_FROM_EMAIL": "the From address of emails Keystage sends",
     "SESSION_IDLE_MINUTES": "minutes of inactivity after which a user is logged out (default 30)",
-    "LOGIN_LOCKOUT_ATTEMPTS": "failed logins in a row that lock an account (default 5)",
-    "LOGIN_LOCKOUT_MINUTES": "how long a locked account stays locked (default 15)",
+    "LOGIN_LOCKOUT_ATTEMPTS": "failed logins for one user name from one address before that "
+    "pair must wait (default 5)",
+    "LOGIN_LOCKOUT_MINUTES": "the first wait; it doubles with each further lockout of the same "
+    "pair within a day, up to 24 hours (default 15)",
+    "PASSWORD_RESET_EMAILS_PER_HOUR": "reset emails sent to one account in an hour (default 3)",
+    "PASSWORD_RESET_REQUESTS_PER_HOUR": "reset requests taken from one address in an hour "
+    "(default 20)",
     "SECURE_COOKIES": "1 to send cookies over HTTPS only (set in production behind TLS)",
     "KEYSTAGE_UPLOAD_MAX_BYTES": "largest upload in one request, in bytes (default 1 GiB)",
     "KEYSTAGE_UPLOAD_LA_IN_FLIGHT_BYTES": "bytes of one LA's uploads waiting or being imported "
@@ -39,6 +46,10 @@ SETTINGS_HELP = {
     "is gone, is failed or queued again (default 120)",
     "KEYSTAGE_JOB_MAX_ATTEMPTS": "runs a job safe to retry gets before a stale one is failed "
     "(default 2)",
+    "HSTS_SECONDS": "Strict-Transport-Security max-age; default 31536000 (a year) when "
+    "SECURE_COOKIES is on, else 0 (no header)",
+    "HSTS_INCLUDE_SUBDOMAINS": "1 to add includeSubDomains to the HSTS header (default 0)",
+    "CSP_REPORT_ONLY": "1 to send the Content Security Policy as report-only (default 0: enforced)",
 }
 
 
@@ -47,11 +58,32 @@ def _env_flag(name: str, default: bool = False) -> bool:
 
 
 DEBUG = _env_flag("DEBUG")
-SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    # A fixed development key keeps sessions valid across restarts of a local copy; production
-    # deployments must set SECRET_KEY (the README says so, and check --deploy flags it).
-    "keystage-development-only-key-change-me-in-production-0123456789"
-)
+# Only the test run (pytest, and the processes it starts: conftest.py sets KEYSTAGE_TESTS) and
+# DEBUG may fall back to a built-in key.
+TESTING = "pytest" in sys.modules or _env_flag("KEYSTAGE_TESTS")
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else var/secret_key (`make run` writes one), else refuse."""
+    key = os.environ.get("SECRET_KEY", "").strip()
+    if not key and SECRET_KEY_FILE.is_file():
+        key = SECRET_KEY_FILE.read_text().strip()
+    if key:
+        return key
+    if DEBUG or TESTING:
+        # Known to everyone, so only for a local debug copy or the test run.
+        return "keystage-development-only-key-never-used-in-production-0123456789"
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random value "
+        f"(or put one in {SECRET_KEY_FILE.name} in the var folder; `make run` writes one), "
+        "or set DEBUG=1 for a local copy that is not in production."
+    )
+
+
+SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = [
     host.strip() for host in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 ]
@@ -72,6 +104,7 @@ INSTALLED_APPS = [
     "keystage.cleaning",
     "keystage.returns",
     "keystage.synth",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -83,6 +116,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "keystage.core.cache_control.PrivateNoStoreMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the login page's own answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "keystage.urls"
@@ -99,6 +136,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "keystage.core.context_processors.navigation",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -129,7 +167,10 @@ KEYSTAGE_JOB_MAX_ATTEMPTS = int(os.environ.get("KEYSTAGE_JOB_MAX_ATTEMPTS", "2")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["keystage.accounts.backends.LockoutModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "keystage.accounts.backends.ThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -142,8 +183,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Login throttling by django-axes (docs/adr/0001-login-throttling.md): failures are counted in
+# the database per user name AND source address, so a guesser locks out only their own pair
+# and the real user logs in from elsewhere; a lockout never touches existing sessions.
 LOGIN_LOCKOUT_ATTEMPTS = int(os.environ.get("LOGIN_LOCKOUT_ATTEMPTS", "5"))
 LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
+AXES_ENABLED = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = LOGIN_LOCKOUT_ATTEMPTS
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = "keystage.accounts.throttle.cool_off"
+AXES_USERNAME_CALLABLE = "keystage.accounts.throttle.username_for"
+AXES_LOCKOUT_CALLABLE = "keystage.accounts.throttle.lockout_response"
+AXES_RESET_ON_SUCCESS = False  # a right guess among wrong ones must not clear the count
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # the failures the growing cool-off counts
+AXES_ENABLE_ADMIN = False
+AXES_IPWARE_PROXY_COUNT = None
+AXES_VERBOSE = False
+PASSWORD_RESET_EMAILS_PER_HOUR = int(os.environ.get("PASSWORD_RESET_EMAILS_PER_HOUR", "3"))
+PASSWORD_RESET_REQUESTS_PER_HOUR = int(os.environ.get("PASSWORD_RESET_REQUESTS_PER_HOUR", "20"))
 
 # Sessions end after a spell of inactivity (renewed on each request) and when the browser closes.
 SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
@@ -157,6 +216,33 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _env_flag("SECURE_COOKIES")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# HSTS only makes sense behind TLS: on by default when cookies are HTTPS-only.
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("HSTS_SECONDS", "31536000" if SESSION_COOKIE_SECURE else "0")
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = False
+
+# Content Security Policy by django-csp (docs/adr/0002-content-security-policy.md): only our own
+# origin; the one inline script (govuk-frontend's js-enabled class) carries the request's nonce.
+_csp = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+if _env_flag("CSP_REPORT_ONLY"):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp
+else:
+    CONTENT_SECURITY_POLICY = _csp
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

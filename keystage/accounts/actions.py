@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 
 from keystage.accounts.models import LA_ROLES, Role, User
 from keystage.audit.log import record_event
@@ -112,52 +108,50 @@ def do_set_user_active(user: User, active: bool, *, acting_user, reason: str = "
 
 @transaction.atomic
 def do_unlock_user(user: User, *, acting_user, reason: str = "") -> User:
-    """Lift a lockout after failed logins."""
-    old = {"failed_login_count": user.failed_login_count, "locked_until": user.locked_until}
-    user.failed_login_count = 0
-    user.locked_until = None
-    user.save(update_fields=["failed_login_count", "locked_until"])
+    """Lift every lockout of a user name after failed logins, from every address."""
+    from keystage.accounts.throttle import failed_logins, reset_user
+
+    old = {"failed_login_count": failed_logins(user.username)}
+    reset_user(user.username)
     record_event(
         EventType.USER_UNLOCKED, acting_user=acting_user, la=user.la, school=user.school,
         obj=user, summary=f"User {user.username} unlocked", reason=reason,
-        old=old, new={"failed_login_count": 0, "locked_until": None},
+        old=old, new={"failed_login_count": 0},
     )
     return user
 
 
 @transaction.atomic
-def do_record_failed_login(username: str) -> User | None:
-    """Count a failed login; lock the account when the count reaches the limit."""
-    user = User.objects.select_for_update().filter(username__iexact=username).first()
+def do_record_failed_login(username: str, *, ip_address: str | None = None) -> User | None:
+    """Audit a failed login for a known user (django-axes counts and throttles it)."""
+    user = User.objects.filter(username__iexact=username).first()
     if user is None:
         return None
-    if user.locked_until is not None and not user.is_locked:
-        # A lock that has run out starts the count again.
-        User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)
-        user.locked_until = None
-    User.objects.filter(pk=user.pk).update(failed_login_count=F("failed_login_count") + 1)
-    user.refresh_from_db(fields=["failed_login_count"])
     record_event(
         EventType.USER_LOGIN_FAILED, acting_user=None, la=user.la, school=user.school, obj=user,
-        summary=f"Failed login for {user.username}", attempts=user.failed_login_count,
+        summary=f"Failed login for {user.username}", ip_address=ip_address or "",
     )
-    if user.failed_login_count >= settings.LOGIN_LOCKOUT_ATTEMPTS and not user.is_locked:
-        user.locked_until = timezone.now() + dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-        user.save(update_fields=["locked_until"])
-        record_event(
-            EventType.USER_LOCKED, acting_user=None, la=user.la, school=user.school, obj=user,
-            summary=f"User {user.username} locked after {user.failed_login_count} failed logins",
-            new={"locked_until": user.locked_until},
-        )
     return user
+
+
+@transaction.atomic
+def do_record_lockout(username: str, *, ip_address: str | None, cool_off) -> None:
+    """Audit that one address must wait before trying a user name again."""
+    user = User.objects.filter(username__iexact=username).first()
+    if user is None:
+        return
+    record_event(
+        EventType.USER_LOCKED, acting_user=None, la=user.la, school=user.school, obj=user,
+        summary=f"Logins as {user.username} from {ip_address or 'an unknown address'} paused "
+        f"after failed logins",
+        new={"ip_address": ip_address or "",
+             "cool_off_minutes": int(cool_off.total_seconds() // 60)},
+    )
 
 
 @transaction.atomic
 def do_record_login(user: User) -> None:
-    """Note a successful login and clear the failed-login count."""
-    user.failed_login_count = 0
-    user.locked_until = None
-    user.save(update_fields=["failed_login_count", "locked_until", "last_login"])
+    """Audit a successful login."""
     record_event(
         EventType.USER_LOGGED_IN, acting_user=user, la=user.la, school=user.school, obj=user,
         summary=f"{user.username} logged in",
@@ -166,11 +160,14 @@ def do_record_login(user: User) -> None:
 
 @transaction.atomic
 def do_set_password(user: User, password: str, *, acting_user, via_reset: bool = False) -> None:
-    """Set a user's password (their own change, or a reset by email link)."""
+    """Set a user's password (their own change, or a reset by email link, which also unlocks)."""
+    from keystage.accounts.throttle import reset_user
+
     user.set_password(password)
-    user.failed_login_count = 0
-    user.locked_until = None
-    user.save(update_fields=["password", "failed_login_count", "locked_until"])
+    user.save(update_fields=["password"])
+    if via_reset:
+        # Whoever holds the emailed link owns the account: let them in from wherever they are.
+        reset_user(user.username)
     record_event(
         EventType.USER_PASSWORD_RESET if via_reset else EventType.USER_PASSWORD_CHANGED,
         acting_user=acting_user, la=user.la, school=user.school, obj=user,

@@ -1,10 +1,23 @@
-"""Authentication that refuses locked accounts."""
+"""Authentication backends: django-axes' throttle in front of Django's model backend."""
 
-from django.contrib.auth.backends import ModelBackend
+from axes.backends import AxesStandaloneBackend
+from django.core.exceptions import PermissionDenied
 
 
-class LockoutModelBackend(ModelBackend):
-    """The model backend, except that a locked account cannot log in until the lock ends."""
+class ThrottleBackend(AxesStandaloneBackend):
+    """Refuse a login from a username and address pair that is cooling off after failures.
 
-    def user_can_authenticate(self, user) -> bool:
-        return super().user_can_authenticate(user) and not getattr(user, "is_locked", False)
+    Only web logins carry a request; a check without one (the command line, tests calling
+    `authenticate` directly) has no source address to throttle, so it is left to the next
+    backend instead of failing as axes' own backend does.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        try:
+            return super().authenticate(request, username=username, password=password, **kwargs)
+        except PermissionDenied:
+            # Already paused: the lockout was audited when it began.
+            request.keystage_already_locked = True
+            raise

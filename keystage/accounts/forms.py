@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
@@ -9,11 +11,12 @@ from django.utils import timezone
 
 from keystage.accounts.actions import do_record_failed_login
 from keystage.accounts.models import LA_ROLES, Role, User
+from keystage.accounts.throttle import client_address
 from keystage.core.forms import GovukFormMixin
 
 
 class LoginForm(GovukFormMixin, AuthenticationForm):
-    """Log in, counting failures and refusing locked accounts with a message saying what to do."""
+    """Log in; a wrong password, an unknown user and a throttled address get the same answer."""
 
     error_messages = {
         "invalid_login": "Enter a correct user name and password. Both are case-sensitive.",
@@ -22,38 +25,57 @@ class LoginForm(GovukFormMixin, AuthenticationForm):
 
     def clean(self):
         username = self.cleaned_data.get("username")
-        user = User.objects.filter(username__iexact=username or "").first()
-        if user is not None and user.is_locked:
-            until = timezone.localtime(user.locked_until).strftime("%H:%M")
-            raise forms.ValidationError(
-                f"This account is locked after {settings.LOGIN_LOCKOUT_ATTEMPTS} failed logins. "
-                f"Try again after {until}, or ask your LA administrator to unlock it.",
-                code="locked",
-            )
         try:
             return super().clean()
         except forms.ValidationError:
+            if getattr(self.request, "axes_locked_out", False):
+                # django-axes refused the pair before any password was checked; say nothing more
+                # than for a wrong password (its middleware answers with this very page).
+                raise
             # The backend refuses disabled users like a wrong password; with the right password,
             # say the account is disabled (not a failed login) so they know whom to ask.
+            user = User.objects.filter(username__iexact=username or "").first()
             password = self.cleaned_data.get("password") or ""
             if user is not None and not user.is_active and user.check_password(password):
                 raise forms.ValidationError(
                     self.error_messages["inactive"], code="inactive"
                 ) from None
             if username:
-                failed = do_record_failed_login(username)
-                if failed is not None and failed.is_locked:
-                    raise forms.ValidationError(
-                        "This account is now locked after too many failed logins. Try again in "
-                        f"{settings.LOGIN_LOCKOUT_MINUTES} minutes, or ask your LA administrator "
-                        "to unlock it.",
-                        code="locked",
-                    ) from None
+                do_record_failed_login(username, ip_address=client_address(self.request))
             raise
 
 
 class ResetRequestForm(GovukFormMixin, PasswordResetForm):
-    pass
+    """Ask for a reset email; at most so many emails per account and requests per address."""
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def get_users(self, email):
+        from keystage.accounts.models import PasswordResetRequest
+
+        ip = client_address(self.request) if self.request is not None else None
+        hour_ago = timezone.now() - dt.timedelta(hours=1)
+        # Old rows are only needed for the last hour's counts.
+        PasswordResetRequest.objects.filter(requested_at__lt=hour_ago).delete()
+        from_address = PasswordResetRequest.objects.filter(
+            ip_address=ip, requested_at__gte=hour_ago
+        ).count()
+        address_busy = ip is not None and from_address >= settings.PASSWORD_RESET_REQUESTS_PER_HOUR
+        users = [] if address_busy else list(super().get_users(email))
+        allowed = []
+        for user in users:
+            sent = PasswordResetRequest.objects.filter(
+                user=user, email_sent=True, requested_at__gte=hour_ago
+            ).count()
+            if sent < settings.PASSWORD_RESET_EMAILS_PER_HOUR:
+                allowed.append(user)
+        PasswordResetRequest.objects.bulk_create(
+            [PasswordResetRequest(ip_address=ip, user=user, email_sent=True) for user in allowed]
+            or [PasswordResetRequest(ip_address=ip)]
+        )
+        return allowed
 
 
 class NewPasswordForm(GovukFormMixin, SetPasswordForm):

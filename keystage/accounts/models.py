@@ -49,8 +49,6 @@ class User(AbstractUser):
         related_name="users",
     )
     page_size = models.PositiveSmallIntegerField(default=settings.DEFAULT_PAGE_SIZE)
-    failed_login_count = models.PositiveSmallIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["username"]
@@ -72,7 +70,17 @@ class User(AbstractUser):
 
     @property
     def is_locked(self) -> bool:
-        return self.locked_until is not None and self.locked_until > timezone.now()
+        """True when some address is cooling off after failed logins as this user."""
+        from keystage.accounts.throttle import is_locked_out
+
+        return is_locked_out(self.username)
+
+    @property
+    def failed_login_count(self) -> int:
+        """Failed logins counted now against this user, from every address."""
+        from keystage.accounts.throttle import failed_logins
+
+        return failed_logins(self.username)
 
     @property
     def organisation_name(self) -> str:
@@ -84,3 +92,21 @@ class User(AbstractUser):
         if self.role == Role.NATIONAL_ANALYST:
             return "National"
         return ""
+
+
+class PasswordResetRequest(models.Model):
+    """One request for a reset email, kept an hour or so to limit emails per account and address.
+
+    Not audited: anyone may ask, and a row per anonymous request would flood the audit log.
+    """
+
+    requested_at = models.DateTimeField(default=timezone.now, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        related_name="+",
+    )
+    email_sent = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"Reset request at {self.requested_at:%Y-%m-%d %H:%M} from {self.ip_address}"

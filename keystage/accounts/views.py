@@ -31,6 +31,7 @@ from keystage.accounts.forms import (
     UserSettingsForm,
 )
 from keystage.accounts.models import Role
+from keystage.accounts.throttle import with_locked_out
 from keystage.core.pagination import paginate
 
 
@@ -52,6 +53,10 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "accounts/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password-reset-done")
 
+    def get_form_kwargs(self):
+        # The form limits emails per account and requests per source address.
+        return {**super().get_form_kwargs(), "request": self.request}
+
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
@@ -59,7 +64,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("accounts:password-reset-complete")
 
     def form_valid(self, form):
-        # Saved through the action so the reset is in the audit log and unlocks the account.
+        # Saved through the action so the reset is in the audit log and lifts any lockout.
         do_set_password(
             form.user, form.cleaned_data["new_password1"], acting_user=form.user, via_reset=True
         )
@@ -116,7 +121,7 @@ def user_list(request):
     role = request.GET.get("role", "")
     if role:
         users = users.filter(role=role)
-    grid = paginate(request, users.order_by("username"))
+    grid = paginate(request, with_locked_out(users).order_by("username"))
     return render(request, "accounts/user_list.html", {
         "grid": grid, "query": query, "role": role, "roles": Role.choices,
     })
@@ -188,7 +193,7 @@ def user_edit(request, user_id: int):
                 if data["is_active"] != target.is_active:
                     do_set_user_active(target, data["is_active"], acting_user=request.user,
                                        reason=data["reason"])
-                if data["unlock"] and (target.is_locked or target.failed_login_count):
+                if data["unlock"] and target.failed_login_count:
                     do_unlock_user(target, acting_user=request.user, reason=data["reason"])
         except (ScopeError, ValueError) as error:
             form.add_error(None, str(error))

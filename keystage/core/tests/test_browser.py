@@ -87,6 +87,10 @@ def test_walk_the_main_pages(live_server, transactional_db, fast_settings, brows
     page = context.new_page()
     responses: list[tuple[str, int]] = []
     page.on("response", lambda response: responses.append((response.url, response.status)))
+    # The Content Security Policy must block nothing of ours.
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
 
     # Sign in as the LA 330 administrator: the header names the organisation.
     page.goto("/")
@@ -96,6 +100,8 @@ def test_walk_the_main_pages(live_server, transactional_db, fast_settings, brows
     expect(page.get_by_test_id("organisation")).to_contain_text("la_admin_330")
     expect(page.locator("h1")).to_have_text("Birmingham")
     expect(page.get_by_test_id("open-schools")).to_have_text("4")
+    # govuk-frontend's inline script ran under the CSP (it carries the page's nonce).
+    expect(page.locator("body")).to_have_class(re.compile(r"\bjs-enabled\b"))
 
     # Schools: the LA's schools and none of LA 331's.
     _nav(page, "Schools")
@@ -191,6 +197,7 @@ def test_walk_the_main_pages(live_server, transactional_db, fast_settings, brows
     expect(page.locator(".govuk-service-navigation__list")).not_to_contain_text("Users")
     page.goto("/schools/100002/")
     expect(page.locator("h1")).to_have_text("Page not found")
+    assert refused == []
 
     context.close()
 
