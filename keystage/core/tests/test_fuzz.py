@@ -1,0 +1,238 @@
+"""Hostile input on every page: each GET parameter a page reads and each field of each form it
+shows gets NUL bytes, huge strings and numbers, and odd text; no answer is ever a 500.
+
+Pages are enumerated from Django's URL resolver, so a new page must be declared in PAGES (its
+object ids and the GET parameters it reads) or `test_every_page_is_declared_for_the_fuzz_test`
+fails. Form fields are found by reading the page's own <form>s, so new fields are fuzzed
+without a change here.
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from keystage.accounts.models import Role
+from keystage.cleaning.actions import do_run_cleaning
+from keystage.collection.actions import import_ctf
+from keystage.collection.models import PupilRecord, ReceivedFile, Submission
+from keystage.collection.tests.ctf_builder import eyfsp_file
+from keystage.jobs.actions import do_queue_job
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE = [
+    "nul\x00byte",
+    "x" * 10_000,
+    str(10**20),
+    "-1",
+    "not-a-number",
+    "\u202e\ufeff\U0001f600\u0301\ud7ff",
+    "../../etc/passwd",
+    "' OR '1'='1\"; --",
+]
+
+# Per URL name: how to fill its path arguments (from the world built below) and which GET
+# parameters the page reads. The integrator extends this as pages are added.
+COLLECTION_GET = ("collection", "year", "page", "format")
+PAGES: dict[str, tuple[str, ...]] = {
+    "core:home": (),
+    "core:national": ("year",),
+    "accounts:login": ("next",),
+    "accounts:logout": (),
+    "accounts:password-reset": (),
+    "accounts:password-reset-done": (),
+    "accounts:password-reset-confirm": (),
+    "accounts:password-reset-complete": (),
+    "accounts:settings": (),
+    "accounts:password-change": (),
+    "accounts:user-list": ("q", "role", "page"),
+    "accounts:user-add": (),
+    "accounts:user-edit": (),
+    "schools:list": ("q", "phase", "status", "pvi", "sort", "page"),
+    "schools:pvi-add": (),
+    "schools:import": (),
+    "schools:import-detail": (),
+    "schools:academic-year": (),
+    "schools:detail": (),
+    "schools:edit": (),
+    "audit:log": ("q", "type", "actor", "from", "to", "page"),
+    "jobs:detail": (),
+    "jobs:status": (),
+    "collection:completeness": COLLECTION_GET,
+    "collection:upload": (),
+    "collection:batch": (),
+    "collection:batch-confirm": (),
+    "collection:submissions": COLLECTION_GET,
+    "collection:submission": (),
+    "collection:download": (),
+    "collection:export": COLLECTION_GET,
+    "cleaning:overview": COLLECTION_GET,
+    "cleaning:run": COLLECTION_GET,
+    "cleaning:issues": (*COLLECTION_GET, "rule", "severity", "school", "upn", "sort"),
+    "cleaning:school": (*COLLECTION_GET, "rule", "severity", "upn", "sort"),
+    "cleaning:pupil": (),
+    "cleaning:pupil-edit": (),
+    "cleaning:rules": ("collection", "year"),
+    "returns:list": COLLECTION_GET,
+    "returns:make": (),
+    "returns:detail": (),
+    "returns:download": (),
+    "returns:moderation": COLLECTION_GET,
+    "returns:moderation-school": ("year", "format", "table"),
+}
+ROLES = (Role.LA_ADMIN, Role.LA_DATA_OFFICER, Role.SCHOOL_USER)
+
+
+def _url_names(resolver=None, prefix="") -> list[tuple[str, URLPattern]]:
+    resolver = resolver or get_resolver()
+    found = []
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            space = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+            found += _url_names(entry, space)
+        elif isinstance(entry, URLPattern) and entry.name:
+            found.append((f"{prefix}{entry.name}", entry))
+    return found
+
+
+def test_every_page_is_declared_for_the_fuzz_test():
+    names = {name for name, _ in _url_names()}
+    assert names - PAGES.keys() == set(), "declare the new pages' GET parameters in PAGES"
+
+
+class _Forms(HTMLParser):
+    """The POST forms of a page: their action and their fields with the page's values."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[dict] = []
+        self._select = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.forms.append({"method": (a.get("method") or "get").lower(),
+                               "action": a.get("action") or "", "fields": {}})
+        elif not self.forms:
+            return
+        elif tag in ("input", "textarea") and a.get("name"):
+            kind = (a.get("type") or "text").lower()
+            if kind == "file" or (kind in ("checkbox", "radio") and "checked" not in a):
+                self.forms[-1]["fields"].setdefault(a["name"], None)
+            else:
+                self.forms[-1]["fields"][a["name"]] = a.get("value") or ""
+        elif tag == "select" and a.get("name"):
+            self._select = a["name"]
+            self.forms[-1]["fields"].setdefault(a["name"], "")
+        elif tag == "option" and self._select and "selected" in a:
+            self.forms[-1]["fields"][self._select] = a.get("value") or ""
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+
+
+def _forms(html: str) -> list[dict]:
+    parser = _Forms()
+    parser.feed(html)
+    return parser.forms
+
+
+@pytest.fixture
+def fuzz_world(world):
+    """The test world with an EYFSP file loaded and checked, and an upload job, for ids."""
+    part = world.a
+    school = part.schools[0]
+    data, _ = eyfsp_file(part.la.code, school.estab, 2)
+    outcome = import_ctf("school.xml", data, la=part.la, year=2026, acting_user=None,
+                         confirm_replacements=True)
+    assert outcome.status == "committed", outcome.message
+    do_run_cleaning(part.la, "eyfsp", 2026, acting_user=None, trigger="import")
+    return world
+
+
+def _path_args(world, name: str, pattern: URLPattern) -> dict:
+    part = world.a
+    school = part.schools[0]
+    job = do_queue_job("run-cleaning", "Fuzz", la=part.la, acting_user=None,
+                       params={"la_code": part.la.code, "collection": "eyfsp", "year": 2026})
+    values = {
+        "urn": school.urn,
+        "user_id": part.users[Role.LA_ANALYST].pk,
+        "pupil_id": PupilRecord.objects.filter(la=part.la).first().pk,
+        "job_id": job.pk,
+        "submission_id": Submission.objects.filter(la=part.la).first().pk,
+        "file_id": ReceivedFile.objects.first().pk,
+        "return_id": 1,
+        "import_id": 1,
+        "uidb64": "MQ",
+        "token": "set-password",
+    }
+    return {arg: values[arg] for arg in pattern.pattern.converters}
+
+
+def _assert_not_a_crash(response, what: str):
+    assert response.status_code < 500, f"{what}: {response.status_code}"
+    if response.get("Content-Type", "").startswith("text/html"):
+        assert b"Traceback" not in response.content, what
+
+
+def _fuzz_page(client, world, name, pattern):
+    url = reverse(name, kwargs=_path_args(world, name, pattern))
+    for param in PAGES[name]:
+        for value in HOSTILE:
+            _assert_not_a_crash(client.get(url, {param: value}), f"GET {name} {param}={value[:20]!r}")
+    response = client.get(url)
+    _assert_not_a_crash(response, f"GET {name}")
+    if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
+        if response.status_code == 405:
+            _fuzz_post(client, name, url, {p: "" for p in PAGES[name]})
+        return
+    for form in _forms(response.content.decode()):
+        if form["method"] != "post" or (form["action"] and form["action"] != url):
+            continue
+        if "logout" in form["action"]:
+            continue
+        _fuzz_post(client, name, url, form["fields"])
+
+
+def _fuzz_post(client, name, url, fields):
+    for field in fields:
+        if field == "csrfmiddlewaretoken":
+            continue
+        for value in HOSTILE:
+            data = {k: v for k, v in fields.items() if v is not None}
+            data[field] = value
+            _assert_not_a_crash(client.post(url, data),
+                                f"POST {name} {field}={value[:20]!r}")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_page_answers_hostile_input_with_a_server_error(fuzz_world, client, role):
+    client.raise_request_exception = False
+    for name, pattern in _url_names():
+        if name in ("accounts:logout",):
+            continue
+        client.force_login(fuzz_world.a.users[role])
+        _fuzz_page(client, fuzz_world, name, pattern)
+
+
+def test_a_nul_byte_in_a_search_box_is_refused_with_a_clear_message(world, login):
+    client = login(world.a.users[Role.LA_ADMIN])
+
+    response = client.get("/schools/", {"q": "Birmingham\x00"})
+
+    assert response.status_code == 400
+    assert "NUL character" in response.content.decode()
+
+
+@pytest.mark.parametrize("query", ["year=99999999999999999999", "year=abc", "collection=nope",
+                                   "year=1999"])
+def test_an_unknown_collection_or_year_is_not_found(world, login, query):
+    client = login(world.a.users[Role.LA_DATA_OFFICER])
+
+    assert client.get(f"/cleaning/?{query}").status_code == 404
+    assert client.get(f"/collection/?{query}").status_code == 404
