@@ -16,10 +16,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from keystage.accounts.models import Role
 from keystage.cleaning.actions import do_run_cleaning
-from keystage.collection.actions import import_ctf
+from keystage.collection.actions import do_import_expected_cohorts, import_ctf
 from keystage.collection.models import PupilRecord, ReceivedFile, Submission
 from keystage.collection.tests.ctf_builder import eyfsp_file
+from keystage.core.testing import gias_csv
+from keystage.formats.errors import FormatError
 from keystage.jobs.actions import do_queue_job
+from keystage.schools.actions import do_import_establishments
+from keystage.schools.models import Establishment
 
 pytestmark = pytest.mark.django_db
 
@@ -184,7 +188,8 @@ def _fuzz_page(client, world, name, pattern):
     url = reverse(name, kwargs=_path_args(world, name, pattern))
     for param in PAGES[name]:
         for value in HOSTILE:
-            _assert_not_a_crash(client.get(url, {param: value}), f"GET {name} {param}={value[:20]!r}")
+            _assert_not_a_crash(client.get(url, {param: value}),
+                                f"GET {name} {param}={value[:20]!r}")
     response = client.get(url)
     _assert_not_a_crash(response, f"GET {name}")
     if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
@@ -236,3 +241,57 @@ def test_an_unknown_collection_or_year_is_not_found(world, login, query):
 
     assert client.get(f"/cleaning/?{query}").status_code == 404
     assert client.get(f"/collection/?{query}").status_code == 404
+
+
+# -- Values from files and forms that would not fit their columns ---------------------------
+
+
+def test_a_cohort_count_of_ten_to_the_twenty_is_a_row_error_not_a_database_error(world):
+    school = world.a.schools[0]
+    data = (f"LAESTAB,Collection,AcademicYear,ExpectedCount\n{school.laestab},EYFSP,2025/26,"
+            f"{10**20}\n").encode()
+
+    with pytest.raises(FormatError) as error:
+        do_import_expected_cohorts(data, filename="cohorts.csv", la=world.a.la, acting_user=None)
+
+    assert error.value.line == 2 and error.value.column == "ExpectedCount"
+    assert "whole number of pupils" in str(error.value)
+
+
+def test_a_gias_row_with_an_over_long_postcode_is_refused_by_line(world):
+    row = {"URN": "100009", "LA (code)": "330", "LA (name)": "Birmingham",
+           "EstablishmentNumber": "2009", "EstablishmentName": "Long Postcode School",
+           "Postcode": "AB1 2CD" * 20}
+
+    with pytest.raises(FormatError) as error:
+        do_import_establishments(gias_csv([row]), filename="gias.csv", la_code="330",
+                                 acting_user=None)
+
+    assert error.value.line == 2 and "at most 10 fit" in str(error.value)
+    assert not Establishment.objects.filter(urn="100009").exists()
+
+
+def test_a_ctf_pupil_with_an_over_long_surname_is_refused_naming_the_line(world):
+    part = world.a
+    data, _ = eyfsp_file(part.la.code, part.schools[0].estab, 2, surname="S" * 300)
+
+    outcome = import_ctf("long.xml", data, la=part.la, year=2026, acting_user=None,
+                         confirm_replacements=True)
+
+    assert outcome.status == "refused"
+    assert "<Surname>" in outcome.message and "at most 100 fit" in outcome.message
+    assert not PupilRecord.objects.exists()
+
+
+def test_an_over_long_postcode_or_huge_age_in_the_school_edit_form_is_a_form_error(world, login):
+    client = login(world.a.users[Role.LA_ADMIN])
+    school = world.a.schools[0]
+    fields = {"name": school.name, "type_name": "x", "phase": "Primary", "status": "Open",
+              "low_age": "4", "high_age": str(10**20), "postcode": "AB1 2CD" * 20,
+              "reason": "fuzz"}
+
+    response = client.post(f"/schools/{school.urn}/edit/", fields)
+
+    assert response.status_code in (200, 400)
+    errors = response.context["form"].errors
+    assert "postcode" in errors and "high_age" in errors
