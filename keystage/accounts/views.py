@@ -31,6 +31,7 @@ from keystage.accounts.forms import (
     UserSettingsForm,
 )
 from keystage.accounts.models import Role
+from keystage.core.inputs import choice_param, text_param
 from keystage.core.pagination import paginate
 
 
@@ -106,14 +107,14 @@ def user_settings(request):
 def user_list(request):
     """The LA's users, searchable and paged."""
     users = access.access_users(request.user)
-    query = request.GET.get("q", "").strip()
+    query = text_param(request, "q")
     if query:
         users = users.filter(
             Q(username__icontains=query) | Q(first_name__icontains=query)
             | Q(last_name__icontains=query) | Q(email__icontains=query)
             | Q(school__name__icontains=query)
         )
-    role = request.GET.get("role", "")
+    role = choice_param(request, "role", Role.values, default="")
     if role:
         users = users.filter(role=role)
     grid = paginate(request, users.order_by("username"))

@@ -87,7 +87,7 @@ def issue_list(request):
     collection, year = collection_and_year(request, la)
     issues = access.access_issues(user).filter(collection=collection, year=year)
     rows, applied = filtered_issues(issues, request.GET)
-    if request.GET.get("format") == "csv":
+    if choice_param(request, "format", ("csv",)) == "csv":
         return csv_response(f"{la.code}_{collection}_{year}_issues", REPORT_COLUMNS,
                             rows.values_list(*REPORT_COLUMNS).iterator(chunk_size=5000))
     return render(request, "cleaning/issue_list.html", {
@@ -106,7 +106,7 @@ def school_report(request, urn: str):
         school=school, collection=collection, year=year
     )
     name = f"{school.identifier}_{collection}_{year}_cleaning_report"
-    wanted = request.GET.get("format")
+    wanted = choice_param(request, "format", ("csv", "xlsx"))
     if wanted == "csv":
         return csv_response(name, SCHOOL_REPORT_COLUMNS, school_report_rows(issues))
     if wanted == "xlsx":

@@ -24,6 +24,7 @@ from keystage.collection.queries import (
     result_columns,
 )
 from keystage.core.downloads import csv_response, stored_file_response, xlsx_response
+from keystage.core.inputs import choice_param
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
 
@@ -91,7 +92,7 @@ def completeness_page(request):
     la = la_of(request.user)
     collection, year = collection_and_year(request, la)
     rows = completeness(la, collection, year, schools=schools)
-    if request.GET.get("format") == "csv":
+    if choice_param(request, "format", ("csv",)) == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = (
             f'attachment; filename="{la.code}_{collection}_{year}_completeness.csv"'
@@ -154,6 +155,6 @@ def export_results(request):
     header = result_columns(collection, year)
     rows = iter_results(la, collection, year, schools=schools)
     name = f"{la.code}_{collection}_{year}_results"
-    if request.GET.get("format") == "xlsx":
+    if choice_param(request, "format", ("xlsx",)) == "xlsx":
         return xlsx_response(name, collection.upper(), header, rows)
     return csv_response(name, header, rows)

@@ -67,13 +67,16 @@ def int_param(request, name: str, *, default: int | None = None,
 
 
 def choice_param(request, name: str, choices, *, default: str | None = None,
-                 source=None) -> str | None:
+                 source=None, lenient: bool = False) -> str | None:
     """A query parameter that must be one of `choices`; absent or empty gives the default,
-    an unknown value is a 404."""
+    an unknown value is a 404 (or, when `lenient`, for a harmless choice like a sort
+    column, the default)."""
     raw = (source if source is not None else request.GET).get(name, "")
     if raw == "":
         return default
     if raw not in choices:
+        if lenient:
+            return default
         raise Http404(f"There is no {name} '{raw[:40]}'.")
     return raw
 

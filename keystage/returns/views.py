@@ -14,7 +14,7 @@ from keystage.collection.choices import MAX_YEAR, MIN_YEAR, collection_and_year,
 from keystage.collection.models import Collection, Submission
 from keystage.collection.queries import iter_results, result_columns
 from keystage.core.downloads import csv_response, stored_file_response, xlsx_sheets_response
-from keystage.core.inputs import int_param
+from keystage.core.inputs import choice_param, int_param
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
 from keystage.returns.actions import MISSING_SCHOOL_RULE
@@ -145,7 +145,7 @@ def moderation_export(request, urn: str):
     ]
     summary = school_summary(school, year, loaded)
     name = f"{school.identifier}_{year}_moderation"
-    wanted = request.GET.get("format")
+    wanted = choice_param(request, "format", ("csv", "xlsx"))
     table = request.GET.get("table", "summary")
     if wanted == "xlsx":
         sheets = [("Summary", SUMMARY_COLUMNS, summary)] + [

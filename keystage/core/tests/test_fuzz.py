@@ -320,3 +320,12 @@ def test_an_over_long_postcode_or_huge_age_in_the_school_edit_form_is_a_form_err
     assert response.status_code in (200, 400)
     errors = response.context["form"].errors
     assert "postcode" in errors and "high_age" in errors
+
+
+@pytest.mark.parametrize("url", ["/accounts/users/?role=emperor", "/audit/?type=nope",
+                                 "/schools/?status=sideways", "/collection/?format=pdf"])
+def test_an_unknown_choice_in_a_query_is_not_found(world, login, url):
+    client = login(world.a.users[Role.LA_ADMIN])
+
+    assert client.get(url.split("?")[0]).status_code == 200
+    assert client.get(url).status_code == 404
