@@ -6,10 +6,9 @@ import datetime as dt
 
 from keystage.accounts.models import Role
 from keystage.collection.models import Collection
-from keystage.core.inputs import choice_param, int_param
+from keystage.core.inputs import MAX_YEAR, MIN_YEAR, choice_param, int_param
 
-# Assessment years Keystage can hold; any other `year=` is a page that does not exist.
-MIN_YEAR, MAX_YEAR = 2000, 2099
+__all__ = ["MAX_YEAR", "MIN_YEAR", "collection_and_year", "default_year", "la_of", "year_param"]
 
 
 def la_of(user):

@@ -21,6 +21,9 @@ NUL_MESSAGE = (
 # Django's defaults, which match PostgreSQL's, are used on both).
 INTEGER_RANGES = BaseDatabaseOperations.integer_field_ranges
 INT_RANGE = INTEGER_RANGES["IntegerField"]
+# Assessment years Keystage can hold; any other year asked for is a page that does not exist
+# (or, on the command line, bad usage).
+MIN_YEAR, MAX_YEAR = 2000, 2099
 
 
 def has_nul(value) -> bool:
@@ -85,6 +88,20 @@ def text_param(request, name: str, *, max_length: int = 200, source=None) -> str
     """A free-text query parameter (a search box), stripped and cut to a sane length."""
     raw = (source if source is not None else request.GET).get(name, "")
     return raw.strip()[:max_length]
+
+
+def assessment_year(text: str) -> int:
+    """An argparse type for `--year`: a whole number from MIN_YEAR to MAX_YEAR."""
+    import argparse
+
+    if not (text.isascii() and text.isdigit() and len(text) == 4) or not (
+        MIN_YEAR <= int(text) <= MAX_YEAR
+    ):
+        raise argparse.ArgumentTypeError(
+            f"'{text[:20]}' is not an assessment year: give the summer of the assessments, "
+            f"from {MIN_YEAR} to {MAX_YEAR} (2026 means 2025/26)."
+        )
+    return int(text)
 
 
 def check_text(value: str, *, max_length: int, what: str) -> str | None:

@@ -329,3 +329,18 @@ def test_an_unknown_choice_in_a_query_is_not_found(world, login, url):
 
     assert client.get(url.split("?")[0]).status_code == 200
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("command", [
+    ["clean", "--la", "330", "--year", str(10**20)],
+    ["export", "results", "--la", "330", "--year", "-1", "--collection", "eyfsp",
+     "--out", "x.csv"],
+    ["import", "nothing.xml", "--la", "330", "--year", "20x6"],
+])
+def test_a_command_with_an_impossible_year_exits_2_saying_what_a_year_is(world, capsys, command):
+    from keystage.cli import main
+
+    status = main(command)
+
+    assert status == 2
+    assert "is not an assessment year" in capsys.readouterr().err
