@@ -344,3 +344,26 @@ def test_a_command_with_an_impossible_year_exits_2_saying_what_a_year_is(world, 
 
     assert status == 2
     assert "is not an assessment year" in capsys.readouterr().err
+
+
+def test_every_form_of_the_app_uses_the_shared_validation_mixin():
+    import importlib
+    import inspect
+    import pkgutil
+
+    from django import forms
+
+    import keystage
+    from keystage.core.forms import GovukFormMixin
+
+    missing = []
+    for app in pkgutil.iter_modules(keystage.__path__):
+        try:
+            module = importlib.import_module(f"keystage.{app.name}.forms")
+        except ModuleNotFoundError:
+            continue
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if (cls.__module__ == module.__name__ and issubclass(cls, forms.BaseForm)
+                    and not issubclass(cls, GovukFormMixin)):
+                missing.append(f"{module.__name__}.{name}")
+    assert missing == [], "give these forms GovukFormMixin (lengths, ranges, NUL)"
