@@ -32,6 +32,7 @@ from keystage.accounts.forms import (
 )
 from keystage.accounts.models import Role
 from keystage.accounts.throttle import with_locked_out
+from keystage.core.inputs import choice_param, text_param
 from keystage.core.pagination import paginate
 
 
@@ -111,14 +112,14 @@ def user_settings(request):
 def user_list(request):
     """The LA's users, searchable and paged."""
     users = access.access_users(request.user)
-    query = request.GET.get("q", "").strip()
+    query = text_param(request, "q")
     if query:
         users = users.filter(
             Q(username__icontains=query) | Q(first_name__icontains=query)
             | Q(last_name__icontains=query) | Q(email__icontains=query)
             | Q(school__name__icontains=query)
         )
-    role = request.GET.get("role", "")
+    role = choice_param(request, "role", Role.values, default="")
     if role:
         users = users.filter(role=role)
     grid = paginate(request, with_locked_out(users).order_by("username"))

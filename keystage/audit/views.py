@@ -10,6 +10,7 @@ from django.shortcuts import render
 
 from keystage.accounts import access
 from keystage.audit.models import EventType
+from keystage.core.inputs import choice_param, text_param
 from keystage.core.pagination import paginate
 
 
@@ -24,16 +25,16 @@ def _date(value: str) -> dt.date | None:
 def audit_log(request):
     """The LA's audit log, searchable by text, event type, school, user and dates."""
     events = access.access_audit_events(request.user)
-    q = request.GET.get("q", "").strip()
+    q = text_param(request, "q")
     if q:
         events = events.filter(
             Q(summary__icontains=q) | Q(reason__icontains=q) | Q(actor__icontains=q)
             | Q(school__urn=q) | Q(school__laestab=q) | Q(school__name__icontains=q)
         )
-    event_type = request.GET.get("type", "")
+    event_type = choice_param(request, "type", EventType.values, default="")
     if event_type:
         events = events.filter(event_type=event_type)
-    actor = request.GET.get("actor", "").strip()
+    actor = text_param(request, "actor", max_length=150)
     if actor:
         events = events.filter(actor__iexact=actor)
     errors = []

@@ -28,9 +28,10 @@ from keystage.cleaning.queries import (
     school_report_rows,
 )
 from keystage.cleaning.ruleset import rule_set_for
-from keystage.collection.choices import collection_and_year, la_of
+from keystage.collection.choices import collection_and_year, la_of, year_param
 from keystage.collection.models import Collection
 from keystage.core.downloads import csv_response, xlsx_response
+from keystage.core.inputs import choice_param
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
 
@@ -70,14 +71,7 @@ def overview(request):
 def run_rules(request):
     """Queue a run of the rules over a collection; the worker shows its progress."""
     la = access.access_user_la(request.user, "clean-data")
-    collection, year = collection_and_year(request, la)
-    collection = request.POST.get("collection", collection)
-    if collection not in Collection.values:
-        collection = "eyfsp"
-    try:
-        year = int(request.POST.get("year", year))
-    except ValueError:
-        pass
+    collection, year = collection_and_year(request, la, source=request.POST)
     job = do_queue_job(
         "run-cleaning", f"Check {collection.upper()} {year}", la=la, acting_user=request.user,
         params={"la_code": la.code, "collection": collection, "year": year},
@@ -93,7 +87,7 @@ def issue_list(request):
     collection, year = collection_and_year(request, la)
     issues = access.access_issues(user).filter(collection=collection, year=year)
     rows, applied = filtered_issues(issues, request.GET)
-    if request.GET.get("format") == "csv":
+    if choice_param(request, "format", ("csv",)) == "csv":
         return csv_response(f"{la.code}_{collection}_{year}_issues", REPORT_COLUMNS,
                             rows.values_list(*REPORT_COLUMNS).iterator(chunk_size=5000))
     return render(request, "cleaning/issue_list.html", {
@@ -112,7 +106,7 @@ def school_report(request, urn: str):
         school=school, collection=collection, year=year
     )
     name = f"{school.identifier}_{collection}_{year}_cleaning_report"
-    wanted = request.GET.get("format")
+    wanted = choice_param(request, "format", ("csv", "xlsx"))
     if wanted == "csv":
         return csv_response(name, SCHOOL_REPORT_COLUMNS, school_report_rows(issues))
     if wanted == "xlsx":
@@ -189,15 +183,11 @@ def pupil_edit(request, pupil_id: int):
 @login_required
 def rule_catalogue(request):
     """The rules in force in a year, generated from the rule data."""
-    try:
-        year = int(request.GET.get("year", ""))
-    except ValueError:
-        la = la_of(request.user)
-        _, year = collection_and_year(request, la)
+    year = year_param(request, la_of(request.user))
     rule_set = _rule_set(year)
     rules = rule_set.rules if rule_set is not None else ()
-    collection = request.GET.get("collection", "")
-    if collection in Collection.values:
+    collection = choice_param(request, "collection", Collection.values, default="")
+    if collection:
         rules = tuple(r for r in rules if collection in r.collections)
     order = {value: i for i, value in enumerate(Collection.values)}
     rows = [

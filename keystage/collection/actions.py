@@ -32,6 +32,7 @@ from keystage.collection.models import (
     SubmissionStatus,
 )
 from keystage.core.bulk import bulk_insert
+from keystage.core.inputs import check_text
 from keystage.formats.assessment_spec import component_for
 from keystage.formats.ctf import CtfReader, latest_results, looks_like_ctf
 from keystage.formats.errors import FormatError
@@ -207,6 +208,20 @@ def discard_uncommitted_originals(staged: list[Path]) -> None:
     for part in staged:
         part.unlink(missing_ok=True)
     staged.clear()
+# A pupil's text fields and the PupilRecord columns they go into.
+_PUPIL_TEXT = (("upn", "UPN"), ("surname", "Surname"), ("forename", "Forename"),
+               ("middle_names", "MiddleNames"), ("dob_text", "DOB"), ("sex", "Sex"),
+               ("ncyear", "NCyearActual"))
+
+
+def _check_pupil_fits(pupil, filename: str) -> None:
+    """Refuse the file, naming the pupil's line, when a value would not fit its column."""
+    for attr, element in _PUPIL_TEXT:
+        value = getattr(pupil, attr) or ""
+        limit = PupilRecord._meta.get_field(attr).max_length
+        problem = check_text(value, max_length=limit, what=f"The pupil's <{element}>")
+        if problem:
+            raise FormatError(problem, filename=filename, line=pupil.line, column=element)
 
 
 def import_ctf(
@@ -250,6 +265,7 @@ def _import_ctf(filename, data: InputFile, *, la, year, acting_user, confirm_rep
         by_collection: dict[str, list[_ParsedPupil]] = defaultdict(list)
         ignored_rows = 0
         for pupil in reader.pupils():
+            _check_pupil_fits(pupil, filename)
             rows_by_collection: dict[str, list] = defaultdict(list)
             for row in pupil.assessments:
                 component = component_for(row.stage, row.subject, row.method, row.component,

@@ -6,6 +6,9 @@ import datetime as dt
 
 from keystage.accounts.models import Role
 from keystage.collection.models import Collection
+from keystage.core.inputs import MAX_YEAR, MIN_YEAR, choice_param, int_param
+
+__all__ = ["MAX_YEAR", "MIN_YEAR", "collection_and_year", "default_year", "la_of", "year_param"]
 
 
 def la_of(user):
@@ -21,13 +24,15 @@ def default_year(la) -> int:
     return today.year + 1 if today.month >= 9 else today.year
 
 
-def collection_and_year(request, la) -> tuple[str, int]:
-    """The collection and assessment year a page's query asks for, with sensible defaults."""
-    collection = request.GET.get("collection", "eyfsp")
-    if collection not in Collection.values:
-        collection = "eyfsp"
-    try:
-        year = int(request.GET.get("year", ""))
-    except ValueError:
-        year = default_year(la)
-    return collection, year
+def year_param(request, la, *, source=None) -> int:
+    """The assessment year a query asks for (the LA's current one when absent); 404 if unknown."""
+    year = int_param(request, "year", min_value=MIN_YEAR, max_value=MAX_YEAR, source=source)
+    return default_year(la) if year is None else year
+
+
+def collection_and_year(request, la, *, source=None) -> tuple[str, int]:
+    """The collection and assessment year a page's query asks for, with sensible defaults;
+    an unknown collection or year is a 404, not a silent default."""
+    collection = choice_param(request, "collection", Collection.values, default="eyfsp",
+                              source=source)
+    return collection, year_param(request, la, source=source)

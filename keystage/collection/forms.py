@@ -44,6 +44,6 @@ class UploadForm(GovukFormMixin, forms.Form):
         self.fields["year"].choices = [(y, f"Summer {y} ({y - 1}/{y % 100:02d})") for y in years]
 
 
-class CollectionYearForm(forms.Form):
+class CollectionYearForm(GovukFormMixin, forms.Form):
     collection = forms.ChoiceField(choices=Collection.choices, required=False)
     year = forms.IntegerField(required=False)

@@ -27,6 +27,7 @@ from keystage.collection.queries import (
     uploads_in_flight,
 )
 from keystage.core.downloads import csv_response, stored_file_response, xlsx_response
+from keystage.core.inputs import choice_param
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
 
@@ -160,7 +161,7 @@ def completeness_page(request):
     la = la_of(request.user)
     collection, year = collection_and_year(request, la)
     rows = completeness(la, collection, year, schools=schools)
-    if request.GET.get("format") == "csv":
+    if choice_param(request, "format", ("csv",)) == "csv":
         return csv_response(
             f"{la.code}_{collection}_{year}_completeness",
             ["laestab", "school", "expected", "received", "last_submission", "missing"],
@@ -216,6 +217,6 @@ def export_results(request):
     header = result_columns(collection, year)
     rows = iter_results(la, collection, year, schools=schools)
     name = f"{la.code}_{collection}_{year}_results"
-    if request.GET.get("format") == "xlsx":
+    if choice_param(request, "format", ("xlsx",)) == "xlsx":
         return xlsx_response(name, collection.upper(), header, rows)
     return csv_response(name, header, rows)

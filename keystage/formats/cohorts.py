@@ -16,7 +16,10 @@ from keystage.formats.errors import FormatError
 
 COHORT_COLLECTIONS = ("EYFSP", "PHONICS_Y1", "PHONICS_Y2", "KS1", "KS2TA", "MTC")
 REQUIRED = ("LAESTAB", "Collection", "AcademicYear", "ExpectedCount")
-_YEAR = re.compile(r"^(\d{4})(?:/(\d{2}))?$")
+_YEAR = re.compile(r"^([0-9]{4})(?:/([0-9]{2}))?$")
+# No school has a cohort this big; a larger number is a typing slip (and would not fit the
+# database column on PostgreSQL).
+MAX_EXPECTED_COUNT = 10_000
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def read_expected_cohorts(data: bytes, *, filename: str) -> list[ExpectedCohortR
             return row[lookup[name.lower()]].strip()
 
         laestab = cell("LAESTAB")
-        if not (laestab.isdigit() and len(laestab) in (6, 7)):
+        if not (laestab.isascii() and laestab.isdigit() and len(laestab) in (6, 7)):
             raise FormatError(
                 f"'{laestab}' is not a LAESTAB (7 digits) or EY URN (6 digits).",
                 filename=filename,
@@ -102,9 +105,10 @@ def read_expected_cohorts(data: bytes, *, filename: str) -> list[ExpectedCohortR
                 column="AcademicYear",
             )
         count = cell("ExpectedCount")
-        if not count.isdigit():
+        if not (count.isascii() and count.isdigit()) or int(count) > MAX_EXPECTED_COUNT:
             raise FormatError(
-                f"'{count}' is not a whole number of pupils.",
+                f"'{count[:20]}' is not a whole number of pupils from 0 to "
+                f"{MAX_EXPECTED_COUNT:,}.",
                 filename=filename,
                 line=line,
                 column="ExpectedCount",

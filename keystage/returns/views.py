@@ -10,10 +10,11 @@ from django.views.decorators.http import require_POST
 from keystage.accounts import access
 from keystage.accounts.models import Role
 from keystage.accounts.permissions import has_permission
-from keystage.collection.choices import collection_and_year, la_of
+from keystage.collection.choices import MAX_YEAR, MIN_YEAR, collection_and_year, la_of
 from keystage.collection.models import Collection
 from keystage.collection.queries import iter_results, result_columns
 from keystage.core.downloads import csv_response, stored_file_response, xlsx_sheets_response
+from keystage.core.inputs import choice_param, int_param
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
 from keystage.jobs.models import Job, JobStatus
@@ -94,10 +95,10 @@ def make_return(request):
     collection = request.POST.get("collection", "")
     if collection not in RETURN_COLLECTIONS:
         raise Http404("No such return.")
-    try:
-        year = int(request.POST.get("year", ""))
-    except ValueError:
-        raise Http404("No such year.") from None
+    year = int_param(request, "year", min_value=MIN_YEAR, max_value=MAX_YEAR,
+                     source=request.POST)
+    if year is None:
+        raise Http404("No such year.")
     accepted = request.POST.get("accept_queries") == "yes"
     job = do_queue_job(
         "make-return",
@@ -167,7 +168,7 @@ def moderation_export(request, urn: str):
     ]
     summary = school_summary(school, year, loaded)
     name = f"{school.identifier}_{year}_moderation"
-    wanted = request.GET.get("format")
+    wanted = choice_param(request, "format", ("csv", "xlsx"))
     table = request.GET.get("table", "summary")
     if wanted == "xlsx":
         sheets = [("Summary", SUMMARY_COLUMNS, summary)] + [

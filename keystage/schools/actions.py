@@ -13,6 +13,7 @@ from django.utils import timezone
 from keystage.audit.log import record_event, record_events
 from keystage.audit.models import EventType
 from keystage.core.bulk import bulk_insert, bulk_update_by_pk
+from keystage.core.inputs import check_text
 from keystage.formats.errors import FormatError
 from keystage.formats.gias import EstablishmentRecord, read_gias_extract
 from keystage.formats.la_codes import la_codes
@@ -80,6 +81,21 @@ def _record_values(record: EstablishmentRecord) -> dict:
     return {model_field: getattr(record, attr) for model_field, attr in GIAS_FIELDS}
 
 
+def _check_fits(extract) -> None:
+    """Refuse, naming the row, a text value that would not fit its register column."""
+    limits = {f.name: f.max_length for f in Establishment._meta.get_fields()
+              if getattr(f, "max_length", None)}
+    limits["la_name"] = LocalAuthority._meta.get_field("name").max_length
+    for record in extract.records:
+        for name, attr in (*GIAS_FIELDS, ("urn", "urn"), ("la_name", "la_name")):
+            value = getattr(record, attr)
+            if isinstance(value, str) and name in limits:
+                problem = check_text(value, max_length=limits[name], what=f"The {name}")
+                if problem:
+                    raise FormatError(problem, filename=extract.filename, line=record.line,
+                                      column=name)
+
+
 def _la_name(record_name: str, code: str) -> str:
     known = la_codes().get(code)
     return record_name or (known.name if known else f"LA {code}")
@@ -107,6 +123,7 @@ def do_import_establishments(
     if progress:
         progress(0, 3, f"Reading {filename}")
     extract = read_gias_extract(data, filename=filename, la_code=la_code)
+    _check_fits(extract)
     if progress:
         progress(1, 3, f"Comparing {len(extract.records)} establishments with the register")
     outcome = _apply_extract(

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from keystage.accounts import access
 from keystage.accounts.permissions import has_permission
+from keystage.core.inputs import choice_param, text_param
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
 from keystage.schools.actions import (
@@ -41,23 +42,23 @@ SORTS = {
 def school_list(request):
     """The register of the user's LA (or their own school), filtered, sorted and paged."""
     schools = access.access_schools(request.user)
-    query = request.GET.get("q", "").strip()
+    query = text_param(request, "q")
     if query:
         schools = schools.filter(
             Q(name__icontains=query) | Q(urn=query) | Q(laestab=query) | Q(postcode__iexact=query)
         )
-    phase = request.GET.get("phase", "")
+    phase = text_param(request, "phase", max_length=60)
     if phase:
         schools = schools.filter(phase=phase)
-    status = request.GET.get("status", "open")
+    status = choice_param(request, "status", ("open", "closed", "all"), default="open")
     if status == "open":
         schools = schools.filter(status__startswith="Open")
     elif status == "closed":
         schools = schools.filter(status="Closed")
     if request.GET.get("pvi") == "1":
         schools = schools.filter(is_pvi=True)
-    sort = request.GET.get("sort", "name")
-    schools = schools.order_by(SORTS.get(sort, "name"), "urn")
+    sort = choice_param(request, "sort", SORTS, default="name", lenient=True)
+    schools = schools.order_by(SORTS[sort], "urn")
     phases = (
         access.access_schools(request.user).exclude(phase="").order_by("phase")
         .values_list("phase", flat=True).distinct()

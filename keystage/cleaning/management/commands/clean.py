@@ -9,6 +9,7 @@ from keystage.cleaning.models import Issue
 from keystage.cleaning.queries import REPORT_COLUMNS, report_rows
 from keystage.collection.models import Collection, Submission
 from keystage.core.cells import SafeCsvWriter
+from keystage.core.inputs import assessment_year
 from keystage.schools.models import LocalAuthority
 
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--la", required=True, help="three-digit LA code")
-        parser.add_argument("--year", type=int, required=True,
+        parser.add_argument("--year", type=assessment_year, required=True,
                             help="assessment year (summer), e.g. 2026")
         parser.add_argument("--collection", choices=Collection.values,
                             help="one collection (default: every collection with data)")

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from keystage.cleaning.ruleset import RuleSetError, dump_rule_set, load_rule_set, rule_set_for
+from keystage.core.inputs import assessment_year
 
 
 class Command(BaseCommand):
@@ -11,9 +12,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
         listing = sub.add_parser("list", help="the rules in force in a year")
-        listing.add_argument("--year", type=int, required=True)
+        listing.add_argument("--year", type=assessment_year, required=True)
         export = sub.add_parser("export", help="write a year's rule set as CSV")
-        export.add_argument("--year", type=int, required=True)
+        export.add_argument("--year", type=assessment_year, required=True)
         export.add_argument("--out", required=True)
         check = sub.add_parser("check", help="read a rule-set CSV and report any problem")
         check.add_argument("file")

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from keystage.collection.models import Collection
 from keystage.collection.queries import iter_results, result_columns
 from keystage.core.cells import SafeCsvWriter
+from keystage.core.inputs import assessment_year
 from keystage.schools.models import LocalAuthority
 
 
@@ -16,7 +17,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("what", choices=["results"])
         parser.add_argument("--la", required=True)
-        parser.add_argument("--year", type=int, required=True, help="assessment year, e.g. 2026")
+        parser.add_argument("--year", type=assessment_year, required=True,
+                            help="assessment year, e.g. 2026")
         parser.add_argument("--collection", required=True, choices=Collection.values)
         parser.add_argument("--out", required=True, help="the CSV file to write")
 

@@ -8,6 +8,7 @@ from keystage.cleaning.actions import clean_after_import, collections_to_clean
 from keystage.collection.actions import do_import_files
 from keystage.collection.inputs import InputFile, count_input_files, iter_input_files
 from keystage.collection.jobs import load_cohorts_file
+from keystage.core.inputs import assessment_year
 from keystage.formats.cohorts import sniff_cohorts
 from keystage.schools.models import LocalAuthority
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", help="files, folders or ZIPs")
         parser.add_argument("--la", required=True, help="three-digit LA code")
-        parser.add_argument("--year", type=int,
+        parser.add_argument("--year", type=assessment_year,
                             help="assessment year (summer), e.g. 2026; default: the LA's "
                             "current academic year")
         parser.add_argument("--yes", action="store_true",

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from keystage.core.inputs import assessment_year
 from keystage.returns.actions import NoReturnData, ReturnBlocked, do_make_return
 from keystage.returns.layout import RETURN_COLLECTIONS
 from keystage.schools.models import LocalAuthority
@@ -38,7 +39,8 @@ class Command(BaseCommand):
         parser.add_argument("collection", choices=RETURN_COLLECTIONS)
         parser.add_argument("--la", required=True, help="three-digit LA code")
         parser.add_argument(
-            "--year", type=int, required=True, help="assessment year (summer), e.g. 2026"
+            "--year", type=assessment_year, required=True,
+            help="assessment year (summer), e.g. 2026",
         )
         parser.add_argument("--out", required=True, help="folder to copy the return file into")
         parser.add_argument(
