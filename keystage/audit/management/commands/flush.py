@@ -17,7 +17,7 @@ def running_tests() -> bool:
 
 
 class Command(DjangoFlush):
-    help = "Only for the test suite: empties every table. Refused otherwise (the audit log is kept)."
+    help = "Only for the test suite: empties every table. Refused otherwise (keeps the audit log)."
 
     def handle(self, **options):
         if not running_tests():
