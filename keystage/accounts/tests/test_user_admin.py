@@ -401,3 +401,38 @@ def test_keystage_user_disable_refuses_the_last_administrator(world, admin):
     assert refused.value.returncode == 2
     admin.refresh_from_db()
     assert admin.is_active
+
+
+# -- Adding a user: safe defaults, clear errors, an invitation --------------------------------
+
+
+def test_add_user_form_starts_on_the_least_privileged_role(admin_client):
+    form = admin_client.get("/accounts/users/add/").context["form"]
+
+    assert form["role"].value() == Role.SCHOOL_USER
+    assert [value for value, _ in form.fields["role"].choices][-1] == Role.LA_ADMIN
+
+
+def test_add_user_error_summary_names_each_missing_field(admin_client):
+    response = admin_client.post("/accounts/users/add/", {"username": "", "email": "", "role": ""})
+
+    text = response.content.decode()
+    summary = text.split('class="govuk-error-summary"', 1)[1].split("</ul>", 1)[0]
+    assert '<a href="#id_username">Enter a user name</a>' in summary
+    assert '<a href="#id_email">Enter the user&#x27;s email address</a>' in summary
+    assert '<a href="#id_role">Select a role</a>' in summary
+    assert "This field is required" not in summary
+
+
+def test_a_new_user_is_emailed_an_invitation_not_a_password_reset(world, admin_client):
+    admin_client.post("/accounts/users/add/", {
+        "username": "invited", "first_name": "Ivy", "email": "ivy@example.org",
+        "role": Role.LA_ANALYST,
+    })
+
+    (message,) = mail.outbox
+    assert message.subject == "You have been invited to Keystage"
+    assert "You have been invited to Keystage" in message.body
+    assert "User name: invited" in message.body or "Your user name is: invited" in message.body
+    assert world.a.la.name in message.body
+    assert "Someone asked to set the password" not in message.body
