@@ -32,6 +32,7 @@ from keystage.collection.choices import collection_and_year, la_of
 from keystage.collection.models import AssessmentResult, Collection
 from keystage.core.downloads import csv_response, xlsx_response
 from keystage.core.pagination import paginate
+from keystage.core.plural import counted
 from keystage.jobs.actions import do_queue_job
 
 
@@ -166,8 +167,9 @@ def pupil_edit(request, pupil_id: int):
         else:
             changed = ", ".join(e.field for e in outcome.edits)
             messages.success(request, f"Saved: {changed}. The rules ran again: "
-                                      f"{outcome.run.errors} errors and {outcome.run.queries} "
-                                      f"queries in {pupil.collection.upper()} {pupil.year}.")
+                                      f"{counted(outcome.run.errors, 'error')} and "
+                                      f"{counted(outcome.run.queries, 'query', 'queries')} "
+                                      f"in {pupil.collection.upper()} {pupil.year}.")
             return redirect("cleaning:pupil", pupil_id=pupil.pk)
     field_rows = [
         {"name": name, "id": f"f_{name}", "value": form.get(name, ""),

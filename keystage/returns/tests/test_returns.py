@@ -66,7 +66,7 @@ def test_an_error_blocks_the_return_with_exit_1_and_no_file(world, tmp_path, cap
     assert status == 1
     assert list(tmp_path.iterdir()) == [] and not ReturnFile.objects.exists()
     out = capsys.readouterr()
-    assert "error GEN015" in out.out and "errors block" in out.err
+    assert "error GEN015" in out.out and "1 error blocks" in out.err  # not "1 errors block"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -94,7 +94,7 @@ def test_queries_must_be_accepted_before_the_return_is_written(world, tmp_path, 
     assert record.accepted_queries == {"GEN005": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["330_EYFSP_2026_001.xml"]
     event = AuditEvent.objects.get(event_type=EventType.RETURN_GENERATED)
-    assert event.reason == "1 queries accepted"
+    assert event.reason == "1 query accepted"  # not "1 queries"
 
 
 @pytest.mark.django_db(transaction=True)
