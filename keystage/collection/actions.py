@@ -421,23 +421,32 @@ def _result_rows(pupils, ids: list[int]):
                    id(r) in winners)
 
 
-def iter_input_files(paths: Iterable[Path]) -> Iterable[tuple[str, bytes | FormatError]]:
-    """Every file named, in folders (recursively) and in ZIPs, as (name, bytes or the error)."""
+def iter_input_files(
+    paths: Iterable[Path], *, display: Callable[[Path], str] | None = None
+) -> Iterable[tuple[str, bytes | FormatError]]:
+    """Every file named, in folders (recursively) and in ZIPs, as (name, bytes or the error).
+
+    display gives the name the user knows a stored file by (an upload is stored under a
+    numbered name); names and error messages use it, never the stored name.
+    """
     from keystage.formats.archive import is_zip, iter_zip_members
 
     for path in paths:
         if path.is_dir():
-            yield from iter_input_files(sorted(p for p in path.rglob("*") if p.is_file()))
+            yield from iter_input_files(
+                sorted(p for p in path.rglob("*") if p.is_file()), display=display
+            )
             continue
+        shown = display(path) if display else path.name
         data = path.read_bytes()
         if is_zip(data[:4]):
             try:
-                for name, content in iter_zip_members(data, filename=path.name):
-                    yield f"{path.name}/{name}", content
+                for name, content in iter_zip_members(data, filename=shown):
+                    yield f"{shown}/{name}", content
             except FormatError as error:
-                yield path.name, error
+                yield shown, error
             continue
-        yield path.name, data
+        yield shown, data
 
 
 def do_import_files(

@@ -22,6 +22,11 @@ from keystage.jobs.registry import JobContext, job_kind
 from keystage.schools.models import LocalAuthority
 
 
+def uploaded_name(path: Path) -> str:
+    """The name the user uploaded a file under (it is stored as NNNNN__name)."""
+    return path.name.split("__", 1)[-1]
+
+
 @job_kind("import-files")
 def run_file_import(context: JobContext) -> dict:
     """Import the files of an upload; keep those that wait for confirmation of a replacement."""
@@ -34,10 +39,7 @@ def run_file_import(context: JobContext) -> dict:
     names = {}
     items = []
     for path in paths:
-        for name, data in iter_input_files([path]):
-            display = name.split("/", 1)[1] if name.startswith(path.name + "/") else name
-            label = f"{path.name.split('__', 1)[-1]}/{display}" if display != name else (
-                path.name.split("__", 1)[-1])
+        for label, data in iter_input_files([path], display=uploaded_name):
             names[label] = path
             items.append((label, data))
     # Expected-cohort CSVs may come in the same upload as the CTFs.
