@@ -14,6 +14,7 @@ from keystage.collection.choices import collection_and_year, la_of
 from keystage.collection.models import Collection, Submission
 from keystage.collection.queries import iter_results, result_columns
 from keystage.core.downloads import csv_response, stored_file_response, xlsx_sheets_response
+from keystage.core.ordering import mark_key
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
 from keystage.returns.actions import MISSING_SCHOOL_RULE
@@ -97,7 +98,7 @@ def return_detail(request, return_id: int):
     """One return file: who made it and when, what it holds, and what changed since the last."""
     made = access.access_return_by_id(request.user, return_id)
     counts = [
-        {"component": component, "results": sorted(results.items())}
+        {"component": component, "results": sorted(results.items(), key=lambda r: mark_key(r[0]))}
         for component, results in sorted(made.counts.items())
     ]
     return render(request, "returns/detail.html", {"made": made, "counts": counts})

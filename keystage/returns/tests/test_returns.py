@@ -357,3 +357,18 @@ def test_a_school_user_may_download_only_its_own_moderation_export(world, login,
     response = client.get(f"/returns/moderation/{school.urn}/?year=2026&format=csv")
 
     assert response.status_code == (200 if which == "own" else 404)
+
+
+def test_a_returns_marks_are_listed_in_numeric_order(world, client):
+    made = ReturnFile.objects.create(
+        la=world.a.la, collection="mtc", year=2026, serial=1, filename="x.xml",
+        stored_path="x.xml", sha256="0" * 64, size=1, layout="mtc", rule_set_version="1",
+        created_by_name="someone",
+        counts={"MTC": {"10": 1, "2": 3, "25": 2, "9": 4, "A": 1}},
+    )
+    client.force_login(world.a.users["la_data_officer"])
+
+    page = client.get(f"/returns/{made.pk}/").content.decode()
+
+    positions = [page.index(f"{mark}: ") for mark in ("2", "9", "10", "25", "A")]
+    assert positions == sorted(positions)
