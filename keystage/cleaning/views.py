@@ -133,8 +133,23 @@ def school_report(request, urn: str):
 
 @login_required
 def pupil_detail(request, pupil_id: int):
-    """One pupil: details, results, the issues found and the LA's edits."""
+    """One pupil record by id: sent on to the pupil's stable address when it has a UPN."""
     pupil = access.access_pupil_by_id(request.user, pupil_id)
+    if pupil.upn:
+        return redirect("cleaning:pupil-at", collection=pupil.collection, year=pupil.year,
+                        urn=pupil.school.urn, upn=pupil.upn)
+    return _pupil_page(request, pupil)
+
+
+@login_required
+def pupil_at(request, collection: str, year: int, urn: str, upn: str):
+    """One pupil at an address that survives resubmissions (the school's file replaced)."""
+    return _pupil_page(request, access.access_pupil_by_key(request.user, collection, year,
+                                                          urn, upn))
+
+
+def _pupil_page(request, pupil):
+    """One pupil: details, results, the issues found and the LA's edits."""
     results = AssessmentResult.objects.filter(pupil=pupil).order_by("component", "-is_latest",
                                                                      "id")
     return render(request, "cleaning/pupil.html", {
