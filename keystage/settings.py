@@ -250,7 +250,10 @@ TIME_ZONE = "Europe/London"
 USE_I18N = False
 USE_TZ = True
 DATE_FORMAT = "j F Y"
-DATETIME_FORMAT = "j F Y, H:i"
+# GOV.UK style: "2 December 2026", "2 December 2026 at 15:04"; templates and filters use these.
+DATETIME_FORMAT = r"j F Y \a\t H:i"
+# Django's own en-GB formats win over the two above unless our format module comes first.
+FORMAT_MODULE_PATH = ["keystage.core.locale_formats"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"

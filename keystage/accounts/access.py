@@ -242,6 +242,25 @@ def access_local_authority_count(user) -> int:
     """How many LAs the deployment holds, for the national aggregates page."""
     require_permission(user, "view-national-aggregates")
     return LocalAuthority.objects.count()
+def access_pupil_by_key(user, collection: str, year: int, urn: str, upn: str,
+                        action: str = "view-reports"):
+    """The current record of a pupil by its stable key (collection, year, school URN, UPN).
+
+    A replacement file gives a pupil a new record id; this key stays, so the pupil's page
+    keeps its address. 404 outside the user's LA or school, 403 if the role forbids it.
+    """
+    from keystage.collection.models import PupilRecord
+
+    scope = _tenancy_filter(user)
+    pupil = None
+    if scope is not None and upn:
+        pupil = (PupilRecord.objects.select_related("school", "la", "submission")
+                 .filter(collection=collection, year=year, school__urn=urn, upn=upn, **scope)
+                 .order_by("-id").first())
+    if pupil is None:
+        raise Http404("No such pupil in your data.")
+    require_permission(user, action)
+    return pupil
 
 
 def access_la_edits(user, action: str = "view-reports"):

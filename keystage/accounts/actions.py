@@ -33,6 +33,26 @@ def _scope_for(role: str, la: LocalAuthority | None, school: Establishment | Non
     return None, None
 
 
+class LastAdministratorError(ValueError):
+    """The change would leave an LA with no active administrator."""
+
+
+def _keep_an_administrator(user: User) -> None:
+    """Refuse a change that takes away the last active administrator of the user's LA."""
+    if user.role != Role.LA_ADMIN or not user.is_active or user.la_id is None:
+        return
+    # Lock the LA so two administrators cannot each remove the other at the same time.
+    LocalAuthority.objects.select_for_update().filter(pk=user.la_id).first()
+    others = User.objects.filter(
+        la_id=user.la_id, role=Role.LA_ADMIN, is_active=True
+    ).exclude(pk=user.pk)
+    if not others.exists():
+        raise LastAdministratorError(
+            f"{user.username} is the only active administrator of {user.la.name}. Make another "
+            "user an LA administrator first, so the LA can still manage its users."
+        )
+
+
 @transaction.atomic
 def do_create_user(
     username: str,
@@ -77,6 +97,8 @@ def do_change_user_role(
     la, school = _scope_for(role, user.la, school if role == Role.SCHOOL_USER else None)
     if la != user.la:
         raise ScopeError("A user cannot be moved to another local authority.")
+    if role != Role.LA_ADMIN:
+        _keep_an_administrator(user)
     old = {"role": user.role, "school": user.school.urn if user.school else None}
     user.role, user.school = role, school
     user.save(update_fields=["role", "school"])
@@ -93,6 +115,8 @@ def do_set_user_active(user: User, active: bool, *, acting_user, reason: str = "
     """Disable a user (they can no longer log in) or enable them again."""
     if acting_user is not None and user.pk == acting_user.pk and not active:
         raise ValueError("You cannot disable your own account.")
+    if not active:
+        _keep_an_administrator(user)
     if user.is_active == active:
         return user
     user.is_active = active

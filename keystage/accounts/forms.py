@@ -99,15 +99,37 @@ class SchoolChoiceField(forms.ModelChoiceField):
         return f"{obj.name} ({obj.identifier})"
 
 
+# Least privileged first: the form starts on the narrowest role, never on the administrator.
+_PRIVILEGE_ORDER = [
+    Role.SCHOOL_USER, Role.LOST_PUPILS_OFFICER, Role.TRANSFER_OFFICER, Role.LA_ANALYST,
+    Role.LA_DATA_OFFICER, Role.LA_ADMIN,
+]
+ADD_ROLE_CHOICES = sorted(
+    LA_ROLE_CHOICES,
+    key=lambda c: _PRIVILEGE_ORDER.index(c[0]) if c[0] in _PRIVILEGE_ORDER else 4.5,
+)
+
+
 class UserAddForm(GovukFormMixin, forms.Form):
-    username = forms.CharField(label="User name", max_length=150)
+    username = forms.CharField(
+        label="User name", max_length=150,
+        error_messages={"required": "Enter a user name",
+                        "max_length": "User name must be 150 characters or fewer"},
+    )
     first_name = forms.CharField(label="First name", max_length=150, required=False)
     last_name = forms.CharField(label="Last name", max_length=150, required=False)
     email = forms.EmailField(
         label="Email address",
-        help_text="We send a link to this address so the user can set a password.",
+        help_text="We email this address an invitation to set a password.",
+        error_messages={"required": "Enter the user's email address",
+                        "invalid": "Enter an email address in the correct format, like "
+                                   "name@example.org"},
     )
-    role = forms.ChoiceField(label="Role", choices=LA_ROLE_CHOICES)
+    role = forms.ChoiceField(
+        label="Role", choices=ADD_ROLE_CHOICES, initial=Role.SCHOOL_USER,
+        error_messages={"required": "Select a role",
+                        "invalid_choice": "Select a role from the list"},
+    )
     school = SchoolChoiceField(
         label="School", queryset=None, required=False,
         help_text="Only for school users: the school whose data they may see.",

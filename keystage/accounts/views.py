@@ -147,14 +147,15 @@ def user_add(request):
             form.add_error(None, str(error))
         else:
             # Django's reset form skips users with no usable password: send the link directly.
-            _send_set_password_email(request, user)
+            _send_invitation_email(request, user)
             messages.success(request, f"{user.username} has been added and emailed a link to "
                              "set their password.")
             return redirect("accounts:user-list")
     return render(request, "accounts/user_add.html", {"form": form})
 
 
-def _send_set_password_email(request, user) -> None:
+def _send_invitation_email(request, user) -> None:
+    """Invite a new user to Keystage with a link to set their first password."""
     from django.contrib.auth.tokens import default_token_generator
     from django.contrib.sites.shortcuts import get_current_site
     from django.utils.encoding import force_bytes
@@ -168,7 +169,8 @@ def _send_set_password_email(request, user) -> None:
         "protocol": "https" if request.is_secure() else "http",
     }
     ResetRequestForm().send_mail(
-        "accounts/password_reset_subject.txt", "accounts/password_reset_email.txt", context,
+        "accounts/invitation_subject.txt", "accounts/invitation_email.txt",
+        {**context, "invited_by": request.user, "organisation": user.organisation_name},
         None, user.email,
     )
 

@@ -49,6 +49,18 @@ class AppendOnlyQuerySet(models.QuerySet):
 
     _raw_delete = delete
 
+    def _update(self, values):
+        # Model.save() of an existing row and bulk_update() reach the database through here.
+        raise PermissionError("audit events cannot be changed")
+
+    def bulk_create(self, objs, *args, update_conflicts=False, **kwargs):
+        if update_conflicts:
+            raise PermissionError("audit events cannot be changed")
+        return super().bulk_create(objs, *args, update_conflicts=update_conflicts, **kwargs)
+
+    def update_or_create(self, *args, **kwargs):
+        raise PermissionError("audit events cannot be changed")
+
 
 class AuditEvent(models.Model):
     """One write, as it happened."""
@@ -92,6 +104,11 @@ class AuditEvent(models.Model):
         if self.pk is not None and not kwargs.get("force_insert"):
             raise PermissionError("audit events cannot be changed")
         super().save(*args, **kwargs)
+
+    def save_base(self, *args, **kwargs):
+        if not self._state.adding and not kwargs.get("force_insert"):
+            raise PermissionError("audit events cannot be changed")
+        super().save_base(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise PermissionError("audit events cannot be deleted")

@@ -18,6 +18,7 @@ from keystage.cleaning.ruleset import rule_set_for
 from keystage.collection.derive import derive_measures
 from keystage.collection.models import AssessmentResult, PupilRecord, Submission
 from keystage.core.bulk import bulk_insert, read_frame
+from keystage.core.plural import counted
 from keystage.formats.assessment_spec import collection_components
 from keystage.schools.models import LocalAuthority
 
@@ -84,8 +85,9 @@ def do_run_cleaning(
         )
         record_event(
             EventType.CLEANING_RUN, acting_user=acting_user, la=la, obj=run,
-            summary=f"{collection.upper()} {year}: {run.errors} errors and {run.queries} queries "
-            f"in {run.pupils} pupils ({run.new_issues} new, {run.resolved_issues} resolved)",
+            summary=f"{collection.upper()} {year}: {counted(run.errors, 'error')} and "
+            f"{counted(run.queries, 'query', 'queries')} in {counted(run.pupils, 'pupil')} "
+            f"({run.new_issues} new, {run.resolved_issues} resolved)",
             trigger=trigger, rule_set=rule_set.version,
         )
     return run

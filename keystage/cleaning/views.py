@@ -33,6 +33,7 @@ from keystage.collection.models import Collection
 from keystage.core.downloads import csv_response, xlsx_response
 from keystage.core.inputs import choice_param
 from keystage.core.pagination import paginate
+from keystage.core.plural import counted
 from keystage.jobs.actions import do_queue_job
 
 
@@ -126,8 +127,23 @@ def school_report(request, urn: str):
 
 @login_required
 def pupil_detail(request, pupil_id: int):
-    """One pupil: details, results, the issues found and the LA's edits."""
+    """One pupil record by id: sent on to the pupil's stable address when it has a UPN."""
     pupil = access.access_pupil_by_id(request.user, pupil_id)
+    if pupil.upn:
+        return redirect("cleaning:pupil-at", collection=pupil.collection, year=pupil.year,
+                        urn=pupil.school.urn, upn=pupil.upn)
+    return _pupil_page(request, pupil)
+
+
+@login_required
+def pupil_at(request, collection: str, year: int, urn: str, upn: str):
+    """One pupil at an address that survives resubmissions (the school's file replaced)."""
+    return _pupil_page(request, access.access_pupil_by_key(request.user, collection, year,
+                                                          urn, upn))
+
+
+def _pupil_page(request, pupil):
+    """One pupil: details, results, the issues found and the LA's edits."""
     results = access.access_assessment_results(request.user, pupil).order_by(
         "component", "-is_latest", "id")
     return render(request, "cleaning/pupil.html", {
@@ -160,8 +176,9 @@ def pupil_edit(request, pupil_id: int):
         else:
             changed = ", ".join(e.field for e in outcome.edits)
             messages.success(request, f"Saved: {changed}. The rules ran again: "
-                                      f"{outcome.run.errors} errors and {outcome.run.queries} "
-                                      f"queries in {pupil.collection.upper()} {pupil.year}.")
+                                      f"{counted(outcome.run.errors, 'error')} and "
+                                      f"{counted(outcome.run.queries, 'query', 'queries')} "
+                                      f"in {pupil.collection.upper()} {pupil.year}.")
             return redirect("cleaning:pupil", pupil_id=pupil.pk)
     field_rows = [
         {"name": name, "id": f"f_{name}", "value": form.get(name, ""),

@@ -610,13 +610,18 @@ def do_import_expected_cohorts(
         for c in ExpectedCohort.objects.filter(la=la, year__in={row.year for row in rows})
     }
     to_create, to_update = [], []
+    # What the import changed, keyed "LAESTAB collection year": the log shows old -> new.
+    old, new = {}, {}
     for row in rows:
         school = schools[row.laestab]
         cohort = existing.get((school.pk, row.collection, row.year))
+        key = f"{school.laestab or school.urn} {row.collection} {row.year}"
         if cohort is None:
             to_create.append(ExpectedCohort(la=la, school=school, collection=row.collection,
                                             year=row.year, expected_count=row.expected_count))
+            old[key], new[key] = None, row.expected_count
         elif cohort.expected_count != row.expected_count:
+            old[key], new[key] = cohort.expected_count, row.expected_count
             cohort.expected_count = row.expected_count
             to_update.append(cohort)
     ExpectedCohort.objects.bulk_create(to_create, batch_size=1000)
@@ -624,8 +629,9 @@ def do_import_expected_cohorts(
                                        batch_size=1000)
     record_event(
         EventType.COHORTS_IMPORTED, acting_user=acting_user, la=la,
-        summary=f"{len(rows)} expected cohort sizes from {filename}",
-        filename=filename, rows=len(rows),
+        summary=f"{len(rows)} expected cohort sizes from {filename} "
+        f"({len(to_create)} new, {len(to_update)} changed)",
+        filename=filename, rows=len(rows), old=old, new=new,
     )
     return len(rows)
 

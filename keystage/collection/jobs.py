@@ -24,6 +24,10 @@ from keystage.schools.models import LocalAuthority
 # An expected-cohorts CSV is read whole; one row per school and collection is far below this.
 COHORTS_MAX_BYTES = 20 * 1024 * 1024
 
+def uploaded_name(path: Path) -> str:
+    """The name the user uploaded a file under (it is stored as NNNNN__name)."""
+    return path.name.split("__", 1)[-1]
+
 
 @job_kind(
     "import-files", permission="import-files",
@@ -50,8 +54,8 @@ def run_file_import(context: JobContext) -> dict:
         for path in paths:
             for name, data in iter_input_files([path]):
                 display = name.split("/", 1)[1] if name.startswith(path.name + "/") else name
-                label = f"{path.name.split('__', 1)[-1]}/{display}" if display != name else (
-                    path.name.split("__", 1)[-1])
+                label = (f"{uploaded_name(path)}/{display}" if display != name
+                         else uploaded_name(path))
                 names[label] = path
                 # Expected-cohort CSVs may come in the same upload as the CTFs.
                 if isinstance(data, InputFile) and sniff_cohorts(data.head(2048)):

@@ -29,6 +29,7 @@ from keystage.collection.queries import (
 from keystage.core.downloads import csv_response, stored_file_response, xlsx_response
 from keystage.core.inputs import choice_param
 from keystage.core.pagination import paginate
+from keystage.core.plural import counted
 from keystage.jobs.actions import do_queue_job
 
 
@@ -148,7 +149,7 @@ def confirm_batch(request, job_id: int):
     if job.kind != "import-files" or not waiting:
         raise Http404("Nothing waits for confirmation.")
     confirmed = do_queue_job(
-        "import-files", f"Confirm {len(waiting)} replacement(s)", la=job.la,
+        "import-files", f"Confirm {counted(len(waiting), 'replacement')}", la=job.la,
         acting_user=request.user, params={**job.params, "confirm": True},
     )
     return redirect("jobs:detail", job_id=confirmed.pk)

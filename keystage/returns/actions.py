@@ -19,6 +19,7 @@ from keystage.audit.models import EventType
 from keystage.cleaning.actions import do_run_cleaning
 from keystage.cleaning.models import CleaningRun, Issue
 from keystage.collection.models import Submission
+from keystage.core.plural import counted
 from keystage.returns.layout import file_name, layout_for
 from keystage.returns.models import ReturnFile
 from keystage.returns.queries import return_chunks
@@ -104,14 +105,15 @@ def do_make_return(
     if check.error_count:
         raise ReturnBlocked(
             check,
-            f"{check.error_count} errors block the {collection.upper()} "
-            f"{year} return. Correct them (the schools resend, or the LA edits "
-            "with a reason), then try again.",
+            f"{counted(check.error_count, 'error')} "
+            f"block{'s' if check.error_count == 1 else ''} the {collection.upper()} "
+            f"{year} return. Correct {'it' if check.error_count == 1 else 'them'} (the schools "
+            "resend, or the LA edits with a reason), then try again.",
         )
     if check.query_count and not accept_queries:
         raise ReturnBlocked(
             check,
-            f"{check.query_count} queries must be accepted before the "
+            f"{counted(check.query_count, 'query', 'queries')} must be accepted before the "
             f"{collection.upper()} {year} return is made. Check them, then "
             "accept them (--allow-queries, or the confirmation in the app).",
         )
@@ -177,8 +179,10 @@ def _write_and_keep(la, collection, year, serial, layout, relative, check, previ
     )
     record_event(
         EventType.RETURN_GENERATED, acting_user=acting_user, la=la, obj=made,
-        summary=f"{path.name}: {summary.pupils} pupils from {summary.schools} schools",
-        reason=(f"{check.query_count} queries accepted" if check.query_count else ""),
+        summary=f"{path.name}: {counted(summary.pupils, 'pupil')} from "
+        f"{counted(summary.schools, 'school')}",
+        reason=(f"{counted(check.query_count, 'query', 'queries')} accepted"
+                if check.query_count else ""),
         sha256=summary.sha256, accepted_queries=check.queries,
         missing_schools=check.missing_schools,
     )

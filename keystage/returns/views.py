@@ -15,6 +15,7 @@ from keystage.collection.models import Collection
 from keystage.collection.queries import iter_results, result_columns
 from keystage.core.downloads import csv_response, stored_file_response, xlsx_sheets_response
 from keystage.core.inputs import choice_param, int_param
+from keystage.core.ordering import mark_key
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
 from keystage.jobs.models import Job, JobStatus
@@ -120,7 +121,7 @@ def return_detail(request, return_id: int):
     """One return file: who made it and when, what it holds, and what changed since the last."""
     made = access.access_return_by_id(request.user, return_id)
     counts = [
-        {"component": component, "results": sorted(results.items())}
+        {"component": component, "results": sorted(results.items(), key=lambda r: mark_key(r[0]))}
         for component, results in sorted(made.counts.items())
     ]
     return render(request, "returns/detail.html", {"made": made, "counts": counts})

@@ -317,8 +317,11 @@ def test_edit_user_refuses_when_the_admin_disables_themselves(admin, admin_clien
     assert not AuditEvent.objects.filter(event_type=EventType.USER_DISABLED).exists()
 
 
-def test_edit_user_changes_nothing_when_one_of_several_changes_is_refused(admin, admin_client):
+def test_edit_user_changes_nothing_when_one_of_several_changes_is_refused(
+    world, admin, admin_client
+):
     # Re-role and disable oneself in one go: the disable is refused, so the re-role must not stay.
+    _second_admin(world)  # so the re-role itself is allowed
     response = _edit(admin_client, admin, role=Role.LA_ANALYST, is_active=None, reason="Oops")
 
     assert response.status_code == 200
@@ -348,3 +351,88 @@ def test_edit_user_page_shows_the_users_current_values(world, admin_client):
     assert form.initial["school"] == teacher.school
     assert form.initial["is_active"] is True
     assert b'value="school_user" selected' in response.content
+
+
+# -- Every LA keeps an administrator -----------------------------------------------------------
+
+
+def _second_admin(world) -> User:
+    return do_create_user("second_admin", role=Role.LA_ADMIN, la=world.a.la, acting_user=None)
+
+
+def test_the_last_administrator_cannot_be_disabled_by_another_through_the_web(
+    world, admin, login
+):
+    second = _second_admin(world)
+    client = login(second)
+    assert _edit(client, admin, is_active=None).status_code == 302  # two admins: allowed
+    admin.refresh_from_db()
+    assert not admin.is_active
+
+    from keystage.accounts.actions import LastAdministratorError, do_set_user_active
+
+    with pytest.raises(LastAdministratorError, match="only active administrator"):
+        do_set_user_active(second, False, acting_user=None, reason="leaving")
+    second.refresh_from_db()
+    assert second.is_active
+
+
+def test_the_last_administrator_cannot_be_demoted_and_the_page_says_why(world, admin, login):
+    second = _second_admin(world)
+    from keystage.accounts.actions import do_set_user_active
+
+    do_set_user_active(second, False, acting_user=None, reason="left")
+    # Another user of the LA cannot do it, so the admin tries it on themselves.
+    response = _edit(login(admin), admin, role=Role.LA_ANALYST)
+
+    assert response.status_code == 200
+    assert "only active administrator" in response.content.decode()
+    admin.refresh_from_db()
+    assert admin.role == Role.LA_ADMIN
+
+
+def test_keystage_user_disable_refuses_the_last_administrator(world, admin):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="only active administrator") as refused:
+        call_command("user", "disable", admin.username, "--reason", "leaving")
+
+    assert refused.value.returncode == 2
+    admin.refresh_from_db()
+    assert admin.is_active
+
+
+# -- Adding a user: safe defaults, clear errors, an invitation --------------------------------
+
+
+def test_add_user_form_starts_on_the_least_privileged_role(admin_client):
+    form = admin_client.get("/accounts/users/add/").context["form"]
+
+    assert form["role"].value() == Role.SCHOOL_USER
+    assert [value for value, _ in form.fields["role"].choices][-1] == Role.LA_ADMIN
+
+
+def test_add_user_error_summary_names_each_missing_field(admin_client):
+    response = admin_client.post("/accounts/users/add/", {"username": "", "email": "", "role": ""})
+
+    text = response.content.decode()
+    summary = text.split('class="govuk-error-summary"', 1)[1].split("</ul>", 1)[0]
+    assert '<a href="#id_username">Enter a user name</a>' in summary
+    assert '<a href="#id_email">Enter the user&#x27;s email address</a>' in summary
+    assert '<a href="#id_role">Select a role</a>' in summary
+    assert "This field is required" not in summary
+
+
+def test_a_new_user_is_emailed_an_invitation_not_a_password_reset(world, admin_client):
+    admin_client.post("/accounts/users/add/", {
+        "username": "invited", "first_name": "Ivy", "email": "ivy@example.org",
+        "role": Role.LA_ANALYST,
+    })
+
+    (message,) = mail.outbox
+    assert message.subject == "You have been invited to Keystage"
+    assert "You have been invited to Keystage" in message.body
+    assert "User name: invited" in message.body or "Your user name is: invited" in message.body
+    assert world.a.la.name in message.body
+    assert "Someone asked to set the password" not in message.body

@@ -171,7 +171,7 @@ def test_a_school_user_gets_404_for_any_other_schools_report(loaded, login, whic
 LA_ROLES = [r.value for r in Role if r != Role.NATIONAL_ANALYST]
 
 
-@pytest.mark.parametrize("page", ["school", "school-csv", "pupil", "pupil-edit",
+@pytest.mark.parametrize("page", ["school", "school-csv", "pupil", "pupil-at", "pupil-edit",
                                   "pupil-edit-post"])
 @pytest.mark.parametrize("role", [*LA_ROLES, Role.NATIONAL_ANALYST.value])
 def test_every_cleaning_page_answers_404_for_another_las_objects(loaded, login, role, page):
@@ -183,6 +183,7 @@ def test_every_cleaning_page_answers_404_for_another_las_objects(loaded, login, 
         "school": f"/cleaning/schools/{school.urn}/?collection=eyfsp&year=2026",
         "school-csv": f"/cleaning/schools/{school.urn}/?collection=eyfsp&year=2026&format=csv",
         "pupil": f"/cleaning/pupils/{pupil.pk}/",
+        "pupil-at": f"/cleaning/pupils/eyfsp/2026/{school.urn}/{pupil.upn}/",
         "pupil-edit": f"/cleaning/pupils/{pupil.pk}/edit/",
         "pupil-edit-post": f"/cleaning/pupils/{pupil.pk}/edit/",
     }
@@ -240,7 +241,7 @@ def test_an_la_edit_corrects_a_upn_records_the_reason_and_clears_the_error(loade
     fixed = check_letter(wrong[1:]) + wrong[1:]
     client = login(loaded.a.users[Role.LA_DATA_OFFICER])
 
-    page = client.get(f"/cleaning/pupils/{pupil.pk}/")
+    page = client.get(f"/cleaning/pupils/{pupil.pk}/", follow=True)
     response = client.post(f"/cleaning/pupils/{pupil.pk}/edit/", {
         "f_UPN": fixed, "reason": "School phoned: typo in the check letter",
         "school_confirmed": "yes",
@@ -352,3 +353,18 @@ def test_the_overview_takes_the_same_number_of_queries_however_many_schools_have
 
     assert len(response.context["grid"].rows) == 3
     assert len(three_schools) == len(one_school)
+
+
+def test_a_pupils_page_keeps_its_address_when_the_school_resends_its_file(loaded, login):
+    client = login(loaded.a.users[Role.LA_DATA_OFFICER])
+    pupil = PupilRecord.objects.filter(la=loaded.a.la).exclude(upn="").order_by("id").first()
+    address = client.get(f"/cleaning/pupils/{pupil.pk}/").url
+    assert address == f"/cleaning/pupils/eyfsp/2026/{pupil.school.urn}/{pupil.upn}/"
+
+    _load(loaded.a, count=4)  # the same pupils and one more: every record gets a new id
+    assert not PupilRecord.objects.filter(pk=pupil.pk).exists()
+
+    page = client.get(address)
+    assert page.status_code == 200
+    assert page.context["pupil"].upn == pupil.upn
+    assert page.context["pupil"].pk != pupil.pk

@@ -111,3 +111,16 @@ def test_a_school_user_cannot_upload_expected_cohorts(world, client):
     _upload(client, [("cohorts.csv", cohorts)])
     run_pending_jobs()
     assert not ExpectedCohort.objects.exists()
+
+
+def test_a_batch_page_names_files_as_uploaded_never_by_their_stored_names(world, client):
+    client.force_login(world.a.users["la_data_officer"])
+    data, _ = eyfsp_file("330", world.a.schools[0].estab, 2)
+    response = _upload(client, [("broken.zip", b"PK\x03\x04 not really a zip"),
+                                ("school.xml", data)])
+    job_id = int(response.url.rstrip("/").split("/")[-1])
+    run_pending_jobs()
+
+    page = client.get(f"/collection/batches/{job_id}/").content.decode()
+    assert "broken.zip" in page and "school.xml" in page
+    assert "__broken.zip" not in page and "__school.xml" not in page

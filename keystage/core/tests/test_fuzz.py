@@ -79,6 +79,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "cleaning:school": (*COLLECTION_GET, "rule", "severity", "upn", "sort"),
     "cleaning:pupil": (),
     "cleaning:pupil-edit": (),
+    "cleaning:pupil-at": (),
     "cleaning:rules": ("collection", "year"),
     "returns:list": COLLECTION_GET,
     # POST-only pages (405 on GET) get these fields posted instead.
@@ -164,10 +165,14 @@ def _path_args(world, name: str, pattern: URLPattern) -> dict:
     school = part.schools[0]
     job = do_queue_job("run-cleaning", "Fuzz", la=part.la, acting_user=None,
                        params={"la_code": part.la.code, "collection": "eyfsp", "year": 2026})
+    pupil = PupilRecord.objects.filter(la=part.la, school=school).first()
     values = {
         "urn": school.urn,
         "user_id": part.users[Role.LA_ANALYST].pk,
-        "pupil_id": PupilRecord.objects.filter(la=part.la).first().pk,
+        "pupil_id": pupil.pk,
+        "collection": pupil.collection,
+        "year": pupil.year,
+        "upn": pupil.upn,
         "job_id": job.pk,
         "submission_id": Submission.objects.filter(la=part.la).first().pk,
         "file_id": ReceivedFile.objects.first().pk,

@@ -66,7 +66,7 @@ def test_an_error_blocks_the_return_with_exit_1_and_no_file(world, tmp_path, cap
     assert status == 1
     assert list(tmp_path.iterdir()) == [] and not ReturnFile.objects.exists()
     out = capsys.readouterr()
-    assert "error GEN015" in out.out and "errors block" in out.err
+    assert "error GEN015" in out.out and "1 error blocks" in out.err  # not "1 errors block"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -94,7 +94,7 @@ def test_queries_must_be_accepted_before_the_return_is_written(world, tmp_path, 
     assert record.accepted_queries == {"GEN005": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["330_EYFSP_2026_001.xml"]
     event = AuditEvent.objects.get(event_type=EventType.RETURN_GENERATED)
-    assert event.reason == "1 queries accepted"
+    assert event.reason == "1 query accepted"  # not "1 queries"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -357,3 +357,18 @@ def test_a_school_user_may_download_only_its_own_moderation_export(world, login,
     response = client.get(f"/returns/moderation/{school.urn}/?year=2026&format=csv")
 
     assert response.status_code == (200 if which == "own" else 404)
+
+
+def test_a_returns_marks_are_listed_in_numeric_order(world, client):
+    made = ReturnFile.objects.create(
+        la=world.a.la, collection="mtc", year=2026, serial=1, filename="x.xml",
+        stored_path="x.xml", sha256="0" * 64, size=1, layout="mtc", rule_set_version="1",
+        created_by_name="someone",
+        counts={"MTC": {"10": 1, "2": 3, "25": 2, "9": 4, "A": 1}},
+    )
+    client.force_login(world.a.users["la_data_officer"])
+
+    page = client.get(f"/returns/{made.pk}/").content.decode()
+
+    positions = [page.index(f"{mark}: ") for mark in ("2", "9", "10", "25", "A")]
+    assert positions == sorted(positions)

@@ -93,7 +93,10 @@ class Command(BaseCommand):
         return user
 
     def handle_disable(self, username, reason, **options):
-        do_set_user_active(self._user(username), False, acting_user=None, reason=reason)
+        try:
+            do_set_user_active(self._user(username), False, acting_user=None, reason=reason)
+        except ValueError as error:
+            raise CommandError(str(error), returncode=2) from None
         self.stdout.write(f"Disabled {username}.")
 
     def handle_enable(self, username, reason, **options):
