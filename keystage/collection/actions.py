@@ -61,6 +61,8 @@ class FileOutcome:
     message: str
     changes: list[SubmissionChange] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # A stale preview: the submission that arrived since, for the page to link to.
+    newer: Submission | None = None
 
     @property
     def ok(self) -> bool:
@@ -188,6 +190,7 @@ def import_ctf(
     confirm_replacements: bool = False,
     only_school: Establishment | None = None,
     register: _Register | None = None,
+    previewed: dict[str, int | None] | None = None,
 ) -> FileOutcome:
     """Import one CTF for one LA and assessment year: all of it, or nothing."""
     register = register or _Register(la, year)
@@ -252,6 +255,20 @@ def import_ctf(
             _diff_with_current(change, pupils, current)
         changes.append((change, pupils))
 
+    if confirm_replacements and previewed is not None:
+        # A confirmation applies only what was previewed: if the school's current file is
+        # no longer the one the preview compared against, the preview is stale.
+        for change, _ in changes:
+            seen = previewed.get(preview_key(school, change.collection))
+            now = change.replaces.pk if change.replaces else None
+            if seen != now:
+                return FileOutcome(
+                    filename, "refused",
+                    f"{filename}: a newer file arrived from {school.name} since this preview "
+                    f"({change.collection.upper()}); nothing was replaced. Check the newer "
+                    "file, then upload this one again if it should still replace it.",
+                    warnings=warnings, newer=change.replaces,
+                )
     if not changes:
         return FileOutcome(filename, "unchanged",
                            f"{filename}: identical to the file already loaded for "
@@ -274,6 +291,11 @@ def import_ctf(
     )
     return FileOutcome(filename, "committed", f"{filename}: {school.name}: {summary}",
                        changes=[c for c, _ in changes], warnings=warnings)
+
+
+def preview_key(school: Establishment, collection: str) -> str:
+    """The key under which a preview records the school's current submission."""
+    return f"{school.pk}:{collection}"
 
 
 def _diff_with_current(change: SubmissionChange, pupils, current: Submission) -> None:
@@ -450,13 +472,15 @@ def do_import_files(
     only_school: Establishment | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     total: int = 0,
+    previewed: dict[str, int | None] | None = None,
 ) -> list[FileOutcome]:
     """Import a batch of files; each is all or nothing and a bad one leaves the others alone."""
     outcomes: list[FileOutcome] = []
     register = _Register(la, year, deferred=True)
     done = 0
     options = dict(la=la, year=year, acting_user=acting_user,
-                   confirm_replacements=confirm_replacements, only_school=only_school)
+                   confirm_replacements=confirm_replacements, only_school=only_school,
+                   previewed=previewed)
     for chunk in _chunks(items, FILES_PER_TRANSACTION):
         # Each file commits or rolls back alone (a savepoint), but the chunk shares one
         # transaction and one COPY per table: per-file round trips cost more than small files.
@@ -498,7 +522,7 @@ def _chunks(items, size: int):
 
 
 def _import_item(name, data, *, la, year, acting_user, confirm_replacements, only_school,
-                 register) -> FileOutcome:
+                 register, previewed=None) -> FileOutcome:
     """One file of a batch, classified by its content."""
     if isinstance(data, FormatError):
         return FileOutcome(name, "refused", str(data))
@@ -512,7 +536,7 @@ def _import_item(name, data, *, la, year, acting_user, confirm_replacements, onl
         return import_ctf(
             name, data, la=la, year=year, acting_user=acting_user,
             confirm_replacements=confirm_replacements, only_school=only_school,
-            register=register,
+            register=register, previewed=previewed,
         )
     except Exception:
         # The file's savepoint has rolled back; the rest of the batch goes on.
@@ -567,3 +591,29 @@ def do_import_expected_cohorts(
         filename=filename, rows=len(rows),
     )
     return len(rows)
+
+
+class AlreadyConfirmed(Exception):
+    """The batch's replacements were confirmed before; they are not applied twice."""
+
+
+@transaction.atomic
+def do_confirm_replacements(job, *, acting_user):
+    """Queue the confirmation of a batch's waiting replacements, once, against its preview."""
+    from keystage.jobs.actions import do_queue_job
+    from keystage.jobs.models import Job
+
+    # Locked, so two confirmations of the same preview cannot both pass the check.
+    job = Job.objects.select_for_update().get(pk=job.pk)
+    if job.result.get("confirmed_by"):
+        raise AlreadyConfirmed(job.result["confirmed_by"])
+    waiting = job.result.get("waiting", [])
+    confirmed = do_queue_job(
+        "import-files", f"Confirm {len(waiting)} replacement{'s' if len(waiting) != 1 else ''}",
+        la=job.la, acting_user=acting_user,
+        params={**job.params, "confirm": True, "previewed": job.result.get("previewed", {})},
+    )
+    job.result = {**job.result, "confirmed_by": confirmed.pk}
+    job.save(update_fields=["result"])
+    return confirmed
+

@@ -15,6 +15,7 @@ from keystage.collection.actions import (
     do_import_expected_cohorts,
     do_import_files,
     iter_input_files,
+    preview_key,
 )
 from keystage.formats.cohorts import sniff_cohorts
 from keystage.formats.errors import FormatError
@@ -50,6 +51,7 @@ def run_file_import(context: JobContext) -> dict:
         items, la=la, year=job.params["year"], acting_user=user,
         confirm_replacements=job.params.get("confirm", False), only_school=only_school,
         progress=context.report, total=len(items),
+        previewed=job.params.get("previewed") if job.params.get("confirm") else None,
     )
     clean_after_import(la, job.params["year"],
                        collections_to_clean(outcomes, la, job.params["year"]),
@@ -61,8 +63,14 @@ def run_file_import(context: JobContext) -> dict:
             path.unlink(missing_ok=True)
     if not waiting:
         shutil.rmtree(folder, ignore_errors=True)
+    # What each waiting replacement was compared against, for its confirmation to check.
+    previewed = {
+        preview_key(c.school, c.collection): c.replaces.pk if c.replaces else None
+        for o in outcomes if o.status == "needs-confirmation" for c in o.changes
+    }
     return {
         "url": reverse("collection:batch", args=[job.pk]),
+        "previewed": previewed,
         "summary": f"{len(outcomes)} files",
         "year": job.params["year"],
         "waiting": waiting,
@@ -70,6 +78,8 @@ def run_file_import(context: JobContext) -> dict:
             {
                 "filename": o.filename, "status": o.status, "message": o.message,
                 "warnings": o.warnings,
+                "newer_url": reverse("collection:submission", args=[o.newer.pk])
+                if o.newer else "",
                 "changes": [
                     {"collection": c.collection, "school": c.school.name, "pupils": c.pupils,
                      "replaces": c.replaces is not None, "added": c.added,

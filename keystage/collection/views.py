@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from keystage.accounts import access
 from keystage.accounts.permissions import has_permission
+from keystage.collection.actions import AlreadyConfirmed, do_confirm_replacements
 from keystage.collection.choices import collection_and_year, default_year, la_of
 from keystage.collection.forms import UploadForm
 from keystage.collection.models import Collection
@@ -62,9 +64,11 @@ def batch(request, job_id: int):
     job = access.access_job_by_id(request.user, job_id)
     if job.kind != "import-files":
         raise Http404("Not an import.")
+    confirmed_by = job.result.get("confirmed_by")
     return render(request, "collection/batch.html", {
         "job": job, "files": job.result.get("files", []),
-        "waiting": job.result.get("waiting", []),
+        "waiting": [] if confirmed_by else job.result.get("waiting", []),
+        "confirmed_by": confirmed_by,
     })
 
 
@@ -77,10 +81,12 @@ def confirm_batch(request, job_id: int):
     waiting = job.result.get("waiting", [])
     if job.kind != "import-files" or not waiting:
         raise Http404("Nothing waits for confirmation.")
-    confirmed = do_queue_job(
-        "import-files", f"Confirm {len(waiting)} replacement(s)", la=job.la,
-        acting_user=request.user, params={**job.params, "confirm": True},
-    )
+    try:
+        confirmed = do_confirm_replacements(job, acting_user=request.user)
+    except AlreadyConfirmed:
+        messages.info(request, "These replacements were confirmed already; they were not "
+                      "applied again.")
+        return redirect("collection:batch", job_id=job.pk)
     return redirect("jobs:detail", job_id=confirmed.pk)
 
 

@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from keystage.collection.models import PupilRecord, Submission
 from keystage.collection.tests.ctf_builder import eyfsp_file
 from keystage.jobs.actions import run_pending_jobs
+from keystage.jobs.models import Job
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the worker closes connections
 
@@ -51,6 +52,50 @@ def test_a_replacement_uploaded_in_the_app_waits_for_confirmation(world, client)
     confirm = client.post(f"/collection/batches/{job_id}/confirm/")
     assert confirm.status_code == 302
     run_pending_jobs()
+    assert PupilRecord.objects.count() == 3
+
+
+def _job_id(response):
+    return int(response.url.rstrip("/").split("/")[-1])
+
+
+def test_a_stale_preview_is_refused_and_links_to_the_newer_file(world, client):
+    client.force_login(world.a.users["la_data_officer"])
+    estab = world.a.schools[0].estab
+    _upload(client, [("a.xml", eyfsp_file("330", estab, 2)[0])])
+    run_pending_jobs()
+    preview = _job_id(_upload(client, [("b.xml", eyfsp_file("330", estab, 3)[0])]))
+    run_pending_jobs()
+    # Another file from the school is confirmed after b.xml was previewed.
+    other = _job_id(_upload(client, [("c.xml", eyfsp_file("330", estab, 5)[0])]))
+    run_pending_jobs()
+    client.post(f"/collection/batches/{other}/confirm/")
+    run_pending_jobs()
+    newer = Submission.objects.get(status="current")
+    assert newer.pupil_count == 5
+    confirm = client.post(f"/collection/batches/{preview}/confirm/")
+    run_pending_jobs()
+    assert Submission.objects.get(status="current") == newer
+    assert PupilRecord.objects.count() == 5
+    page = client.get(f"/collection/batches/{_job_id(confirm)}/").content.decode()
+    assert "A newer file arrived from this school since this preview" in page
+    assert f"/collection/submissions/{newer.pk}/" in page
+
+
+def test_a_confirmed_batch_offers_no_confirm_and_refuses_a_second(world, client):
+    client.force_login(world.a.users["la_data_officer"])
+    estab = world.a.schools[0].estab
+    _upload(client, [("a.xml", eyfsp_file("330", estab, 2)[0])])
+    run_pending_jobs()
+    preview = _job_id(_upload(client, [("b.xml", eyfsp_file("330", estab, 3)[0])]))
+    run_pending_jobs()
+    assert client.post(f"/collection/batches/{preview}/confirm/").status_code == 302
+    second = client.post(f"/collection/batches/{preview}/confirm/", follow=True)
+    assert "confirmed already" in second.content.decode()
+    run_pending_jobs()
+    assert Job.objects.filter(kind="import-files").count() == 3
+    page = client.get(f"/collection/batches/{preview}/").content.decode()
+    assert "Confirm the replacements" not in page and 'data-testid="confirmed"' in page
     assert PupilRecord.objects.count() == 3
 
 
