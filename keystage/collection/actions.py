@@ -50,6 +50,9 @@ class SubmissionChange:
     # LA edits to the replaced data that the new file overwrites: dicts of upn, field,
     # old_value, new_value, edited_by, edited_at (ISO), reason.
     la_edits: list[dict] = field(default_factory=list)
+    # Field-level differences of changed pupils: dicts of upn, name, field, old, new.
+    details: list[dict] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # upn -> pupil's name
 
 
 @dataclass
@@ -83,10 +86,6 @@ class _ParsedPupil:
     rows: list  # CtfAssessment rows of this collection and year
     latest: dict[str, str]  # component -> result of the latest R row
     winners: frozenset[int]  # id() of the rows that are the latest R of their component
-
-    def fingerprint(self) -> tuple:
-        return (self.surname, self.forename, self.dob_text, self.sex, self.ncyear,
-                tuple(sorted(self.latest.items())))
 
 
 def _latest_by_component(rows) -> dict:
@@ -298,25 +297,67 @@ def preview_key(school: Establishment, collection: str) -> str:
     return f"{school.pk}:{collection}"
 
 
+PREVIEW_FIELDS = [("surname", "surname"), ("forename", "forename"),
+                  ("dob_text", "date of birth"), ("sex", "sex"), ("ncyear", "year group")]
+
+
+def _row_key(stage, subject, method, component, status, qualifier, result, result_date):
+    """One result row as stored (fields cut to the columns' lengths), for comparing files."""
+    return (stage[:3], subject[:3], method[:3], component[:3], status[:1], qualifier[:2],
+            result[:9], result_date.isoformat() if result_date else "")
+
+
 def _diff_with_current(change: SubmissionChange, pupils, current: Submission) -> None:
-    old: dict[str, tuple] = {}
-    latest_rows = (
-        AssessmentResult.objects.filter(pupil__submission=current, is_latest=True)
-        .values_list("pupil_id", "component", "result")
-    )
-    results: dict[int, dict[str, str]] = defaultdict(dict)
-    for pupil_id, component, result in latest_rows:
-        results[pupil_id][component] = result
-    for p in current.pupils.all().values(
-        "id", "upn", "surname", "forename", "dob_text", "sex", "ncyear"
+    """Every pupil field and every result row of the new file against the current one."""
+    old_rows: dict[int, list] = defaultdict(list)
+    old_latest: dict[int, dict[str, str]] = defaultdict(dict)
+    for pupil_id, *row, is_latest in (
+        AssessmentResult.objects.filter(pupil__submission=current)
+        .values_list("pupil_id", "stage", "subject", "method", "component", "status",
+                     "qualifier", "result", "result_date", "is_latest")
     ):
-        old[p["upn"]] = (p["surname"], p["forename"], p["dob_text"], p["sex"], p["ncyear"],
-                         tuple(sorted(results[p["id"]].items())))
+        old_rows[pupil_id].append(_row_key(*row))
+        if is_latest:
+            old_latest[pupil_id][row[3]] = row[6]
+    old: dict[str, dict] = {}
+    for p in current.pupils.all().values("id", "upn", *[f for f, _ in PREVIEW_FIELDS]):
+        old[p["upn"]] = {"fields": {f: p[f] or "" for f, _ in PREVIEW_FIELDS},
+                         "latest": old_latest[p["id"]], "rows": sorted(old_rows[p["id"]]),
+                         "name": f"{p['forename']} {p['surname']}".strip()}
+    new: dict[str, dict] = {}
+    for p in pupils:
+        new[p.upn] = {
+            "fields": {"surname": p.surname[:100], "forename": p.forename[:100],
+                       "dob_text": p.dob_text[:30], "sex": p.sex[:10], "ncyear": p.ncyear[:4]},
+            "latest": {c[:3]: r[:9] for c, r in p.latest.items()},
+            "rows": sorted(_row_key(r.stage, r.subject, r.method, r.component, r.status,
+                                    r.qualifier, r.result, r.result_date) for r in p.rows),
+            "name": f"{p.forename} {p.surname}".strip(),
+        }
     change.la_edits = _edits_overwritten_by_replacing(current)
-    new = {p.upn: p.fingerprint() for p in pupils}
     change.added = sorted(set(new) - set(old))
     change.removed = sorted(set(old) - set(new))
-    change.changed = sorted(upn for upn in set(new) & set(old) if new[upn] != old[upn])
+    change.names = {upn: (new.get(upn) or old[upn])["name"] for upn in set(new) | set(old)}
+    for upn in sorted(set(new) & set(old)):
+        before, after = old[upn], new[upn]
+        details = [
+            {"upn": upn, "name": after["name"], "field": label,
+             "old": before["fields"][f], "new": after["fields"][f]}
+            for f, label in PREVIEW_FIELDS if before["fields"][f] != after["fields"][f]
+        ]
+        for component in sorted(set(before["latest"]) | set(after["latest"])):
+            was, now = before["latest"].get(component, ""), after["latest"].get(component, "")
+            if was != now:
+                details.append({"upn": upn, "name": after["name"], "field": component,
+                                "old": was, "new": now})
+        if before["rows"] != after["rows"] and not details:
+            # The results that count are the same, but rows were added or removed (a
+            # superseded result, a phonics outcome code beside a mark): still a change.
+            details.append({"upn": upn, "name": after["name"], "field": "result rows",
+                            "old": str(len(before["rows"])), "new": str(len(after["rows"]))})
+        if details:
+            change.changed.append(upn)
+            change.details.extend(details)
 
 
 def _edits_overwritten_by_replacing(current: Submission) -> list[dict]:

@@ -68,8 +68,12 @@ def run_file_import(context: JobContext) -> dict:
         preview_key(c.school, c.collection): c.replaces.pk if c.replaces else None
         for o in outcomes if o.status == "needs-confirmation" for c in o.changes
     }
+    replacing = [c for o in outcomes for c in o.changes if c.replaces is not None]
     return {
         "url": reverse("collection:batch", args=[job.pk]),
+        "totals": {"added": sum(len(c.added) for c in replacing),
+                   "removed": sum(len(c.removed) for c in replacing),
+                   "changed": sum(len(c.changed) for c in replacing)},
         "previewed": previewed,
         "summary": f"{len(outcomes)} files",
         "year": job.params["year"],
@@ -83,7 +87,11 @@ def run_file_import(context: JobContext) -> dict:
                 "changes": [
                     {"collection": c.collection, "school": c.school.name, "pupils": c.pupils,
                      "replaces": c.replaces is not None, "added": c.added,
-                     "removed": c.removed, "changed": c.changed, "la_edits": c.la_edits}
+                     "removed": c.removed, "changed": c.changed, "la_edits": c.la_edits,
+                     "added_pupils": [{"upn": u, "name": c.names.get(u, "")} for u in c.added],
+                     "removed_pupils": [{"upn": u, "name": c.names.get(u, "")}
+                                        for u in c.removed],
+                     "details": c.details}
                     for c in o.changes
                 ],
             }

@@ -48,11 +48,26 @@ def test_a_replacement_uploaded_in_the_app_waits_for_confirmation(world, client)
     run_pending_jobs()
     page = client.get(f"/collection/batches/{job_id}/").content.decode()
     assert "Confirm the replacements" in page and "1 added, 0 removed, 0 changed" in page
+    assert "Childc Smith (" in page and 'data-testid="totals"' in page  # added, by name
     assert PupilRecord.objects.count() == 2
     confirm = client.post(f"/collection/batches/{job_id}/confirm/")
     assert confirm.status_code == 302
     run_pending_jobs()
     assert PupilRecord.objects.count() == 3
+
+
+def test_the_preview_shows_each_changed_field_per_school(world, client):
+    client.force_login(world.a.users["la_data_officer"])
+    estab = world.a.schools[0].estab
+    _upload(client, [("a.xml", eyfsp_file("330", estab, 2)[0])])
+    run_pending_jobs()
+    preview = _job_id(_upload(client, [("b.xml", eyfsp_file("330", estab, 2,
+                                                            surname="Jones")[0])]))
+    run_pending_jobs()
+    page = client.get(f"/collection/batches/{preview}/").content.decode()
+    assert f"{world.a.schools[0].name}, EYFSP: 0 added, 0 removed, 2 changed" in page
+    assert 'data-testid="changes"' in page and ">Smith<" in page and ">Jones<" in page
+    assert "Childa Jones" in page
 
 
 def _job_id(response):
