@@ -70,6 +70,25 @@ def test_the_preview_shows_each_changed_field_per_school(world, client):
     assert "Childa Jones" in page
 
 
+def test_an_upload_with_no_file_chosen_is_a_form_error(world, client):
+    client.force_login(world.a.users["la_data_officer"])
+    response = client.post("/collection/upload/", {"year": 2026})
+    page = response.content.decode()
+    assert response.status_code == 200 and "govuk-error-summary" in page
+    assert "Choose the CTF files or ZIP to upload." in page
+    assert not Job.objects.exists()
+
+
+def test_an_empty_file_is_refused_by_name_and_the_rest_load(world, client):
+    client.force_login(world.a.users["la_data_officer"])
+    data, _ = eyfsp_file("330", world.a.schools[0].estab, 2)
+    job = _job_id(_upload(client, [("good.xml", data), ("empty.xml", b"")]))
+    run_pending_jobs()
+    page = client.get(f"/collection/batches/{job}/").content.decode()
+    assert "empty.xml: the file is empty" in page and "Refused" in page
+    assert PupilRecord.objects.count() == 2
+
+
 def _job_id(response):
     return int(response.url.rstrip("/").split("/")[-1])
 
