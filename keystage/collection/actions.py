@@ -648,9 +648,10 @@ def do_confirm_replacements(job, *, acting_user):
     job = Job.objects.select_for_update().get(pk=job.pk)
     if job.result.get("confirmed_by"):
         raise AlreadyConfirmed(job.result["confirmed_by"])
-    waiting = job.result.get("waiting", [])
+    # Files, not the uploads (archives) they came in.
+    waiting = job.result.get("counts", {}).get("waiting", len(job.result.get("waiting", [])))
     confirmed = do_queue_job(
-        "import-files", f"Confirm {len(waiting)} replacement{'s' if len(waiting) != 1 else ''}",
+        "import-files", f"Confirm {waiting} replacement{'s' if waiting != 1 else ''}",
         la=job.la, acting_user=acting_user,
         params={**job.params, "confirm": True, "previewed": job.result.get("previewed", {})},
     )

@@ -19,6 +19,7 @@ from keystage.collection.actions import (
 )
 from keystage.formats.cohorts import sniff_cohorts
 from keystage.formats.errors import FormatError
+from keystage.jobs.models import Job
 from keystage.jobs.registry import JobContext, job_kind
 from keystage.schools.models import LocalAuthority
 
@@ -68,6 +69,10 @@ def run_file_import(context: JobContext) -> dict:
         preview_key(c.school, c.collection): c.replaces.pk if c.replaces else None
         for o in outcomes if o.status == "needs-confirmation" for c in o.changes
     }
+    counts = file_counts(outcomes)
+    # The title counts files, not the archives they came in (a ZIP of 30 files is 30).
+    title = batch_title(job, counts)
+    Job.objects.filter(pk=job.pk).update(title=title[:200])
     replacing = [c for o in outcomes for c in o.changes if c.replaces is not None]
     return {
         "url": reverse("collection:batch", args=[job.pk]),
@@ -75,7 +80,8 @@ def run_file_import(context: JobContext) -> dict:
                    "removed": sum(len(c.removed) for c in replacing),
                    "changed": sum(len(c.changed) for c in replacing)},
         "previewed": previewed,
-        "summary": f"{len(outcomes)} files",
+        "summary": counts_text(counts),
+        "counts": counts,
         "year": job.params["year"],
         "waiting": waiting,
         "files": [
@@ -98,6 +104,34 @@ def run_file_import(context: JobContext) -> dict:
             for o in outcomes
         ],
     }
+
+
+FILE_STATES = [("committed", "loaded"), ("unchanged", "unchanged"),
+               ("needs-confirmation", "waiting"), ("refused", "refused"),
+               ("skipped", "skipped")]
+
+
+def file_counts(outcomes) -> dict[str, int]:
+    """How many files of a batch were loaded, unchanged, waiting, refused and skipped."""
+    counts = {label: 0 for _, label in FILE_STATES}
+    labels = dict(FILE_STATES)
+    for outcome in outcomes:
+        counts[labels.get(outcome.status, "refused")] += 1
+    return counts
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """'30 files: 28 loaded, 2 refused' (states with no file left out)."""
+    total = sum(counts.values())
+    parts = [f"{counts[label]} {label}" for _, label in FILE_STATES if counts.get(label)]
+    return f"{total} file{'s' if total != 1 else ''}" + (": " + ", ".join(parts) if parts
+                                                          else "")
+
+
+def batch_title(job, counts: dict[str, int]) -> str:
+    """The batch's title once its files are counted."""
+    verb = "Confirm" if job.params.get("confirm") else "Import"
+    return f"{verb} {counts_text(counts)}"
 
 
 def _load_cohorts(label, data, la, user, only_school) -> FileOutcome:

@@ -48,9 +48,9 @@ def upload(request):
             with open(folder / f"{index:05d}__{safe}", "wb") as out:
                 for chunk in upload_file.chunks():
                     out.write(chunk)
-        count = len(form.cleaned_data["files"])
+        # The job retitles itself with its files counted once it has opened any ZIPs.
         job = do_queue_job(
-            "import-files", f"Import {count} file{'s' if count != 1 else ''}", la=la,
+            "import-files", "Import uploaded files", la=la,
             acting_user=request.user,
             params={"folder": folder_name, "la_code": la.code, "year": form.cleaned_data["year"]},
         )
@@ -69,6 +69,8 @@ def batch(request, job_id: int):
         "job": job, "files": job.result.get("files", []),
         "waiting": [] if confirmed_by else job.result.get("waiting", []),
         "confirmed_by": confirmed_by,
+        "waiting_count": job.result.get("counts", {}).get(
+            "waiting", len(job.result.get("waiting", []))),
     })
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 
 import pytest
 from openpyxl import load_workbook
@@ -87,6 +88,20 @@ def test_an_empty_file_is_refused_by_name_and_the_rest_load(world, client):
     page = client.get(f"/collection/batches/{job}/").content.decode()
     assert "empty.xml: the file is empty" in page and "Refused" in page
     assert PupilRecord.objects.count() == 2
+
+
+def test_a_batch_title_counts_the_files_in_a_zip_not_the_zip(world, client):
+    client.force_login(world.a.users["la_data_officer"])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i, school in enumerate(world.a.schools[:2]):
+            archive.writestr(f"s{i}.xml", eyfsp_file("330", school.estab, 1)[0])
+        archive.writestr("empty.xml", b"")
+    job = _job_id(_upload(client, [("all.zip", buffer.getvalue())]))
+    run_pending_jobs()
+    page = client.get(f"/collection/batches/{job}/").content.decode()
+    assert "Import 3 files: 2 loaded, 1 refused" in page
+    assert Job.objects.get(pk=job).title == "Import 3 files: 2 loaded, 1 refused"
 
 
 def _job_id(response):
