@@ -34,6 +34,8 @@ class EventType(models.TextChoices):
     CLEANING_RUN = "cleaning-run", "Cleaning rules run"
     PUPIL_EDITED = "pupil-edited", "Pupil data edited by the LA"
     RETURN_GENERATED = "return-generated", "DfE return file generated"
+    NOTICE_ADDED = "notice-added", "Notice to the LA added"
+    NOTICE_DISMISSED = "notice-dismissed", "Notice to the LA dismissed"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

@@ -403,6 +403,9 @@ def _commit(filename, data, digest, school, la, year, changes, acting_user, warn
             LaEdit.objects.filter(submission=change.replaces, overwritten_by=None).update(
                 overwritten_by=submission
             )
+        if change.la_edits and _is_school_user(acting_user):
+            _notify_la_of_overwritten_edits(change, submission, school, la, filename,
+                                            acting_user)
         event = EventType.SUBMISSION_REPLACED if change.replaces else EventType.SUBMISSION_ADDED
         record_event(
             event, acting_user=acting_user, la=la, school=school, obj=submission,
@@ -632,6 +635,64 @@ def do_import_expected_cohorts(
         filename=filename, rows=len(rows),
     )
     return len(rows)
+
+
+def _is_school_user(user) -> bool:
+    from keystage.accounts.models import Role
+
+    return user is not None and user.role == Role.SCHOOL_USER
+
+
+NOTICE_ROLES = ("la_data_officer", "la_admin")
+
+
+def _notify_la_of_overwritten_edits(change, submission, school, la, filename, acting_user):
+    """A school's file overwrote the LA's edits: a notice on the LA's home page and an email."""
+    from django.core.mail import send_mail
+    from django.urls import reverse
+
+    from keystage.accounts.models import User
+    from keystage.collection.models import LaNotice
+
+    count = len(change.la_edits)
+    title = (f"{school.name} replaced its {change.collection.upper()} file: "
+             f"{count} LA edit{'s' if count != 1 else ''} overwritten")
+    lines = [f"{e['upn']} {e['field']}: your edit {e['old_value'] or '(blank)'} -> "
+             f"{e['new_value'] or '(blank)'} ({e['edited_by']}, {e['edited_at']})"
+             for e in change.la_edits]
+    body = (f"{acting_user.username} at {school.name} sent {filename}, which replaced the data "
+            "the LA had edited. Check the edits below and make them again if they still "
+            "apply.\n" + "\n".join(lines))
+    notice = LaNotice.objects.create(la=la, school=school, submission=submission,
+                                     title=title[:200], body=body)
+    record_event(EventType.NOTICE_ADDED, acting_user=acting_user, la=la, school=school,
+                 obj=notice, summary=title[:300], la_edits_overwritten=change.la_edits)
+    recipients = list(
+        User.objects.filter(la=la, role__in=NOTICE_ROLES, is_active=True)
+        .exclude(email="").values_list("email", flat=True)
+    )
+    if recipients:
+        link = reverse("collection:submission", args=[submission.pk])
+        # Sent once the replacement has committed: a rolled-back file tells nobody.
+        transaction.on_commit(lambda: send_mail(
+            f"Keystage: {title}", f"{body}\n\nThe new submission: {link}",
+            None, recipients, fail_silently=True,
+        ))
+
+
+@transaction.atomic
+def do_dismiss_notice(notice, *, acting_user):
+    """An LA officer has read a notice: it leaves the home page, and the log says who."""
+    from django.utils import timezone
+
+    if notice.dismissed_at is not None:
+        return notice
+    notice.dismissed_at = timezone.now()
+    notice.dismissed_by = acting_user
+    notice.save(update_fields=["dismissed_at", "dismissed_by"])
+    record_event(EventType.NOTICE_DISMISSED, acting_user=acting_user, la=notice.la,
+                 school=notice.school, obj=notice, summary=f"Dismissed: {notice.title}"[:300])
+    return notice
 
 
 class AlreadyConfirmed(Exception):

@@ -15,7 +15,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from keystage.accounts import access
 from keystage.accounts.permissions import has_permission
-from keystage.collection.actions import AlreadyConfirmed, do_confirm_replacements
+from keystage.collection.actions import (
+    AlreadyConfirmed,
+    do_confirm_replacements,
+    do_dismiss_notice,
+)
 from keystage.collection.choices import collection_and_year, default_year, la_of
 from keystage.collection.forms import UploadForm
 from keystage.collection.models import Collection
@@ -165,3 +169,13 @@ def export_results(request):
     if request.GET.get("format") == "xlsx":
         return xlsx_response(name, collection.upper(), header, rows)
     return csv_response(name, header, rows)
+
+
+@login_required
+@require_POST
+def dismiss_notice(request, notice_id: int):
+    """An LA officer has read a notice on the home page."""
+    notice = access.access_la_notice_by_id(request.user, notice_id)
+    do_dismiss_notice(notice, acting_user=request.user)
+    return redirect("core:home")
+
