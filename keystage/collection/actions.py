@@ -714,7 +714,8 @@ def do_confirm_replacements(job, *, acting_user):
     confirmed = do_queue_job(
         "import-files", f"Confirm {waiting} replacement{'s' if waiting != 1 else ''}",
         la=job.la, acting_user=acting_user,
-        params={**job.params, "confirm": True, "previewed": job.result.get("previewed", {})},
+        # A preview made before previews were recorded has none: it is confirmed unchecked.
+        params={**job.params, "confirm": True, "previewed": job.result.get("previewed")},
     )
     job.result = {**job.result, "confirmed_by": confirmed.pk}
     job.save(update_fields=["result"])
