@@ -295,3 +295,23 @@ def access_return_by_id(user, return_id: int, action: str = "view-reports"):
     from keystage.returns.models import ReturnFile
 
     return _la_object_by_id(user, ReturnFile, return_id, action, "No such return file.")
+
+
+def access_la_notices(user):
+    """Notices to the user's LA, for its data officers and administrators; none for others."""
+    from keystage.collection.models import LaNotice
+
+    if not getattr(user, "is_authenticated", False) or user.la_id is None or user.role not in (
+        Role.LA_DATA_OFFICER, Role.LA_ADMIN
+    ):
+        return LaNotice.objects.none()
+    return LaNotice.objects.filter(la_id=user.la_id)
+
+
+def access_la_notice_by_id(user, notice_id: int):
+    """One notice to the user's LA: 404 outside it or for a role that does not see notices."""
+    found = access_la_notices(user).filter(pk=notice_id).first()
+    if found is None:
+        raise Http404("No such notice.")
+    return found
+

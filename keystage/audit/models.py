@@ -36,6 +36,8 @@ class EventType(models.TextChoices):
     PUPIL_EDITED = "pupil-edited", "Pupil data edited by the LA"
     RETURN_GENERATED = "return-generated", "DfE return file generated"
     UPLOADS_EXPIRED = "uploads-expired", "Uploaded files waiting for confirmation deleted"
+    NOTICE_ADDED = "notice-added", "Notice to the LA added"
+    NOTICE_DISMISSED = "notice-dismissed", "Notice to the LA dismissed"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

@@ -60,6 +60,9 @@ class SubmissionChange:
     # LA edits to the replaced data that the new file overwrites: dicts of upn, field,
     # old_value, new_value, edited_by, edited_at (ISO), reason.
     la_edits: list[dict] = field(default_factory=list)
+    # Field-level differences of changed pupils: dicts of upn, name, field, old, new.
+    details: list[dict] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # upn -> pupil's name
 
 
 @dataclass
@@ -71,6 +74,8 @@ class FileOutcome:
     message: str
     changes: list[SubmissionChange] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # A stale preview: the submission that arrived since, for the page to link to.
+    newer: Submission | None = None
 
     @property
     def ok(self) -> bool:
@@ -91,10 +96,6 @@ class _ParsedPupil:
     rows: list  # CtfAssessment rows of this collection and year
     latest: dict[str, str]  # component -> result of the latest R row
     winners: frozenset[int]  # id() of the rows that are the latest R of their component
-
-    def fingerprint(self) -> tuple:
-        return (self.surname, self.forename, self.dob_text, self.sex, self.ncyear,
-                tuple(sorted(self.latest.items())))
 
 
 def _latest_by_component(rows) -> dict:
@@ -234,6 +235,7 @@ def import_ctf(
     confirm_replacements: bool = False,
     only_school: Establishment | None = None,
     register: _Register | None = None,
+    previewed: dict[str, int | None] | None = None,
 ) -> FileOutcome:
     """Import one CTF for one LA and assessment year: all of it, or nothing."""
     own_register = register is None
@@ -242,14 +244,14 @@ def import_ctf(
     try:
         return _import_ctf(filename, source, la=la, year=year, acting_user=acting_user,
                            confirm_replacements=confirm_replacements, only_school=only_school,
-                           register=register)
+                           register=register, previewed=previewed)
     finally:
         if own_register:
             discard_uncommitted_originals(register.staged)
 
 
 def _import_ctf(filename, data: InputFile, *, la, year, acting_user, confirm_replacements,
-                only_school, register: _Register) -> FileOutcome:
+                only_school, register: _Register, previewed=None) -> FileOutcome:
     reader = None
     try:
         reader = CtfReader(data.reader_source(), filename=filename)
@@ -312,6 +314,20 @@ def _import_ctf(filename, data: InputFile, *, la, year, acting_user, confirm_rep
             _diff_with_current(change, pupils, current)
         changes.append((change, pupils))
 
+    if confirm_replacements and previewed is not None:
+        # A confirmation applies only what was previewed: if the school's current file is
+        # no longer the one the preview compared against, the preview is stale.
+        for change, _ in changes:
+            seen = previewed.get(preview_key(school, change.collection))
+            now = change.replaces.pk if change.replaces else None
+            if seen != now:
+                return FileOutcome(
+                    filename, "refused",
+                    f"{filename}: a newer file arrived from {school.name} since this preview "
+                    f"({change.collection.upper()}); nothing was replaced. Check the newer "
+                    "file, then upload this one again if it should still replace it.",
+                    warnings=warnings, newer=change.replaces,
+                )
     if not changes:
         return FileOutcome(filename, "unchanged",
                            f"{filename}: identical to the file already loaded for "
@@ -336,25 +352,72 @@ def _import_ctf(filename, data: InputFile, *, la, year, acting_user, confirm_rep
                        changes=[c for c, _ in changes], warnings=warnings)
 
 
+def preview_key(school: Establishment, collection: str) -> str:
+    """The key under which a preview records the school's current submission."""
+    return f"{school.pk}:{collection}"
+
+
+PREVIEW_FIELDS = [("surname", "surname"), ("forename", "forename"),
+                  ("dob_text", "date of birth"), ("sex", "sex"), ("ncyear", "year group")]
+
+
+def _row_key(stage, subject, method, component, status, qualifier, result, result_date):
+    """One result row as stored (fields cut to the columns' lengths), for comparing files."""
+    return (stage[:3], subject[:3], method[:3], component[:3], status[:1], qualifier[:2],
+            result[:9], result_date.isoformat() if result_date else "")
+
+
 def _diff_with_current(change: SubmissionChange, pupils, current: Submission) -> None:
-    old: dict[str, tuple] = {}
-    latest_rows = (
-        AssessmentResult.objects.filter(pupil__submission=current, is_latest=True)
-        .values_list("pupil_id", "component", "result")
-    )
-    results: dict[int, dict[str, str]] = defaultdict(dict)
-    for pupil_id, component, result in latest_rows:
-        results[pupil_id][component] = result
-    for p in current.pupils.all().values(
-        "id", "upn", "surname", "forename", "dob_text", "sex", "ncyear"
+    """Every pupil field and every result row of the new file against the current one."""
+    old_rows: dict[int, list] = defaultdict(list)
+    old_latest: dict[int, dict[str, str]] = defaultdict(dict)
+    for pupil_id, *row, is_latest in (
+        AssessmentResult.objects.filter(pupil__submission=current)
+        .values_list("pupil_id", "stage", "subject", "method", "component", "status",
+                     "qualifier", "result", "result_date", "is_latest")
     ):
-        old[p["upn"]] = (p["surname"], p["forename"], p["dob_text"], p["sex"], p["ncyear"],
-                         tuple(sorted(results[p["id"]].items())))
+        old_rows[pupil_id].append(_row_key(*row))
+        if is_latest:
+            old_latest[pupil_id][row[3]] = row[6]
+    old: dict[str, dict] = {}
+    for p in current.pupils.all().values("id", "upn", *[f for f, _ in PREVIEW_FIELDS]):
+        old[p["upn"]] = {"fields": {f: p[f] or "" for f, _ in PREVIEW_FIELDS},
+                         "latest": old_latest[p["id"]], "rows": sorted(old_rows[p["id"]]),
+                         "name": f"{p['forename']} {p['surname']}".strip()}
+    new: dict[str, dict] = {}
+    for p in pupils:
+        new[p.upn] = {
+            "fields": {"surname": p.surname[:100], "forename": p.forename[:100],
+                       "dob_text": p.dob_text[:30], "sex": p.sex[:10], "ncyear": p.ncyear[:4]},
+            "latest": {c[:3]: r[:9] for c, r in p.latest.items()},
+            "rows": sorted(_row_key(r.stage, r.subject, r.method, r.component, r.status,
+                                    r.qualifier, r.result, r.result_date) for r in p.rows),
+            "name": f"{p.forename} {p.surname}".strip(),
+        }
     change.la_edits = _edits_overwritten_by_replacing(current)
-    new = {p.upn: p.fingerprint() for p in pupils}
     change.added = sorted(set(new) - set(old))
     change.removed = sorted(set(old) - set(new))
-    change.changed = sorted(upn for upn in set(new) & set(old) if new[upn] != old[upn])
+    change.names = {upn: (new.get(upn) or old[upn])["name"] for upn in set(new) | set(old)}
+    for upn in sorted(set(new) & set(old)):
+        before, after = old[upn], new[upn]
+        details = [
+            {"upn": upn, "name": after["name"], "field": label,
+             "old": before["fields"][f], "new": after["fields"][f]}
+            for f, label in PREVIEW_FIELDS if before["fields"][f] != after["fields"][f]
+        ]
+        for component in sorted(set(before["latest"]) | set(after["latest"])):
+            was, now = before["latest"].get(component, ""), after["latest"].get(component, "")
+            if was != now:
+                details.append({"upn": upn, "name": after["name"], "field": component,
+                                "old": was, "new": now})
+        if before["rows"] != after["rows"] and not details:
+            # The results that count are the same, but rows were added or removed (a
+            # superseded result, a phonics outcome code beside a mark): still a change.
+            details.append({"upn": upn, "name": after["name"], "field": "result rows",
+                            "old": str(len(before["rows"])), "new": str(len(after["rows"]))})
+        if details:
+            change.changed.append(upn)
+            change.details.extend(details)
 
 
 def _edits_overwritten_by_replacing(current: Submission) -> list[dict]:
@@ -401,6 +464,9 @@ def _commit(filename, data, digest, school, la, year, changes, acting_user, warn
             LaEdit.objects.filter(submission=change.replaces, overwritten_by=None).update(
                 overwritten_by=submission
             )
+        if change.la_edits and _is_school_user(acting_user):
+            _notify_la_of_overwritten_edits(change, submission, school, la, filename,
+                                            acting_user)
         event = EventType.SUBMISSION_REPLACED if change.replaces else EventType.SUBMISSION_ADDED
         record_event(
             event, acting_user=acting_user, la=la, school=school, obj=submission,
@@ -492,6 +558,7 @@ def do_import_files(
     only_school: Establishment | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     total: int = 0,
+    previewed: dict[str, int | None] | None = None,
 ) -> list[FileOutcome]:
     """Import a batch of files; each is all or nothing and a bad one leaves the others alone.
 
@@ -503,7 +570,8 @@ def do_import_files(
     staged = register.staged
     done = 0
     options = dict(la=la, year=year, acting_user=acting_user,
-                   confirm_replacements=confirm_replacements, only_school=only_school)
+                   confirm_replacements=confirm_replacements, only_school=only_school,
+                   previewed=previewed)
     for chunk in _chunks(items, FILES_PER_TRANSACTION, BYTES_PER_TRANSACTION):
         # Each file commits or rolls back alone (a savepoint), but the chunk shares one
         # transaction and one COPY per table: per-file round trips cost more than small files.
@@ -558,7 +626,7 @@ def _chunks(items, size: int, max_bytes: int):
 
 
 def _import_item(name, data, *, la, year, acting_user, confirm_replacements, only_school,
-                 register) -> FileOutcome:
+                 register, previewed=None) -> FileOutcome:
     """One file of a batch, classified by its content."""
     if isinstance(data, FormatError):
         return FileOutcome(name, "refused", str(data))
@@ -573,7 +641,7 @@ def _import_item(name, data, *, la, year, acting_user, confirm_replacements, onl
         return import_ctf(
             name, data, la=la, year=year, acting_user=acting_user,
             confirm_replacements=confirm_replacements, only_school=only_school,
-            register=register,
+            register=register, previewed=previewed,
         )
     except Exception:
         # The file's savepoint has rolled back; the rest of the batch goes on.
@@ -707,3 +775,89 @@ def do_expire_waiting_uploads(*, acting_user=None, now: datetime | None = None) 
             if leftover.is_file() and modified < now - SCRATCH_MAX_AGE:
                 leftover.unlink(missing_ok=True)
     return expired
+
+
+def _is_school_user(user) -> bool:
+    from keystage.accounts.models import Role
+
+    return user is not None and user.role == Role.SCHOOL_USER
+
+
+NOTICE_ROLES = ("la_data_officer", "la_admin")
+
+
+def _notify_la_of_overwritten_edits(change, submission, school, la, filename, acting_user):
+    """A school's file overwrote the LA's edits: a notice on the LA's home page and an email."""
+    from django.core.mail import send_mail
+    from django.urls import reverse
+
+    from keystage.accounts.models import User
+    from keystage.collection.models import LaNotice
+
+    count = len(change.la_edits)
+    title = (f"{school.name} replaced its {change.collection.upper()} file: "
+             f"{count} LA edit{'s' if count != 1 else ''} overwritten")
+    lines = [f"{e['upn']} {e['field']}: your edit {e['old_value'] or '(blank)'} -> "
+             f"{e['new_value'] or '(blank)'} ({e['edited_by']}, {e['edited_at']})"
+             for e in change.la_edits]
+    body = (f"{acting_user.username} at {school.name} sent {filename}, which replaced the data "
+            "the LA had edited. Check the edits below and make them again if they still "
+            "apply.\n" + "\n".join(lines))
+    notice = LaNotice.objects.create(la=la, school=school, submission=submission,
+                                     title=title[:200], body=body)
+    record_event(EventType.NOTICE_ADDED, acting_user=acting_user, la=la, school=school,
+                 obj=notice, summary=title[:300], la_edits_overwritten=change.la_edits)
+    recipients = list(
+        User.objects.filter(la=la, role__in=NOTICE_ROLES, is_active=True)
+        .exclude(email="").values_list("email", flat=True)
+    )
+    if recipients:
+        link = reverse("collection:submission", args=[submission.pk])
+        # Sent once the replacement has committed: a rolled-back file tells nobody.
+        transaction.on_commit(lambda: send_mail(
+            f"Keystage: {title}", f"{body}\n\nThe new submission: {link}",
+            None, recipients, fail_silently=True,
+        ))
+
+
+@transaction.atomic
+def do_dismiss_notice(notice, *, acting_user):
+    """An LA officer has read a notice: it leaves the home page, and the log says who."""
+    from django.utils import timezone
+
+    if notice.dismissed_at is not None:
+        return notice
+    notice.dismissed_at = timezone.now()
+    notice.dismissed_by = acting_user
+    notice.save(update_fields=["dismissed_at", "dismissed_by"])
+    record_event(EventType.NOTICE_DISMISSED, acting_user=acting_user, la=notice.la,
+                 school=notice.school, obj=notice, summary=f"Dismissed: {notice.title}"[:300])
+    return notice
+
+
+class AlreadyConfirmed(Exception):
+    """The batch's replacements were confirmed before; they are not applied twice."""
+
+
+@transaction.atomic
+def do_confirm_replacements(job, *, acting_user):
+    """Queue the confirmation of a batch's waiting replacements, once, against its preview."""
+    from keystage.jobs.actions import do_queue_job
+    from keystage.jobs.models import Job
+
+    # Locked, so two confirmations of the same preview cannot both pass the check.
+    job = Job.objects.select_for_update().get(pk=job.pk)
+    if job.result.get("confirmed_by"):
+        raise AlreadyConfirmed(job.result["confirmed_by"])
+    # Files, not the uploads (archives) they came in.
+    waiting = job.result.get("counts", {}).get("waiting", len(job.result.get("waiting", [])))
+    confirmed = do_queue_job(
+        "import-files", f"Confirm {waiting} replacement{'s' if waiting != 1 else ''}",
+        la=job.la, acting_user=acting_user,
+        # A preview made before previews were recorded has none: it is confirmed unchecked.
+        params={**job.params, "confirm": True, "previewed": job.result.get("previewed")},
+    )
+    job.result = {**job.result, "confirmed_by": confirmed.pk}
+    job.save(update_fields=["result"])
+    return confirmed
+

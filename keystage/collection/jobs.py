@@ -14,10 +14,12 @@ from keystage.collection.actions import (
     FileOutcome,
     do_import_expected_cohorts,
     do_import_files,
+    preview_key,
 )
 from keystage.collection.inputs import InputFile, count_input_files, iter_input_files
 from keystage.formats.cohorts import sniff_cohorts
 from keystage.formats.errors import FormatError
+from keystage.jobs.models import Job
 from keystage.jobs.registry import JobContext, job_kind
 from keystage.schools.models import LocalAuthority
 
@@ -67,6 +69,7 @@ def run_file_import(context: JobContext) -> dict:
         ctf_items(), la=la, year=job.params["year"], acting_user=user,
         confirm_replacements=job.params.get("confirm", False), only_school=only_school,
         progress=context.report, total=count_input_files(paths),
+        previewed=job.params.get("previewed") if job.params.get("confirm") else None,
     )
     cohort_outcomes = []
     for label, data in cohorts:
@@ -85,9 +88,24 @@ def run_file_import(context: JobContext) -> dict:
             path.unlink(missing_ok=True)
     if not waiting:
         shutil.rmtree(folder, ignore_errors=True)
+    # What each waiting replacement was compared against, for its confirmation to check.
+    previewed = {
+        preview_key(c.school, c.collection): c.replaces.pk if c.replaces else None
+        for o in outcomes if o.status == "needs-confirmation" for c in o.changes
+    }
+    counts = file_counts(outcomes)
+    # The title counts files, not the archives they came in (a ZIP of 30 files is 30).
+    title = batch_title(job, counts)
+    Job.objects.filter(pk=job.pk).update(title=title[:200])
+    replacing = [c for o in outcomes for c in o.changes if c.replaces is not None]
     return {
         "url": reverse("collection:batch", args=[job.pk]),
-        "summary": _count_outcomes(outcomes),
+        "totals": {"added": sum(len(c.added) for c in replacing),
+                   "removed": sum(len(c.removed) for c in replacing),
+                   "changed": sum(len(c.changed) for c in replacing)},
+        "previewed": previewed,
+        "summary": counts_text(counts),
+        "counts": counts,
         "done": any(o.status == "committed" for o in outcomes),
         "year": job.params["year"],
         "waiting": waiting,
@@ -95,10 +113,16 @@ def run_file_import(context: JobContext) -> dict:
             {
                 "filename": o.filename, "status": o.status, "message": o.message,
                 "warnings": o.warnings,
+                "newer_url": reverse("collection:submission", args=[o.newer.pk])
+                if o.newer else "",
                 "changes": [
                     {"collection": c.collection, "school": c.school.name, "pupils": c.pupils,
                      "replaces": c.replaces is not None, "added": c.added,
-                     "removed": c.removed, "changed": c.changed, "la_edits": c.la_edits}
+                     "removed": c.removed, "changed": c.changed, "la_edits": c.la_edits,
+                     "added_pupils": [{"upn": u, "name": c.names.get(u, "")} for u in c.added],
+                     "removed_pupils": [{"upn": u, "name": c.names.get(u, "")}
+                                        for u in c.removed],
+                     "details": c.details}
                     for c in o.changes
                 ],
             }
@@ -107,18 +131,32 @@ def run_file_import(context: JobContext) -> dict:
     }
 
 
-_OUTCOME_WORDS = [("committed", "loaded"), ("unchanged", "unchanged"),
-                  ("needs-confirmation", "waiting for confirmation"), ("refused", "refused"),
-                  ("skipped", "skipped")]
+FILE_STATES = [("committed", "loaded"), ("unchanged", "unchanged"),
+               ("needs-confirmation", "waiting"), ("refused", "refused"),
+               ("skipped", "skipped")]
 
 
-def _count_outcomes(outcomes: list[FileOutcome]) -> str:
-    """'3 files: 2 loaded, 1 refused', for the job's page."""
-    counts = [(sum(o.status == status for o in outcomes), word)
-              for status, word in _OUTCOME_WORDS]
-    parts = ", ".join(f"{n} {word}" for n, word in counts if n)
-    files = f"{len(outcomes)} file{'' if len(outcomes) == 1 else 's'}"
-    return f"{files}: {parts}" if parts else f"{files} in the upload"
+def file_counts(outcomes) -> dict[str, int]:
+    """How many files of a batch were loaded, unchanged, waiting, refused and skipped."""
+    counts = {label: 0 for _, label in FILE_STATES}
+    labels = dict(FILE_STATES)
+    for outcome in outcomes:
+        counts[labels.get(outcome.status, "refused")] += 1
+    return counts
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """'30 files: 28 loaded, 2 refused' (states with no file left out)."""
+    total = sum(counts.values())
+    parts = [f"{counts[label]} {label}" for _, label in FILE_STATES if counts.get(label)]
+    return f"{total} file{'s' if total != 1 else ''}" + (": " + ", ".join(parts) if parts
+                                                          else "")
+
+
+def batch_title(job, counts: dict[str, int]) -> str:
+    """The batch's title once its files are counted."""
+    verb = "Confirm" if job.params.get("confirm") else "Import"
+    return f"{verb} {counts_text(counts)}"
 
 
 def load_cohorts_file(label, data: InputFile, la, user, only_school) -> FileOutcome:

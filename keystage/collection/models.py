@@ -167,3 +167,29 @@ class ExpectedCohort(models.Model):
 
     def __str__(self) -> str:
         return f"{self.collection} {self.year}: {self.expected_count}"
+
+
+class LaNotice(models.Model):
+    """Something the LA's data officers should know, shown on their home page until dismissed."""
+
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(
+        "schools.Establishment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    submission = models.ForeignKey(
+        Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["la", "dismissed_at"])]
+
+    def __str__(self) -> str:
+        return self.title

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404
@@ -15,6 +16,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from keystage.accounts import access
 from keystage.accounts.permissions import has_permission
+from keystage.collection.actions import (
+    AlreadyConfirmed,
+    do_confirm_replacements,
+    do_dismiss_notice,
+)
 from keystage.collection.choices import collection_and_year, default_year, la_of
 from keystage.collection.forms import UploadForm
 from keystage.collection.models import Collection
@@ -29,7 +35,6 @@ from keystage.collection.queries import (
 from keystage.core.downloads import csv_response, stored_file_response, xlsx_response
 from keystage.core.inputs import choice_param
 from keystage.core.pagination import paginate
-from keystage.core.plural import counted
 from keystage.jobs.actions import do_queue_job
 
 
@@ -64,7 +69,6 @@ def upload(request):
             with open(folder / f"{index:05d}__{safe}", "wb") as out:
                 for chunk in upload_file.chunks():
                     out.write(chunk)
-        count = len(form.cleaned_data["files"])
         with transaction.atomic():
             # One LA's uploads are checked and queued one at a time, so two at once cannot
             # both pass the limit; the files were saved first, outside the lock.
@@ -74,7 +78,7 @@ def upload(request):
             job = None
             if busy + size <= limit:
                 job = do_queue_job(
-                    "import-files", f"Import {count} file{'s' if count != 1 else ''}", la=la,
+                    "import-files", "Import uploaded files", la=la,
                     acting_user=request.user,
                     params={"folder": folder_name, "la_code": la.code,
                             "year": form.cleaned_data["year"]},
@@ -124,9 +128,13 @@ def batch(request, job_id: int):
     job = access.access_job_by_id(request.user, job_id)
     if job.kind != "import-files":
         raise Http404("Not an import.")
+    confirmed_by = job.result.get("confirmed_by")
     return render(request, "collection/batch.html", {
         "job": job, "files": job.result.get("files", []),
-        "waiting": job.result.get("waiting", []),
+        "waiting": [] if confirmed_by else job.result.get("waiting", []),
+        "confirmed_by": confirmed_by,
+        "waiting_count": job.result.get("counts", {}).get(
+            "waiting", len(job.result.get("waiting", []))),
         "expired_files": job.result.get("expired_files", []),
         "expired_after_days": job.result.get("expired_after_days"),
         "expired_on": _date_of(job.result.get("expired_at")),
@@ -148,10 +156,12 @@ def confirm_batch(request, job_id: int):
     waiting = job.result.get("waiting", [])
     if job.kind != "import-files" or not waiting:
         raise Http404("Nothing waits for confirmation.")
-    confirmed = do_queue_job(
-        "import-files", f"Confirm {counted(len(waiting), 'replacement')}", la=job.la,
-        acting_user=request.user, params={**job.params, "confirm": True},
-    )
+    try:
+        confirmed = do_confirm_replacements(job, acting_user=request.user)
+    except AlreadyConfirmed:
+        messages.info(request, "These replacements were confirmed already; they were not "
+                      "applied again.")
+        return redirect("collection:batch", job_id=job.pk)
     return redirect("jobs:detail", job_id=confirmed.pk)
 
 
@@ -221,3 +231,13 @@ def export_results(request):
     if choice_param(request, "format", ("xlsx",)) == "xlsx":
         return xlsx_response(name, collection.upper(), header, rows)
     return csv_response(name, header, rows)
+
+
+@login_required
+@require_POST
+def dismiss_notice(request, notice_id: int):
+    """An LA officer has read a notice on the home page."""
+    notice = access.access_la_notice_by_id(request.user, notice_id)
+    do_dismiss_notice(notice, acting_user=request.user)
+    return redirect("core:home")
+

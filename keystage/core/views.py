@@ -32,6 +32,7 @@ def home(request):
     }
     if user.la_id:
         context["la"] = user.la
+    context["notices"] = access.access_la_notices(user).filter(dismissed_at=None)[:20]
     return render(request, "core/home.html", context)
 
 

@@ -12,8 +12,11 @@ _ABSOLUTE_PATH = re.compile(
 # A stored upload is named "00001__original.zip" (its place in the upload, then the user's
 # name), maybe inside folders ("uploads/12/..."): show the user's name only.
 _STORED_NAME = re.compile(r"(?:[\w.-]+/)*\d{5}__")
-# Keys of a job's result that hold addresses in the app, not messages.
-_URL_KEYS = {"url", "result_url"}
+
+
+def _is_address(key: str) -> bool:
+    """Keys of a job's result that hold addresses in the app ("url", "newer_url"), not messages."""
+    return key == "url" or key.endswith("_url")
 
 
 def public_message(text: str) -> str:
@@ -26,7 +29,7 @@ def public_message(text: str) -> str:
 def public_result(value: Any, key: str = "") -> Any:
     """A job's result with every message in it made public (addresses are left alone)."""
     if isinstance(value, str):
-        return value if key in _URL_KEYS else public_message(value)
+        return value if _is_address(key) else public_message(value)
     if isinstance(value, dict):
         return {k: public_result(v, k) for k, v in value.items()}
     if isinstance(value, list):

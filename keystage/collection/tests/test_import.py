@@ -105,6 +105,30 @@ def test_a_replacement_waits_for_yes_then_replaces_and_reports_changes(world, tm
     assert AuditEvent.objects.filter(event_type=EventType.SUBMISSION_REPLACED).count() == 1
 
 
+def test_a_preview_compares_every_result_row_and_shows_old_and_new_values(world, tmp_path,
+                                                                           capsys):
+    estab = world.a.schools[0].estab
+    upn = eyfsp_file("330", estab, 1)[1][0]
+    rows = eyfsp_rows(["2"] * 17)
+    # The first file sends a row twice (a superseded duplicate); the second drops it and
+    # changes one result and the pupil's surname.
+    first = ctf("330", estab, [pupil_xml(upn, "Smith", "Amy", "2020-11-02", "F", "R",
+                                         rows + rows[:1])])
+    same_results = ctf("330", estab, [pupil_xml(upn, "Smith", "Amy", "2020-11-02", "F", "R",
+                                                rows)])
+    assert _import(_write(tmp_path, "a.xml", first)) == 0
+    capsys.readouterr()
+    assert _import(_write(tmp_path, "b.xml", same_results)) == 1
+    out = capsys.readouterr().out
+    assert "0 removed, 1 changed" in out and "result rows: '18' -> '17'" in out
+    changed = ctf("330", estab, [pupil_xml(upn, "Smyth", "Amy", "2020-11-02", "F", "R",
+                                           eyfsp_rows(["1"] + ["2"] * 16))])
+    assert _import(_write(tmp_path, "c.xml", changed)) == 1
+    out = capsys.readouterr().out
+    assert f"Amy Smyth ({upn}) surname: 'Smith' -> 'Smyth'" in out
+    assert f"Amy Smyth ({upn}) E01: '2' -> '1'" in out
+
+
 @pytest.mark.parametrize(
     "make, message",
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 
 import pytest
 from openpyxl import load_workbook
@@ -10,6 +11,7 @@ from openpyxl import load_workbook
 from keystage.collection.models import PupilRecord, Submission
 from keystage.collection.tests.ctf_builder import eyfsp_file
 from keystage.jobs.actions import run_pending_jobs
+from keystage.jobs.models import Job
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the worker closes connections
 
@@ -47,10 +49,102 @@ def test_a_replacement_uploaded_in_the_app_waits_for_confirmation(world, client)
     run_pending_jobs()
     page = client.get(f"/collection/batches/{job_id}/").content.decode()
     assert "Confirm the replacements" in page and "1 added, 0 removed, 0 changed" in page
+    assert "Childc Smith (" in page and 'data-testid="totals"' in page  # added, by name
     assert PupilRecord.objects.count() == 2
     confirm = client.post(f"/collection/batches/{job_id}/confirm/")
     assert confirm.status_code == 302
     run_pending_jobs()
+    assert PupilRecord.objects.count() == 3
+
+
+def test_the_preview_shows_each_changed_field_per_school(world, client):
+    client.force_login(world.a.users["la_data_officer"])
+    estab = world.a.schools[0].estab
+    _upload(client, [("a.xml", eyfsp_file("330", estab, 2)[0])])
+    run_pending_jobs()
+    preview = _job_id(_upload(client, [("b.xml", eyfsp_file("330", estab, 2,
+                                                            surname="Jones")[0])]))
+    run_pending_jobs()
+    page = client.get(f"/collection/batches/{preview}/").content.decode()
+    assert f"{world.a.schools[0].name}, EYFSP: 0 added, 0 removed, 2 changed" in page
+    assert 'data-testid="changes"' in page and ">Smith<" in page and ">Jones<" in page
+    assert "Childa Jones" in page
+
+
+def test_an_upload_with_no_file_chosen_is_a_form_error(world, client):
+    client.force_login(world.a.users["la_data_officer"])
+    response = client.post("/collection/upload/", {"year": 2026})
+    page = response.content.decode()
+    assert response.status_code == 200 and "govuk-error-summary" in page
+    assert "Choose the CTF files or ZIP to upload." in page
+    assert not Job.objects.exists()
+
+
+def test_an_empty_file_is_refused_by_name_and_the_rest_load(world, client):
+    client.force_login(world.a.users["la_data_officer"])
+    data, _ = eyfsp_file("330", world.a.schools[0].estab, 2)
+    job = _job_id(_upload(client, [("good.xml", data), ("empty.xml", b"")]))
+    run_pending_jobs()
+    page = client.get(f"/collection/batches/{job}/").content.decode()
+    assert "empty.xml: the file is empty" in page and "Refused" in page
+    assert PupilRecord.objects.count() == 2
+
+
+def test_a_batch_title_counts_the_files_in_a_zip_not_the_zip(world, client):
+    client.force_login(world.a.users["la_data_officer"])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i, school in enumerate(world.a.schools[:2]):
+            archive.writestr(f"s{i}.xml", eyfsp_file("330", school.estab, 1)[0])
+        archive.writestr("empty.xml", b"")
+    job = _job_id(_upload(client, [("all.zip", buffer.getvalue())]))
+    run_pending_jobs()
+    page = client.get(f"/collection/batches/{job}/").content.decode()
+    assert "Import 3 files: 2 loaded, 1 refused" in page
+    assert Job.objects.get(pk=job).title == "Import 3 files: 2 loaded, 1 refused"
+
+
+def _job_id(response):
+    return int(response.url.rstrip("/").split("/")[-1])
+
+
+def test_a_stale_preview_is_refused_and_links_to_the_newer_file(world, client):
+    client.force_login(world.a.users["la_data_officer"])
+    estab = world.a.schools[0].estab
+    _upload(client, [("a.xml", eyfsp_file("330", estab, 2)[0])])
+    run_pending_jobs()
+    preview = _job_id(_upload(client, [("b.xml", eyfsp_file("330", estab, 3)[0])]))
+    run_pending_jobs()
+    # Another file from the school is confirmed after b.xml was previewed.
+    other = _job_id(_upload(client, [("c.xml", eyfsp_file("330", estab, 5)[0])]))
+    run_pending_jobs()
+    client.post(f"/collection/batches/{other}/confirm/")
+    run_pending_jobs()
+    newer = Submission.objects.get(status="current")
+    assert newer.pupil_count == 5
+    confirm = client.post(f"/collection/batches/{preview}/confirm/")
+    run_pending_jobs()
+    assert Submission.objects.get(status="current") == newer
+    assert PupilRecord.objects.count() == 5
+    page = client.get(f"/collection/batches/{_job_id(confirm)}/").content.decode()
+    assert "A newer file arrived from this school since this preview" in page
+    assert f"/collection/submissions/{newer.pk}/" in page
+
+
+def test_a_confirmed_batch_offers_no_confirm_and_refuses_a_second(world, client):
+    client.force_login(world.a.users["la_data_officer"])
+    estab = world.a.schools[0].estab
+    _upload(client, [("a.xml", eyfsp_file("330", estab, 2)[0])])
+    run_pending_jobs()
+    preview = _job_id(_upload(client, [("b.xml", eyfsp_file("330", estab, 3)[0])]))
+    run_pending_jobs()
+    assert client.post(f"/collection/batches/{preview}/confirm/").status_code == 302
+    second = client.post(f"/collection/batches/{preview}/confirm/", follow=True)
+    assert "confirmed already" in second.content.decode()
+    run_pending_jobs()
+    assert Job.objects.filter(kind="import-files").count() == 3
+    page = client.get(f"/collection/batches/{preview}/").content.decode()
+    assert "Confirm the replacements" not in page and 'data-testid="confirmed"' in page
     assert PupilRecord.objects.count() == 3
 
 

@@ -20,7 +20,7 @@ from keystage.accounts.actions import do_create_user
 from keystage.accounts.models import Role
 from keystage.cleaning.actions import do_run_cleaning
 from keystage.collection.actions import import_ctf
-from keystage.collection.models import PupilRecord, Submission
+from keystage.collection.models import LaNotice, PupilRecord, Submission
 from keystage.collection.tests.ctf_builder import eyfsp_file
 from keystage.core.testing import PASSWORD
 from keystage.jobs.actions import do_queue_job
@@ -57,6 +57,7 @@ class Objects:
     register_import: EstablishmentImport
     user: object
     return_file: object
+    notice: object
 
 
 def _send(part, index: int, first_serial: int) -> None:
@@ -86,6 +87,8 @@ def _objects_of(part, index: int, return_file) -> Objects:
         register_import=EstablishmentImport.objects.filter(la=part.la).first(),
         user=part.users["la_data_officer"],
         return_file=return_file,
+        notice=LaNotice.objects.create(la=part.la, school=school, submission=submission,
+                                       title="LA edits overwritten", body="Check them."),
     )
 
 
@@ -148,6 +151,8 @@ CASES: dict[str, Case] = {
                                 Role.LA_DATA_OFFICER),
     "cleaning:school": Case(_urn, Role.LA_DATA_OFFICER),
     "cleaning:pupil": Case(lambda o: {"pupil_id": o.pupil.pk}, Role.LA_DATA_OFFICER),
+    "collection:notice-dismiss": Case(lambda o: {"notice_id": o.notice.pk},
+                                      Role.LA_DATA_OFFICER, method="post", school_scoped=False),
     "cleaning:pupil-edit": Case(lambda o: {"pupil_id": o.pupil.pk}, Role.LA_DATA_OFFICER),
     "cleaning:pupil-at": Case(lambda o: {"collection": o.pupil.collection, "year": o.pupil.year,
                                          "urn": o.pupil.school.urn, "upn": o.pupil.upn},

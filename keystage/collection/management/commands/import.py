@@ -99,6 +99,13 @@ class Command(BaseCommand):
                         if upns:
                             shown = ", ".join(upns[:20]) + (" ..." if len(upns) > 20 else "")
                             self.stdout.write(f"    {label}: {shown}")
+                    for detail in change.details[:50]:
+                        self.stdout.write(
+                            f"    {detail['name']} ({detail['upn']}) {detail['field']}: "
+                            f"{detail['old']!r} -> {detail['new']!r}"
+                        )
+                    if len(change.details) > 50:
+                        self.stdout.write(f"    ... and {len(change.details) - 50} more changes")
                     for edit in change.la_edits:
                         self.stdout.write(
                             f"    LA edit overwritten: {edit['upn']} {edit['field']} "
