@@ -40,6 +40,8 @@ SETTINGS_HELP = {
     "KEYSTAGE_UPLOAD_LA_IN_FLIGHT_BYTES": "bytes of one LA's uploads waiting or being imported "
     "at once (default 4 GiB)",
     "KEYSTAGE_UPLOAD_WAITING_DAYS": "days a file waiting for confirmation is kept (default 7)",
+    "KEYSTAGE_EXPORTS_AT_ONCE": "exports (CSV, XLSX downloads) one server process builds at once; "
+    "further downloads wait their turn (default 1)",
     "KEYSTAGE_JOB_HEARTBEAT_SECONDS": "how often the worker marks a running job alive "
     "(default 10)",
     "KEYSTAGE_JOB_STALE_SECONDS": "a running job with no heartbeat for this long, whose worker "
@@ -162,6 +164,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # Background jobs: the worker touches a running job's heartbeat every few seconds; a job whose
 # heartbeat is older than the stale limit (and whose worker is gone) is failed, or queued again
 # when its kind is safe to run twice, up to the attempts limit.
+# Exports one server process builds at once (keystage.core.downloads.export_slot).
+KEYSTAGE_EXPORTS_AT_ONCE = int(os.environ.get("KEYSTAGE_EXPORTS_AT_ONCE", "1"))
+
 KEYSTAGE_JOB_HEARTBEAT_SECONDS = float(os.environ.get("KEYSTAGE_JOB_HEARTBEAT_SECONDS", "10"))
 KEYSTAGE_JOB_STALE_SECONDS = float(os.environ.get("KEYSTAGE_JOB_STALE_SECONDS", "120"))
 KEYSTAGE_JOB_MAX_ATTEMPTS = int(os.environ.get("KEYSTAGE_JOB_MAX_ATTEMPTS", "2"))

@@ -6,7 +6,9 @@ line), so every cell is neutralised against formula injection in one place.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -15,6 +17,21 @@ from django.http import FileResponse, Http404, HttpResponse, StreamingHttpRespon
 from keystage.core.cells import SafeCsvWriter, safe_row
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# Exports are the heaviest thing a page does (a second of Python per 5,000-pupil XLSX). Built
+# several at once in one server process they take the interpreter from everyone browsing, so a
+# process builds KEYSTAGE_EXPORTS_AT_ONCE at a time and the next download waits its turn.
+_export_slots = threading.BoundedSemaphore(max(1, settings.KEYSTAGE_EXPORTS_AT_ONCE))
+
+
+@contextmanager
+def export_slot():
+    """Hold one of the process's export slots while an export is built."""
+    _export_slots.acquire()
+    try:
+        yield
+    finally:
+        _export_slots.release()
 
 
 class _Echo:
@@ -40,17 +57,18 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence])
     def lines():
         # Chunks of about 64 KB, not a line each: the server handles every chunk it is given,
         # and 5,000 one-line chunks cost more than writing them.
-        chunk = [writer.writerow(header)]
-        size = 0
-        for row in rows:
-            line = writer.writerow(row)
-            chunk.append(line)
-            size += len(line)
-            if size >= 65536:
+        with export_slot():
+            chunk = [writer.writerow(header)]
+            size = 0
+            for row in rows:
+                line = writer.writerow(row)
+                chunk.append(line)
+                size += len(line)
+                if size >= 65536:
+                    yield "".join(chunk)
+                    chunk, size = [], 0
+            if chunk:
                 yield "".join(chunk)
-                chunk, size = [], 0
-        if chunk:
-            yield "".join(chunk)
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
@@ -77,15 +95,16 @@ def xlsx_sheets_response(filename: str, sheets) -> HttpResponse:
     """An XLSX download of several sheets, each (name, header, rows)."""
     from openpyxl import Workbook
 
-    workbook = Workbook(write_only=True)
-    for sheet_name, header, rows in sheets:
-        sheet = workbook.create_sheet(sheet_name[:31])
-        # Text stays text: safe_row leaves no cell starting with "=", so openpyxl never writes
-        # a formula; numbers stay numbers.
-        sheet.append(_xlsx_row(header))
-        for row in rows:
-            sheet.append(_xlsx_row(row))
     response = HttpResponse(content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
-    workbook.save(response)
+    with export_slot():
+        workbook = Workbook(write_only=True)
+        for sheet_name, header, rows in sheets:
+            sheet = workbook.create_sheet(sheet_name[:31])
+            # Text stays text: safe_row leaves no cell starting with "=", so openpyxl never
+            # writes a formula; numbers stay numbers.
+            sheet.append(_xlsx_row(header))
+            for row in rows:
+                sheet.append(_xlsx_row(row))
+        workbook.save(response)
     return response
