@@ -263,6 +263,25 @@ def access_pupil_by_key(user, collection: str, year: int, urn: str, upn: str,
     return pupil
 
 
+def access_retired_pupil_by_id(user, pupil_id: int, action: str = "view-reports"):
+    """The stable key of a pupil record a replacement file removed, by the record's old id.
+
+    Its school comes with it, for the pupil's stable address. 404 outside the user's LA or
+    school (and for an id that was never retired), 403 if the role forbids it.
+    """
+    from keystage.collection.models import RetiredPupilRecord
+
+    scope = _tenancy_filter(user)
+    retired = None
+    if scope is not None:
+        retired = (RetiredPupilRecord.objects.select_related("school")
+                   .filter(pk=pupil_id, **scope).first())
+    if retired is None:
+        raise Http404("No such pupil in your data.")
+    require_permission(user, action)
+    return retired
+
+
 def access_la_edits(user, action: str = "view-reports"):
     """The LA's edits to pupil data: their LA's, or those to their own school's data."""
     from keystage.cleaning.models import LaEdit

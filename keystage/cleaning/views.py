@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -127,8 +128,15 @@ def school_report(request, urn: str):
 
 @login_required
 def pupil_detail(request, pupil_id: int):
-    """One pupil record by id: sent on to the pupil's stable address when it has a UPN."""
-    pupil = access.access_pupil_by_id(request.user, pupil_id)
+    """One pupil record by id: sent on to the pupil's stable address when it has a UPN.
+
+    An id that a replacement file removed still leads there, so old links keep working.
+    """
+    try:
+        pupil = access.access_pupil_by_id(request.user, pupil_id)
+    except Http404:
+        # A record a replacement removed: its kept key (always with a UPN) leads on.
+        pupil = access.access_retired_pupil_by_id(request.user, pupil_id)
     if pupil.upn:
         return redirect("cleaning:pupil-at", collection=pupil.collection, year=pupil.year,
                         urn=pupil.school.urn, upn=pupil.upn)

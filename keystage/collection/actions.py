@@ -28,6 +28,7 @@ from keystage.collection.models import (
     AssessmentResult,
     PupilRecord,
     ReceivedFile,
+    RetiredPupilRecord,
     Submission,
     SubmissionStatus,
 )
@@ -444,6 +445,7 @@ def _commit(filename, data, digest, school, la, year, changes, acting_user, warn
     for change, pupils in changes:
         if change.replaces is not None:
             old = change.replaces
+            _retire_pupil_records(old)
             AssessmentResult.objects.filter(pupil__submission=old).delete()
             PupilRecord.objects.filter(submission=old).delete()
             old.status = SubmissionStatus.REPLACED
@@ -484,6 +486,24 @@ def _commit(filename, data, digest, school, la, year, changes, acting_user, warn
             register.pending.append(rows)
         else:
             _write_rows([rows])
+
+
+RETIRED_PUPIL_FIELDS = ["id", "la", "school", "collection", "year", "upn"]
+
+
+def _retire_pupil_records(old: Submission) -> None:
+    """Keep the stable key of each pupil record of a replaced submission, before it goes.
+
+    One read and one bulk insert, in the replacement's transaction: the old record ids then
+    still lead to each pupil's page (records without a UPN have no stable key and are not kept).
+    """
+    bulk_insert(
+        RetiredPupilRecord,
+        RETIRED_PUPIL_FIELDS,
+        # A list, not an iterator: one school's pupils, read before the insert begins.
+        list(PupilRecord.objects.filter(submission=old).exclude(upn="")
+             .values_list("pk", "la_id", "school_id", "collection", "year", "upn")),
+    )
 
 
 @dataclass

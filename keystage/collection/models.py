@@ -120,6 +120,31 @@ class PupilRecord(models.Model):
         return f"{self.upn} {self.surname}, {self.forename}"
 
 
+class RetiredPupilRecord(models.Model):
+    """The stable key of a pupil record that a replacement file removed.
+
+    Links to a record id (bookmarks, emails, the audit log) outlive the record: the pupil's
+    page finds the key here and sends them on to the pupil's stable address. Only records with
+    a UPN are kept, as the UPN is part of that address.
+    """
+
+    # The removed PupilRecord's id, which is never given to another record.
+    id = models.BigIntegerField(primary_key=True)
+    # Rows are only ever looked up by id, so the foreign keys need no index of their own.
+    la = models.ForeignKey(
+        "schools.LocalAuthority", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    school = models.ForeignKey(
+        "schools.Establishment", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    collection = models.CharField(max_length=10, choices=Collection.choices)
+    year = models.PositiveSmallIntegerField()
+    upn = models.CharField(max_length=20)
+
+    def __str__(self) -> str:
+        return f"{self.id}: {self.collection} {self.year} {self.upn}"
+
+
 class AssessmentResult(models.Model):
     """One CTF StageAssessment row of a pupil, as the file gave it."""
 

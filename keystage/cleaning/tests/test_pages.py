@@ -14,7 +14,7 @@ from keystage.audit.models import AuditEvent, EventType
 from keystage.cleaning.actions import do_edit_pupil, do_run_cleaning
 from keystage.cleaning.models import Issue, LaEdit
 from keystage.collection.actions import import_ctf
-from keystage.collection.models import PupilRecord
+from keystage.collection.models import PupilRecord, RetiredPupilRecord
 from keystage.collection.tests.ctf_builder import ctf, eyfsp_file, eyfsp_rows, pupil_xml
 from keystage.formats.upn import check_letter
 
@@ -368,3 +368,94 @@ def test_a_pupils_page_keeps_its_address_when_the_school_resends_its_file(loaded
     assert page.status_code == 200
     assert page.context["pupil"].upn == pupil.upn
     assert page.context["pupil"].pk != pupil.pk
+
+
+def _replaced_pupil(part, school_index=0) -> PupilRecord:
+    """A pupil record of one school whose file has then been sent again (the record deleted)."""
+    _load(part, school_index, bad_upn=False, name="first.xml")
+    pupil = (PupilRecord.objects.filter(school=part.schools[school_index]).exclude(upn="")
+             .order_by("id").first())
+    school = part.schools[school_index]
+    data, _ = eyfsp_file(part.la.code, school.estab, 3, surname="Smyth")
+    outcome = import_ctf("again.xml", data, la=part.la, year=2026, acting_user=None,
+                         confirm_replacements=True)
+    assert outcome.status == "committed", outcome.message
+    assert not PupilRecord.objects.filter(pk=pupil.pk).exists()
+    return pupil
+
+
+def test_a_pupil_record_id_from_before_a_replacement_leads_to_the_pupils_current_page(
+    world, login
+):
+    old = _replaced_pupil(world.a)
+    client = login(world.a.users[Role.LA_DATA_OFFICER])
+
+    response = client.get(f"/cleaning/pupils/{old.pk}/")
+
+    assert response.status_code == 302
+    assert response.url == f"/cleaning/pupils/eyfsp/2026/{old.school.urn}/{old.upn}/"
+    page = client.get(response.url)
+    assert page.status_code == 200
+    assert page.context["pupil"].upn == old.upn and page.context["pupil"].surname == "Smyth"
+
+
+def test_a_school_user_follows_their_own_schools_old_pupil_record_id(world, login):
+    old = _replaced_pupil(world.a)  # the school user's school is the LA's first
+    client = login(world.a.users[Role.SCHOOL_USER])
+
+    response = client.get(f"/cleaning/pupils/{old.pk}/", follow=True)
+
+    assert response.status_code == 200
+    assert response.context["pupil"].upn == old.upn
+
+
+def test_an_old_pupil_record_id_leads_to_not_found_once_the_pupil_has_left_the_data(
+    world, login
+):
+    old = _replaced_pupil(world.a)
+    school = world.a.schools[0]
+    data, _ = eyfsp_file(world.a.la.code, school.estab, 1, first_serial=50)  # a new cohort
+    import_ctf("other.xml", data, la=world.a.la, year=2026, acting_user=None,
+               confirm_replacements=True)
+    client = login(world.a.users[Role.LA_DATA_OFFICER])
+
+    response = client.get(f"/cleaning/pupils/{old.pk}/", follow=True)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("role", [*LA_ROLES, Role.NATIONAL_ANALYST.value])
+def test_another_las_old_pupil_record_id_is_not_found(world, login, role):
+    old = _replaced_pupil(world.b)
+    user = world.national if role == Role.NATIONAL_ANALYST else world.a.users[role]
+    client = login(user)
+
+    response = client.get(f"/cleaning/pupils/{old.pk}/")
+
+    assert response.status_code == 404
+
+
+def test_an_old_pupil_record_id_of_another_school_is_not_found_for_a_school_user(world, login):
+    old = _replaced_pupil(world.a, school_index=1)
+    client = login(world.a.users[Role.SCHOOL_USER])
+
+    response = client.get(f"/cleaning/pupils/{old.pk}/")
+
+    assert response.status_code == 404
+    assert login(world.a.users[Role.LA_ANALYST]).get(f"/cleaning/pupils/{old.pk}/").status_code \
+        == 302
+
+
+def test_a_replacement_keeps_the_old_pupil_keys_in_the_same_queries_whatever_its_size(world):
+    def replacement_queries(count: int, school_index: int) -> int:
+        school = world.a.schools[school_index]
+        for name in ("first.xml", "again.xml"):
+            data, _ = eyfsp_file(world.a.la.code, school.estab, count,
+                                 surname="Smith" if name == "first.xml" else "Smyth")
+            with CaptureQueriesContext(connection) as queries:
+                import_ctf(name, data, la=world.a.la, year=2026, acting_user=None,
+                           confirm_replacements=True)
+        return len(queries)
+
+    assert replacement_queries(2, 0) == replacement_queries(40, 1)
+    assert RetiredPupilRecord.objects.filter(la=world.a.la).count() == 42
