@@ -71,13 +71,7 @@ def run_file_import(context: JobContext) -> dict:
         progress=context.report, total=count_input_files(paths),
         previewed=job.params.get("previewed") if job.params.get("confirm") else None,
     )
-    cohort_outcomes = []
-    for label, data in cohorts:
-        try:
-            cohort_outcomes.append(load_cohorts_file(label, data, la, user, only_school))
-        finally:
-            data.close()
-    outcomes = cohort_outcomes + outcomes
+    outcomes = load_cohorts_files(cohorts, la, user, only_school) + outcomes
     clean_after_import(la, job.params["year"],
                        collections_to_clean(outcomes, la, job.params["year"]),
                        acting_user=user, progress=context.report)
@@ -157,6 +151,18 @@ def batch_title(job, counts: dict[str, int]) -> str:
     """The batch's title once its files are counted."""
     verb = "Confirm" if job.params.get("confirm") else "Import"
     return f"{verb} {counts_text(counts)}"
+
+
+def load_cohorts_files(cohorts: list[tuple[str, InputFile]], la, user,
+                       only_school) -> list[FileOutcome]:
+    """The expected-cohorts CSVs of a batch, each loaded (or refused) and then closed."""
+    outcomes = []
+    for label, data in cohorts:
+        try:
+            outcomes.append(load_cohorts_file(label, data, la, user, only_school))
+        finally:
+            data.close()
+    return outcomes
 
 
 def load_cohorts_file(label, data: InputFile, la, user, only_school) -> FileOutcome:

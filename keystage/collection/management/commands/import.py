@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from keystage.cleaning.actions import clean_after_import, collections_to_clean
 from keystage.collection.actions import do_import_files
 from keystage.collection.inputs import InputFile, count_input_files, iter_input_files
-from keystage.collection.jobs import load_cohorts_file
+from keystage.collection.jobs import load_cohorts_files
 from keystage.core.inputs import assessment_year
 from keystage.formats.cohorts import sniff_cohorts
 from keystage.schools.models import LocalAuthority
@@ -58,13 +58,7 @@ class Command(BaseCommand):
             ctf_items(), la=authority, year=year, acting_user=None, confirm_replacements=yes,
             progress=progress, total=count_input_files(inputs),
         )
-        outcomes = []
-        for name, data in cohorts:
-            try:
-                outcomes.append(load_cohorts_file(name, data, authority, None, None))
-            finally:
-                data.close()
-        outcomes += ctf_outcomes
+        outcomes = load_cohorts_files(cohorts, authority, None, None) + ctf_outcomes
         self._report(outcomes)
         for run in clean_after_import(authority, year, collections_to_clean(outcomes, authority,
                                                                             year),
