@@ -407,6 +407,14 @@ def do_update_establishment(
     return diff
 
 
+def foreign_urn_refusal(urn: str) -> str:
+    """The refusal for a URN an LA may not add: it never says whether another LA holds it."""
+    return (
+        f"URN {urn} cannot be added here. If this setting is in your LA, check the URN; if it "
+        "has moved to your LA, ask for a national register update."
+    )
+
+
 @transaction.atomic
 def do_add_pvi_setting(
     la: LocalAuthority,
@@ -423,8 +431,13 @@ def do_add_pvi_setting(
     """Add a private, voluntary or independent early years setting by its EY URN."""
     if not (len(urn) == 6 and urn.isdigit() and urn[0] in "567"):
         raise ValueError("An EY URN has 6 digits and starts with 5, 6 or 7.")
-    if Establishment.objects.filter(urn=urn).exists():
-        raise ValueError(f"URN {urn} is already in the register.")
+    held = Establishment.objects.filter(urn=urn).first()
+    if held is not None and held.la_id == la.pk:
+        raise ValueError(f"URN {urn} is already in your register, as {held.name}.")
+    if held is not None:
+        # Another LA's establishment: the refusal must not tell this LA that another LA holds
+        # the URN, so it reads the same whatever the reason (tenancy, issue 9).
+        raise ValueError(foreign_urn_refusal(urn))
     school = Establishment.objects.create(
         la=la, urn=urn, estab=None, laestab=None, name=name, type_name=type_name,
         type_group="Other types", phase="Nursery", status="Open", low_age=low_age,
