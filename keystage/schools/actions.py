@@ -199,7 +199,8 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
     to_update: list[Establishment] = []
     events: list[dict] = []
     per_la: dict[str, dict] = defaultdict(
-        lambda: {"added": [], "changed": {}, "closed": [], "unchanged": 0, "rows": 0}
+        lambda: {"added": [], "changed": {}, "closed": [], "unchanged": 0, "rows": 0,
+                 "moved": {}, "moved_out": {}}
     )
     for record in extract.records:
         la = las[record.la_code]
@@ -217,7 +218,7 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
             for name, value in values.items()
             if getattr(school, name) != value
         }
-        old_la = school.la
+        old_la, old_name = school.la, school.name
         if school.la_id != la.pk:
             # Only a national import gets here (an LA's import was refused above).
             changes["la"] = [old_la.code, la.code]
@@ -243,7 +244,10 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
         report["changed"][record.urn] = json_changes
         if "la" in changes:
             outcome.moved[record.urn] = changes["la"]
-            report.setdefault("moved", {})[record.urn] = changes["la"]
+            report["moved"][record.urn] = changes["la"]
+            # The old LA's import report lists the move out (its own school until now).
+            las.setdefault(old_la.code, old_la)
+            per_la[old_la.code]["moved_out"][record.urn] = {"name": old_name, "to": la.code}
             # A boundary change is audited for both LAs: the old LA's log shows where it went.
             events.append(dict(
                 event_type=EventType.ESTABLISHMENT_CHANGED, acting_user=acting_user,
@@ -328,11 +332,14 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
             closed=len(report["closed"]),
             unchanged=report["unchanged"],
             las_created=int(code in outcome.las_created),
+            moved_in=len(report["moved"]),
+            moved_out=len(report["moved_out"]),
             report={
                 "added": report["added"],
                 "changed": report["changed"],
                 "closed": report["closed"],
-                "moved": report.get("moved", {}),
+                "moved": report["moved"],
+                "moved_out": report["moved_out"],
                 "unknown_columns": outcome.unknown_columns,
             },
         )
@@ -340,7 +347,9 @@ def _apply_extract(extract, *, data: bytes, la_code: str | None, acting_user):
         record_event(
             EventType.REGISTER_IMPORTED, acting_user=acting_user, la=la, obj=log,
             summary=f"{extract.filename}: {log.added} added, {log.changed} changed, "
-            f"{log.closed} closed, {log.unchanged} unchanged",
+            f"{log.closed} closed, {log.unchanged} unchanged"
+            + (f", {log.moved_in} moved in" if log.moved_in else "")
+            + (f", {log.moved_out} moved out" if log.moved_out else ""),
             sha256=digest,
         )
     return outcome
@@ -407,6 +416,14 @@ def do_update_establishment(
     return diff
 
 
+def foreign_urn_refusal(urn: str) -> str:
+    """The refusal for a URN an LA may not add: it never says whether another LA holds it."""
+    return (
+        f"URN {urn} cannot be added here. If this setting is in your LA, check the URN; if it "
+        "has moved to your LA, ask for a national register update."
+    )
+
+
 @transaction.atomic
 def do_add_pvi_setting(
     la: LocalAuthority,
@@ -423,8 +440,13 @@ def do_add_pvi_setting(
     """Add a private, voluntary or independent early years setting by its EY URN."""
     if not (len(urn) == 6 and urn.isdigit() and urn[0] in "567"):
         raise ValueError("An EY URN has 6 digits and starts with 5, 6 or 7.")
-    if Establishment.objects.filter(urn=urn).exists():
-        raise ValueError(f"URN {urn} is already in the register.")
+    held = Establishment.objects.filter(urn=urn).first()
+    if held is not None and held.la_id == la.pk:
+        raise ValueError(f"URN {urn} is already in your register, as {held.name}.")
+    if held is not None:
+        # Another LA's establishment: the refusal must not tell this LA that another LA holds
+        # the URN, so it reads the same whatever the reason (tenancy, issue 9).
+        raise ValueError(foreign_urn_refusal(urn))
     school = Establishment.objects.create(
         la=la, urn=urn, estab=None, laestab=None, name=name, type_name=type_name,
         type_group="Other types", phase="Nursery", status="Open", low_age=low_age,

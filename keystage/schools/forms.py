@@ -48,12 +48,8 @@ class PviSettingForm(GovukFormMixin, forms.Form):
     reason = forms.CharField(
         label="Why it is added", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-
-    def clean_urn(self):
-        urn = self.cleaned_data["urn"]
-        if Establishment.objects.filter(urn=urn).exists():
-            raise forms.ValidationError(f"URN {urn} is already in the register.")
-        return urn
+    # A URN already in the register is refused by do_add_pvi_setting, which knows the user's LA
+    # and so never tells them that another LA holds it.
 
 
 class GiasUploadForm(GovukFormMixin, forms.Form):

@@ -115,7 +115,13 @@ class EstablishmentImport(models.Model):
     closed = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     las_created = models.PositiveIntegerField(default=0)
+    # Schools a national import moved into this LA (counted in `changed` too), and out of it: the
+    # old LA gets a report of its own, so its users see where their school went.
+    moved_in = models.PositiveIntegerField(default=0)
+    moved_out = models.PositiveIntegerField(default=0)
     # {"added": [urn...], "changed": {urn: {field: [old, new]}}, "closed": [urn...],
+    #  "moved": {urn: [old LA code, new LA code]} (moved in),
+    #  "moved_out": {urn: {"name": name in this LA, "to": new LA code}},
     #  "unknown_columns": [...], "las_created": [code...]}
     report = models.JSONField(default=dict)
 

@@ -149,7 +149,7 @@ def gias_import(request):
 
 @login_required
 def import_detail(request, import_id: int):
-    """What one GIAS extract added, changed and closed in the LA's register."""
+    """What one GIAS extract added, changed, closed and moved in or out of the LA's register."""
     log = access.access_register_import_by_id(request.user, import_id)
     report = log.report
     names = dict(
@@ -163,8 +163,14 @@ def import_detail(request, import_id: int):
         for urn, fields in report.get("changed", {}).items()
     ]
     added = [{"urn": urn, "name": names.get(urn, "")} for urn in report.get("added", [])]
+    moved_in = [{"urn": urn, "name": names.get(urn, ""), "from": codes[0]}
+                for urn, codes in report.get("moved", {}).items()]
+    # Schools moved out are no longer the LA's: the report keeps the name the LA knew them by.
+    moved_out = [{"urn": urn, "name": out["name"], "to": out["to"]}
+                 for urn, out in report.get("moved_out", {}).items()]
     return render(request, "schools/import_detail.html", {
-        "log": log, "changed": changed, "added": added,
+        "log": log, "changed": changed, "added": added, "moved_in": moved_in,
+        "moved_out": moved_out,
         "unknown_columns": report.get("unknown_columns", []),
     })
 

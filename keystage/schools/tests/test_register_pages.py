@@ -380,22 +380,44 @@ def test_an_ey_urn_must_be_six_digits_starting_5_6_or_7(admin, urn):
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("urn", ["512345", "612345", "100001"])
-def test_a_urn_already_in_the_register_is_refused(admin, urn):
+def test_a_urn_of_the_las_own_setting_is_refused_naming_the_setting(admin):
     before = snapshot()
-    response = admin.post("/schools/add-pvi/", {"urn": urn, "name": "Tiny Tots"})
+    response = admin.post("/schools/add-pvi/", {"urn": "512345", "name": "Tiny Tots"})
+
+    assert response.status_code == 200
     html = response.content.decode()
-    if urn[0] in "567":
-        assert f"URN {urn} is already in the register." in html
-    else:
-        assert "Enter an EY URN: 6 digits starting with 5, 6 or 7." in html
+    assert "There is a problem" in html and 'href="#id_urn"' in html
+    assert "URN 512345 is already in your register, as Little Acorns 330." in html
+    assert snapshot() == before
+
+
+def test_a_urn_of_another_las_setting_is_refused_without_saying_another_la_holds_it(admin):
+    before = snapshot()
+    response = admin.post("/schools/add-pvi/", {"urn": "612345", "name": "Tiny Tots"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "There is a problem" in html and 'href="#id_urn"' in html
+    assert ("URN 612345 cannot be added here. If this setting is in your LA, check the URN; if "
+            "it has moved to your LA, ask for a national register update.") in html
+    assert "already" not in html and "another" not in html.lower()
+    assert "Coventry" not in html and "331" not in html
+    assert snapshot() == before
+
+
+def test_a_school_urn_is_not_an_ey_urn(admin):
+    before = snapshot()
+    response = admin.post("/schools/add-pvi/", {"urn": "100001", "name": "Tiny Tots"})
+    assert "Enter an EY URN: 6 digits starting with 5, 6 or 7." in response.content.decode()
     assert snapshot() == before
 
 
 def test_the_pvi_action_checks_the_urn_too(world):
     with pytest.raises(ValueError, match="starts with 5, 6 or 7"):
         do_add_pvi_setting(world.a.la, urn="312345", name="X", acting_user=None)
-    with pytest.raises(ValueError, match="already in the register"):
+    with pytest.raises(ValueError, match="already in your register"):
+        do_add_pvi_setting(world.a.la, urn="512345", name="X", acting_user=None)
+    with pytest.raises(ValueError, match="cannot be added here"):
         do_add_pvi_setting(world.a.la, urn="612345", name="X", acting_user=None)
 
 

@@ -128,6 +128,63 @@ def test_a_national_import_moves_a_school_reports_the_move_and_audits_both_las(
     # The school's users go with it, so they keep their school.
     assert User.objects.get(pk=school_user.pk).la == world.a.la
     assert login(school_user).get("/schools/110001/").status_code == 200
+    # The old LA had no rows in the file, yet gets an import report listing the move out.
+    assert "LA 330 import report: 1 moved in, 0 moved out" in out
+    assert "LA 331 import report: 0 moved in, 1 moved out" in out
+    report = EstablishmentImport.objects.get(la=world.b.la, filename="boundary.csv")
+    assert (report.rows_read, report.moved_in, report.moved_out) == (0, 0, 1)
+
+
+def _import_page(client, filename: str) -> tuple[str, str]:
+    """The register import list, and the page of the import of `filename` it links to."""
+    listing = client.get("/schools/import/").content.decode()
+    log = client.get("/schools/import/").context["grid"].rows[0]
+    assert log.filename == filename
+    return listing, client.get(f"/schools/import/{log.pk}/").content.decode()
+
+
+def test_after_a_national_move_both_las_import_pages_show_it_and_only_their_own_rows(
+    world, tmp_path, capsys, login
+):
+    path = tmp_path / "boundary.csv"
+    path.write_bytes(gias_csv([
+        {"URN": "110001", "LA (code)": "330", "LA (name)": "Birmingham",
+         "EstablishmentNumber": "2901", "EstablishmentName": "Coventry Primary School"},
+        {"URN": "100002", "LA (code)": "330", "LA (name)": "Birmingham",
+         "EstablishmentNumber": "2002", "EstablishmentName": "Birmingham Infant Renamed"},
+        {"URN": "110002", "LA (code)": "331", "LA (name)": "Coventry",
+         "EstablishmentNumber": "2002", "EstablishmentName": "Coventry Infant Renamed"},
+    ]))
+    assert main(["import-gias", str(path)]) == 0
+    capsys.readouterr()
+
+    listing, page = _import_page(login(world.a.users["la_admin"]), "boundary.csv")
+    log = EstablishmentImport.objects.get(la=world.a.la, filename="boundary.csv")
+    assert (log.moved_in, log.moved_out) == (1, 0)
+    assert f'data-testid="moved-out-{log.pk}">0<' in listing
+    assert 'data-testid="moved-in-count">1<' in page
+    moved_in = page.split('data-testid="moved-in"', 1)[1].split("</table>", 1)[0]
+    assert "Coventry Primary School" in moved_in and "110001" in moved_in and "331" in moved_in
+    assert "Birmingham Infant Renamed" in page
+    assert "Coventry Infant Renamed" not in page and "110002" not in page
+    assert 'data-testid="moved-out"' not in page
+
+    listing, page = _import_page(login(world.b.users["la_admin"]), "boundary.csv")
+    log = EstablishmentImport.objects.get(la=world.b.la, filename="boundary.csv")
+    assert (log.rows_read, log.moved_in, log.moved_out) == (1, 0, 1)
+    assert f'data-testid="moved-out-{log.pk}">1<' in listing
+    assert 'data-testid="moved-out-count">1<' in page
+    moved_out = page.split('data-testid="moved-out"', 1)[1].split("</table>", 1)[0]
+    assert "Coventry Primary School" in moved_out and "110001" in moved_out
+    assert ">330<" in moved_out
+    assert "Coventry Infant Renamed" in page
+    assert "Birmingham" not in page and "100002" not in page
+    assert 'data-testid="moved-in"' not in page
+    # Both LAs' audit logs record their own import report.
+    for la in (world.a.la, world.b.la):
+        assert AuditEvent.objects.filter(la=la, summary__startswith="boundary.csv:").exists()
+    assert AuditEvent.objects.get(la=world.b.la, summary__startswith="boundary.csv:").summary \
+        .endswith("1 moved out")
 
 
 def test_a_school_user_whose_school_is_in_another_la_sees_nothing_of_it(world, login):

@@ -53,6 +53,11 @@ class Command(BaseCommand):
                               "import report in the app lists them all)")
         for urn, (old, new) in outcome.moved.items():
             self.stdout.write(f"moved: {urn}: from LA {old} to LA {new}")
+        # Each LA's import report in the app lists its moves: in for the new LA, out for the old.
+        for log in outcome.imports:
+            if log.moved_in or log.moved_out:
+                self.stdout.write(f"LA {log.la.code} import report: {log.moved_in} moved in, "
+                                  f"{log.moved_out} moved out")
         closed = set(outcome.closed)
         for urn, fields in outcome.changed.items():
             changes = "; ".join(f"{name}: {_shown(old)} -> {_shown(new)}"
