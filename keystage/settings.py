@@ -255,7 +255,8 @@ TIME_ZONE = "Europe/London"
 USE_I18N = False
 USE_TZ = True
 DATE_FORMAT = "j F Y"
-# GOV.UK style: "2 December 2026", "2 December 2026 at 15:04"; templates and filters use these.
+# GOV.UK style: "2 December 2026". Date-times ("2 December 2026 at 3:04pm") go through the
+# govuk_datetime filter: Django's formats cannot write a lowercase "pm". This one is a fallback.
 DATETIME_FORMAT = r"j F Y \a\t H:i"
 # Django's own en-GB formats win over the two above unless our format module comes first.
 FORMAT_MODULE_PATH = ["keystage.core.locale_formats"]

@@ -165,8 +165,19 @@ def _pupil_page(request, pupil):
 @login_required
 @require_http_methods(["GET", "POST"])
 def pupil_edit(request, pupil_id: int):
-    """Edit a pupil's details or results with a reason; the rules must still pass."""
-    pupil = access.access_pupil_by_id(request.user, pupil_id, "clean-data")
+    """Edit a pupil's details or results with a reason; the rules must still pass.
+
+    An id a replacement file removed leads (GET) to the pupil's current page; a POST to it
+    answers 404 and edits nothing, as the record it was made against is gone.
+    """
+    try:
+        pupil = access.access_pupil_by_id(request.user, pupil_id, "clean-data")
+    except Http404:
+        if request.method != "GET":
+            raise
+        retired = access.access_retired_pupil_by_id(request.user, pupil_id, "clean-data")
+        return redirect("cleaning:pupil-at", collection=retired.collection, year=retired.year,
+                        urn=retired.school.urn, upn=retired.upn)
     fields = editable_fields(pupil)
     values = current_values(pupil)
     errors: dict[str, str] = {}

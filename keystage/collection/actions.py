@@ -813,12 +813,13 @@ def _notify_la_of_overwritten_edits(change, submission, school, la, filename, ac
 
     from keystage.accounts.models import User
     from keystage.collection.models import LaNotice
+    from keystage.core.templatetags.govuk_dates import govuk_datetime
 
     count = len(change.la_edits)
     title = (f"{school.name} replaced its {change.collection.upper()} file: "
              f"{count} LA edit{'s' if count != 1 else ''} overwritten")
     lines = [f"{e['upn']} {e['field']}: your edit {e['old_value'] or '(blank)'} -> "
-             f"{e['new_value'] or '(blank)'} ({e['edited_by']}, {e['edited_at']})"
+             f"{e['new_value'] or '(blank)'} ({e['edited_by']}, {govuk_datetime(e['edited_at'])})"
              for e in change.la_edits]
     body = (f"{acting_user.username} at {school.name} sent {filename}, which replaced the data "
             "the LA had edited. Check the edits below and make them again if they still "

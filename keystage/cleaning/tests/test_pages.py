@@ -446,6 +446,56 @@ def test_an_old_pupil_record_id_of_another_school_is_not_found_for_a_school_user
         == 302
 
 
+def test_the_edit_page_of_an_old_pupil_record_id_leads_to_the_pupils_current_page(
+    world, login
+):
+    old = _replaced_pupil(world.a)
+    client = login(world.a.users[Role.LA_DATA_OFFICER])
+
+    response = client.get(f"/cleaning/pupils/{old.pk}/edit/")
+
+    assert response.status_code == 302
+    assert response.url == f"/cleaning/pupils/eyfsp/2026/{old.school.urn}/{old.upn}/"
+    page = client.get(response.url)
+    assert page.status_code == 200
+    assert "Edit this pupil" in page.content.decode()
+    current = page.context["pupil"]
+    assert client.get(f"/cleaning/pupils/{current.pk}/edit/").status_code == 200
+
+
+def test_an_edit_sent_to_an_old_pupil_record_id_is_not_found_and_changes_nothing(world, login):
+    old = _replaced_pupil(world.a)
+    current = PupilRecord.objects.get(school=old.school, upn=old.upn)
+    client = login(world.a.users[Role.LA_DATA_OFFICER])
+
+    response = client.post(f"/cleaning/pupils/{old.pk}/edit/", {
+        "f_Surname": "Jones", "reason": "Parent letter", "school_confirmed": "yes",
+    })
+
+    assert response.status_code == 404
+    current.refresh_from_db()
+    assert current.surname == "Smyth"
+    assert not LaEdit.objects.exists()
+    assert not AuditEvent.objects.filter(event_type=EventType.PUPIL_EDITED).exists()
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_the_edit_page_of_another_las_old_pupil_record_id_is_not_found(world, login, method):
+    old = _replaced_pupil(world.b)
+    client = login(world.a.users[Role.LA_DATA_OFFICER])
+
+    response = getattr(client, method)(f"/cleaning/pupils/{old.pk}/edit/")
+
+    assert response.status_code == 404
+
+
+def test_only_la_data_officers_are_sent_on_from_an_old_pupil_record_ids_edit_page(world, login):
+    old = _replaced_pupil(world.a)
+
+    assert login(world.a.users[Role.LA_ANALYST]).get(
+        f"/cleaning/pupils/{old.pk}/edit/").status_code == 403
+
+
 def test_a_replacement_keeps_the_old_pupil_keys_in_the_same_queries_whatever_its_size(world):
     def replacement_queries(count: int, school_index: int) -> int:
         school = world.a.schools[school_index]

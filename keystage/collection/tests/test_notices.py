@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core import mail
 
@@ -36,6 +38,8 @@ def test_a_schools_replacement_over_la_edits_shows_on_the_la_home_page_and_is_em
     notice = LaNotice.objects.get()
     assert notice.la == world.a.la and "1 LA edit overwritten" in notice.title
     assert pupil.upn in notice.body and "Smith" in notice.body
+    assert re.search(r"\(la_data_officer[^,]*, \d{1,2} \w+ \d{4} at \d{1,2}(:\d\d)?[ap]m\)",
+                     notice.body), notice.body  # when the edit was made, the GOV.UK way
     assert AuditEvent.objects.filter(event_type=EventType.NOTICE_ADDED).count() == 1
     [email] = mail.outbox
     assert sorted(email.to) == ["la_admin.330@example.org", "la_data_officer.330@example.org"]

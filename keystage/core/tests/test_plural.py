@@ -18,12 +18,13 @@ def test_counted_says_1_query_and_2_queries():
 
 def test_dates_and_times_read_the_govuk_way_in_templates_and_from_iso_text():
     template = Template(
-        "{% load govuk_dates %}{{ d }}|{{ t }}|{{ iso|govuk_date }}|{{ day|govuk_date }}"
+        "{% load govuk_dates %}{{ d }}|{{ t|govuk_datetime }}|{{ iso|govuk_date }}|"
+        "{{ day|govuk_date }}"
     )
     text = template.render(Context({
         "d": dt.date(2026, 12, 2), "t": dt.datetime(2026, 12, 2, 15, 4),
         "iso": "2026-12-02T15:04", "day": "2026-12-02",
     }))
 
-    assert text == ("2 December 2026|2 December 2026 at 15:04|2 December 2026 at 15:04|"
+    assert text == ("2 December 2026|2 December 2026 at 3:04pm|2 December 2026 at 3:04pm|"
                     "2 December 2026")
