@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from keystage.core.inputs import assessment_year
+from keystage.core.plural import counted
 from keystage.returns.actions import NoReturnData, ReturnBlocked, do_make_return
 from keystage.returns.layout import RETURN_COLLECTIONS
 from keystage.returns.writer import write_whole
@@ -64,8 +65,8 @@ class Command(BaseCommand):
         target = folder / made.filename
         write_whole(target, partial(shutil.copyfile, Path(settings.MEDIA_ROOT) / made.stored_path))
         self.stdout.write(
-            f"Wrote {target}: {made.pupils} pupils from {made.schools} schools "
-            f"(sha256 {made.sha256})."
+            f"Wrote {target}: {counted(made.pupils, 'pupil')} from "
+            f"{counted(made.schools, 'school')} (sha256 {made.sha256})."
         )
         if made.accepted_queries:
             accepted = ", ".join(f"{code} ({n})" for code, n in made.accepted_queries.items())
