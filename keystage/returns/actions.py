@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +22,7 @@ from keystage.returns.layout import file_name, layout_for
 from keystage.returns.models import ReturnFile
 from keystage.returns.queries import return_chunks
 from keystage.returns.reader import validate_return
-from keystage.returns.writer import ReturnHeader, write_return
+from keystage.returns.writer import ReturnHeader, write_return, write_whole
 from keystage.schools.models import LocalAuthority
 
 # The rule that lists expected schools with no data (cleaning/data/rules.csv).
@@ -166,7 +164,7 @@ def _write_and_keep(la, collection, year, serial, layout, relative, check, previ
     summary = write_return(path, header, chunks(), check=validate)
     snapshot = (pl.concat(snapshot_parts) if snapshot_parts
                 else pl.DataFrame(schema=_SNAPSHOT_SCHEMA))
-    _write_snapshot(snapshot, path.with_suffix(".snapshot.parquet"))
+    write_whole(path.with_suffix(".snapshot.parquet"), snapshot.write_parquet)
     made = ReturnFile.objects.create(
         la=la, collection=collection, year=year, serial=serial, filename=path.name,
         stored_path=str(relative), sha256=summary.sha256, size=summary.size,
@@ -187,19 +185,6 @@ def _write_and_keep(la, collection, year, serial, layout, relative, check, previ
         missing_schools=check.missing_schools,
     )
     return made
-
-
-def _write_snapshot(snapshot: pl.DataFrame, target: Path) -> None:
-    """Write the snapshot under a temporary name, then give it its own: never half a file."""
-    descriptor, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
-                                        dir=target.parent)
-    os.close(descriptor)
-    partial = Path(name)
-    try:
-        snapshot.write_parquet(partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 _SNAPSHOT_SCHEMA = {"school": pl.String, "upn": pl.String, "fingerprint": pl.UInt64}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from keystage.core.plural import counted
 from keystage.jobs.registry import JobContext, job_kind
 from keystage.returns.actions import NoReturnData, ReturnBlocked, do_make_return
 from keystage.schools.models import LocalAuthority
@@ -37,5 +38,6 @@ def make_return_job(context: JobContext) -> dict:
                 "queries": check.query_count if check else 0}
     return {
         "url": reverse("returns:detail", args=[made.pk]),
-        "summary": f"{made.filename}: {made.pupils} pupils from {made.schools} schools",
+        "summary": f"{made.filename}: {counted(made.pupils, 'pupil')} from "
+                   f"{counted(made.schools, 'school')}",
     }

@@ -436,6 +436,19 @@ def _open_partial(path: Path) -> tuple[Path, BinaryIO]:
     return Path(name), os.fdopen(descriptor, "wb")
 
 
+def write_whole(target: Path, write: Callable[[Path], None]) -> None:
+    """Have write fill a temporary file beside target, then rename it: never half a file."""
+    descriptor, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
+                                        dir=target.parent)
+    os.close(descriptor)
+    partial = Path(name)
+    try:
+        write(partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def _sync_folder(folder: Path) -> None:
     # The rename itself is durable only once the folder's entry is on disk.
     try:

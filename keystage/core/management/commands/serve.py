@@ -7,7 +7,7 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from keystage.jobs.actions import do_recover_stale_jobs
+from keystage.jobs.management.commands.worker import report_stale_jobs
 from keystage.jobs.supervisor import WorkerSupervisor
 
 
@@ -32,12 +32,12 @@ class Command(BaseCommand):
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, stop)
-        # Jobs left "running" by a worker that died with an earlier serve are settled first.
-        for job in do_recover_stale_jobs():
-            self.stdout.write(f"Job {job.pk} ({job.title}) was left running by a stopped "
-                              f"worker: {job.get_status_display().lower()}.")
         worker = None
-        if not no_worker:
+        if no_worker:
+            # Jobs left "running" by a worker that died with an earlier serve are settled first
+            # (a worker started here settles them itself as it starts).
+            report_stale_jobs(self.stdout.write)
+        else:
             worker = WorkerSupervisor(
                 lambda: subprocess.Popen([sys.executable, "-m", "keystage.cli", "worker"]),
                 log=self.stdout.write,

@@ -2,6 +2,7 @@
 
 import logging
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -23,6 +24,13 @@ def sweep() -> None:
         logger.exception("sweeping expired uploads failed")
 
 
+def report_stale_jobs(write: Callable[[str], object]) -> None:
+    """Settle the jobs left running by a worker that died, and say so for each."""
+    for job in do_recover_stale_jobs():
+        write(f"Job {job.pk} ({job.title}) was left running by a stopped "
+              f"worker: {job.get_status_display().lower()}.")
+
+
 class Command(BaseCommand):
     help = (
         "Run queued background jobs (imports and other long work), polling for new ones. "
@@ -34,7 +42,7 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
 
     def handle(self, *args, once: bool, interval: float, **options):
-        self._recover()
+        report_stale_jobs(self.stdout.write)
         if once:
             sweep()
             ran = run_pending_jobs()
@@ -51,14 +59,9 @@ class Command(BaseCommand):
                     sweep()
                     last_sweep = time.monotonic()
                 if time.monotonic() - last_check >= check_every:
-                    self._recover()
+                    report_stale_jobs(self.stdout.write)
                     last_check = time.monotonic()
                 if not run_pending_jobs():
                     time.sleep(interval)
         except KeyboardInterrupt:
             self.stdout.write("Worker stopped.")
-
-    def _recover(self) -> None:
-        for job in do_recover_stale_jobs():
-            self.stdout.write(f"Job {job.pk} ({job.title}) was left running by a stopped "
-                              f"worker: {job.get_status_display().lower()}.")

@@ -1,30 +1,18 @@
 """keystage return: make an LA's DfE return file for a collection and year."""
 
-import os
 import shutil
-import tempfile
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from keystage.core.inputs import assessment_year
+from keystage.core.plural import counted
 from keystage.returns.actions import NoReturnData, ReturnBlocked, do_make_return
 from keystage.returns.layout import RETURN_COLLECTIONS
+from keystage.returns.writer import write_whole
 from keystage.schools.models import LocalAuthority
-
-
-def _copy_whole(source: Path, target: Path) -> None:
-    """Copy under a temporary name, then rename: target is the whole file or not there."""
-    descriptor, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
-                                        dir=target.parent)
-    os.close(descriptor)
-    partial = Path(name)
-    try:
-        shutil.copyfile(source, partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 class Command(BaseCommand):
@@ -75,10 +63,10 @@ class Command(BaseCommand):
             self._list(blocked.check)
             raise CommandError(str(blocked), returncode=1) from None
         target = folder / made.filename
-        _copy_whole(Path(settings.MEDIA_ROOT) / made.stored_path, target)
+        write_whole(target, partial(shutil.copyfile, Path(settings.MEDIA_ROOT) / made.stored_path))
         self.stdout.write(
-            f"Wrote {target}: {made.pupils} pupils from {made.schools} schools "
-            f"(sha256 {made.sha256})."
+            f"Wrote {target}: {counted(made.pupils, 'pupil')} from "
+            f"{counted(made.schools, 'school')} (sha256 {made.sha256})."
         )
         if made.accepted_queries:
             accepted = ", ".join(f"{code} ({n})" for code, n in made.accepted_queries.items())
