@@ -254,11 +254,9 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_I18N = False
 USE_TZ = True
-DATE_FORMAT = "j F Y"
-# GOV.UK style: "2 December 2026". Date-times ("2 December 2026 at 3:04pm") go through the
-# govuk_datetime filter: Django's formats cannot write a lowercase "pm". This one is a fallback.
-DATETIME_FORMAT = r"j F Y \a\t H:i"
-# Django's own en-GB formats win over the two above unless our format module comes first.
+# GOV.UK dates ("2 December 2026") come from our en-GB format module, which Django reads before
+# its own en-GB formats (locale formats win over DATE_FORMAT settings, so none are set here).
+# Date-times ("2 December 2026 at 3:04pm") go through the govuk_datetime filter.
 FORMAT_MODULE_PATH = ["keystage.core.locale_formats"]
 
 STATIC_URL = "/static/"

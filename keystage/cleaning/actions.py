@@ -18,7 +18,6 @@ from keystage.cleaning.ruleset import rule_set_for
 from keystage.collection.derive import derive_measures
 from keystage.collection.models import AssessmentResult, PupilRecord, Submission
 from keystage.core.bulk import bulk_insert, read_frame
-from keystage.core.plural import counted
 from keystage.formats.assessment_spec import collection_components
 from keystage.schools.models import LocalAuthority
 
@@ -85,8 +84,7 @@ def do_run_cleaning(
         )
         record_event(
             EventType.CLEANING_RUN, acting_user=acting_user, la=la, obj=run,
-            summary=f"{collection.upper()} {year}: {counted(run.errors, 'error')} and "
-            f"{counted(run.queries, 'query', 'queries')} in {counted(run.pupils, 'pupil')} "
+            summary=f"{collection.upper()} {year}: {run.counts} "
             f"({run.new_issues} new, {run.resolved_issues} resolved)",
             trigger=trigger, rule_set=rule_set.version,
         )

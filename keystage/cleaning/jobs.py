@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.urls import reverse
 
 from keystage.cleaning.actions import do_run_cleaning
-from keystage.core.plural import counted
 from keystage.jobs.registry import JobContext, job_kind
 from keystage.schools.models import LocalAuthority
 
@@ -24,6 +23,5 @@ def run_cleaning_job(context: JobContext) -> dict:
     run = do_run_cleaning(la, collection, year, acting_user=job.created_by, trigger="manual")
     return {
         "url": reverse("cleaning:overview") + f"?collection={collection}&year={year}",
-        "summary": f"{counted(run.errors, 'error')} and "
-        f"{counted(run.queries, 'query', 'queries')} in {counted(run.pupils, 'pupil')}",
+        "summary": run.counts,
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from keystage.core.plural import counted
+
 
 class Severity(models.TextChoices):
     ERROR = "error", "Error"
@@ -38,6 +40,12 @@ class CleaningRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.collection} {self.year}: {self.errors} errors, {self.queries} queries"
+
+    @property
+    def counts(self) -> str:
+        """What the run found, in words: "3 errors and 1 query in 40 pupils"."""
+        return (f"{counted(self.errors, 'error')} and "
+                f"{counted(self.queries, 'query', 'queries')} in {counted(self.pupils, 'pupil')}")
 
 
 class Issue(models.Model):

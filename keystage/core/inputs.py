@@ -112,8 +112,3 @@ def check_text(value: str, *, max_length: int, what: str) -> str | None:
         return (f"{what} is {len(value):,} characters long; at most {max_length} fit. "
                 "Shorten it and send the file again.")
     return None
-
-
-def field_max_length(model, field_name: str) -> int:
-    """The max_length of a model's CharField, for checks on values read from files."""
-    return model._meta.get_field(field_name).max_length

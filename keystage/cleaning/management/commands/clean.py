@@ -10,7 +10,6 @@ from keystage.cleaning.queries import REPORT_COLUMNS, report_rows
 from keystage.collection.models import Collection, Submission
 from keystage.core.cells import SafeCsvWriter
 from keystage.core.inputs import assessment_year
-from keystage.core.plural import counted
 from keystage.schools.models import LocalAuthority
 
 
@@ -43,8 +42,7 @@ class Command(BaseCommand):
                 for c in wanted]
         for run in runs:
             self.stdout.write(
-                f"{run.collection}: {counted(run.errors, 'error')} and "
-                f"{counted(run.queries, 'query', 'queries')} in {counted(run.pupils, 'pupil')} "
+                f"{run.collection}: {run.counts} "
                 f"({run.new_issues} new, {run.resolved_issues} resolved "
                 f"since the previous check; {run.seconds:.2f} s)"
             )
