@@ -161,12 +161,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
-# Background jobs: the worker touches a running job's heartbeat every few seconds; a job whose
-# heartbeat is older than the stale limit (and whose worker is gone) is failed, or queued again
-# when its kind is safe to run twice, up to the attempts limit.
 # Exports one server process builds at once (keystage.core.downloads.export_slot).
 KEYSTAGE_EXPORTS_AT_ONCE = int(os.environ.get("KEYSTAGE_EXPORTS_AT_ONCE", "1"))
 
+# Background jobs: the worker touches a running job's heartbeat every few seconds; a job whose
+# heartbeat is older than the stale limit (and whose worker is gone) is failed, or queued again
+# when its kind is safe to run twice, up to the attempts limit.
 KEYSTAGE_JOB_HEARTBEAT_SECONDS = float(os.environ.get("KEYSTAGE_JOB_HEARTBEAT_SECONDS", "10"))
 KEYSTAGE_JOB_STALE_SECONDS = float(os.environ.get("KEYSTAGE_JOB_STALE_SECONDS", "120"))
 KEYSTAGE_JOB_MAX_ATTEMPTS = int(os.environ.get("KEYSTAGE_JOB_MAX_ATTEMPTS", "2"))
