@@ -14,6 +14,7 @@ from keystage.audit.log import record_event, record_events
 from keystage.audit.models import EventType
 from keystage.core.bulk import bulk_insert, bulk_update_by_pk
 from keystage.core.inputs import check_text
+from keystage.core.plural import counted
 from keystage.formats.errors import FormatError
 from keystage.formats.gias import EstablishmentRecord, read_gias_extract
 from keystage.formats.la_codes import la_codes
@@ -155,7 +156,7 @@ def _refuse_other_las_establishments(extract, la_code: str) -> None:
     more = len(foreign) - REFUSED_SHOWN
     raise ForeignEstablishmentError(
         f"URN {first} belongs to an establishment of another LA; only a national import can "
-        f"move it. {len(foreign)} row{'s' if len(foreign) != 1 else ''} of LA {la_code} name "
+        f"move it. {counted(len(foreign), 'row')} of LA {la_code} name "
         f"another LA's establishment: {shown}" + (f" and {more} more" if more > 0 else "")
         + ". Remove these rows, or ask the national operator to run a national import if the "
         "school really has moved.",
