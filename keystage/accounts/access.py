@@ -208,15 +208,22 @@ def access_pupil_by_id(user, pupil_id: int, action: str = "view-reports"):
     """One pupil record: 404 outside the user's LA or school, 403 if the role forbids it."""
     from keystage.collection.models import PupilRecord
 
+    return _pupil_in_scope(
+        user, PupilRecord.objects.select_related("school", "la", "submission"), action, pk=pupil_id
+    )
+
+
+def _pupil_in_scope(user, queryset, action: str, **filters):
+    """The newest row of `queryset` matching `filters` inside the user's LA or school: 404
+    outside it (checked first, so a refusal reveals nothing), 403 if the role forbids `action`."""
     scope = _tenancy_filter(user)
-    pupil = None
+    found = None
     if scope is not None:
-        pupil = (PupilRecord.objects.select_related("school", "la", "submission")
-                 .filter(pk=pupil_id, **scope).first())
-    if pupil is None:
+        found = queryset.filter(**filters, **scope).order_by("-id").first()
+    if found is None:
         raise Http404("No such pupil in your data.")
     require_permission(user, action)
-    return pupil
+    return found
 
 
 def access_assessment_results(user, pupil, action: str = "view-reports"):
@@ -242,6 +249,8 @@ def access_local_authority_count(user) -> int:
     """How many LAs the deployment holds, for the national aggregates page."""
     require_permission(user, "view-national-aggregates")
     return LocalAuthority.objects.count()
+
+
 def access_pupil_by_key(user, collection: str, year: int, urn: str, upn: str,
                         action: str = "view-reports"):
     """The current record of a pupil by its stable key (collection, year, school URN, UPN).
@@ -251,16 +260,12 @@ def access_pupil_by_key(user, collection: str, year: int, urn: str, upn: str,
     """
     from keystage.collection.models import PupilRecord
 
-    scope = _tenancy_filter(user)
-    pupil = None
-    if scope is not None and upn:
-        pupil = (PupilRecord.objects.select_related("school", "la", "submission")
-                 .filter(collection=collection, year=year, school__urn=urn, upn=upn, **scope)
-                 .order_by("-id").first())
-    if pupil is None:
+    if not upn:
         raise Http404("No such pupil in your data.")
-    require_permission(user, action)
-    return pupil
+    return _pupil_in_scope(
+        user, PupilRecord.objects.select_related("school", "la", "submission"), action,
+        collection=collection, year=year, school__urn=urn, upn=upn,
+    )
 
 
 def access_retired_pupil_by_id(user, pupil_id: int, action: str = "view-reports"):
@@ -271,15 +276,9 @@ def access_retired_pupil_by_id(user, pupil_id: int, action: str = "view-reports"
     """
     from keystage.collection.models import RetiredPupilRecord
 
-    scope = _tenancy_filter(user)
-    retired = None
-    if scope is not None:
-        retired = (RetiredPupilRecord.objects.select_related("school")
-                   .filter(pk=pupil_id, **scope).first())
-    if retired is None:
-        raise Http404("No such pupil in your data.")
-    require_permission(user, action)
-    return retired
+    return _pupil_in_scope(
+        user, RetiredPupilRecord.objects.select_related("school"), action, pk=pupil_id
+    )
 
 
 def access_la_edits(user, action: str = "view-reports"):

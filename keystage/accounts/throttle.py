@@ -79,33 +79,28 @@ def failed_logins(username: str) -> int:
     )
 
 
-def is_locked_out(username: str) -> bool:
-    """True when at least one address must wait before logging in as this user name."""
+def _locking_attempts(username):
+    """axes' counts that hold a user name locked (`username` a value or an expression)."""
     from axes.models import AccessAttempt
 
-    recent = timezone.now() - MAX_COOL_OFF
     return AccessAttempt.objects.filter(
-        username=username.lower(),
+        username=username,
         failures_since_start__gte=settings.LOGIN_LOCKOUT_ATTEMPTS,
-        attempt_time__gte=recent,
-    ).exists()
+        attempt_time__gte=timezone.now() - MAX_COOL_OFF,
+    )
+
+
+def is_locked_out(username: str) -> bool:
+    """True when at least one address must wait before logging in as this user name."""
+    return _locking_attempts(username.lower()).exists()
 
 
 def with_locked_out(users):
     """Annotate a user queryset with `locked_out` (as `User.is_locked`), in the same query."""
-    from axes.models import AccessAttempt
     from django.db.models import Exists, OuterRef
     from django.db.models.functions import Lower
 
-    return users.annotate(
-        locked_out=Exists(
-            AccessAttempt.objects.filter(
-                username=Lower(OuterRef("username")),
-                failures_since_start__gte=settings.LOGIN_LOCKOUT_ATTEMPTS,
-                attempt_time__gte=timezone.now() - MAX_COOL_OFF,
-            )
-        )
-    )
+    return users.annotate(locked_out=Exists(_locking_attempts(Lower(OuterRef("username")))))
 
 
 def reset_user(username: str) -> int:

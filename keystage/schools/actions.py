@@ -14,6 +14,7 @@ from keystage.audit.log import record_event, record_events
 from keystage.audit.models import EventType
 from keystage.core.bulk import bulk_insert, bulk_update_by_pk
 from keystage.core.inputs import check_text
+from keystage.core.plural import counted
 from keystage.formats.errors import FormatError
 from keystage.formats.gias import EstablishmentRecord, read_gias_extract
 from keystage.formats.la_codes import la_codes
@@ -155,7 +156,7 @@ def _refuse_other_las_establishments(extract, la_code: str) -> None:
     more = len(foreign) - REFUSED_SHOWN
     raise ForeignEstablishmentError(
         f"URN {first} belongs to an establishment of another LA; only a national import can "
-        f"move it. {len(foreign)} row{'s' if len(foreign) != 1 else ''} of LA {la_code} name "
+        f"move it. {counted(len(foreign), 'row')} of LA {la_code} name "
         f"another LA's establishment: {shown}" + (f" and {more} more" if more > 0 else "")
         + ". Remove these rows, or ask the national operator to run a national import if the "
         "school really has moved.",
@@ -359,22 +360,29 @@ def _move_school_users(schools, moved, las, acting_user, filename, events) -> No
     """A moved school's users go with it to its new LA, audited for both LAs."""
     from keystage.accounts.models import User
 
-    for school in schools:
-        if school.urn not in moved:
+    by_id = {school.pk: school for school in schools if school.urn in moved}
+    ids = list(by_id)
+    users = []
+    # One query per chunk for every moved school, not one per school.
+    for start in range(0, len(ids), 5000):
+        users += User.objects.filter(school_id__in=ids[start : start + 5000]).order_by("pk")
+    to_move: dict[int, list[int]] = defaultdict(list)
+    for user in users:
+        school = by_id[user.school_id]
+        if user.la_id == school.la_id:
             continue
         old_code, new_code = moved[school.urn]
-        users = list(User.objects.filter(school_id=school.pk).exclude(la_id=school.la_id))
-        for user in users:
-            for la in {old_code, new_code}:
-                events.append(dict(
-                    event_type=EventType.USER_SETTINGS_CHANGED, acting_user=acting_user,
-                    la=LocalAuthority.objects.get(code=la) if la not in las else las[la],
-                    school=school, obj=user,
-                    summary=f"{user.username} moved with their school ({school.urn}) from LA "
-                    f"{old_code} to LA {new_code} by {filename}",
-                    old={"la": old_code}, new={"la": new_code},
-                ))
-        User.objects.filter(pk__in=[u.pk for u in users]).update(la_id=school.la_id)
+        for la in {old_code, new_code}:
+            events.append(dict(
+                event_type=EventType.USER_SETTINGS_CHANGED, acting_user=acting_user,
+                la=las[la], school=school, obj=user,
+                summary=f"{user.username} moved with their school ({school.urn}) from LA "
+                f"{old_code} to LA {new_code} by {filename}",
+                old={"la": old_code}, new={"la": new_code},
+            ))
+        to_move[school.la_id].append(user.pk)
+    for la_id, pks in to_move.items():
+        User.objects.filter(pk__in=pks).update(la_id=la_id)
 
 
 def _plain(value):

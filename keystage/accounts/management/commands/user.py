@@ -12,6 +12,7 @@ from keystage.accounts.actions import (
     do_unlock_user,
 )
 from keystage.accounts.models import Role, User
+from keystage.accounts.throttle import with_locked_out
 from keystage.schools.models import Establishment, LocalAuthority
 
 
@@ -78,12 +79,13 @@ class Command(BaseCommand):
             self.stdout.write("No password set: the user sets one with 'Forgotten your password?'.")
 
     def handle_list(self, la=None, **options):
-        users = User.objects.select_related("la", "school").order_by("username")
+        users = with_locked_out(User.objects.select_related("la", "school")).order_by("username")
         if la:
             users = users.filter(la__code=la)
         for user in users:
             scope = user.school.identifier if user.school else (user.la.code if user.la else "-")
-            state = "disabled" if not user.is_active else ("locked" if user.is_locked else "active")
+            locked = "locked" if user.locked_out else "active"
+            state = "disabled" if not user.is_active else locked
             self.stdout.write(f"{user.username}\t{user.role}\t{scope}\t{state}")
 
     def _user(self, username):

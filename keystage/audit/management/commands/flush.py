@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core import mail
+from django.conf import settings
 from django.core.management.base import CommandError
 from django.core.management.commands.flush import Command as DjangoFlush
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
@@ -11,9 +11,8 @@ from keystage.audit.protect import triggers_suspended
 
 
 def running_tests() -> bool:
-    """True inside Django's test environment (pytest-django and the test runner set it up)."""
-    # setup_test_environment() adds mail.outbox; it never exists in a running service.
-    return hasattr(mail, "outbox")
+    """True in the test run (settings.TESTING: pytest, or KEYSTAGE_TESTS set by conftest.py)."""
+    return settings.TESTING
 
 
 class Command(DjangoFlush):
