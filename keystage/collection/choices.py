@@ -6,9 +6,10 @@ import datetime as dt
 
 from keystage.accounts.models import Role
 from keystage.collection.models import Collection
-from keystage.core.inputs import MAX_YEAR, MIN_YEAR, choice_param, int_param
+from keystage.core.inputs import choice_param, int_param
+from keystage.years import MAX_YEAR, MIN_YEAR, assessment_year_of
 
-__all__ = ["MAX_YEAR", "MIN_YEAR", "collection_and_year", "default_year", "la_of", "year_param"]
+__all__ = ["collection_and_year", "default_year", "la_of", "year_param"]
 
 
 def la_of(user):
@@ -20,8 +21,7 @@ def default_year(la) -> int:
     """The LA's current assessment year, or the one the calendar is in."""
     if la is not None and la.current_year is not None:
         return la.current_year.assessment_year
-    today = dt.date.today()
-    return today.year + 1 if today.month >= 9 else today.year
+    return assessment_year_of(dt.date.today())
 
 
 def year_param(request, la, *, source=None) -> int:
