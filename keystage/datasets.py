@@ -140,13 +140,19 @@ def threshold(code: str, name: str) -> int:
         raise KeyError(f"dataset {code!r} has no threshold {name!r}") from None
 
 
+def cohort_ncyear(cohort_code: str) -> str:
+    """The NC year whose pupils an expected-cohort code counts ("PHONICS_Y2" -> "2")."""
+    owner = dataset(COHORT_CODES[cohort_code])
+    return owner.ncyears[owner.cohort_codes.index(cohort_code)]
+
+
 def cohort_label(cohort_code: str) -> str:
     """The label of an expected-cohort code: its collection's, with the year group when the
     collection counts more than one ("PHONICS_Y2" -> "Phonics screening check, Year 2")."""
     owner = dataset(COHORT_CODES[cohort_code])
     if len(owner.cohort_codes) == 1:
         return owner.label
-    return f"{owner.label}, Year {owner.ncyears[owner.cohort_codes.index(cohort_code)]}"
+    return f"{owner.label}, Year {cohort_ncyear(cohort_code)}"
 
 
 def cohort_choices() -> list[tuple[str, str]]:
