@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from keystage.accounts.models import Role
-from keystage.collection.models import Collection
 from keystage.core.inputs import choice_param, int_param
+from keystage.datasets import COLLECTION_CODES
 from keystage.years import MAX_YEAR, MIN_YEAR, assessment_year_of
 
 __all__ = ["collection_and_year", "default_year", "la_of", "year_param"]
@@ -33,6 +33,6 @@ def year_param(request, la, *, source=None) -> int:
 def collection_and_year(request, la, *, source=None) -> tuple[str, int]:
     """The collection and assessment year a page's query asks for, with sensible defaults;
     an unknown collection or year is a 404, not a silent default."""
-    collection = choice_param(request, "collection", Collection.values, default="eyfsp",
-                              source=source)
+    collection = choice_param(request, "collection", COLLECTION_CODES,
+                              default=COLLECTION_CODES[0], source=source)
     return collection, year_param(request, la, source=source)

@@ -30,7 +30,7 @@ RETURN_CHOICES = choices(RETURNS)
 
 def _return_choice(request, la) -> tuple[str, int]:
     collection, year = collection_and_year(request, la)
-    return (collection if collection in RETURN_COLLECTIONS else "eyfsp"), year
+    return (collection if collection in RETURN_COLLECTIONS else RETURN_COLLECTIONS[0]), year
 
 
 @login_required

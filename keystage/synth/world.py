@@ -1175,7 +1175,7 @@ def _phonics_cumulative(met: float, retake: bool) -> np.ndarray:
         above = np.maximum(0.1, 1.0 - (marks - _PASS_MARK) * 0.1)
     else:
         below = 0.25 + marks / (_PASS_MARK - 1.0)
-        # The shape of the marks from the pass mark (32) to full marks (40).
+        # The shape of the marks from the pass mark to full marks (nine marks).
         above = np.array([1.6, 0.9, 0.9, 1.0, 1.05, 1.15, 1.25, 1.3, 1.2])
         above = np.concatenate([np.zeros(_PASS_MARK), above])
     # Schools round up marks just below the threshold less often than chance would say.
