@@ -41,12 +41,9 @@ COMBINED = "eyfsp+phonics"  # the file group of a school that sends EYFSP and ph
 # File name tag and header DataQualifier (CBDS D00205) per collection; MTC files go as "CTF".
 FILE_TAGS = {"eyfsp": "FSP", "phonics": "PHO", "ks1": "KS1", "ks2ta": "KS2", "mtc": "CTF"}
 DATA_QUALIFIERS = {"eyfsp": "FSP", "phonics": "PHO", "ks1": "KS1", "ks2ta": "KS2", "mtc": "KS2"}
-_DESCRIPTORS = {
+# Header descriptors: the collection's label and year (EYFSP files say "results" as MIS do).
+_DESCRIPTORS = {d.code: f"{d.label} {{year}}" for d in COLLECTIONS} | {
     "eyfsp": "EYFSP {year} results",
-    "phonics": "Phonics screening check {year}",
-    "ks1": "KS1 teacher assessment {year}",
-    "ks2ta": "KS2 teacher assessment {year}",
-    "mtc": "Multiplication tables check {year}",
     COMBINED: "EYFSP and phonics {year}",
 }
 # Year groups whose pupils each collection reports (phonics Year 2: retakes only).

@@ -24,7 +24,13 @@ from keystage.datasets import COHORT_CODES, cohort_ncyear, dataset, threshold
 from keystage.formats.la_codes import current_english_la_codes, la_codes
 from keystage.formats.upn import CHECK_ALPHABET, make_upn
 from keystage.synth import names as nm
-from keystage.years import academic_year_end, academic_year_label, academic_year_start, dob_window
+from keystage.years import (
+    academic_year_end,
+    academic_year_label,
+    academic_year_start,
+    dob_window,
+    ncyear_number,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
@@ -36,7 +42,7 @@ PRIMARY, INFANT, JUNIOR, SECONDARY, SPECIAL, PVI = range(6)
 YEAR_GROUPS: tuple[str, ...] = ("R", "1", "2", "4", "6", "11")
 _YR, _Y1, _Y2, _Y4, _Y6, _Y11 = range(6)
 # Years since Reception, for dates of birth and the year a UPN was issued.
-_YEAR_OFFSET = np.array([0, 1, 2, 4, 6, 11])
+_YEAR_OFFSET = np.array([ncyear_number(group) for group in YEAR_GROUPS])
 
 # Which year groups each kind of school teaches (rows follow KINDS, columns YEAR_GROUPS).
 _TEACHES = np.array(

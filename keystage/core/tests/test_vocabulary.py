@@ -14,6 +14,7 @@ from django.apps import apps
 
 from keystage import datasets, years
 from keystage.cleaning.models import CleaningRun, Issue, LaEdit
+from keystage.cleaning.ruleset import load_rules
 from keystage.collection.forms import CollectionYearForm
 from keystage.collection.models import (
     Collection,
@@ -369,6 +370,14 @@ def test_the_data_files_name_only_registry_collections():
         rows = csv.DictReader(line for line in handle if not line.startswith("#"))
         layouts = {row["collection"] for row in rows}
     assert layouts == {d.return_layout for d in datasets.RETURNS}
+
+
+def test_the_rules_year_groups_are_the_registry_ones():
+    expected = {d.code: list(d.ncyears) for d in datasets.COLLECTIONS}
+    with_ncyears = [rule for rule in load_rules() if "ncyears" in rule.params]
+    assert with_ncyears
+    for rule in with_ncyears:
+        assert rule.params["ncyears"] == expected, rule.code
 
 
 def test_the_datasets_reference_page_is_generated_from_the_registry():
