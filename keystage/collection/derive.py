@@ -46,6 +46,7 @@ def derive_measures(collection: str, results: dict[str, str]) -> Measures:
         return Measures()
     if collection == "mtc":
         score = _int(results.get("MTC"))
-        full = score is not None and score == threshold("mtc", "full_marks")
-        return Measures(mtc_full_marks=None if score is None else full)
+        if score is None:
+            return Measures()
+        return Measures(mtc_full_marks=score == threshold("mtc", "full_marks"))
     return Measures()

@@ -1,8 +1,8 @@
 """Expected cohort sizes: Keystage's own CSV layout (encodings.md section 3); no Django.
 
 Columns `LAESTAB,Collection,AcademicYear,ExpectedCount` in any order; `LAESTAB` holds the EY URN
-for a PVI setting. AcademicYear is "2025/26" or its start year "2025"; both mean the year whose
-assessments are in summer 2026.
+for a PVI setting. AcademicYear is "2025/26" (or "2025-26", "2025-2026", or its start year "2025";
+keystage.years.parse_academic_year): all mean the year whose assessments are in summer 2026.
 """
 
 from __future__ import annotations
