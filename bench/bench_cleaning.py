@@ -45,10 +45,12 @@ os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from keystage.datasets import COLLECTION_CODES  # noqa: E402
+
 PG_SERVER = "postgres://postgres@127.0.0.1:5432/test"
 SCRATCH_DB = f"keystage_bench_clean_{os.getpid()}"  # one per run, so runs never share a database
 YEAR = 2026
-ALL_COLLECTIONS = ("eyfsp", "phonics", "ks1", "ks2ta", "mtc")
+ALL_COLLECTIONS = COLLECTION_CODES
 TARGETS = {"la": 2.0, "national": 60.0}  # seconds: EYFSP for one LA, EYFSP for every LA
 ERRORS = 0.02
 

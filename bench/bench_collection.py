@@ -31,6 +31,8 @@ os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from keystage.datasets import COLLECTION_CODES  # noqa: E402
+
 PG_SERVER = "postgres://postgres@127.0.0.1:5432/test"
 SCRATCH_DB = f"keystage_bench_{os.getpid()}"  # one per run, so runs never share a database
 
@@ -58,7 +60,7 @@ def prepare(scope: str, folder: Path, la_code: str) -> dict:
 
     if scope == "la":
         world = build_world(WorldSpec(seed=1, la_codes=(la_code,)))
-        collections = ("eyfsp", "phonics", "ks1", "ks2ta", "mtc")
+        collections = COLLECTION_CODES
     else:
         world = build_world(national_spec(seed=1))
         collections = ("eyfsp",)
@@ -267,7 +269,7 @@ def main() -> None:
                   f"(written in {time.perf_counter() - started:.0f} s)")
             runs = [["eyfsp"]]
             if scope == "la":
-                runs.append(["eyfsp", "phonics", "ks1", "ks2ta", "mtc"])
+                runs.append(list(COLLECTION_CODES))
             for label, url in database_urls(args.db, folder):
                 for collections in runs:
                     if url.startswith("sqlite"):

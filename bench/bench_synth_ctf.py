@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from keystage.datasets import COLLECTION_CODES  # noqa: E402
 from keystage.synth.ctf_writer import (  # noqa: E402
     CtfWriteReport,
     write_ctf_batch_zip,
@@ -70,8 +71,7 @@ def main() -> None:
     started = time.perf_counter()
     la = build_world(WorldSpec(seed=args.seed, la_codes=("999",)))
     print(f"LA 999 world built in {time.perf_counter() - started:.1f} s")
-    five = ("eyfsp", "phonics", "ks1", "ks2ta", "mtc")
-    timed_write("LA 999, five collections", la, five, args.errors, args.seed)
+    timed_write("LA 999, five collections", la, COLLECTION_CODES, args.errors, args.seed)
     if args.skip_national:
         return
 

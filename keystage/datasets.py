@@ -122,6 +122,71 @@ COLLECTION_CODES: tuple[str, ...] = tuple(d.code for d in COLLECTIONS)
 COHORT_CODES: dict[str, str] = {c: d.code for d in DATASETS.values() for c in d.cohort_codes}
 
 
+# The collections the LA sends to the DfE as a return file, in registry order.
+RETURNS: tuple[Dataset, ...] = tuple(d for d in COLLECTIONS if d.return_layout)
+RETURN_CODES: tuple[str, ...] = tuple(d.code for d in RETURNS)
+
+
 def choices(datasets=None) -> list[tuple[str, str]]:
     """(code, label) pairs for a model or form field: every dataset, or those given."""
     return [(d.code, d.label) for d in (datasets or DATASETS.values())]
+
+
+def threshold(code: str, name: str) -> int:
+    """A named threshold of a dataset's measures, e.g. threshold("phonics", "pass_mark") == 32."""
+    try:
+        return dataset(code).thresholds[name]
+    except KeyError:
+        raise KeyError(f"dataset {code!r} has no threshold {name!r}") from None
+
+
+def cohort_ncyear(cohort_code: str) -> str:
+    """The NC year whose pupils an expected-cohort code counts ("PHONICS_Y2" -> "2")."""
+    owner = dataset(COHORT_CODES[cohort_code])
+    return owner.ncyears[owner.cohort_codes.index(cohort_code)]
+
+
+def cohort_label(cohort_code: str) -> str:
+    """The label of an expected-cohort code: its collection's, with the year group when the
+    collection counts more than one ("PHONICS_Y2" -> "Phonics screening check, Year 2")."""
+    owner = dataset(COHORT_CODES[cohort_code])
+    if len(owner.cohort_codes) == 1:
+        return owner.label
+    return f"{owner.label}, Year {cohort_ncyear(cohort_code)}"
+
+
+def cohort_choices() -> list[tuple[str, str]]:
+    """(code, label) pairs of every expected-cohort code, for a model or form field."""
+    return [(code, cohort_label(code)) for code in COHORT_CODES]
+
+
+def markdown_table() -> str:
+    """docs/datasets.md: the registry as a reference page.
+
+    Regenerate the file with `python -m keystage.datasets > docs/datasets.md`.
+    """
+    lines = [
+        "# Datasets",
+        "",
+        "Generated from `keystage/datasets.py`: do not edit by hand; regenerate it with",
+        "`python -m keystage.datasets > docs/datasets.md`. Years are assessment years",
+        "(2026 = the academic year 2025/26).",
+        "",
+        "| Code | Label | Family | Years | Cohort codes | Rule prefix | Return | NC years "
+        "| Thresholds | Files | Terms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for d in DATASETS.values():
+        years = f"{d.first_year}-{d.last_year or ''}"
+        thresholds = ", ".join(f"{name} {value}" for name, value in d.thresholds.items())
+        cells = (
+            f"`{d.code}`", d.label, d.family.value, years, " ".join(d.cohort_codes),
+            d.rule_prefix, d.return_layout or "", " ".join(d.ncyears) or "any", thresholds,
+            "per school" if d.per_school else "per LA", " ".join(d.terms),
+        )
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

@@ -22,6 +22,8 @@ MIN_YEAR = 2000
 MAX_YEAR = 2099
 
 TERMS = ("AUT", "SPR", "SUM")
+# National curriculum year codes (CBDS D00020), youngest first; `X` (outside the NC) has no number.
+NC_YEARS = ("N1", "N2", "R", *(str(n) for n in range(1, 15)))
 
 _ACADEMIC = re.compile(r"^\s*(\d{4})\s*(?:[/-]\s*(\d{2}|\d{4}))?\s*$")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -17,6 +18,7 @@ import polars as pl
 from keystage.formats.assessment_spec import collection_components
 from keystage.formats.la_codes import la_codes
 from keystage.formats.upn import CHECK_ALPHABET
+from keystage.years import NC_YEARS, dob_window, ncyear_number
 
 if TYPE_CHECKING:
     from keystage.cleaning.engine import CleaningData
@@ -42,7 +44,7 @@ SCHOOL_FIELDS = ("LAESTAB",)
 FIELD_KINDS = ("pupil", "result", "school")
 
 # National curriculum year codes (CBDS D00020) as years after Reception.
-NC_YEAR_NUMBERS = {"N1": -2, "N2": -1, "R": 0} | {str(n): n for n in range(1, 15)}
+NC_YEAR_NUMBERS = {code: ncyear_number(code) for code in NC_YEARS}
 
 _INTEGER = r"^[+-]?[0-9]+$"
 _UPN_LETTERS = f"[{CHECK_ALPHABET}]"
@@ -143,10 +145,6 @@ def _upns(data: CleaningData) -> pl.LazyFrame:
 
 def _well_formed_upns(data: CleaningData) -> pl.LazyFrame:
     return _upns(data).filter(pl.col("upn").str.contains(UPN_SHAPE))
-
-
-def _ncyear_number(column: str = "ncyear") -> pl.Expr:
-    return pl.col(column).replace_strict(NC_YEAR_NUMBERS, default=None, return_dtype=pl.Int32)
 
 
 def _collection_ncyears(rule: Rule, collection: str) -> list[str]:
@@ -271,13 +269,24 @@ def valid_date(data: CleaningData, rule: Rule) -> pl.DataFrame:
     return _found(data.pupils.filter(pl.col("dob").is_null()), pl.lit("DOB"), pl.col("dob_text"))
 
 
-def _cohort_start(year: int | pl.Expr, ncyear: int | pl.Expr, widen: int) -> pl.Expr:
-    # Pupils in NC year n in the summer of `year` were born from 1 September of year - 6 - n.
-    return pl.date(pl.lit(year) - 6 - ncyear - widen, 9, 1)
+@cache
+def _dob_windows(year: int, widen: int) -> tuple[dict[str, date], dict[str, date]]:
+    # keystage.years.dob_window of every NC year, widened by `widen` years each way.
+    earliest = {code: dob_window(year - widen, code)[0] for code in NC_YEARS}
+    latest = {code: dob_window(year + widen, code)[1] for code in NC_YEARS}
+    return earliest, latest
 
 
-def _cohort_end(year: int | pl.Expr, ncyear: int | pl.Expr, widen: int) -> pl.Expr:
-    return pl.date(pl.lit(year) - 5 - ncyear + widen, 8, 31)
+def _cohort_start(year: int, widen: int) -> pl.Expr:
+    """The earliest date of birth of the pupil's NC year (null for an unknown NC year)."""
+    earliest = _dob_windows(year, widen)[0]
+    return pl.col("ncyear").replace_strict(earliest, default=None, return_dtype=pl.Date)
+
+
+def _cohort_end(year: int, widen: int) -> pl.Expr:
+    """The latest date of birth of the pupil's NC year (null for an unknown NC year)."""
+    latest = _dob_windows(year, widen)[1]
+    return pl.col("ncyear").replace_strict(latest, default=None, return_dtype=pl.Date)
 
 
 @check(
@@ -295,14 +304,13 @@ def dob_outside_year_group(data: CleaningData, rule: Rule) -> pl.DataFrame:
     tolerance = rule.params.get("at_most_years")
     pupils = data.pupils.lazy().filter(
         pl.col("dob").is_not_null() & pl.col("ncyear").is_in(ncyears)
-    ).with_columns(n=_ncyear_number())
-    outside = (pl.col("dob") < _cohort_start(data.year, pl.col("n"), 0)) | (
-        pl.col("dob") > _cohort_end(data.year, pl.col("n"), 0)
+    )
+    outside = (pl.col("dob") < _cohort_start(data.year, 0)) | (
+        pl.col("dob") > _cohort_end(data.year, 0)
     )
     if tolerance is not None:
         outside = outside & pl.col("dob").is_between(
-            _cohort_start(data.year, pl.col("n"), tolerance),
-            _cohort_end(data.year, pl.col("n"), tolerance),
+            _cohort_start(data.year, tolerance), _cohort_end(data.year, tolerance)
         )
     return _found(pupils.filter(outside), pl.lit("DOB"), pl.col("dob_text"))
 
@@ -321,8 +329,8 @@ def dob_implausible(data: CleaningData, rule: Rule) -> pl.DataFrame:
     if not numbers:
         return empty_check_result()
     widen = rule.params["more_than_years"]
-    earliest = date(data.year - 6 - max(numbers) - widen, 9, 1)
-    latest = date(data.year - 5 - min(numbers) + widen, 8, 31)
+    earliest = dob_window(data.year - widen, max(numbers))[0]
+    latest = dob_window(data.year + widen, min(numbers))[1]
     wrong = data.pupils.filter(
         pl.col("dob").is_not_null() & ~pl.col("dob").is_between(earliest, latest)
     )

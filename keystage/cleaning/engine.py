@@ -12,7 +12,7 @@ import polars as pl
 
 from keystage.cleaning.checks import CHECK_SCHEMA, CHECKS
 from keystage.cleaning.ruleset import RuleSet, rule_set_for
-from keystage.formats.assessment_spec import COLLECTIONS
+from keystage.datasets import COLLECTION_CODES
 
 PUPILS_SCHEMA: dict[str, pl.DataType] = {
     "pupil_id": pl.Int64(),
@@ -97,7 +97,7 @@ class CleaningData:
 
 def empty_cleaning_data(collection: str, year: int) -> CleaningData:
     """CleaningData with correctly typed empty frames."""
-    if collection not in COLLECTIONS:
+    if collection not in COLLECTION_CODES:
         raise ValueError(f"unknown collection {collection!r}")
     frames = {name: pl.DataFrame(schema=schema) for name, schema in FRAME_SCHEMAS.items()}
     return CleaningData(collection=collection, year=year, **frames)
@@ -110,7 +110,7 @@ def empty_issues() -> pl.DataFrame:
 
 def check_frames(data: CleaningData) -> None:
     """Raise ValueError when a frame lacks a column or has one of the wrong type."""
-    if data.collection not in COLLECTIONS:
+    if data.collection not in COLLECTION_CODES:
         raise ValueError(f"unknown collection {data.collection!r}")
     for name, schema in FRAME_SCHEMAS.items():
         frame: pl.DataFrame = getattr(data, name)

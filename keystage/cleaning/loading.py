@@ -15,16 +15,12 @@ from keystage.cleaning.engine import (
 )
 from keystage.collection.models import AssessmentResult, ExpectedCohort, PupilRecord, Submission
 from keystage.core.bulk import read_frame
+from keystage.datasets import dataset
 from keystage.schools.models import Establishment
 
 
 def _table(model) -> str:
     return model._meta.db_table
-
-
-# The cohort names of expected-cohort files (encodings.md section 3) that each collection uses.
-COHORTS_OF = {"eyfsp": ("EYFSP",), "phonics": ("PHONICS_Y1", "PHONICS_Y2"), "ks1": ("KS1",),
-              "ks2ta": ("KS2TA",), "mtc": ("MTC",)}
 
 
 _UPNS_PER_QUERY = 900  # under SQLite's oldest limit of 999 parameters per statement
@@ -64,7 +60,7 @@ def load_cleaning_data(la, collection: str, year: int) -> CleaningData:
         f"AND s.collection = %s AND s.year = %s AND s.status = 'current')",
         (la.pk, *scope, la.pk, *scope), SCHOOLS_SCHEMA,
     )
-    names = COHORTS_OF[collection]
+    names = dataset(collection).cohort_codes
     marks = ", ".join(["%s"] * len(names))
     cohorts = read_frame(
         f"SELECT c.school_id, c.collection, c.expected_count FROM {cohort} c "  # noqa: S608

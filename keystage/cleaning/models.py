@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from django.db import models
 
+from keystage import datasets
 from keystage.core.plural import counted
+
+# The rules run over the statutory collections only (keystage.datasets.COLLECTIONS).
+COLLECTION_CHOICES = datasets.choices(datasets.COLLECTIONS)
 
 
 class Severity(models.TextChoices):
@@ -16,7 +20,7 @@ class CleaningRun(models.Model):
     """One run of the rules over an LA's collection and year, with what changed since the last."""
 
     la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
-    collection = models.CharField(max_length=10)
+    collection = models.CharField(max_length=10, choices=COLLECTION_CHOICES)
     year = models.PositiveSmallIntegerField(help_text="assessment year (summer)")
     rule_set_version = models.CharField(max_length=10)
     trigger = models.CharField(max_length=20)  # import, edit, manual, command
@@ -54,7 +58,7 @@ class Issue(models.Model):
     la = models.ForeignKey(
         "schools.LocalAuthority", on_delete=models.PROTECT, related_name="+", db_index=False
     )
-    collection = models.CharField(max_length=10)
+    collection = models.CharField(max_length=10, choices=COLLECTION_CHOICES)
     year = models.PositiveSmallIntegerField()
     school = models.ForeignKey("schools.Establishment", on_delete=models.PROTECT, related_name="+")
     # Null for school-level issues (closed school, cohort counts, missing submission), and
@@ -95,7 +99,7 @@ class LaEdit(models.Model):
         "collection.PupilRecord", null=True, blank=True, on_delete=models.SET_NULL,
         related_name="la_edits",
     )
-    collection = models.CharField(max_length=10)
+    collection = models.CharField(max_length=10, choices=COLLECTION_CHOICES)
     year = models.PositiveSmallIntegerField()
     upn = models.CharField(max_length=20, blank=True)
     field = models.CharField(max_length=20)  # UPN, Surname, ..., or a component code

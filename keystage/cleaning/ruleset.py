@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from keystage.cleaning.checks import CHECKS, PUPIL_FIELDS, SCHOOL_FIELDS
-from keystage.formats.assessment_spec import COLLECTIONS, components
+from keystage.datasets import COLLECTION_CODES, COLLECTIONS
+from keystage.formats.assessment_spec import components
 from keystage.formats.errors import DataFileError
+from keystage.years import academic_year_label, parse_academic_year
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("data") / "rules.csv"
 COLUMNS = (
@@ -36,8 +38,10 @@ COLUMNS = (
 )
 SEVERITIES = ("error", "query")
 ALL_COLLECTIONS = "*"
-_CODE = re.compile(r"^(GEN|SCH|EYF|PHO|KS1|KS2|MTC)[0-9]{3}$")
-_HEADER = re.compile(r"^# Keystage rule set ([0-9]{4})-([0-9]{2})\s*$")
+# Rule codes: GEN (any collection), SCH (schools) or a collection's prefix, then three digits.
+_RULE_PREFIXES = ("GEN", "SCH", *(d.rule_prefix for d in COLLECTIONS))
+_CODE = re.compile(rf"^({'|'.join(_RULE_PREFIXES)})[0-9]{{3}}$")
+_HEADER = re.compile(r"^# Keystage rule set (\S+)\s*$")
 _JSON_TYPES = {
     int: "a whole number",
     str: "text",
@@ -81,16 +85,11 @@ class Rule:
         return self.first_year <= year and (self.last_year is None or year <= self.last_year)
 
 
-def academic_year_label(year: int) -> str:
-    """The academic year label of an assessment (summer) year: 2026 -> "2025-26"."""
-    return f"{year - 1}-{year % 100:02d}"
-
-
 @dataclass(frozen=True)
 class RuleSet:
     """The rules in force in one assessment year."""
 
-    version: str  # academic year label, e.g. "2025-26"
+    version: str  # academic year label, e.g. "2025/26"
     year: int  # assessment (summer) year, e.g. 2026
     rules: tuple[Rule, ...]
 
@@ -166,16 +165,16 @@ def _year(path: Path, line: int, column: str, text: str) -> int:
 
 def _collections(path: Path, line: int, text: str) -> frozenset[str]:
     if text == ALL_COLLECTIONS:
-        return frozenset(COLLECTIONS)
+        return frozenset(COLLECTION_CODES)
     names = text.split()
     if not names:
         raise RuleSetError(path, line, "collections is empty (use * for every collection)")
-    unknown = [name for name in names if name not in COLLECTIONS]
+    unknown = [name for name in names if name not in COLLECTION_CODES]
     if unknown:
         raise RuleSetError(
             path,
             line,
-            f"unknown collection(s) {', '.join(unknown)} (use {', '.join(COLLECTIONS)} or *)",
+            f"unknown collection(s) {', '.join(unknown)} (use {', '.join(COLLECTION_CODES)} or *)",
         )
     return frozenset(names)
 
@@ -343,9 +342,9 @@ def validate_default_rules() -> tuple[Rule, ...]:
 
 
 def _collections_text(collections: frozenset[str]) -> str:
-    if collections == frozenset(COLLECTIONS):
+    if collections == frozenset(COLLECTION_CODES):
         return ALL_COLLECTIONS
-    return " ".join(name for name in COLLECTIONS if name in collections)
+    return " ".join(name for name in COLLECTION_CODES if name in collections)
 
 
 def dump_rule_set(rule_set: RuleSet, path: Path | str) -> None:
@@ -379,11 +378,12 @@ def load_rule_set(path: Path | str) -> RuleSet:
     rules, lines, first_line = _load(path)
     match = _HEADER.match(first_line)
     if match is None:
-        raise RuleSetError(path, 1, "the first line must be '# Keystage rule set YYYY-YY'")
-    start, end = int(match.group(1)), int(match.group(2))
-    if (start + 1) % 100 != end:
-        raise RuleSetError(path, 1, f"{start}-{end:02d} is not an academic year")
-    year = start + 1
+        raise RuleSetError(path, 1, "the first line must be '# Keystage rule set YYYY/YY'")
+    label = match.group(1)
+    # A lone year is not accepted here: the header names the academic year in full.
+    year = parse_academic_year(label) if label[4:5] in ("/", "-") else None
+    if year is None:
+        raise RuleSetError(path, 1, f"{label} is not an academic year like 2025/26")
     for rule, line in zip(rules, lines, strict=True):
         if not rule.in_force(year):
             raise RuleSetError(

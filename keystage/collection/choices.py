@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from keystage.accounts.models import Role
-from keystage.collection.models import Collection
-from keystage.core.inputs import MAX_YEAR, MIN_YEAR, choice_param, int_param
+from keystage.core.inputs import choice_param, int_param
+from keystage.datasets import COLLECTION_CODES
+from keystage.years import MAX_YEAR, MIN_YEAR, assessment_year_of
 
-__all__ = ["MAX_YEAR", "MIN_YEAR", "collection_and_year", "default_year", "la_of", "year_param"]
+__all__ = ["collection_and_year", "default_year", "la_of", "year_param"]
 
 
 def la_of(user):
@@ -20,8 +21,7 @@ def default_year(la) -> int:
     """The LA's current assessment year, or the one the calendar is in."""
     if la is not None and la.current_year is not None:
         return la.current_year.assessment_year
-    today = dt.date.today()
-    return today.year + 1 if today.month >= 9 else today.year
+    return assessment_year_of(dt.date.today())
 
 
 def year_param(request, la, *, source=None) -> int:
@@ -33,6 +33,6 @@ def year_param(request, la, *, source=None) -> int:
 def collection_and_year(request, la, *, source=None) -> tuple[str, int]:
     """The collection and assessment year a page's query asks for, with sensible defaults;
     an unknown collection or year is a 404, not a silent default."""
-    collection = choice_param(request, "collection", Collection.values, default="eyfsp",
-                              source=source)
+    collection = choice_param(request, "collection", COLLECTION_CODES,
+                              default=COLLECTION_CODES[0], source=source)
     return collection, year_param(request, la, source=source)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from keystage.datasets import threshold
+
 ELGS = tuple(f"E{n:02d}" for n in range(1, 18))
 GLD_ELGS = ELGS[:12]  # prime areas plus literacy and mathematics (E01-E12)
-PHONICS_THRESHOLD = 32  # unchanged since 2012; data per year if it ever changes
-MTC_FULL_MARKS = 25
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,13 @@ def derive_measures(collection: str, results: dict[str, str]) -> Measures:
     if collection == "phonics":
         mark = _int(results.get("PSC"))
         if mark is not None:
-            return Measures(phonics_met=mark >= PHONICS_THRESHOLD)
+            return Measures(phonics_met=mark >= threshold("phonics", "pass_mark"))
         if results.get("PSC") in {"A", "D", "L", "Q"}:
             return Measures(phonics_met=False)
         return Measures()
     if collection == "mtc":
         score = _int(results.get("MTC"))
-        return Measures(mtc_full_marks=None if score is None else score == MTC_FULL_MARKS)
+        if score is None:
+            return Measures()
+        return Measures(mtc_full_marks=score == threshold("mtc", "full_marks"))
     return Measures()

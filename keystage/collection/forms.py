@@ -6,6 +6,7 @@ from django import forms
 
 from keystage.collection.models import Collection
 from keystage.core.forms import GovukFormMixin
+from keystage.years import academic_year_label
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -47,7 +48,9 @@ class UploadForm(GovukFormMixin, forms.Form):
 
     def __init__(self, *args, years, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["year"].choices = [(y, f"Summer {y} ({y - 1}/{y % 100:02d})") for y in years]
+        self.fields["year"].choices = [
+            (y, f"Summer {y} ({academic_year_label(y)})") for y in years
+        ]
 
 
 class CollectionYearForm(GovukFormMixin, forms.Form):

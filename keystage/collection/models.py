@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.db import models
 
+from keystage import datasets
 
-class Collection(models.TextChoices):
-    EYFSP = "eyfsp", "EYFSP"
-    PHONICS = "phonics", "Phonics screening check"
-    KS1 = "ks1", "KS1 teacher assessment"
-    KS2TA = "ks2ta", "KS2 teacher assessment"
-    MTC = "mtc", "Multiplication tables check"
+# The statutory assessment collections (keystage.datasets.COLLECTIONS), for the pages and
+# commands about them. Records and submissions may hold any dataset: DATASET_CHOICES.
+Collection = models.TextChoices(
+    "Collection", [(d.code.upper(), (d.code, d.label)) for d in datasets.COLLECTIONS]
+)
+DATASET_CHOICES = datasets.choices()
 
 
 class ReceivedFile(models.Model):
@@ -47,7 +48,7 @@ class Submission(models.Model):
     school = models.ForeignKey(
         "schools.Establishment", on_delete=models.PROTECT, related_name="submissions"
     )
-    collection = models.CharField(max_length=10, choices=Collection.choices)
+    collection = models.CharField(max_length=10, choices=DATASET_CHOICES)
     year = models.PositiveSmallIntegerField(help_text="assessment year (summer)")
     file = models.ForeignKey(ReceivedFile, on_delete=models.PROTECT, related_name="submissions")
     status = models.CharField(
@@ -93,7 +94,7 @@ class PupilRecord(models.Model):
         "schools.LocalAuthority", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     school = models.ForeignKey("schools.Establishment", on_delete=models.PROTECT, related_name="+")
-    collection = models.CharField(max_length=10, choices=Collection.choices)
+    collection = models.CharField(max_length=10, choices=DATASET_CHOICES)
     year = models.PositiveSmallIntegerField()
     line = models.PositiveIntegerField(help_text="line of the pupil in the file")
     upn = models.CharField(max_length=20, blank=True)
@@ -137,7 +138,7 @@ class RetiredPupilRecord(models.Model):
     school = models.ForeignKey(
         "schools.Establishment", on_delete=models.PROTECT, related_name="+", db_index=False
     )
-    collection = models.CharField(max_length=10, choices=Collection.choices)
+    collection = models.CharField(max_length=10, choices=DATASET_CHOICES)
     year = models.PositiveSmallIntegerField()
     upn = models.CharField(max_length=20)
 
@@ -178,7 +179,7 @@ class ExpectedCohort(models.Model):
 
     la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
     school = models.ForeignKey("schools.Establishment", on_delete=models.PROTECT, related_name="+")
-    collection = models.CharField(max_length=12)  # EYFSP, PHONICS_Y1, PHONICS_Y2, KS1, KS2TA, MTC
+    collection = models.CharField(max_length=12, choices=datasets.cohort_choices())
     year = models.PositiveSmallIntegerField(help_text="assessment year (summer)")
     expected_count = models.PositiveIntegerField()
     updated_at = models.DateTimeField(auto_now=True)

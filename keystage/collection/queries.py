@@ -14,6 +14,7 @@ from keystage.collection.models import (
     Submission,
     SubmissionStatus,
 )
+from keystage.datasets import dataset
 from keystage.formats.assessment_spec import collection_components
 from keystage.schools.models import Establishment, LocalAuthority
 
@@ -94,20 +95,11 @@ def iter_results(
         yield row_of(head, results)
 
 
-COHORT_CODES = {
-    "eyfsp": ("EYFSP",),
-    "phonics": ("PHONICS_Y1", "PHONICS_Y2"),
-    "ks1": ("KS1",),
-    "ks2ta": ("KS2TA",),
-    "mtc": ("MTC",),
-}
-
-
 def completeness(la: LocalAuthority, collection: str, year: int, schools=None) -> list[dict]:
     """Every school expected or received for a collection: expected against received."""
     expected_counts: dict[int, int] = defaultdict(int)
     for row in ExpectedCohort.objects.filter(
-        la=la, year=year, collection__in=COHORT_CODES[collection]
+        la=la, year=year, collection__in=dataset(collection).cohort_codes
     ).values_list("school_id", "expected_count"):
         expected_counts[row[0]] += row[1]
     received = {

@@ -12,6 +12,8 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from django.http import Http404
 from django.shortcuts import render
 
+from keystage.years import MAX_YEAR, MIN_YEAR
+
 NUL = "\x00"
 NUL_MESSAGE = (
     "What you sent contains a NUL character (\\x00), which cannot be stored. It usually comes "
@@ -21,9 +23,6 @@ NUL_MESSAGE = (
 # Django's defaults, which match PostgreSQL's, are used on both).
 INTEGER_RANGES = BaseDatabaseOperations.integer_field_ranges
 INT_RANGE = INTEGER_RANGES["IntegerField"]
-# Assessment years Keystage can hold; any other year asked for is a page that does not exist
-# (or, on the command line, bad usage).
-MIN_YEAR, MAX_YEAR = 2000, 2099
 
 
 def has_nul(value) -> bool:

@@ -1,7 +1,7 @@
 """Which CTF assessment rows belong to which statutory collection, held as data.
 
 The table is data/assessment_components.csv (one row per component and range of years), so a
-new DfE specification is a data change. Collections: eyfsp, phonics, ks1, ks2ta, mtc.
+new DfE specification is a data change. Collections: keystage.datasets.COLLECTION_CODES.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from functools import cache
 from pathlib import Path
 
 SPEC_FILE = Path(__file__).with_name("data") / "assessment_components.csv"
-COLLECTIONS = ("eyfsp", "phonics", "ks1", "ks2ta", "mtc")
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,21 @@
 """Expected cohort sizes: Keystage's own CSV layout (encodings.md section 3); no Django.
 
 Columns `LAESTAB,Collection,AcademicYear,ExpectedCount` in any order; `LAESTAB` holds the EY URN
-for a PVI setting. AcademicYear is "2025/26" or its start year "2025"; both mean the year whose
-assessments are in summer 2026.
+for a PVI setting. AcademicYear is "2025/26" (or "2025-26", "2025-2026", or its start year "2025";
+keystage.years.parse_academic_year): all mean the year whose assessments are in summer 2026.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 
+from keystage.datasets import COHORT_CODES
 from keystage.formats.errors import FormatError
+from keystage.years import parse_academic_year
 
-COHORT_COLLECTIONS = ("EYFSP", "PHONICS_Y1", "PHONICS_Y2", "KS1", "KS2TA", "MTC")
 REQUIRED = ("LAESTAB", "Collection", "AcademicYear", "ExpectedCount")
-_YEAR = re.compile(r"^([0-9]{4})(?:/([0-9]{2}))?$")
 # No school has a cohort this big; a larger number is a typing slip (and would not fit the
 # database column on PostgreSQL).
 MAX_EXPECTED_COUNT = 10_000
@@ -88,16 +87,16 @@ def read_expected_cohorts(data: bytes, *, filename: str) -> list[ExpectedCohortR
                 column="LAESTAB",
             )
         collection = cell("Collection").upper()
-        if collection not in COHORT_COLLECTIONS:
+        if collection not in COHORT_CODES:
             raise FormatError(
                 f"'{cell('Collection')}' is not a collection: use one of "
-                f"{', '.join(COHORT_COLLECTIONS)}.",
+                f"{', '.join(COHORT_CODES)}.",
                 filename=filename,
                 line=line,
                 column="Collection",
             )
-        match = _YEAR.match(cell("AcademicYear"))
-        if not match or (match.group(2) and int(match.group(2)) != (int(match.group(1)) + 1) % 100):
+        year = parse_academic_year(cell("AcademicYear"))
+        if year is None:
             raise FormatError(
                 f"'{cell('AcademicYear')}' is not an academic year like 2025/26.",
                 filename=filename,
@@ -113,7 +112,7 @@ def read_expected_cohorts(data: bytes, *, filename: str) -> list[ExpectedCohortR
                 line=line,
                 column="ExpectedCount",
             )
-        key = (laestab, collection, int(match.group(1)))
+        key = (laestab, collection, year)
         if key in seen:
             raise FormatError(
                 f"{laestab} {collection} {cell('AcademicYear')} is also on line "
@@ -123,6 +122,6 @@ def read_expected_cohorts(data: bytes, *, filename: str) -> list[ExpectedCohortR
             )
         seen[key] = line
         rows.append(
-            ExpectedCohortRow(laestab, collection, int(match.group(1)) + 1, int(count), line)
+            ExpectedCohortRow(laestab, collection, year, int(count), line)
         )
     return rows

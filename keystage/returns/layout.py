@@ -14,6 +14,7 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
+from keystage.datasets import RETURN_CODES
 from keystage.formats.errors import DataFileError
 
 __all__ = [
@@ -32,7 +33,8 @@ __all__ = [
 DATA_DIR = Path(__file__).with_name("data")
 LAYOUTS_FILE = DATA_DIR / "return_layouts.csv"
 XSD_DIR = DATA_DIR / "xsd"
-RETURN_COLLECTIONS = ("eyfsp", "phonics", "ks1", "ks2ta")
+# The collections Keystage writes a return for (keystage.datasets, those with a return layout).
+RETURN_COLLECTIONS = RETURN_CODES
 COLUMNS = (
     "collection",
     "first_year",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.db import models
 
+from keystage import datasets
+
 
 class ReturnFile(models.Model):
     """One generated return file, kept so it can be downloaded again and compared."""
 
     la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
-    collection = models.CharField(max_length=10)
+    collection = models.CharField(max_length=10, choices=datasets.choices(datasets.RETURNS))
     year = models.PositiveSmallIntegerField(help_text="assessment year (summer)")
     serial = models.PositiveSmallIntegerField()
     filename = models.CharField(max_length=100)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from keystage.collection.derive import PHONICS_THRESHOLD
 from keystage.collection.models import AssessmentResult, PupilRecord
 from keystage.core.bulk import read_frame
+from keystage.datasets import threshold
 
 SUMMARY_COLUMNS = ["collection", "measure", "pupils", "value"]
 _PUPILS = {"pupil_id": pl.Int64, "ncyear": pl.String, "gld": pl.Boolean, "elgs_expected": pl.Int64}
@@ -17,7 +17,7 @@ def summarise(collection: str, pupils: pl.DataFrame, results: pl.DataFrame) -> l
     """Headline measures of one school's collection, as (measure, pupils, value) rows.
 
     Definitions follow methods.md section 4: GLD over every pupil with a complete record
-    (A counts as not at expected); phonics over Year 1, the threshold mark 32; KS TA at the
+    (A counts as not at expected); phonics over Year 1, the registry's pass mark; KS TA at the
     expected standard or above (EXS or GDS); MTC the mean of the scores (codes excluded).
     """
 
@@ -42,6 +42,7 @@ def summarise(collection: str, pupils: pl.DataFrame, results: pl.DataFrame) -> l
             ("Average ELGs at expected", assessed.height, "" if mean is None else f"{mean:.1f}"),
         ]
     if collection == "phonics":
+        pass_mark = threshold("phonics", "pass_mark")
         rows = []
         for year_group, label in (("1", "Year 1"), ("2", "Year 2 retakes")):
             ids = pupils.filter(pl.col("ncyear") == year_group)["pupil_id"]
@@ -50,7 +51,7 @@ def summarise(collection: str, pupils: pl.DataFrame, results: pl.DataFrame) -> l
             )
             met = marks.filter(
                 pl.col("result").str.contains(r"^\d+$")
-                & (pl.col("result").cast(pl.Int64, strict=False) >= PHONICS_THRESHOLD)
+                & (pl.col("result").cast(pl.Int64, strict=False) >= pass_mark)
             ).height
             rows.append((f"{label} meeting the standard", ids.len(), share(met, ids.len())))
         return rows
@@ -63,9 +64,10 @@ def summarise(collection: str, pupils: pl.DataFrame, results: pl.DataFrame) -> l
             (pl.col("component") == "MTC") & pl.col("result").str.contains(r"^\d+$")
         )
         values = scores["result"].cast(pl.Int64)
+        full = threshold("mtc", "full_marks")
         return [
             ("Mean score", scores.height, f"{values.mean():.1f}" if scores.height else ""),
-            ("Full marks (25)", scores.height, share((values == 25).sum(), scores.height)),
+            (f"Full marks ({full})", scores.height, share((values == full).sum(), scores.height)),
         ]
     return []
 

@@ -10,27 +10,27 @@ from django.views.decorators.http import require_POST
 from keystage.accounts import access
 from keystage.accounts.models import Role
 from keystage.accounts.permissions import has_permission
-from keystage.collection.choices import MAX_YEAR, MIN_YEAR, collection_and_year, la_of
+from keystage.collection.choices import collection_and_year, la_of
 from keystage.collection.models import Collection
 from keystage.collection.queries import iter_results, result_columns
 from keystage.core.downloads import csv_response, stored_file_response, xlsx_sheets_response
 from keystage.core.inputs import choice_param, int_param
 from keystage.core.ordering import mark_key
 from keystage.core.pagination import paginate
+from keystage.datasets import RETURNS, choices
 from keystage.jobs.actions import do_queue_job
 from keystage.jobs.models import Job, JobStatus
 from keystage.returns.actions import MISSING_SCHOOL_RULE
 from keystage.returns.layout import RETURN_COLLECTIONS
 from keystage.returns.moderation import SUMMARY_COLUMNS, school_summary
+from keystage.years import MAX_YEAR, MIN_YEAR
 
-RETURN_CHOICES = [
-    (value, label) for value, label in Collection.choices if value in RETURN_COLLECTIONS
-]
+RETURN_CHOICES = choices(RETURNS)
 
 
 def _return_choice(request, la) -> tuple[str, int]:
     collection, year = collection_and_year(request, la)
-    return (collection if collection in RETURN_COLLECTIONS else "eyfsp"), year
+    return (collection if collection in RETURN_COLLECTIONS else RETURN_COLLECTIONS[0]), year
 
 
 @login_required

@@ -8,6 +8,7 @@ from django import forms
 
 from keystage.core.forms import GovukFormMixin
 from keystage.schools.models import Establishment
+from keystage.years import academic_year_label
 
 STATUS_CHOICES = [
     (s, s) for s in ("Open", "Open, but proposed to close", "Proposed to open", "Closed")
@@ -63,7 +64,7 @@ class GiasUploadForm(GovukFormMixin, forms.Form):
 
 def _year_choices():
     this_year = dt.date.today().year
-    return [(y, f"{y}/{(y + 1) % 100:02d}") for y in range(this_year - 6, this_year + 2)]
+    return [(y, academic_year_label(y + 1)) for y in range(this_year - 6, this_year + 2)]
 
 
 class CurrentYearForm(GovukFormMixin, forms.Form):

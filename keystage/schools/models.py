@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from keystage.years import academic_year_label
+
 
 class AcademicYear(models.Model):
     """An academic year, named by the calendar year it starts in (2025 means 2025/26)."""
@@ -18,7 +20,7 @@ class AcademicYear(models.Model):
 
     @property
     def label(self) -> str:
-        return f"{self.start_year}/{(self.start_year + 1) % 100:02d}"
+        return academic_year_label(self.assessment_year)
 
     @property
     def assessment_year(self) -> int:

@@ -27,30 +27,28 @@ from xml.sax.saxutils import escape
 
 import polars as pl
 
+from keystage.datasets import COLLECTION_CODES, COLLECTIONS, threshold
 from keystage.formats.assessment_spec import Component, collection_components
 from keystage.formats.upn import CHECK_ALPHABET, check_letter
-from keystage.synth.world import PHONICS_THRESHOLD, World
+from keystage.synth.world import World
 
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
 # ---------------------------------------------------------------------------------------------
 
-COLLECTIONS: tuple[str, ...] = ("eyfsp", "phonics", "ks1", "ks2ta", "mtc")
 COMBINED = "eyfsp+phonics"  # the file group of a school that sends EYFSP and phonics together
 
 # File name tag and header DataQualifier (CBDS D00205) per collection; MTC files go as "CTF".
 FILE_TAGS = {"eyfsp": "FSP", "phonics": "PHO", "ks1": "KS1", "ks2ta": "KS2", "mtc": "CTF"}
 DATA_QUALIFIERS = {"eyfsp": "FSP", "phonics": "PHO", "ks1": "KS1", "ks2ta": "KS2", "mtc": "KS2"}
-_DESCRIPTORS = {
+# Header descriptors: the collection's label and year (EYFSP files say "results" as MIS do).
+_DESCRIPTORS = {d.code: f"{d.label} {{year}}" for d in COLLECTIONS} | {
     "eyfsp": "EYFSP {year} results",
-    "phonics": "Phonics screening check {year}",
-    "ks1": "KS1 teacher assessment {year}",
-    "ks2ta": "KS2 teacher assessment {year}",
-    "mtc": "Multiplication tables check {year}",
     COMBINED: "EYFSP and phonics {year}",
 }
 # Year groups whose pupils each collection reports (phonics Year 2: retakes only).
-NC_YEARS = {"eyfsp": ("R",), "phonics": ("1", "2"), "ks1": ("2",), "ks2ta": ("6",), "mtc": ("4",)}
+NC_YEARS = {d.code: d.ncyears for d in COLLECTIONS}
+_PASS_MARK = threshold("phonics", "pass_mark")
 # Collections whose one component is a mark when there is one and a code otherwise.
 _MARK_OR_CODE = {"phonics": ("phonics_mark", "phonics_code"), "mtc": ("mtc_score", "mtc_code")}
 # World column prefix of each TA collection's components (a component the world lacks is skipped,
@@ -85,7 +83,7 @@ TA_SUBJECT_MISSING = "TA_SUBJECT_MISSING"
 MTC_SCORE_OUT_OF_RANGE = "MTC_SCORE_OUT_OF_RANGE"
 MTC_CODE_UNKNOWN = "MTC_CODE_UNKNOWN"
 
-_ALL = frozenset(COLLECTIONS)
+_ALL = frozenset(COLLECTION_CODES)
 # The fixed menu: error code -> (collections it applies to, relative weight). Result errors weigh
 # more than identity errors so that each collection's own errors turn up in small worlds too.
 ERROR_MENU: dict[str, tuple[frozenset[str], float]] = {
@@ -224,19 +222,19 @@ def write_ctfs(
     world: World,
     outdir: Path | str,
     *,
-    collections: Sequence[str] = COLLECTIONS,
+    collections: Sequence[str] = COLLECTION_CODES,
     errors: float = 0.0,
     seed: int = 1,
     untidy: bool = True,
     rates: UntidyRates | None = None,
 ) -> CtfWriteReport:
     """Write one CTF per school and collection under OUTDIR/ctf/ and report what was planted."""
-    unknown = [c for c in collections if c not in COLLECTIONS]
+    unknown = [c for c in collections if c not in COLLECTION_CODES]
     if unknown:
-        raise ValueError(f"unknown collection(s) {unknown}; choose from {COLLECTIONS}")
+        raise ValueError(f"unknown collection(s) {unknown}; choose from {COLLECTION_CODES}")
     if not 0.0 <= errors <= 1.0:
         raise ValueError("errors is a share of pupils, between 0 and 1")
-    wanted = tuple(c for c in COLLECTIONS if c in collections)
+    wanted = tuple(c for c in COLLECTION_CODES if c in collections)
     folder = Path(outdir) / "ctf"
     folder.mkdir(parents=True, exist_ok=True)
     writer = _Writer(world, folder, wanted, errors, seed, untidy, rates or UntidyRates())
@@ -472,7 +470,7 @@ class _Writer:
             and info[urn]["kind"] != "pvi"
             and _rng(self.seed, "combine", urn).random() < self.rates.combined
         }
-        order = {c: i for i, c in enumerate((*COLLECTIONS, COMBINED))}
+        order = {c: i for i, c in enumerate((*COLLECTION_CODES, COMBINED))}
         keys: set[tuple[str, str]] = set()
         for urn, found in has.items():
             for collection in found:
@@ -659,7 +657,7 @@ class _Writer:
                 (pl.col("ncyear") == "2")
                 & pl.col("phonics_mark").is_null()
                 & pl.col("phonics_code").is_null()
-                & (pl.col("phonics_y1_mark") >= PHONICS_THRESHOLD)
+                & (pl.col("phonics_y1_mark") >= _PASS_MARK)
             )
             .select(
                 "pupil_id",
@@ -711,7 +709,7 @@ class _Writer:
             laestab=plan.code,
             urn=plan.urn,
             la_code=plan.la_code,
-            collections=tuple(sorted({r[_COLL] for r in records}, key=COLLECTIONS.index)),
+            collections=tuple(sorted({r[_COLL] for r in records}, key=COLLECTION_CODES.index)),
             pupils=len(records),
             version=plan.version,
             supplier=plan.supplier,
@@ -900,7 +898,7 @@ class _Writer:
         base = list(rows)  # the true rows, by component
         if outcome:
             # Some MIS add the outcome; it agrees with the mark and the mark rules.
-            verdict = "Wa" if int(results[0]) >= PHONICS_THRESHOLD else "Wt"
+            verdict = "Wa" if int(results[0]) >= _PASS_MARK else "Wt"
             rows.append(_Row(0, "R", verdict, plan.result_date))
         if non_r:
             true = base[int(u_k1 * len(base))]
@@ -982,7 +980,7 @@ class _Writer:
             if code == PHONICS_RETAKE_MET_Y1:
                 # Realised as an extra record: a Year 2 pupil not due a retake, with a mark.
                 extra = free_candidates.pop(int(rnd.random() * len(free_candidates)))
-                mark = str(rnd.randint(PHONICS_THRESHOLD, 40))
+                mark = str(rnd.randint(_PASS_MARK, threshold("phonics", "max_mark")))
                 record = (*extra[:_RESULTS], mark, "retake")
                 records.append(record)
             chosen.append((record, code))
@@ -1021,7 +1019,7 @@ class _Writer:
         if code == ELG_PARTIAL_A:
             return any(r != "A" for r in results)
         if code == PHONICS_WT_CONFLICT:
-            return results[0].isdigit() and int(results[0]) >= PHONICS_THRESHOLD
+            return results[0].isdigit() and int(results[0]) >= _PASS_MARK
         if code == PHONICS_RETAKE_MET_Y1:
             return bool(candidates)
         return True

@@ -20,9 +20,17 @@ from functools import cache
 import numpy as np
 import polars as pl
 
+from keystage.datasets import COHORT_CODES, cohort_ncyear, dataset, threshold
 from keystage.formats.la_codes import current_english_la_codes, la_codes
 from keystage.formats.upn import CHECK_ALPHABET, make_upn
 from keystage.synth import names as nm
+from keystage.years import (
+    academic_year_end,
+    academic_year_label,
+    academic_year_start,
+    dob_window,
+    ncyear_number,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
@@ -34,7 +42,7 @@ PRIMARY, INFANT, JUNIOR, SECONDARY, SPECIAL, PVI = range(6)
 YEAR_GROUPS: tuple[str, ...] = ("R", "1", "2", "4", "6", "11")
 _YR, _Y1, _Y2, _Y4, _Y6, _Y11 = range(6)
 # Years since Reception, for dates of birth and the year a UPN was issued.
-_YEAR_OFFSET = np.array([0, 1, 2, 4, 6, 11])
+_YEAR_OFFSET = np.array([ncyear_number(group) for group in YEAR_GROUPS])
 
 # Which year groups each kind of school teaches (rows follow KINDS, columns YEAR_GROUPS).
 _TEACHES = np.array(
@@ -85,7 +93,6 @@ _NAME_GROUP_OF_ETHNICITY = np.array(
 )
 
 ELG_COMPONENTS: tuple[str, ...] = tuple(f"E{i:02d}" for i in range(1, 18))
-COLLECTIONS: tuple[str, ...] = ("EYFSP", "PHONICS_Y1", "PHONICS_Y2", "KS1", "KS2TA", "MTC")
 
 SEX = pl.Enum(["M", "F"])
 ETHNICITY = pl.Enum(list(ETHNICITIES))
@@ -100,8 +107,11 @@ SCIENCE_TA = pl.Enum(["HNM", "EXS", "A"])
 MTC_CODE = pl.Enum(["A", "B", "J", "L", "U", "Z", "X", "H", "Q"])
 KS2_TEST_CODE = pl.Enum(["A", "B", "U"])
 
-PHONICS_THRESHOLD = 32
-MTC_MAX = 25
+# Thresholds of the registry (keystage.datasets), named once here for the numpy code below.
+_PASS_MARK = threshold("phonics", "pass_mark")
+_MAX_MARK = threshold("phonics", "max_mark")
+_MTC_MAX = threshold("mtc", "full_marks")
+_KS2_MIN, _KS2_MAX = threshold("ks2", "min_score"), threshold("ks2", "max_score")
 
 # ---------------------------------------------------------------------------------------------
 # Model parameters (why: each number is set so national rates and gaps look like methods.md s.8)
@@ -242,11 +252,6 @@ class World:
             "pupils": self.pupils,
             "expected_cohorts": self.expected_cohorts,
         }
-
-
-def academic_year_label(year: int) -> str:
-    """The academic year that ends in the summer of `year`, as "2025/26"."""
-    return f"{year - 1}/{year % 100:02d}"
 
 
 def national_spec(seed: int = 1, year: int = 2026) -> WorldSpec:
@@ -822,14 +827,16 @@ def _dates(
     """Open date, close date and GIAS status of one school."""
 
     def sept(lo: int, hi: int) -> dt.date:
-        return dt.date(lo + int(u[_Draw.OPEN_DATE] * (hi - lo + 1)), 9, 1)
+        return academic_year_start(lo + int(u[_Draw.OPEN_DATE] * (hi - lo + 1)) + 1)
 
     if closed:
         open_date = None if u[_Draw.HAS_OPEN_DATE] < 0.6 else sept(1960, 2010)
         if u[_Draw.CLOSE_STYLE] < 0.6:
-            close_date = dt.date(year - 1, 8, 31)
+            close_date = academic_year_end(year - 1)
         else:
-            close_date = dt.date(year - 2, 9, 1) + dt.timedelta(days=int(u[_Draw.CLOSE_DATE] * 365))
+            close_date = academic_year_start(year - 1) + dt.timedelta(
+                days=int(u[_Draw.CLOSE_DATE] * 365)
+            )
         return open_date, close_date, "Closed"
     if type_name == _PVI_TYPE:
         start = dt.date(1995, 1, 1)
@@ -843,7 +850,7 @@ def _dates(
     else:
         open_date = None if u[_Draw.HAS_OPEN_DATE] < 0.65 else sept(1960, 2015)
     if proposed:
-        return open_date, dt.date(year, 8, 31), "Open, but proposed to close"
+        return open_date, academic_year_end(year), "Open, but proposed to close"
     return open_date, None, "Open"
 
 
@@ -876,7 +883,7 @@ class _Traits:
 
 def _cohort_start(year: int, year_group: int) -> dt.date:
     """1 September that starts the birth cohort of a year group in an assessment year."""
-    return dt.date(year - 6 - int(_YEAR_OFFSET[year_group]), 9, 1)
+    return dob_window(year, int(_YEAR_OFFSET[year_group]))[0]
 
 
 def _draw_traits(rng: np.random.Generator, plan: _Plan, profile: _LaProfile, year: int) -> _Traits:
@@ -1168,18 +1175,19 @@ def _shares_to_cumulative(
 
 def _phonics_cumulative(met: float, retake: bool) -> np.ndarray:
     """Cumulative distribution of marks 0..40 among pupils who took the check."""
-    marks = np.arange(41)
+    marks = np.arange(_MAX_MARK + 1)
     if retake:
         below = np.exp(-((marks - 27.0) ** 2) / (2 * 6.0**2))
-        above = np.maximum(0.1, 1.0 - (marks - 32) * 0.1)
+        above = np.maximum(0.1, 1.0 - (marks - _PASS_MARK) * 0.1)
     else:
-        below = 0.25 + marks / 31.0
+        below = 0.25 + marks / (_PASS_MARK - 1.0)
+        # The shape of the marks from the pass mark to full marks (nine marks).
         above = np.array([1.6, 0.9, 0.9, 1.0, 1.05, 1.15, 1.25, 1.3, 1.2])
-        above = np.concatenate([np.zeros(32), above])
+        above = np.concatenate([np.zeros(_PASS_MARK), above])
     # Schools round up marks just below the threshold less often than chance would say.
-    below[29:32] *= [0.9, 0.7, 0.4]
-    below[PHONICS_THRESHOLD:] = 0.0
-    above[:PHONICS_THRESHOLD] = 0.0
+    below[_PASS_MARK - 3 : _PASS_MARK] *= [0.9, 0.7, 0.4]
+    below[_PASS_MARK:] = 0.0
+    above[:_PASS_MARK] = 0.0
     pmf = below / below.sum() * (1.0 - met) + above / above.sum() * met
     cumulative = np.cumsum(pmf)
     cumulative[-1] = 1.0
@@ -1188,18 +1196,18 @@ def _phonics_cumulative(met: float, retake: bool) -> np.ndarray:
 
 def _mtc_cumulative() -> np.ndarray:
     """Cumulative distribution of MTC scores 0..25 with the published mean and full-marks share."""
-    scores = np.arange(MTC_MAX)
+    scores = np.arange(_MTC_MAX)
 
     def mean_for(ratio: float) -> float:
-        weights = ratio ** (MTC_MAX - 1 - scores)
+        weights = ratio ** (_MTC_MAX - 1 - scores)
         below = weights / weights.sum() * (1.0 - _MTC_FULL)
-        return float((below * scores).sum() + _MTC_FULL * MTC_MAX)
+        return float((below * scores).sum() + _MTC_FULL * _MTC_MAX)
 
     lo, hi = 0.01, 0.999
     for _ in range(60):  # bisection: the mean falls as the ratio grows
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if mean_for(mid) > _MTC_MEAN else (lo, mid)
-    weights = lo ** (MTC_MAX - 1 - scores)
+    weights = lo ** (_MTC_MAX - 1 - scores)
     pmf = np.append(weights / weights.sum() * (1.0 - _MTC_FULL), _MTC_FULL)
     cumulative = np.cumsum(pmf)
     cumulative[-1] = 1.0
@@ -1239,7 +1247,7 @@ def _calibration() -> _Calibration:
     y2_first = cat(lambda p: p.y2_ph1)
     y2_first_codes = cat(lambda p: p.y2_ph1_codes)
     first_mark = phonics_y1.category(y2_first)
-    met_first = (y2_first_codes < 0) & (first_mark >= PHONICS_THRESHOLD)
+    met_first = (y2_first_codes < 0) & (first_mark >= _PASS_MARK)
     due = ~met_first
     retake = cat(lambda p: p.y2_retake)
     retake_scored = due & (cat(lambda p: p.y2_retake_codes) < 0)
@@ -1285,7 +1293,8 @@ def _calibration() -> _Calibration:
         y = _Scale.of(cat(lambda p, m=measure: p.ks2[m])[tested], np.ones(1))
         u_exp = 1.0 - expected / share
         knots_u = np.array([0.0, 0.3 * u_exp, u_exp, 1.0 - high / share, 1.0 - top / share, 1.0])
-        knots_s = np.array([80.0, 92.0, 100.0, 110.0, 120.0, 121.0])
+        ks2 = dataset("ks2").thresholds
+        knots_s = np.array([_KS2_MIN, 92.0, ks2["expected"], ks2["high"], _KS2_MAX, _KS2_MAX + 1])
         ks2_tests[measure] = (y, knots_u, knots_s)
 
     # Attainment 8: standardise, then shift so the mean after clipping is the published one.
@@ -1385,7 +1394,7 @@ def _outcome_arrays(n: int, d: _Draws, cal: _Calibration) -> dict[str, np.ndarra
     y1_scored = d.ph1_codes < 0
     y2_first_mark = cal.phonics_y1.category(d.y2_ph1)
     y2_first_scored = d.y2_ph1_codes < 0
-    due = ~(y2_first_scored & (y2_first_mark >= PHONICS_THRESHOLD))
+    due = ~(y2_first_scored & (y2_first_mark >= _PASS_MARK))
     retake_mark = cal.phonics_retake.category(d.y2_retake)
     retake_scored = due & (d.y2_retake_codes < 0)
     retake_coded = due & ~retake_scored
@@ -1393,8 +1402,8 @@ def _outcome_arrays(n: int, d: _Draws, cal: _Calibration) -> dict[str, np.ndarra
     out["phonics_mark"][y2] = np.where(retake_scored, retake_mark, -1)
     out["phonics_code"] = _fill(n, y1, d.ph1_codes)
     out["phonics_code"][y2] = np.where(retake_coded, d.y2_retake_codes, -1)
-    out["phonics_met"] = _fill(n, y1, y1_scored & (y1_mark >= PHONICS_THRESHOLD))
-    out["phonics_met"][y2] = np.where(due, retake_scored & (retake_mark >= PHONICS_THRESHOLD), -1)
+    out["phonics_met"] = _fill(n, y1, y1_scored & (y1_mark >= _PASS_MARK))
+    out["phonics_met"][y2] = np.where(due, retake_scored & (retake_mark >= _PASS_MARK), -1)
     out["phonics_y1_mark"] = _fill(n, y2, np.where(y2_first_scored, y2_first_mark, -1))
     out["phonics_y1_code"] = _fill(n, y2, d.y2_ph1_codes)
 
@@ -1418,7 +1427,7 @@ def _outcome_arrays(n: int, d: _Draws, cal: _Calibration) -> dict[str, np.ndarra
     for measure, column in (("ks2_read", "read"), ("ks2_mat", "mat"), ("ks2_gps", "gps")):
         scale, knots_u, knots_s = cal.ks2_tests[measure]
         u = scale.rank(d.ks2[measure])
-        score = np.clip(np.floor(np.interp(u, knots_u, knots_s)), 80, 120)
+        score = np.clip(np.floor(np.interp(u, knots_u, knots_s)), _KS2_MIN, _KS2_MAX)
         tested = d.ks2_codes[measure] < 0
         out[f"ks2_{column}_score"] = _fill(n, y6, np.where(tested, score, -1))
         out[f"ks2_{column}_code"] = _fill(n, y6, d.ks2_codes[measure])
@@ -1669,7 +1678,7 @@ def _pupil_names(rng: np.random.Generator, t: _Traits) -> tuple[np.ndarray, ...]
 def _expected_cohorts(pupils: pl.DataFrame, year: int) -> pl.DataFrame:
     """Pupils each school should submit per collection (PHONICS_Y2: those due a retake)."""
     due = (
-        pl.col("phonics_y1_mark").is_null() | (pl.col("phonics_y1_mark") < PHONICS_THRESHOLD)
+        pl.col("phonics_y1_mark").is_null() | (pl.col("phonics_y1_mark") < _PASS_MARK)
     ) & (pl.col("ncyear") == "2")
     counts = (
         pupils.lazy()
@@ -1678,21 +1687,16 @@ def _expected_cohorts(pupils: pl.DataFrame, year: int) -> pl.DataFrame:
         .agg(pl.len().alias("n"), due.sum().alias("due"))
         .collect()
     )
-    by_year = {"R": "EYFSP", "1": "PHONICS_Y1", "2": "KS1", "6": "KS2TA", "4": "MTC"}
+    # Every cohort code counts its NC year's pupils; PHONICS_Y2 only those due a retake.
     parts = [
-        counts.filter(pl.col("ncyear") == ncyear).select(
-            "LAESTAB", pl.lit(collection).alias("Collection"), pl.col("n").alias("ExpectedCount")
-        )
-        for ncyear, collection in by_year.items()
-    ]
-    parts.append(
-        counts.filter(pl.col("ncyear") == "2").select(
+        counts.filter(pl.col("ncyear") == cohort_ncyear(code)).select(
             "LAESTAB",
-            pl.lit("PHONICS_Y2").alias("Collection"),
-            pl.col("due").alias("ExpectedCount"),
+            pl.lit(code).alias("Collection"),
+            pl.col("due" if code == "PHONICS_Y2" else "n").alias("ExpectedCount"),
         )
-    )
-    order = {c: i for i, c in enumerate(COLLECTIONS)}
+        for code in COHORT_CODES
+    ]
+    order = {c: i for i, c in enumerate(COHORT_CODES)}
     return (
         pl.concat(parts)
         .with_columns(

@@ -488,7 +488,7 @@ def test_data_with_a_missing_column_is_refused():
 
 
 def test_a_rule_set_for_another_year_is_refused():
-    with pytest.raises(ValueError, match="2024-25"):
+    with pytest.raises(ValueError, match="2024/25"):
         run_rules(clean_data("mtc"), rule_set_for(2025))
 
 

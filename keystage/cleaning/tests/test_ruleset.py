@@ -13,14 +13,14 @@ from keystage.cleaning.ruleset import (
     DEFAULT_RULES_FILE,
     RuleSet,
     RuleSetError,
-    academic_year_label,
     dump_rule_set,
     load_rule_set,
     load_rules,
     rule_set_for,
     validate_default_rules,
 )
-from keystage.collection.derive import ELGS, MTC_FULL_MARKS, PHONICS_THRESHOLD
+from keystage.collection.derive import ELGS
+from keystage.datasets import threshold
 from keystage.formats.assessment_spec import collection_components
 
 GOOD_ROW = {
@@ -64,7 +64,7 @@ def test_the_default_rule_file_loads():
 
 def test_the_2025_26_rule_set_has_at_least_44_rules():
     rule_set = rule_set_for(2026)
-    assert rule_set.version == "2025-26"
+    assert rule_set.version == "2025/26"
     assert rule_set.year == 2026
     assert len(rule_set.rules) >= 44
     assert rule_set_for(2026) is rule_set  # cached for the default file
@@ -91,7 +91,7 @@ def test_a_dumped_rule_set_loads_back_equal(tmp_path):
     rule_set = rule_set_for(2026)
     path = tmp_path / "rules-2025-26.csv"
     dump_rule_set(rule_set, path)
-    assert path.read_text(encoding="utf-8").splitlines()[0] == "# Keystage rule set 2025-26"
+    assert path.read_text(encoding="utf-8").splitlines()[0] == "# Keystage rule set 2025/26"
     assert load_rule_set(path) == rule_set
 
 
@@ -177,20 +177,25 @@ def test_a_row_with_too_many_cells_names_its_line(tmp_path):
 def test_a_year_rule_set_needs_its_header_line(tmp_path):
     with pytest.raises(RuleSetError, match=r"line 1: the first line must be"):
         load_rule_set(rule_file(tmp_path, row()))
-    with pytest.raises(RuleSetError, match=r"line 1: 2025-27 is not an academic year"):
-        load_rule_set(rule_file(tmp_path, row(), first_line="# Keystage rule set 2025-27"))
+    with pytest.raises(RuleSetError, match=r"line 1: 2025/27 is not an academic year"):
+        load_rule_set(rule_file(tmp_path, row(), first_line="# Keystage rule set 2025/27"))
+    with pytest.raises(RuleSetError, match=r"line 1: 2025 is not an academic year"):
+        load_rule_set(rule_file(tmp_path, row(), first_line="# Keystage rule set 2025"))
+
+
+def test_a_year_rule_set_written_before_2025_26_labels_still_loads(tmp_path):
+    path = rule_file(tmp_path, row(), first_line="# Keystage rule set 2025-26")
+    assert load_rule_set(path).version == "2025/26"
 
 
 def test_a_year_rule_set_holds_only_rules_in_force_that_year(tmp_path):
-    path = rule_file(tmp_path, row(last_year="2020"), first_line="# Keystage rule set 2025-26")
-    with pytest.raises(RuleSetError, match=r"line 3: GEN015 is not in force in 2025-26"):
+    path = rule_file(tmp_path, row(last_year="2020"), first_line="# Keystage rule set 2025/26")
+    with pytest.raises(RuleSetError, match=r"line 3: GEN015 is not in force in 2025/26"):
         load_rule_set(path)
 
 
-def test_academic_year_labels_follow_the_summer_year():
-    assert academic_year_label(2026) == "2025-26"
-    assert academic_year_label(2000) == "1999-00"
-    assert RuleSet("2025-26", 2026, ()).for_collection("eyfsp") == ()
+def test_an_empty_rule_set_has_no_rules_for_a_collection():
+    assert RuleSet("2025/26", 2026, ()).for_collection("eyfsp") == ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,9 +224,10 @@ def test_every_check_is_used_by_a_rule_and_says_what_it_finds():
 
 def test_thresholds_and_component_lists_agree_with_the_derived_measures():
     rule_set = rule_set_for(2026)
-    assert rule_set.by_code("PHO004").params["threshold"] == PHONICS_THRESHOLD
-    assert rule_set.by_code("PHO006").params["threshold"] == PHONICS_THRESHOLD
-    assert rule_set.by_code("MTC002").params["max"] == MTC_FULL_MARKS
+    assert rule_set.by_code("PHO004").params["threshold"] == threshold("phonics", "pass_mark")
+    assert rule_set.by_code("PHO006").params["threshold"] == threshold("phonics", "pass_mark")
+    assert rule_set.by_code("PHO002").params["max"] == threshold("phonics", "max_mark")
+    assert rule_set.by_code("MTC002").params["max"] == threshold("mtc", "full_marks")
     for code in ("EYF001", "EYF002", "EYF003"):
         assert rule_set.by_code(code).fields == ELGS
 

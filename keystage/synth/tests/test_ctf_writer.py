@@ -20,10 +20,10 @@ import polars as pl
 import pytest
 from lxml import etree
 
+from keystage.datasets import COLLECTION_CODES, threshold
 from keystage.formats.assessment_spec import collection_components
 from keystage.formats.upn import is_temporary, is_valid
 from keystage.synth.ctf_writer import (
-    COLLECTIONS,
     ERROR_MENU,
     MTC_SUPPLIER,
     PLANTED_SCHEMA,
@@ -33,9 +33,10 @@ from keystage.synth.ctf_writer import (
     write_ctf_batch_zip,
     write_ctfs,
 )
-from keystage.synth.world import PHONICS_THRESHOLD, World, WorldSpec, build_world
+from keystage.synth.world import World, WorldSpec, build_world
 
 YEAR = 2026
+PASS_MARK = threshold("phonics", "pass_mark")
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 TAGS = {"eyfsp": "FSP", "phonics": "PHO", "ks1": "KS1", "ks2ta": "KS2", "mtc": "CTF"}
 
@@ -394,7 +395,7 @@ def test_year_2_pupils_are_in_the_phonics_file_only_when_due_a_retake(tmp_path: 
     year2 = [pupil for _, _, pupil in written.items if pupil.ncyear == "2"]
     assert year2, "the world has Year 2 retakes"
     for pupil in year2:
-        assert pupil.phonics_y1_mark is None or pupil.phonics_y1_mark < PHONICS_THRESHOLD
+        assert pupil.phonics_y1_mark is None or pupil.phonics_y1_mark < PASS_MARK
     due = world.pupils.filter(
         (pl.col("ncyear") == "2")
         & (pl.col("phonics_mark").is_not_null() | pl.col("phonics_code").is_not_null())
@@ -405,7 +406,7 @@ def test_year_2_pupils_are_in_the_phonics_file_only_when_due_a_retake(tmp_path: 
 def test_clean_results_are_valid_for_the_collection_spec(with_errors: CtfWriteReport) -> None:
     valid = {
         (c.stage, c.subject, c.method, c.component, c.qualifier): c.results
-        for collection in COLLECTIONS
+        for collection in COLLECTION_CODES
         for c in collection_components(collection, YEAR)
     }
     planted = planted_keys(with_errors)
@@ -619,7 +620,7 @@ def check_planted(report: CtfWriteReport, world: World) -> None:
         if code == "PHONICS_WT_CONFLICT":
             assert diff == set()
             assert any(r["Result"] == "Wt" for r in record.rows)
-            assert int(record.latest()["PSC"]) >= PHONICS_THRESHOLD
+            assert int(record.latest()["PSC"]) >= PASS_MARK
         elif code == "ELG_PARTIAL_A":
             parts = set(fld.split(","))
             assert diff == parts and all(record.latest()[c] == "A" for c in parts)
@@ -644,7 +645,7 @@ def check_planted(report: CtfWriteReport, world: World) -> None:
             gap = dt.date.fromisoformat(record.dob) - dt.date.fromisoformat(pupil.dob)
             assert 360 <= abs(gap.days) <= 370
         if code == "PHONICS_RETAKE_MET_Y1":
-            assert pupil.ncyear == "2" and (pupil.phonics_y1_mark or 0) >= PHONICS_THRESHOLD
+            assert pupil.ncyear == "2" and (pupil.phonics_y1_mark or 0) >= PASS_MARK
     assert found == set(planted)
     for (name, _), row in planted.items():
         if row["error_code"] == "UPN_DUPLICATE":

@@ -8,18 +8,18 @@ from functools import cache
 import polars as pl
 import pytest
 
+from keystage.datasets import COHORT_CODES
 from keystage.formats.la_codes import current_english_la_codes
 from keystage.formats.upn import is_valid
 from keystage.synth.world import (
-    COLLECTIONS,
     PUPIL_COLUMNS,
     World,
     WorldSpec,
-    academic_year_label,
     build_world,
     default_primary_schools,
     national_spec,
 )
+from keystage.years import academic_year_label
 
 SMALL_LA_SCHOOLS = 6
 
@@ -408,7 +408,7 @@ def test_expected_cohorts_count_pupils_per_school_and_collection() -> None:
     world = demo_world()
     cohorts = world.expected_cohorts
     assert cohorts.columns == ["LAESTAB", "Collection", "AcademicYear", "ExpectedCount"]
-    assert set(cohorts["Collection"]) == set(COLLECTIONS)
+    assert set(cohorts["Collection"]) == set(COHORT_CODES)
     assert (cohorts["AcademicYear"] == "2025/26").all()
     pupils = world.pupils.with_columns(pl.coalesce("laestab", "urn").alias("LAESTAB"))
     per_year = dict(
