@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "keystage.schools",
     "keystage.jobs",
     "keystage.collection",
+    "keystage.context",
     "keystage.cleaning",
     "keystage.returns",
     "keystage.synth",

@@ -22,6 +22,7 @@ MIN_YEAR = 2000
 MAX_YEAR = 2099
 
 TERMS = ("AUT", "SPR", "SUM")
+TERM_LABELS = {"AUT": "autumn", "SPR": "spring", "SUM": "summer"}
 # National curriculum year codes (CBDS D00020), youngest first; `X` (outside the NC) has no number.
 NC_YEARS = ("N1", "N2", "R", *(str(n) for n in range(1, 15)))
 
@@ -87,6 +88,11 @@ def census_reference_date(year: int, term: str = "SPR") -> dt.date:
     if term == "SUM":
         return _nth_weekday(year, 5, THURSDAY, 3)
     raise ValueError(f"unknown census term {term!r}; use one of {', '.join(TERMS)}")
+
+
+def census_term_label(term: str) -> str:
+    """The census term in words ("SPR" -> "spring census")."""
+    return f"{TERM_LABELS.get(term, term)} census"
 
 
 def census_window(year: int, term: str) -> tuple[dt.date, dt.date]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import polars as pl
 from django.db import transaction
 
+from keystage import datasets
 from keystage.audit.log import record_event
 from keystage.audit.models import EventType
 from keystage.cleaning.engine import CleaningData, run_rules
@@ -104,7 +105,8 @@ def collections_to_clean(outcomes, la, year: int) -> set[str]:
             Submission.objects.filter(la=la, year=year, status="current")
             .values_list("collection", flat=True).distinct()
         )
-    return touched
+    # The rules cover the statutory collections; the context datasets have none yet.
+    return touched & set(datasets.COLLECTION_CODES)
 
 
 def clean_after_import(la, year: int, collections, *, acting_user,

@@ -35,8 +35,10 @@ from keystage.collection.models import (
 from keystage.core.bulk import bulk_insert
 from keystage.core.inputs import check_text
 from keystage.formats.assessment_spec import component_for
+from keystage.formats.cohorts import sniff_cohorts
 from keystage.formats.ctf import CtfReader, latest_results, looks_like_ctf
 from keystage.formats.errors import FormatError
+from keystage.formats.kinds import KINDS, SNIFF_BYTES, kind_of
 from keystage.schools.models import Establishment, LocalAuthority
 
 logger = logging.getLogger("keystage.collection")
@@ -64,6 +66,7 @@ class SubmissionChange:
     # Field-level differences of changed pupils: dicts of upn, name, field, old, new.
     details: list[dict] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # upn -> pupil's name
+    term: str = ""  # the census term; empty for every other dataset
 
 
 @dataclass
@@ -130,8 +133,9 @@ class _Register:
             self.by_urn[school.urn] = school
             if school.laestab:
                 self.by_laestab[school.laestab].append(school)
-        self.current: dict[tuple[int, str], Submission] = {
-            (s.school_id, s.collection): s
+        # (school, dataset, census term or "") -> the current submission.
+        self.current: dict[tuple[int, str, str], Submission] = {
+            (s.school_id, s.collection, s.term): s
             for s in Submission.objects.filter(
                 la=la, year=year, status=SubmissionStatus.CURRENT
             ).select_related("file")
@@ -303,7 +307,7 @@ def _import_ctf(filename, data: InputFile, *, la, year, acting_user, confirm_rep
     changes: list[SubmissionChange] = []
     unchanged = []
     for collection, pupils in sorted(by_collection.items()):
-        current = register.current.get((school.pk, collection))
+        current = register.current.get((school.pk, collection, ""))
         if current is not None and current.file.sha256 == digest:
             unchanged.append(collection)
             continue
@@ -343,7 +347,7 @@ def _import_ctf(filename, data: InputFile, *, la, year, acting_user, confirm_rep
     _commit(filename, data, digest, school, la, year, changes, acting_user, warnings,
             ignored_rows, header, register)
     for change, _ in changes:
-        register.current[(school.pk, change.collection)] = change.submission
+        register.current[(school.pk, change.collection, "")] = change.submission
     summary = "; ".join(
         f"{c.collection}: {c.pupils} pupils" + (" (replaced the earlier file)" if c.replaces
                                                   else "")
@@ -353,9 +357,9 @@ def _import_ctf(filename, data: InputFile, *, la, year, acting_user, confirm_rep
                        changes=[c for c, _ in changes], warnings=warnings)
 
 
-def preview_key(school: Establishment, collection: str) -> str:
+def preview_key(school: Establishment, collection: str, term: str = "") -> str:
     """The key under which a preview records the school's current submission."""
-    return f"{school.pk}:{collection}"
+    return f"{school.pk}:{collection}" + (f":{term}" if term else "")
 
 
 PREVIEW_FIELDS = [("surname", "surname"), ("forename", "forename"),
@@ -568,6 +572,64 @@ def _result_rows(pupils, ids: list[int]):
                    id(r) in winners)
 
 
+@dataclass
+class BatchOutcome:
+    """What a batch did: each file's outcome, and the cleaning runs it triggered."""
+
+    outcomes: list[FileOutcome]
+    runs: list = field(default_factory=list)
+
+
+def do_import_batch(
+    items: Iterable[tuple[str, bytes | InputFile | FormatError]],
+    *,
+    la: LocalAuthority,
+    year: int,
+    acting_user,
+    confirm_replacements: bool = False,
+    only_school: Establishment | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    total: int = 0,
+    previewed: dict[str, int | None] | None = None,
+    extra_fields: dict[str, str] | None = None,
+) -> BatchOutcome:
+    """Import a batch of files of any kind, then re-check what it changed.
+
+    The one intake the upload worker, `keystage import` and the demo all call: expected-cohort
+    CSVs, CTFs and every other file kind (keystage.formats.kinds) are told apart by content;
+    each file is all or nothing; the collections a batch touched are cleaned once it commits.
+    """
+    cohorts: list[tuple[str, InputFile]] = []
+
+    def files():
+        for name, data in items:
+            if not isinstance(data, FormatError):
+                data = InputFile.of(name, data)
+                # Expected-cohort CSVs may come in the same upload as the assessment files.
+                if sniff_cohorts(data.head(2048)):
+                    cohorts.append((name, data))
+                    continue
+            yield name, data
+
+    outcomes = do_import_files(
+        files(), la=la, year=year, acting_user=acting_user,
+        confirm_replacements=confirm_replacements, only_school=only_school, progress=progress,
+        total=total, previewed=previewed, extra_fields=extra_fields,
+    )
+    outcomes = load_cohorts_files(cohorts, la, acting_user, only_school) + outcomes
+    return BatchOutcome(outcomes, after_batch_commits(la, year, outcomes,
+                                                      acting_user=acting_user,
+                                                      progress=progress))
+
+
+def after_batch_commits(la, year: int, outcomes, *, acting_user, progress=None) -> list:
+    """What follows a committed batch: the collections it touched are checked by the rules."""
+    from keystage.cleaning.actions import clean_after_import, collections_to_clean
+
+    return clean_after_import(la, year, collections_to_clean(outcomes, la, year),
+                              acting_user=acting_user, progress=progress)
+
+
 def do_import_files(
     items: Iterable[tuple[str, bytes | InputFile | FormatError]],
     *,
@@ -579,6 +641,7 @@ def do_import_files(
     progress: Callable[[int, int, str], None] | None = None,
     total: int = 0,
     previewed: dict[str, int | None] | None = None,
+    extra_fields: dict[str, str] | None = None,
 ) -> list[FileOutcome]:
     """Import a batch of files; each is all or nothing and a bad one leaves the others alone.
 
@@ -591,7 +654,7 @@ def do_import_files(
     done = 0
     options = dict(la=la, year=year, acting_user=acting_user,
                    confirm_replacements=confirm_replacements, only_school=only_school,
-                   previewed=previewed)
+                   previewed=previewed, extra_fields=extra_fields)
     for chunk in _chunks(items, FILES_PER_TRANSACTION, BYTES_PER_TRANSACTION):
         # Each file commits or rolls back alone (a savepoint), but the chunk shares one
         # transaction and one COPY per table: per-file round trips cost more than small files.
@@ -646,7 +709,7 @@ def _chunks(items, size: int, max_bytes: int):
 
 
 def _import_item(name, data, *, la, year, acting_user, confirm_replacements, only_school,
-                 register, previewed=None) -> FileOutcome:
+                 register, previewed=None, extra_fields=None) -> FileOutcome:
     """One file of a batch, classified by its content."""
     if isinstance(data, FormatError):
         return FileOutcome(name, "refused", str(data))
@@ -654,15 +717,27 @@ def _import_item(name, data, *, la, year, acting_user, confirm_replacements, onl
     if not data.size:
         return FileOutcome(name, "refused", f"{name}: the file is empty. Ask the school to "
                            "export it again.")
-    if not looks_like_ctf(data.head(4096)):
-        return FileOutcome(name, "skipped", f"{name}: not a Common Transfer File "
-                           "(skipped). Send CTF XML files or ZIPs of them.")
+    head = data.head(SNIFF_BYTES)
+    options = dict(la=la, year=year, acting_user=acting_user,
+                   confirm_replacements=confirm_replacements, only_school=only_school,
+                   register=register, previewed=previewed)
     try:
-        return import_ctf(
-            name, data, la=la, year=year, acting_user=acting_user,
-            confirm_replacements=confirm_replacements, only_school=only_school,
-            register=register, previewed=previewed,
-        )
+        if looks_like_ctf(head):
+            return import_ctf(name, data, **options)
+        kind = kind_of(head)
+        if kind is None and extra_fields is not None and "extra_csv" in KINDS:
+            kind = KINDS["extra_csv"]
+        if kind is None:
+            return FileOutcome(
+                name, "skipped", f"{name}: not a file Keystage recognises (skipped). Send CTF "
+                "XML, school census XML or CSV extracts, or the pupil premium, KS2 or KS4 "
+                "results CSVs (README, 'Files Keystage reads'); for a CSV of your own pupil "
+                "fields, import it as extra fields.")
+        from keystage.collection.intake import import_dataset_file
+
+        return import_dataset_file(
+            name, data, kind, **options,
+            options={"fields": extra_fields} if kind.dataset == "extra" else None)
     except Exception:
         # The file's savepoint has rolled back; the rest of the batch goes on.
         logger.exception("importing %s failed", name)
@@ -882,3 +957,35 @@ def do_confirm_replacements(job, *, acting_user):
     job.save(update_fields=["result"])
     return confirmed
 
+
+# An expected-cohorts CSV is read whole; one row per school and collection is far below this.
+COHORTS_MAX_BYTES = 20 * 1024 * 1024
+
+
+def load_cohorts_files(cohorts: list[tuple[str, InputFile]], la, user,
+                       only_school) -> list[FileOutcome]:
+    """The expected-cohorts CSVs of a batch, each loaded (or refused) and then closed."""
+    outcomes = []
+    for label, data in cohorts:
+        try:
+            outcomes.append(load_cohorts_file(label, data, la, user, only_school))
+        finally:
+            data.close()
+    return outcomes
+
+
+def load_cohorts_file(label, data: InputFile, la, user, only_school) -> FileOutcome:
+    """An expected-cohorts CSV in an upload: LA users only, all or nothing."""
+    if only_school is not None:
+        return FileOutcome(label, "refused", f"{label}: expected cohorts are set by the LA; "
+                           "schools send their CTF files only.")
+    if data.size > COHORTS_MAX_BYTES:
+        return FileOutcome(label, "refused", f"{label}: an expected-cohorts CSV has one row per "
+                           "school and collection, but this one is larger than 20 MB. Check "
+                           "it is the right file, or split it.")
+    try:
+        rows = do_import_expected_cohorts(data.read_bytes(), filename=label, la=la,
+                                          acting_user=user)
+    except FormatError as error:
+        return FileOutcome(label, "refused", f"{error}")
+    return FileOutcome(label, "committed", f"{label}: {rows} expected cohort sizes loaded")

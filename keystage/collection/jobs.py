@@ -9,22 +9,12 @@ from django.conf import settings
 from django.urls import reverse
 
 from keystage.accounts.models import Role
-from keystage.cleaning.actions import clean_after_import, collections_to_clean
-from keystage.collection.actions import (
-    FileOutcome,
-    do_import_expected_cohorts,
-    do_import_files,
-    preview_key,
-)
-from keystage.collection.inputs import InputFile, count_input_files, iter_input_files
-from keystage.formats.cohorts import sniff_cohorts
-from keystage.formats.errors import FormatError
+from keystage.collection.actions import do_import_batch, preview_key
+from keystage.collection.inputs import count_input_files, iter_input_files
 from keystage.jobs.models import Job
 from keystage.jobs.registry import JobContext, job_kind
 from keystage.schools.models import LocalAuthority
 
-# An expected-cohorts CSV is read whole; one row per school and collection is far below this.
-COHORTS_MAX_BYTES = 20 * 1024 * 1024
 
 def uploaded_name(path: Path) -> str:
     """The name the user uploaded a file under (it is stored as NNNNN__name)."""
@@ -49,9 +39,8 @@ def run_file_import(context: JobContext) -> dict:
     paths = sorted(p for p in folder.iterdir() if p.is_file())
     only_school = user.school if user is not None and user.role == Role.SCHOOL_USER else None
     names = {}
-    cohorts: list[tuple[str, InputFile]] = []
 
-    def ctf_items():
+    def items():
         # One file at a time: a ZIP's members are decompressed as the import asks for them.
         for path in paths:
             for name, data in iter_input_files([path]):
@@ -59,22 +48,14 @@ def run_file_import(context: JobContext) -> dict:
                 label = (f"{uploaded_name(path)}/{display}" if display != name
                          else uploaded_name(path))
                 names[label] = path
-                # Expected-cohort CSVs may come in the same upload as the CTFs.
-                if isinstance(data, InputFile) and sniff_cohorts(data.head(2048)):
-                    cohorts.append((label, data))
-                    continue
                 yield label, data
 
-    outcomes = do_import_files(
-        ctf_items(), la=la, year=job.params["year"], acting_user=user,
+    outcomes = do_import_batch(
+        items(), la=la, year=job.params["year"], acting_user=user,
         confirm_replacements=job.params.get("confirm", False), only_school=only_school,
         progress=context.report, total=count_input_files(paths),
         previewed=job.params.get("previewed") if job.params.get("confirm") else None,
-    )
-    outcomes = load_cohorts_files(cohorts, la, user, only_school) + outcomes
-    clean_after_import(la, job.params["year"],
-                       collections_to_clean(outcomes, la, job.params["year"]),
-                       acting_user=user, progress=context.report)
+    ).outcomes
     waiting = sorted({names[o.filename].name for o in outcomes
                       if o.status == "needs-confirmation"})
     for path in paths:
@@ -84,7 +65,7 @@ def run_file_import(context: JobContext) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
     # What each waiting replacement was compared against, for its confirmation to check.
     previewed = {
-        preview_key(c.school, c.collection): c.replaces.pk if c.replaces else None
+        preview_key(c.school, c.collection, c.term): c.replaces.pk if c.replaces else None
         for o in outcomes if o.status == "needs-confirmation" for c in o.changes
     }
     counts = file_counts(outcomes)
@@ -151,32 +132,3 @@ def batch_title(job, counts: dict[str, int]) -> str:
     """The batch's title once its files are counted."""
     verb = "Confirm" if job.params.get("confirm") else "Import"
     return f"{verb} {counts_text(counts)}"
-
-
-def load_cohorts_files(cohorts: list[tuple[str, InputFile]], la, user,
-                       only_school) -> list[FileOutcome]:
-    """The expected-cohorts CSVs of a batch, each loaded (or refused) and then closed."""
-    outcomes = []
-    for label, data in cohorts:
-        try:
-            outcomes.append(load_cohorts_file(label, data, la, user, only_school))
-        finally:
-            data.close()
-    return outcomes
-
-
-def load_cohorts_file(label, data: InputFile, la, user, only_school) -> FileOutcome:
-    """An expected-cohorts CSV in an upload: LA users only, all or nothing."""
-    if only_school is not None:
-        return FileOutcome(label, "refused", f"{label}: expected cohorts are set by the LA; "
-                           "schools send their CTF files only.")
-    if data.size > COHORTS_MAX_BYTES:
-        return FileOutcome(label, "refused", f"{label}: an expected-cohorts CSV has one row per "
-                           "school and collection, but this one is larger than 20 MB. Check "
-                           "it is the right file, or split it.")
-    try:
-        rows = do_import_expected_cohorts(data.read_bytes(), filename=label, la=la,
-                                          acting_user=user)
-    except FormatError as error:
-        return FileOutcome(label, "refused", f"{error}")
-    return FileOutcome(label, "committed", f"{label}: {rows} expected cohort sizes loaded")

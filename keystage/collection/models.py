@@ -50,6 +50,10 @@ class Submission(models.Model):
     )
     collection = models.CharField(max_length=10, choices=DATASET_CHOICES)
     year = models.PositiveSmallIntegerField(help_text="assessment year (summer)")
+    # The census term ("AUT", "SPR", "SUM"; keystage.datasets CENSUS.terms) and its reference
+    # date; empty for every other dataset, which has one load a year.
+    term = models.CharField(max_length=3, blank=True, default="")
+    reference_date = models.DateField(null=True, blank=True)
     file = models.ForeignKey(ReceivedFile, on_delete=models.PROTECT, related_name="submissions")
     status = models.CharField(
         max_length=10, choices=SubmissionStatus.choices, default=SubmissionStatus.CURRENT
@@ -73,9 +77,9 @@ class Submission(models.Model):
         ordering = ["-submitted_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["school", "collection", "year"],
+                fields=["school", "collection", "year", "term"],
                 condition=models.Q(status="current"),
-                name="one_current_submission_per_school_collection_year",
+                name="one_current_submission_per_school_dataset_year_term",
             )
         ]
         indexes = [models.Index(fields=["la", "collection", "year", "status"])]

@@ -135,7 +135,7 @@ def test_a_preview_compares_every_result_row_and_shows_old_and_new_values(world,
         (lambda w: ctf("330", "9999", []), "is not in the schools register"),
         (lambda w: ctf("331", w.b.schools[0].estab, []), "belongs to another local authority"),
         (lambda w: b"<CTfile><Header>", "line"),
-        (lambda w: b"<NotACtf/>", "not a Common Transfer File"),
+        (lambda w: b"<NotACtf/>", "not a file Keystage recognises"),
     ],
 )
 def test_a_bad_file_is_refused_and_the_rest_of_the_batch_is_loaded(world, tmp_path, capsys,

@@ -1,21 +1,34 @@
-"""keystage import: load statutory assessment files (files, folders or ZIPs) for an LA."""
+"""keystage import: load any dataset's files (files, folders or ZIPs) for an LA."""
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from keystage.cleaning.actions import clean_after_import, collections_to_clean
-from keystage.collection.actions import do_import_files
-from keystage.collection.inputs import InputFile, count_input_files, iter_input_files
-from keystage.collection.jobs import load_cohorts_files
+from keystage.collection.actions import do_import_batch
+from keystage.collection.inputs import count_input_files, iter_input_files
 from keystage.core.inputs import assessment_year
-from keystage.formats.cohorts import sniff_cohorts
 from keystage.schools.models import LocalAuthority
 
 
+def extra_fields(text: str) -> dict[str, str]:
+    """--fields "COLUMN[=NAME],...": the columns of an extra-fields CSV to keep, and their names."""
+    fields = {}
+    for part in text.split(","):
+        column, _, name = part.partition("=")
+        column, name = column.strip(), (name.strip() or column.strip())
+        if not column:
+            continue
+        fields[column] = name
+    if not fields:
+        raise ValueError("name at least one column")
+    return fields
+
+
 class Command(BaseCommand):
-    help = ("Import CTF files (EYFSP, phonics, KS1, KS2 TA, MTC) and expected-cohort CSVs for an "
-            "LA. The kind of each file is read from its content. Each file is all or nothing.")
+    help = ("Import files of any dataset for an LA: CTFs (EYFSP, phonics, KS1, KS2 TA, MTC), "
+            "school census XML and CSV extracts, pupil premium, KS2 and KS4 results CSVs, "
+            "expected cohorts, and (with --fields) extra pupil fields. The kind of each file is "
+            "read from its content. Each file is all or nothing.")
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", help="files, folders or ZIPs")
@@ -25,8 +38,11 @@ class Command(BaseCommand):
                             "current academic year")
         parser.add_argument("--yes", action="store_true",
                             help="confirm that files replace what their school sent before")
-
-    def handle(self, *args, paths, la, year, yes, **options):
+        parser.add_argument("--fields", type=extra_fields, default=None,
+                            help="read CSVs keyed by UPN that are no other kind as extra pupil "
+                            "fields, keeping these columns: COLUMN[=NAME],... (e.g. "
+                            "'Young carer=young_carer')")
+    def handle(self, *args, paths, la, year, yes, fields=None, **options):
         authority = LocalAuthority.objects.filter(code=la).first()
         if authority is None:
             raise CommandError(f"--la {la}: no such local authority in the register. Import a "
@@ -41,28 +57,18 @@ class Command(BaseCommand):
             raise CommandError(f"{', '.join(missing)}: no such file or folder.", returncode=2)
 
         inputs = [Path(p) for p in paths]
-        cohorts: list[tuple[str, InputFile]] = []
-
-        def ctf_items():
-            # One file at a time: ZIP members are decompressed as the import asks for them.
-            for name, data in iter_input_files(inputs):
-                if isinstance(data, InputFile) and sniff_cohorts(data.head(2048)):
-                    cohorts.append((name, data))
-                else:
-                    yield name, data
 
         def progress(done, total, message):
             self.stderr.write(f"[{done}/{total}] {message}")
 
-        ctf_outcomes = do_import_files(
-            ctf_items(), la=authority, year=year, acting_user=None, confirm_replacements=yes,
-            progress=progress, total=count_input_files(inputs),
+        batch = do_import_batch(
+            iter_input_files(inputs), la=authority, year=year, acting_user=None,
+            confirm_replacements=yes, progress=progress, total=count_input_files(inputs),
+            extra_fields=fields,
         )
-        outcomes = load_cohorts_files(cohorts, authority, None, None) + ctf_outcomes
+        outcomes = batch.outcomes
         self._report(outcomes)
-        for run in clean_after_import(authority, year, collections_to_clean(outcomes, authority,
-                                                                            year),
-                                      acting_user=None):
+        for run in batch.runs:
             self.stdout.write(
                 f"Checked {run.collection}: {run.errors} errors and {run.queries} queries in "
                 f"{run.pupils} pupils ({run.new_issues} new, {run.resolved_issues} resolved). "

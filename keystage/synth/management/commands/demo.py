@@ -94,7 +94,7 @@ class Command(BaseCommand):
 
     def _load_files(self, world, la, year, seed):
         """Expected cohorts and most schools' CTFs; every tenth school is left missing."""
-        from keystage.collection.actions import do_import_expected_cohorts, do_import_files
+        from keystage.collection.actions import do_import_batch, do_import_expected_cohorts
         from keystage.synth import render
         from keystage.synth.ctf_writer import write_ctfs, write_earlier_phonics_ctfs
 
@@ -107,20 +107,17 @@ class Command(BaseCommand):
             )
             # Last year's phonics first, as an LA that used Keystage then would have it.
             earlier = write_earlier_phonics_ctfs(world, folder / "previous", seed=seed)
-            do_import_files(
+            do_import_batch(
                 ((f.path.name, f.path.read_bytes()) for f in earlier.files), la=la,
                 year=year - 1, acting_user=None,
             )
             report = write_ctfs(world, folder, errors=0.02, seed=seed)
             sent = [f for f in report.files if int(f.urn) % 10 != 3]
-            outcomes = do_import_files(
+            batch = do_import_batch(
                 ((f.path.name, f.path.read_bytes()) for f in sent), la=la, year=year,
                 acting_user=None,
             )
-        from keystage.cleaning.actions import clean_after_import, collections_to_clean
-
-        runs = clean_after_import(la, year, collections_to_clean(outcomes, la, year),
-                                  acting_user=None)
+        outcomes, runs = batch.outcomes, batch.runs
         loaded = sum(1 for o in outcomes if o.status == "committed")
         missing = len(report.files) - len(sent)
         self.stdout.write(f"Loaded {loaded} of {len(report.files)} demo assessment files "

@@ -1,0 +1,334 @@
+"""The intake of every dataset that is not a CTF: census, pupil premium, KS2, KS4, extra fields.
+
+A file's kind is read from its content (keystage.formats.kinds); its reader returns the whole
+file as frames, or refuses it. Each file is all or nothing: its submissions (one per school it
+covers), pupil records and the dataset's own rows (keystage.context) are written in one
+savepoint with one bulk insert per table, and a replacement waits for confirmation as a CTF's
+does. Per-school files (the census) replace that school's data for the term; per-LA files
+(pupil premium, results, extra fields) replace the LA's data of that dataset and year.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import polars as pl
+from django.apps import apps
+from django.db import transaction
+
+from keystage import datasets, years
+from keystage.audit.log import record_event
+from keystage.audit.models import EventType
+from keystage.collection.actions import (
+    FileOutcome,
+    SubmissionChange,
+    _find_school,
+    _retire_pupil_records,
+    _store_original,
+    preview_key,
+)
+from keystage.collection.inputs import InputFile
+from keystage.collection.models import (
+    PupilRecord,
+    ReceivedFile,
+    Submission,
+    SubmissionStatus,
+)
+from keystage.context.store import census_leavers, details_of, records_of
+from keystage.core.bulk import bulk_insert
+from keystage.formats.errors import FormatError
+from keystage.formats.kinds import DatasetFile, FileKind
+
+# PupilRecord text columns and their limits, checked over the whole frame before anything is
+# written, so a long value refuses the file with its row rather than failing in the database.
+_TEXT_LIMITS = {"upn": 20, "surname": 100, "forename": 100, "middle_names": 100, "sex": 10,
+                "ncyear": 4, "laestab": 7}
+_PUPIL_FIELDS = ["submission", "la", "school", "collection", "year", "line", "upn", "surname",
+                 "forename", "middle_names", "dob", "dob_text", "sex", "ncyear"]
+_LEAVER_FIELDS = ["submission", "line", "upn", "surname", "forename", "dob", "sex",
+                  "entry_date", "leaving_date"]
+
+
+class _Header:
+    """What a DatasetFile's header tells _find_school, in a CTF header's terms."""
+
+    def __init__(self, file: DatasetFile) -> None:
+        laestab = file.laestab.strip()
+        self.source_la = laestab[:3] if len(laestab) == 7 else ""
+        self.source_estab = laestab[3:] if len(laestab) == 7 else ""
+        self.source_urn = file.urn.strip()
+
+
+def _refused(filename: str, message: str, warnings=()) -> FileOutcome:
+    return FileOutcome(filename, "refused", f"{filename}: {message}", warnings=list(warnings))
+
+
+def _check_text(records: pl.DataFrame, filename: str) -> None:
+    for column, limit in _TEXT_LIMITS.items():
+        long = records.filter(pl.col(column).str.len_chars() > limit)
+        if long.height:
+            row = long.row(0, named=True)
+            raise FormatError(
+                f"the {column.replace('_', ' ')} {row[column][:40]!r} is longer than "
+                f"{limit} characters. Correct it and send the file again.",
+                filename=filename, line=row["line"],
+            )
+
+
+def _year_problem(file: DatasetFile, year: int) -> str:
+    if file.year is None or file.year == year:
+        return ""
+    return (f"the file is for {years.academic_year_label(file.year)}, not "
+            f"{years.academic_year_label(year)}. Import it with --year {file.year} (or choose "
+            "that year on the upload page), or check you have the right file.")
+
+
+def import_dataset_file(
+    filename: str,
+    data: InputFile,
+    kind: FileKind,
+    *,
+    la,
+    year: int,
+    acting_user,
+    confirm_replacements: bool,
+    only_school,
+    register,
+    previewed: dict | None = None,
+    options: dict | None = None,
+) -> FileOutcome:
+    """Import one non-CTF file for one LA and assessment year: all of it, or nothing."""
+    try:
+        file = kind.read(data.reader_source(), filename=filename, year=year, **(options or {}))
+        problem = _year_problem(file, year)
+        if problem:
+            return _refused(filename, problem, file.warnings)
+        dataset = datasets.dataset(file.dataset)
+        records = records_of(file)
+        _check_text(records, filename)
+        details = details_of(file, records)
+    except FormatError as error:
+        return FileOutcome(filename, "refused", str(error))
+
+    if dataset.per_school:
+        school, refusal = _find_school(_Header(file), la, register)
+        if school is None:
+            return _refused(filename, refusal.replace("SourceSchool has no LEA and Estab, "
+                                                      "and no URN", "no LAESTAB or URN"),
+                            file.warnings)
+        if only_school is not None and school.pk != only_school.pk:
+            return _refused(filename, f"this file is from {school.name}; you can only send "
+                            f"files for {only_school.name}.", file.warnings)
+        groups = {school: records}
+    else:
+        if only_school is not None:
+            return _refused(filename, f"{dataset.label} files hold pupils of many schools and "
+                            "are loaded by the LA. Send it to your LA's data team.",
+                            file.warnings)
+        groups, refusal = _group_by_school(records, la, register, filename)
+        if refusal:
+            return _refused(filename, refusal, file.warnings)
+
+    digest = data.sha256
+    term = file.term or ""
+    changes: list[tuple[SubmissionChange, pl.DataFrame]] = []
+    unchanged = 0
+    for school, rows in groups.items():
+        current = register.current.get((school.pk, dataset.code, term))
+        if current is not None and current.file.sha256 == digest:
+            unchanged += 1
+            continue
+        changes.append((SubmissionChange(
+            collection=dataset.code, school=school, pupils=rows.height,
+            results=_result_count(details, rows), replaces=current, term=term,
+        ), rows))
+    if not dataset.per_school:
+        # A new LA-wide file replaces the whole of the last one, schools it no longer names too.
+        named = {school.pk for school in groups}
+        for (school_id, code, current_term), current in list(register.current.items()):
+            if code == dataset.code and current_term == term and school_id not in named:
+                changes.append((SubmissionChange(
+                    collection=dataset.code, school=current.school, pupils=0, results=0,
+                    replaces=current, term=term,
+                ), None))
+    if not changes:
+        return FileOutcome(filename, "unchanged", f"{filename}: identical to the {dataset.label} "
+                           "file already loaded; nothing changed.", warnings=file.warnings)
+    _diff(changes)
+    if confirm_replacements and previewed is not None:
+        for change, _ in changes:
+            now = change.replaces.pk if change.replaces else None
+            if previewed.get(preview_key(change.school, change.collection, term)) != now:
+                return _refused(
+                    filename, f"a newer {dataset.label} file arrived since this preview; nothing "
+                    "was replaced. Check the newer file, then upload this one again if it "
+                    "should still replace it.", file.warnings)
+    if any(c.replaces for c, _ in changes) and not confirm_replacements:
+        return FileOutcome(
+            filename, "needs-confirmation",
+            f"{filename}: replaces the {dataset.label} data loaded before. Check the pupils "
+            "added and removed, then confirm.",
+            changes=[c for c, _ in changes], warnings=file.warnings,
+        )
+    _commit(filename, data, digest, file, dataset, changes, details, la=la, year=year,
+            acting_user=acting_user, register=register)
+    for change, _ in changes:
+        key = (change.school.pk, dataset.code, term)
+        if change.submission is not None:
+            register.current[key] = change.submission
+        else:
+            register.current.pop(key, None)
+    loaded = [c for c, rows in changes if rows is not None]
+    summary = (f"{dataset.label}" + (f" ({years.census_term_label(term)})" if term else "")
+               + f": {sum(c.pupils for c in loaded)} pupils at {len(loaded)} "
+               + ("school" if len(loaded) == 1 else "schools"))
+    if any(c.replaces for c, _ in changes):
+        summary += " (replaced the earlier file)"
+    return FileOutcome(filename, "committed", f"{filename}: {summary}",
+                       changes=[c for c, _ in changes], warnings=file.warnings)
+
+
+def _group_by_school(records: pl.DataFrame, la, register, filename: str):
+    """Each school's records of an LA-wide file, or a message naming the first unknown school."""
+    groups = {}
+    for (laestab,), rows in records.group_by(["laestab"], maintain_order=True):
+        school = register.find(laestab, None) if laestab else None
+        if school is None or school.la_id != la.pk:
+            line = rows["line"][0]
+            where = f"row {line}: " if line is not None else ""
+            if not laestab:
+                return {}, (f"{where}the LAESTAB is empty. Every row needs the pupil's school; "
+                            "correct the file and import it again.")
+            return {}, (f"{where}LAESTAB {laestab} is not a school of LA {la.code} in the "
+                        "register. Import the register (GIAS) if the school is new, or remove "
+                        "the rows of other LAs' schools, then import the file again.")
+        groups[school] = rows.sort("key")
+    return groups, ""
+
+
+def _result_count(details, rows: pl.DataFrame) -> int:
+    keys = rows["key"]
+    return sum(d.frame.filter(pl.col("key").is_in(keys.implode())).height for d in details
+               if d.model not in ("context.CensusDetail",))
+
+
+def _diff(changes) -> None:
+    """Added and removed pupils (by UPN) of each replacement, in one query for the file."""
+    replaced = {c.replaces.pk: c for c, _ in changes if c.replaces is not None}
+    if not replaced:
+        return
+    old: dict[int, set[str]] = defaultdict(set)
+    names: dict[str, str] = {}
+    for submission_id, upn, surname, forename in PupilRecord.objects.filter(
+        submission_id__in=list(replaced)
+    ).exclude(upn="").values_list("submission_id", "upn", "surname", "forename"):
+        old[submission_id].add(upn)
+        names[upn] = f"{forename} {surname}".strip()
+    for change, rows in changes:
+        if change.replaces is None:
+            continue
+        new = set()
+        if rows is not None:
+            new = {u for u in rows["upn"].to_list() if u}
+            for upn, surname, forename in rows.select("upn", "surname",
+                                                      "forename").iter_rows():
+                names[upn] = f"{forename} {surname}".strip()
+        before = old.get(change.replaces.pk, set())
+        change.added = sorted(new - before)
+        change.removed = sorted(before - new)
+        change.names = {u: names.get(u, "") for u in change.added + change.removed}
+
+
+@transaction.atomic
+def _commit(filename, data, digest, file: DatasetFile, dataset, changes, details, *, la, year,
+            acting_user, register) -> None:
+    received = ReceivedFile.objects.create(
+        la=la, filename=filename[:255], sha256=digest, size=data.size,
+        stored_path=_store_original(data, digest, register.staged),
+        received_by=acting_user,
+        received_by_name=acting_user.username if acting_user else "command line",
+    )
+    written: list[tuple[Submission, pl.DataFrame]] = []
+    for change, rows in changes:
+        if change.replaces is not None:
+            old = change.replaces
+            _retire_pupil_records(old)
+            PupilRecord.objects.filter(submission=old).delete()
+            old.status = SubmissionStatus.REPLACED
+            old.save(update_fields=["status"])
+        if rows is None:
+            record_event(
+                EventType.SUBMISSION_REPLACED, acting_user=acting_user, la=la,
+                school=change.school, obj=change.replaces,
+                summary=f"{dataset.label} {year} for {change.school.name} removed: "
+                f"{filename} no longer names the school", filename=filename, sha256=digest,
+                removed=change.removed,
+            )
+            continue
+        submission = Submission.objects.create(
+            la=la, school=change.school, collection=dataset.code, year=year, term=change.term,
+            reference_date=file.reference_date, file=received, replaces=change.replaces,
+            supplier=file.software[:100], pupil_count=change.pupils,
+            result_count=change.results, submitted_by=acting_user,
+            submitted_by_name=received.received_by_name,
+            report={"warnings": file.warnings, "added": change.added,
+                    "removed": change.removed, "changed": [], "ignored_rows": 0,
+                    "kind": file.kind},
+        )
+        change.submission = submission
+        event = (EventType.SUBMISSION_REPLACED if change.replaces
+                 else EventType.SUBMISSION_ADDED)
+        record_event(
+            event, acting_user=acting_user, la=la, school=change.school, obj=submission,
+            summary=f"{dataset.label} {year}"
+            + (f" {change.term}" if change.term else "")
+            + f" for {change.school.name}: {change.pupils} pupils from {filename}"
+            + (f" ({len(change.added)} added, {len(change.removed)} removed)"
+               if change.replaces else ""),
+            filename=filename, sha256=digest, added=change.added, removed=change.removed,
+        )
+        written.append((submission, rows))
+    _write_records(written, details, la=la, year=year, dataset=dataset.code)
+    if dataset.code == "census":
+        _write_leavers(written, file)
+
+
+def _write_records(written, details, *, la, year: int, dataset: str) -> None:
+    """One bulk insert of every pupil record, then one per table of the dataset's own rows."""
+    if not written:
+        return
+
+    def pupil_rows():
+        for submission, rows in written:
+            for r in rows.iter_rows(named=True):
+                yield (submission.pk, la.pk, submission.school_id, dataset, year,
+                       r["line"] or 0, r["upn"], r["surname"], r["forename"],
+                       r["middle_names"], r["dob"], r["dob"].isoformat() if r["dob"] else "",
+                       r["sex"], r["ncyear"])
+
+    bulk_insert(PupilRecord, _PUPIL_FIELDS, pupil_rows())
+    # Keys come in insertion order (a sequence on PostgreSQL, rowid on SQLite).
+    ids = list(PupilRecord.objects.filter(submission_id__in=[s.pk for s, _ in written])
+               .order_by("pk").values_list("pk", flat=True))
+    keys = pl.concat([rows.select("key") for _, rows in written]).with_columns(
+        record=pl.Series(ids, dtype=pl.Int64))
+    for detail in details:
+        frame = detail.frame.join(keys, on="key", how="inner")
+        if not frame.height:
+            continue
+        model = apps.get_model(detail.model)
+        bulk_insert(model, ["record", *detail.fields],
+                    frame.select("record", *detail.fields).iter_rows())
+
+
+def _write_leavers(written, file: DatasetFile) -> None:
+    leavers = census_leavers(file)
+    if not leavers.height:
+        return
+    from keystage.context.models import CensusLeaver
+
+    submission = written[0][0]
+    bulk_insert(CensusLeaver, _LEAVER_FIELDS,
+                ((submission.pk, *row) for row in leavers.select(
+                    pl.col("line").fill_null(0), "upn", "surname", "forename", "dob", "sex",
+                    "entry_date", "leaving_date").iter_rows()))

@@ -1,0 +1,145 @@
+"""The context datasets' own fields, beside the PupilRecord every dataset row has.
+
+Each census pupil, pupil premium row, KS2 result and KS4 candidate is a
+keystage.collection.models.PupilRecord (identity details, school, dataset, year; linked to one
+pupil by keystage.pupils). What only that dataset says is kept here, one table per kind of
+fact, each row hanging off its record so a replacement file removes it with the record.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class CensusDetail(models.Model):
+    """What a school census says of a pupil on roll, beyond the record's identity details."""
+
+    record = models.OneToOneField(
+        "collection.PupilRecord", on_delete=models.CASCADE, primary_key=True,
+        related_name="census",
+    )
+    former_upn = models.CharField(max_length=20, blank=True)
+    uln = models.CharField(max_length=10, blank=True)
+    preferred_surname = models.CharField(max_length=100, blank=True)
+    former_surname = models.CharField(max_length=100, blank=True)
+    ethnicity = models.CharField(max_length=4, blank=True)
+    first_language = models.CharField(max_length=4, blank=True)
+    enrol_status = models.CharField(max_length=1, blank=True)  # C, M, S, F, O (formats.md 4)
+    entry_date = models.DateField(null=True)
+    part_time = models.BooleanField(null=True)
+    boarder = models.CharField(max_length=1, blank=True)
+    sen_provision = models.CharField(max_length=1, blank=True)  # N, K, E
+    fsm_eligible = models.BooleanField(null=True)  # on the census reference date
+
+    def __str__(self) -> str:
+        return f"census detail of {self.record_id}"
+
+
+class FsmPeriod(models.Model):
+    """One free-school-meal eligibility period of a census pupil (end empty: still eligible)."""
+
+    record = models.ForeignKey(
+        "collection.PupilRecord", on_delete=models.CASCADE, related_name="fsm_periods"
+    )
+    start = models.DateField(null=True)
+    end = models.DateField(null=True)
+
+    def __str__(self) -> str:
+        return f"FSM {self.start} to {self.end or 'now'}"
+
+
+class SenNeed(models.Model):
+    """One special educational need of a census pupil, ranked (1 = primary need)."""
+
+    record = models.ForeignKey(
+        "collection.PupilRecord", on_delete=models.CASCADE, related_name="sen_needs"
+    )
+    sen_type = models.CharField(max_length=4)
+    rank = models.PositiveSmallIntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.sen_type} ({self.rank})"
+
+
+class CensusLeaver(models.Model):
+    """A pupil a census lists as no longer on roll, with the date they left."""
+
+    submission = models.ForeignKey(
+        "collection.Submission", on_delete=models.CASCADE, related_name="leavers"
+    )
+    line = models.PositiveIntegerField()
+    upn = models.CharField(max_length=20, blank=True)
+    surname = models.CharField(max_length=100, blank=True)
+    forename = models.CharField(max_length=100, blank=True)
+    dob = models.DateField(null=True)
+    sex = models.CharField(max_length=10, blank=True)
+    entry_date = models.DateField(null=True)
+    leaving_date = models.DateField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.upn} left {self.leaving_date}"
+
+
+class PupilPremium(models.Model):
+    """A pupil premium allocation row: eligible or not, and why (encodings.md section 3)."""
+
+    record = models.OneToOneField(
+        "collection.PupilRecord", on_delete=models.CASCADE, primary_key=True,
+        related_name="pupil_premium",
+    )
+    eligible = models.BooleanField(null=True)
+    reason = models.CharField(max_length=10, blank=True)  # FSM6, CLA, POSTLAC, SERVICE
+
+    def __str__(self) -> str:
+        return f"PP {self.eligible} {self.reason}"
+
+
+class Ks2Result(models.Model):
+    """A pupil's KS2 results as the DfE sends them: scaled scores, outcomes, TA outcomes."""
+
+    record = models.OneToOneField(
+        "collection.PupilRecord", on_delete=models.CASCADE, primary_key=True,
+        related_name="ks2",
+    )
+    read_score = models.PositiveSmallIntegerField(null=True)
+    read_outcome = models.CharField(max_length=4, blank=True)
+    mat_score = models.PositiveSmallIntegerField(null=True)
+    mat_outcome = models.CharField(max_length=4, blank=True)
+    gps_score = models.PositiveSmallIntegerField(null=True)
+    gps_outcome = models.CharField(max_length=4, blank=True)
+    writ_ta_outcome = models.CharField(max_length=4, blank=True)
+    sci_ta_outcome = models.CharField(max_length=4, blank=True)
+
+    def __str__(self) -> str:
+        return f"KS2 of {self.record_id}"
+
+
+class Ks4Result(models.Model):
+    """One KS4 qualification result of a pupil."""
+
+    record = models.ForeignKey(
+        "collection.PupilRecord", on_delete=models.CASCADE, related_name="ks4_results"
+    )
+    row = models.PositiveIntegerField()
+    qualification = models.CharField(max_length=20)
+    subject = models.CharField(max_length=20)
+    grade = models.CharField(max_length=10)
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.grade}"
+
+
+class ExtraValue(models.Model):
+    """One LA-named field of a pupil from an extra-fields CSV (e.g. a local young-carer flag)."""
+
+    record = models.ForeignKey(
+        "collection.PupilRecord", on_delete=models.CASCADE, related_name="extra_values"
+    )
+    field = models.CharField(max_length=60)
+    value = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["field"])]
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.value}"

@@ -1,0 +1,259 @@
+"""How each context dataset's frames become pupil records and the rows of its own tables.
+
+Pure shaping over polars frames: `records_of(file)` gives one row per pupil record to store
+(identity details, school, line) keyed by `key`, and `details_of(file, records)` the rows of the
+dataset's own tables (keystage.context.models), each carrying the `key` of its record. The
+intake (keystage.collection.intake) writes both with one bulk insert per table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from keystage.formats.kinds import DatasetFile
+
+# The columns of the records frame, in PupilRecord's terms.
+RECORD_COLUMNS = {
+    "key": pl.Int64, "line": pl.Int64, "laestab": pl.String, "upn": pl.String,
+    "surname": pl.String, "forename": pl.String, "middle_names": pl.String, "dob": pl.Date,
+    "sex": pl.String, "ncyear": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class DetailRows:
+    """Rows for one of the dataset's tables: the model's label, its fields, and a frame with
+    `key` (the record's key) and those fields (`record` is filled in by the intake)."""
+
+    model: str  # "context.FsmPeriod"
+    fields: tuple[str, ...]
+    frame: pl.DataFrame
+
+
+def _pick(frame: pl.DataFrame, *names: str, dtype=pl.String) -> pl.Expr:
+    """The first of the named columns the frame has, cast; a null column when it has none."""
+    for name in names:
+        if name in frame.columns:
+            return pl.col(name).cast(dtype, strict=False)
+    return pl.lit(None, dtype)
+
+
+def _text(frame: pl.DataFrame, *names: str) -> pl.Expr:
+    return _pick(frame, *names).fill_null("").str.strip_chars()
+
+
+def _flag(frame: pl.DataFrame, *names: str) -> pl.Expr:
+    """A yes/no column as a nullable boolean (Y/N, 1/0, true/false, or a boolean already)."""
+    for name in names:
+        if name in frame.columns:
+            if frame.schema[name] == pl.Boolean:
+                return pl.col(name)
+            text = pl.col(name).cast(pl.String).str.strip_chars().str.to_uppercase()
+            return (pl.when(text.is_in(["Y", "YES", "1", "TRUE", "T"])).then(True)
+                    .when(text.is_in(["N", "NO", "0", "FALSE", "F"])).then(False)
+                    .otherwise(None))
+    return pl.lit(None, pl.Boolean)
+
+
+def _line(frame: pl.DataFrame) -> pl.Expr:
+    return _pick(frame, "line", "row", dtype=pl.Int64)
+
+
+def _identity(frame: pl.DataFrame, laestab: pl.Expr | None = None) -> list[pl.Expr]:
+    return [
+        _line(frame).alias("line"),
+        (laestab if laestab is not None else _text(frame, "laestab")).alias("laestab"),
+        _text(frame, "upn").str.to_uppercase().alias("upn"),
+        _text(frame, "surname").alias("surname"),
+        _text(frame, "forename", "forenames").alias("forename"),
+        _text(frame, "middle_names").alias("middle_names"),
+        _pick(frame, "dob", dtype=pl.Date).alias("dob"),
+        _text(frame, "sex").str.to_uppercase().alias("sex"),
+        _text(frame, "ncyear").alias("ncyear"),
+    ]
+
+
+def _records(frame: pl.DataFrame, laestab: pl.Expr | None = None) -> pl.DataFrame:
+    return frame.select(*_identity(frame, laestab)).with_row_index("key").with_columns(
+        pl.col("key").cast(pl.Int64)
+    ).select(list(RECORD_COLUMNS))
+
+
+def _census_records(file: DatasetFile) -> pl.DataFrame:
+    return _records(file.frames["pupils"], pl.lit(file.laestab))
+
+
+def _census_details(file: DatasetFile, records: pl.DataFrame) -> list[DetailRows]:
+    pupils = file.frames["pupils"]
+    keyed = pupils.with_row_index("key").with_columns(pl.col("key").cast(pl.Int64))
+    detail = keyed.select(
+        "key",
+        _text(keyed, "former_upn", "former_upns").alias("former_upn"),
+        _text(keyed, "uln").alias("uln"),
+        _text(keyed, "preferred_surname").alias("preferred_surname"),
+        _text(keyed, "former_surname").alias("former_surname"),
+        _text(keyed, "ethnicity").alias("ethnicity"),
+        _text(keyed, "first_language", "language").alias("first_language"),
+        _text(keyed, "enrol_status").alias("enrol_status"),
+        _pick(keyed, "entry_date", dtype=pl.Date).alias("entry_date"),
+        _flag(keyed, "part_time").alias("part_time"),
+        _text(keyed, "boarder").alias("boarder"),
+        _text(keyed, "sen_provision").alias("sen_provision"),
+        _flag(keyed, "fsm_eligible").alias("fsm_eligible"),
+    )
+    # FSM periods and SEN needs are children of a pupil element: they carry its line.
+    by_line = keyed.select("key", _line(keyed).alias("line"))
+    rows = [DetailRows("context.CensusDetail", tuple(c for c in detail.columns if c != "key"),
+                       detail)]
+    fsm = file.frames.get("fsm")
+    if fsm is not None and fsm.height:
+        fsm = fsm.select(_line(fsm).alias("line"), _pick(fsm, "start", dtype=pl.Date).alias(
+            "start"), _pick(fsm, "end", dtype=pl.Date).alias("end"))
+        fsm = fsm.join(by_line, on="line", how="inner").select("key", "start", "end")
+        rows.append(DetailRows("context.FsmPeriod", ("start", "end"), fsm))
+    sen = file.frames.get("sen_needs")
+    if sen is not None and sen.height:
+        sen = sen.select(_line(sen).alias("line"), _text(sen, "sen_type", "type").alias(
+            "sen_type"), _pick(sen, "rank", dtype=pl.Int64).alias("rank"))
+        sen = sen.join(by_line, on="line", how="inner").select("key", "sen_type", "rank")
+        rows.append(DetailRows("context.SenNeed", ("sen_type", "rank"), sen))
+    return rows
+
+
+def census_leavers(file: DatasetFile) -> pl.DataFrame:
+    """The pupils a census lists as no longer on roll, in CensusLeaver's columns."""
+    leavers = file.frames.get("leavers")
+    if leavers is None:
+        return pl.DataFrame(schema={"line": pl.Int64})
+    return leavers.select(
+        _line(leavers).alias("line"), _text(leavers, "upn").str.to_uppercase().alias("upn"),
+        _text(leavers, "surname").alias("surname"),
+        _text(leavers, "forename", "forenames").alias("forename"),
+        _pick(leavers, "dob", dtype=pl.Date).alias("dob"),
+        _text(leavers, "sex").str.to_uppercase().alias("sex"),
+        _pick(leavers, "entry_date", dtype=pl.Date).alias("entry_date"),
+        _pick(leavers, "leaving_date", dtype=pl.Date).alias("leaving_date"),
+    )
+
+
+def _pp_records(file: DatasetFile) -> pl.DataFrame:
+    return _records(file.frames["pupils"])
+
+
+def _pp_details(file: DatasetFile, records: pl.DataFrame) -> list[DetailRows]:
+    pupils = file.frames["pupils"].with_row_index("key").with_columns(
+        pl.col("key").cast(pl.Int64))
+    frame = pupils.select(
+        "key", _flag(pupils, "pp_eligible", "eligible").alias("eligible"),
+        _text(pupils, "pp_reason", "reason").str.to_uppercase().alias("reason"),
+    )
+    return [DetailRows("context.PupilPremium", ("eligible", "reason"), frame)]
+
+
+_KS2_FIELDS = {
+    "read_score": ("readscore", "read_score"), "read_outcome": ("readoutcome", "read_outcome"),
+    "mat_score": ("matscore", "mat_score"), "mat_outcome": ("matoutcome", "mat_outcome"),
+    "gps_score": ("gpsscore", "gps_score"), "gps_outcome": ("gpsoutcome", "gps_outcome"),
+    "writ_ta_outcome": ("writtaoutcome", "writ_ta_outcome"),
+    "sci_ta_outcome": ("scitaoutcome", "sci_ta_outcome"),
+}
+
+
+def _lower_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.rename({c: c.lower() for c in frame.columns})
+
+
+def _ks2_records(file: DatasetFile) -> pl.DataFrame:
+    return _records(_lower_columns(file.frames["results"]))
+
+
+def _ks2_details(file: DatasetFile, records: pl.DataFrame) -> list[DetailRows]:
+    results = _lower_columns(file.frames["results"]).with_row_index("key").with_columns(
+        pl.col("key").cast(pl.Int64))
+    columns = []
+    for field, names in _KS2_FIELDS.items():
+        if field.endswith("_score"):
+            columns.append(_pick(results, *names, dtype=pl.Int64).alias(field))
+        else:
+            columns.append(_text(results, *names).alias(field))
+    frame = results.select("key", *columns)
+    return [DetailRows("context.Ks2Result", tuple(_KS2_FIELDS), frame)]
+
+
+def _ks4_rows(file: DatasetFile) -> pl.DataFrame:
+    results = _lower_columns(file.frames["results"])
+    return results.with_columns(
+        _line(results).alias("line"), _text(results, "laestab").alias("laestab"),
+        _text(results, "upn").str.to_uppercase().alias("upn"),
+    )
+
+
+def _ks4_records(file: DatasetFile) -> pl.DataFrame:
+    # One record per candidate: their first row of the file gives the identity details.
+    rows = _ks4_rows(file)
+    first = rows.sort("line").unique(["laestab", "upn"], keep="first", maintain_order=True)
+    return _records(first)
+
+
+def _ks4_details(file: DatasetFile, records: pl.DataFrame) -> list[DetailRows]:
+    rows = _ks4_rows(file)
+    keyed = rows.join(records.select("key", "laestab", "upn"), on=["laestab", "upn"],
+                      how="inner")
+    frame = keyed.select(
+        "key", pl.col("line").alias("row"),
+        _text(keyed, "qualtype", "qualification").alias("qualification"),
+        _text(keyed, "subject").alias("subject"), _text(keyed, "grade").alias("grade"),
+    )
+    return [DetailRows("context.Ks4Result", ("row", "qualification", "subject", "grade"),
+                       frame)]
+
+
+def _extra_rows(file: DatasetFile) -> pl.DataFrame:
+    values = file.frames["values"]
+    return values.with_columns(_line(values).alias("line"),
+                               _text(values, "laestab").alias("laestab"),
+                               _text(values, "upn").str.to_uppercase().alias("upn"))
+
+
+def _extra_records(file: DatasetFile) -> pl.DataFrame:
+    rows = _extra_rows(file)
+    first = rows.sort("line").unique(["line"], keep="first", maintain_order=True)
+    return _records(first)
+
+
+def _extra_details(file: DatasetFile, records: pl.DataFrame) -> list[DetailRows]:
+    rows = _extra_rows(file)
+    keyed = rows.join(records.select("key", "line"), on="line", how="inner")
+    frame = keyed.select("key", _text(keyed, "field").alias("field"),
+                         _text(keyed, "value").alias("value"))
+    return [DetailRows("context.ExtraValue", ("field", "value"), frame)]
+
+
+@dataclass(frozen=True)
+class Store:
+    """How one dataset's file is stored."""
+
+    records: Callable[[DatasetFile], pl.DataFrame]
+    details: Callable[[DatasetFile, pl.DataFrame], list[DetailRows]]
+
+
+STORES: dict[str, Store] = {
+    "census": Store(_census_records, _census_details),
+    "pp": Store(_pp_records, _pp_details),
+    "ks2": Store(_ks2_records, _ks2_details),
+    "ks4": Store(_ks4_records, _ks4_details),
+    "extra": Store(_extra_records, _extra_details),
+}
+
+
+def records_of(file: DatasetFile) -> pl.DataFrame:
+    """One row per pupil record the file gives, in RECORD_COLUMNS, keyed by `key`."""
+    return STORES[file.dataset].records(file).cast(RECORD_COLUMNS)
+
+
+def details_of(file: DatasetFile, records: pl.DataFrame) -> list[DetailRows]:
+    """The rows of the dataset's own tables, each with its record's key."""
+    return STORES[file.dataset].details(file, records)
