@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -9,13 +10,13 @@ from dataclasses import dataclass
 import polars as pl
 from django.db import transaction
 
-from keystage import datasets
+from keystage import years
 from keystage.audit.log import record_event
 from keystage.audit.models import EventType
 from keystage.cleaning.engine import CleaningData, run_rules
 from keystage.cleaning.loading import load_cleaning_data
 from keystage.cleaning.models import CleaningRun, Issue, LaEdit
-from keystage.cleaning.ruleset import rule_set_for
+from keystage.cleaning.ruleset import CLEANED_CODES, rule_set_for
 from keystage.collection.derive import derive_measures
 from keystage.collection.models import AssessmentResult, PupilRecord, Submission
 from keystage.core.bulk import bulk_insert, read_frame
@@ -37,17 +38,29 @@ def _actor(user) -> str:
 
 
 def do_run_cleaning(
-    la: LocalAuthority, collection: str, year: int, *, acting_user, trigger: str = "manual"
+    la: LocalAuthority, collection: str, year: int, *, acting_user, trigger: str = "manual",
+    term: str | None = None,
 ) -> CleaningRun:
-    """Run the year's rules over an LA's collection and keep what they find."""
+    """Run the year's rules over an LA's collection or context dataset and keep what they find.
+
+    The census is checked one term at a time: `term`, or the spring census by default (the
+    latest term loaded when there is no spring census yet); its issues are that term's.
+    """
     started = time.perf_counter()
-    data = load_cleaning_data(la, collection, year)
+    data = load_cleaning_data(la, collection, year, term or "")
     rule_set = rule_set_for(year)
     issues = run_rules(data, rule_set)
     notes = []
     if collection == "phonics" and data.earlier_phonics.is_empty():
         notes.append(f"No {year - 1} phonics results are loaded, so Year 2 retakes were not "
                      "checked against Year 1. Load last year's phonics files to check them.")
+    if collection == "census":
+        notes.append(f"The {years.census_term_label(data.term)} was checked.")
+    needs_census = any(rule.check == "not_in_census" for rule in rule_set.for_collection(
+        collection))
+    if needs_census and data.census_upns.is_empty():
+        notes.append(f"No {year} census is loaded, so pupils were not checked against the "
+                     "census. Load the census to check them.")
     with transaction.atomic():
         # One run at a time per LA: a second waits here rather than interleaving its rows.
         LocalAuthority.objects.select_for_update().filter(pk=la.pk).first()
@@ -75,7 +88,7 @@ def do_run_cleaning(
         by_severity = dict(zip(counts["severity"], counts["count"], strict=True))
         run = CleaningRun.objects.create(
             la=la, collection=collection, year=year, rule_set_version=rule_set.version,
-            trigger=trigger, run_by=acting_user, run_by_name=_actor(acting_user),
+            term=data.term, trigger=trigger, run_by=acting_user, run_by_name=_actor(acting_user),
             seconds=round(time.perf_counter() - started, 3), pupils=data.pupils.height,
             errors=by_severity.get("error", 0), queries=by_severity.get("query", 0),
             new_issues=new.height if had_run else issues.height,
@@ -85,7 +98,8 @@ def do_run_cleaning(
         )
         record_event(
             EventType.CLEANING_RUN, acting_user=acting_user, la=la, obj=run,
-            summary=f"{collection.upper()} {year}: {run.counts} "
+            summary=f"{collection.upper()} {year}{' ' + data.term if data.term else ''}: "
+            f"{run.counts} "
             f"({run.new_issues} new, {run.resolved_issues} resolved)",
             trigger=trigger, rule_set=rule_set.version,
         )
@@ -98,15 +112,16 @@ def _by_rule(frame: pl.DataFrame) -> dict[str, int]:
 
 
 def collections_to_clean(outcomes, la, year: int) -> set[str]:
-    """The collections whose issues an import may have changed (all of them for new cohorts)."""
+    """The datasets whose issues an import may have changed (all of them for new cohorts)."""
     touched = {c.collection for o in outcomes if o.status == "committed" for c in o.changes}
     if any(o.status == "committed" and not o.changes for o in outcomes):
         touched |= set(
             Submission.objects.filter(la=la, year=year, status="current")
             .values_list("collection", flat=True).distinct()
         )
-    # The rules cover the statutory collections; the context datasets have none yet.
-    return touched & set(datasets.COLLECTION_CODES)
+    # Every dataset with rules: the statutory collections and the context datasets (a census,
+    # pupil premium, KS2 or KS4 file re-runs its own rules); social care has none yet.
+    return touched & set(CLEANED_CODES)
 
 
 def clean_after_import(la, year: int, collections, *, acting_user,
@@ -283,8 +298,4 @@ def _with_edit(data: CleaningData, pupil_id: int, wanted: dict[str, str], dob) -
             results = results.with_columns(
                 pl.when(target).then(pl.lit(value)).otherwise(pl.col("result")).alias("result")
             )
-    return CleaningData(
-        collection=data.collection, year=data.year, pupils=pupils, results=results,
-        schools=data.schools, cohorts=data.cohorts, others=data.others,
-        earlier_phonics=data.earlier_phonics,
-    )
+    return dataclasses.replace(data, pupils=pupils, results=results)

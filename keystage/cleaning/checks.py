@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from keystage.cleaning.ks4_subjects import ks4_grades
+from keystage.datasets import threshold
 from keystage.formats.assessment_spec import collection_components
 from keystage.formats.la_codes import la_codes
 from keystage.formats.upn import CHECK_ALPHABET
@@ -41,7 +43,21 @@ PUPIL_FIELDS = {
     "NCyearActual": "ncyear",
 }
 SCHOOL_FIELDS = ("LAESTAB",)
-FIELD_KINDS = ("pupil", "result", "school")
+# Fields of the context datasets' own rows (named as in their files: encodings.md s.3 and 4):
+# field -> (the dataset it belongs to, the CleaningData frame holding it, the frame's column).
+CONTEXT_FIELDS = {
+    "EnrolStatus": ("census", "census", "enrol_status"),
+    "FSMstartDate": ("census", "fsm_periods", "start"),
+    "FSMendDate": ("census", "fsm_periods", "end"),
+    "PP_REASON": ("pp", "pp", "reason"),
+    "READSCORE": ("ks2", "ks2", "read_score"),
+    "MATSCORE": ("ks2", "ks2", "mat_score"),
+    "GPSSCORE": ("ks2", "ks2", "gps_score"),
+    "SUBJECT": ("ks4", "ks4", "subject"),
+    "GRADE": ("ks4", "ks4", "grade"),
+    "FIELD": ("extra", "extra", "field"),
+}
+FIELD_KINDS = ("pupil", "result", "school", "context")
 
 # National curriculum year codes (CBDS D00020) as years after Reception.
 NC_YEAR_NUMBERS = {code: ncyear_number(code) for code in NC_YEARS}
@@ -67,6 +83,8 @@ class Check:
     params: dict[str, type]  # accepted parameter names and their JSON types
     required: tuple[str, ...]
     doc: str
+    # Frames beyond pupils and schools that the check reads, so loading reads only those.
+    reads: tuple[str, ...] = ()
 
     def __call__(self, data: CleaningData, rule: Rule) -> pl.DataFrame:
         return self.function(data, rule)
@@ -83,6 +101,7 @@ def check(
     exact: bool = False,
     params: dict[str, type] | None = None,
     required: tuple[str, ...] = (),
+    reads: tuple[str, ...] = (),
 ) -> Callable[[Callable[[CleaningData, Rule], pl.DataFrame]], Callable]:
     """Register a check function under a name, with the fields and parameters it accepts."""
     accepted = dict(params or {})
@@ -93,7 +112,7 @@ def check(
         if name in CHECKS:
             raise ValueError(f"check {name} is registered twice")
         doc = (function.__doc__ or "").strip().split("\n")[0]
-        CHECKS[name] = Check(name, function, kind, fields, exact, accepted, required, doc)
+        CHECKS[name] = Check(name, function, kind, fields, exact, accepted, required, doc, reads)
         return function
 
     return register
@@ -294,13 +313,18 @@ def _cohort_end(year: int, widen: int) -> pl.Expr:
     kind="pupil",
     fields=("DOB", "NCyearActual"),
     exact=True,
-    params={"ncyears": dict, "at_most_years": int},
-    required=("ncyears",),
+    params={"ncyears": dict, "at_most_years": int, "more_than_years": int},
 )
 def dob_outside_year_group(data: CleaningData, rule: Rule) -> pl.DataFrame:
-    """The date of birth is outside the year group of the pupil's NC year (by at most N years)."""
-    # Pupils whose NC year does not belong in the collection are reported by another rule.
-    ncyears = _collection_ncyears(rule, data.collection)
+    """The date of birth is outside the year group of the pupil's NC year (by at most or by
+    more than N years)."""
+    # Pupils whose NC year does not belong in the collection are reported by another rule;
+    # without `ncyears` (the census) every NC year is the pupil's own, as the registry's empty
+    # ncyears means any year group.
+    if "ncyears" in rule.params:
+        ncyears = _collection_ncyears(rule, data.collection)
+    else:
+        ncyears = list(NC_YEARS)
     tolerance = rule.params.get("at_most_years")
     pupils = data.pupils.lazy().filter(
         pl.col("dob").is_not_null() & pl.col("ncyear").is_in(ncyears)
@@ -311,6 +335,11 @@ def dob_outside_year_group(data: CleaningData, rule: Rule) -> pl.DataFrame:
     if tolerance is not None:
         outside = outside & pl.col("dob").is_between(
             _cohort_start(data.year, tolerance), _cohort_end(data.year, tolerance)
+        )
+    beyond = rule.params.get("more_than_years")
+    if beyond is not None:
+        outside = (pl.col("dob") < _cohort_start(data.year, beyond)) | (
+            pl.col("dob") > _cohort_end(data.year, beyond)
         )
     return _found(pupils.filter(outside), pl.lit("DOB"), pl.col("dob_text"))
 
@@ -363,6 +392,7 @@ def pvi_funded_window(data: CleaningData, rule: Rule) -> pl.DataFrame:
     "differs_from_other_records",
     kind="pupil",
     fields=("Surname", "Forename", "DOB", "Sex"),
+    reads=("others",),
 )
 def differs_from_other_records(data: CleaningData, rule: Rule) -> pl.DataFrame:
     """A field differs from the same UPN's record in another collection or year."""
@@ -765,3 +795,134 @@ def retake_without_earlier_record(data: CleaningData, rule: Rule) -> pl.DataFram
     earlier = data.earlier_phonics.lazy().select("upn")
     wrong = _retake_candidates(data, rule).join(earlier, on="upn", how="anti")
     return _found(wrong, pl.lit("NCyearActual"), pl.col("ncyear"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Context datasets: census, pupil premium, KS2 and KS4 results, extra fields
+
+
+def _context_values(data: CleaningData, field: str) -> pl.LazyFrame:
+    """A context field's values beside the pupil and school of their record."""
+    _, frame, column = CONTEXT_FIELDS[field]
+    rows = getattr(data, frame).lazy().select("pupil_id", pl.col(column).alias("value"))
+    return rows.join(data.pupils.lazy().select("pupil_id", "school_id", "upn"), on="pupil_id",
+                     how="inner")
+
+
+@check(
+    "main_registration_at_two_schools",
+    kind="context",
+    fields=("EnrolStatus",),
+    exact=True,
+    params={"statuses": list},
+    required=("statuses",),
+)
+def main_registration_at_two_schools(data: CleaningData, rule: Rule) -> pl.DataFrame:
+    """A UPN is on roll with one of the statuses (single or main registration) at two schools."""
+    statuses = list(rule.params["statuses"])
+    on_roll = _context_values(data, "EnrolStatus").filter(
+        pl.col("value").is_in(statuses) & ~_blank("upn")
+    )
+    wrong = on_roll.with_columns(schools=pl.col("school_id").n_unique().over("upn")).filter(
+        pl.col("schools") > 1
+    )
+    return _found(wrong, pl.lit("EnrolStatus"), pl.format("{} at {} schools", "value", "schools"))
+
+
+@check("period_ends_before_start", kind="context", fields=("FSMstartDate", "FSMendDate"),
+       exact=True)
+def period_ends_before_start(data: CleaningData, rule: Rule) -> pl.DataFrame:
+    """A free-school-meal period ends before it starts (one row per period)."""
+    periods = data.fsm_periods.lazy().filter(pl.col("end") < pl.col("start")).join(
+        data.pupils.lazy().select("pupil_id", "school_id"), on="pupil_id", how="inner"
+    )
+    value = pl.format("{} to {}", pl.col("start").cast(pl.String), pl.col("end").cast(pl.String))
+    return _found(periods, pl.lit("FSMendDate"), value)
+
+
+@check("context_in_values", kind="context", params={"values": list}, required=("values",))
+def context_in_values(data: CleaningData, rule: Rule) -> pl.DataFrame:
+    """A dataset field that is not empty holds a value outside the list."""
+    allowed = list(rule.params["values"])
+    frames = []
+    for field in rule.fields:
+        wrong = _context_values(data, field).filter(
+            ~_blank("value") & ~pl.col("value").is_in(allowed)
+        )
+        frames.append(_found(wrong, pl.lit(field), pl.col("value")))
+    return _concat(frames)
+
+
+@check(
+    "score_out_of_range",
+    kind="context",
+    params={"min_threshold": str, "max_threshold": str},
+    required=("min_threshold", "max_threshold"),
+)
+def score_out_of_range(data: CleaningData, rule: Rule) -> pl.DataFrame:
+    """A score is outside the range of the dataset's named thresholds (keystage.datasets)."""
+    low = threshold(data.collection, rule.params["min_threshold"])
+    high = threshold(data.collection, rule.params["max_threshold"])
+    frames = []
+    for field in rule.fields:
+        wrong = _context_values(data, field).filter(
+            pl.col("value").is_not_null() & ~pl.col("value").is_between(low, high)
+        )
+        frames.append(_found(wrong, pl.lit(field), pl.col("value")))
+    return _concat(frames)
+
+
+def _ks4_reference(year: int) -> pl.LazyFrame:
+    pairs = [(qualification, subject, grade)
+             for (qualification, subject), grades in ks4_grades(year).items()
+             for grade in grades]
+    return pl.LazyFrame(pairs, schema={"qualification": pl.String, "subject": pl.String,
+                                       "grade": pl.String}, orient="row")
+
+
+def _ks4_rows(data: CleaningData) -> pl.LazyFrame:
+    return data.ks4.lazy().join(data.pupils.lazy().select("pupil_id", "school_id"),
+                                on="pupil_id", how="inner")
+
+
+@check("ks4_subject_unknown", kind="context", fields=("SUBJECT",), exact=True)
+def ks4_subject_unknown(data: CleaningData, rule: Rule) -> pl.DataFrame:
+    """A KS4 result's qualification and subject are not in the year's KS4 subject list."""
+    known = _ks4_reference(data.year).select("qualification", "subject").unique()
+    wrong = _ks4_rows(data).join(known, on=["qualification", "subject"], how="anti")
+    return _found(wrong, pl.lit("SUBJECT"), pl.format("{} {}", "qualification", "subject"))
+
+
+@check("ks4_grade_invalid", kind="context", fields=("GRADE",), exact=True)
+def ks4_grade_invalid(data: CleaningData, rule: Rule) -> pl.DataFrame:
+    """A KS4 result of a known subject has a grade that subject's qualification does not use."""
+    reference = _ks4_reference(data.year)
+    known = _ks4_rows(data).join(reference.select("qualification", "subject").unique(),
+                                 on=["qualification", "subject"], how="semi")
+    wrong = known.join(reference, on=["qualification", "subject", "grade"], how="anti")
+    return _found(wrong, pl.lit("GRADE"), pl.format("{} {}", "subject", "grade"))
+
+
+@check("duplicate_upn_in_dataset", kind="pupil", fields=("UPN",), exact=True)
+def duplicate_upn_in_dataset(data: CleaningData, rule: Rule) -> pl.DataFrame:
+    """The same UPN is on more than one record of the dataset, at one school or several."""
+    upns = _upns(data).filter(~_blank("upn"))
+    return _found(upns.filter(pl.len().over("upn") > 1), pl.lit("UPN"), pl.col("upn"))
+
+
+@check("duplicate_field_for_pupil", kind="context", fields=("FIELD",), exact=True)
+def duplicate_field_for_pupil(data: CleaningData, rule: Rule) -> pl.DataFrame:
+    """One UPN is given the same extra field on more than one row."""
+    rows = _context_values(data, "FIELD").filter(~_blank("upn") & ~_blank("value"))
+    return _found(rows.filter(pl.len().over("upn", "value") > 1), pl.lit("FIELD"),
+                  pl.col("value"))
+
+
+@check("not_in_census", kind="pupil", fields=("UPN",), exact=True, reads=("census_upns",))
+def not_in_census(data: CleaningData, rule: Rule) -> pl.DataFrame:
+    """A UPN is not on the LA's census of the year (nothing when no census is loaded)."""
+    if data.census_upns.height == 0:
+        return empty_check_result()
+    wrong = _upns(data).filter(~_blank("upn")).join(data.census_upns.lazy(), on="upn",
+                                                     how="anti")
+    return _found(wrong, pl.lit("UPN"), pl.col("upn"))

@@ -1,18 +1,20 @@
-"""Run a year's validation rules over one collection's data and collect every issue; no Django.
+"""Run a year's validation rules over one dataset's data and collect every issue; no Django.
 
 The caller loads the data into the polars frames of CleaningData (schemas below); run_rules runs
 each rule's check over whole columns and returns one table of issues, never stopping at the first.
+The statutory collections fill pupils, results, schools, cohorts, others and earlier_phonics; a
+context dataset fills pupils and schools and the frames of its own rows (census, fsm_periods,
+pp, ks2, ks4, extra) and census_upns that its rules read (frames_needed).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
-from keystage.cleaning.checks import CHECK_SCHEMA, CHECKS
-from keystage.cleaning.ruleset import RuleSet, rule_set_for
-from keystage.datasets import COLLECTION_CODES
+from keystage.cleaning.checks import CHECK_SCHEMA, CHECKS, CONTEXT_FIELDS
+from keystage.cleaning.ruleset import CLEANED_CODES, Rule, RuleSet, rule_set_for
 
 PUPILS_SCHEMA: dict[str, pl.DataType] = {
     "pupil_id": pl.Int64(),
@@ -59,6 +61,39 @@ EARLIER_PHONICS_SCHEMA: dict[str, pl.DataType] = {
     "upn": pl.String(),
     "result": pl.String(),
 }
+# The context datasets' own rows, one frame per table (keystage.context.models), keyed by the
+# pupil_id of their record.
+CENSUS_SCHEMA: dict[str, pl.DataType] = {"pupil_id": pl.Int64(), "enrol_status": pl.String()}
+FSM_PERIODS_SCHEMA: dict[str, pl.DataType] = {
+    "pupil_id": pl.Int64(),
+    "start": pl.Date(),
+    "end": pl.Date(),  # null while the period is open
+}
+PP_SCHEMA: dict[str, pl.DataType] = {
+    "pupil_id": pl.Int64(),
+    "eligible": pl.Boolean(),
+    "reason": pl.String(),
+}
+KS2_SCHEMA: dict[str, pl.DataType] = {
+    "pupil_id": pl.Int64(),
+    "read_score": pl.Int64(),  # null where the pupil has no scaled score
+    "mat_score": pl.Int64(),
+    "gps_score": pl.Int64(),
+}
+KS4_SCHEMA: dict[str, pl.DataType] = {
+    "pupil_id": pl.Int64(),
+    "row": pl.Int64(),
+    "qualification": pl.String(),
+    "subject": pl.String(),
+    "grade": pl.String(),
+}
+EXTRA_SCHEMA: dict[str, pl.DataType] = {
+    "pupil_id": pl.Int64(),
+    "field": pl.String(),
+    "value": pl.String(),
+}
+# The UPNs on any census of the LA in the year (for "a result for a pupil not in the census").
+CENSUS_UPNS_SCHEMA: dict[str, pl.DataType] = {"upn": pl.String()}
 ISSUES_SCHEMA: dict[str, pl.DataType] = {
     "rule_code": pl.String(),
     "severity": pl.String(),
@@ -77,15 +112,26 @@ FRAME_SCHEMAS = {
     "cohorts": COHORTS_SCHEMA,
     "others": OTHERS_SCHEMA,
     "earlier_phonics": EARLIER_PHONICS_SCHEMA,
+    "census": CENSUS_SCHEMA,
+    "fsm_periods": FSM_PERIODS_SCHEMA,
+    "pp": PP_SCHEMA,
+    "ks2": KS2_SCHEMA,
+    "ks4": KS4_SCHEMA,
+    "extra": EXTRA_SCHEMA,
+    "census_upns": CENSUS_UPNS_SCHEMA,
 }
 ISSUE_ORDER = ["laestab", "upn", "rule_code", "field"]
 
 
+def _empty(name: str):
+    return field(default_factory=lambda: pl.DataFrame(schema=FRAME_SCHEMAS[name]))
+
+
 @dataclass
 class CleaningData:
-    """One collection's data for one LA and assessment year, as the rules read it."""
+    """One dataset's data for one LA and assessment year, as the rules read it."""
 
-    collection: str  # eyfsp | phonics | ks1 | ks2ta | mtc
+    collection: str  # a dataset with rules: eyfsp | phonics | ks1 | ks2ta | mtc | census | ...
     year: int  # assessment (summer) year, e.g. 2026 for 2025/26
     pupils: pl.DataFrame
     results: pl.DataFrame  # every ResultStatus=R row; is_latest marks the one that counts
@@ -93,14 +139,33 @@ class CleaningData:
     cohorts: pl.DataFrame  # the LA's expected cohort sizes for this year
     others: pl.DataFrame  # the LA's pupil records of other collections or years
     earlier_phonics: pl.DataFrame  # the LA's latest phonics results of the year before
+    census: pl.DataFrame = _empty("census")
+    fsm_periods: pl.DataFrame = _empty("fsm_periods")
+    pp: pl.DataFrame = _empty("pp")
+    ks2: pl.DataFrame = _empty("ks2")
+    ks4: pl.DataFrame = _empty("ks4")
+    extra: pl.DataFrame = _empty("extra")
+    census_upns: pl.DataFrame = _empty("census_upns")
+    term: str = ""  # the census term whose records these are; empty for every other dataset
 
 
-def empty_cleaning_data(collection: str, year: int) -> CleaningData:
+def empty_cleaning_data(collection: str, year: int, term: str = "") -> CleaningData:
     """CleaningData with correctly typed empty frames."""
-    if collection not in COLLECTION_CODES:
+    if collection not in CLEANED_CODES:
         raise ValueError(f"unknown collection {collection!r}")
     frames = {name: pl.DataFrame(schema=schema) for name, schema in FRAME_SCHEMAS.items()}
-    return CleaningData(collection=collection, year=year, **frames)
+    return CleaningData(collection=collection, year=year, term=term, **frames)
+
+
+def frames_needed(rules: tuple[Rule, ...]) -> set[str]:
+    """The frames beyond pupils and schools that these rules' checks read."""
+    needed = set()
+    for rule in rules:
+        check = CHECKS[rule.check]
+        needed.update(check.reads)
+        if check.field_kind == "context":
+            needed.update(CONTEXT_FIELDS[name][1] for name in rule.fields)
+    return needed
 
 
 def empty_issues() -> pl.DataFrame:
@@ -110,7 +175,7 @@ def empty_issues() -> pl.DataFrame:
 
 def check_frames(data: CleaningData) -> None:
     """Raise ValueError when a frame lacks a column or has one of the wrong type."""
-    if data.collection not in COLLECTION_CODES:
+    if data.collection not in CLEANED_CODES:
         raise ValueError(f"unknown collection {data.collection!r}")
     for name, schema in FRAME_SCHEMAS.items():
         frame: pl.DataFrame = getattr(data, name)

@@ -1,22 +1,51 @@
-"""Read what the rules need from the database into polars frames, a whole collection at once."""
+"""Read what the rules need from the database into polars frames, a whole dataset at once.
+
+A statutory collection is read as it always was. A context dataset reads its pupil records and
+schools, then only the frames its rules declare (engine.frames_needed), each in one SQL read over
+the whole dataset: never a query per pupil. The census is read one term at a time
+(census_term_to_clean: the spring census unless another term is asked for).
+"""
 
 from __future__ import annotations
 
 import polars as pl
 
+from keystage import datasets
 from keystage.cleaning.engine import (
+    CENSUS_SCHEMA,
+    CENSUS_UPNS_SCHEMA,
     COHORTS_SCHEMA,
     EARLIER_PHONICS_SCHEMA,
+    EXTRA_SCHEMA,
+    FSM_PERIODS_SCHEMA,
+    KS2_SCHEMA,
+    KS4_SCHEMA,
     OTHERS_SCHEMA,
+    PP_SCHEMA,
     PUPILS_SCHEMA,
     RESULTS_SCHEMA,
     SCHOOLS_SCHEMA,
     CleaningData,
+    empty_cleaning_data,
+    frames_needed,
 )
+from keystage.cleaning.ruleset import rule_set_for
 from keystage.collection.models import AssessmentResult, ExpectedCohort, PupilRecord, Submission
+from keystage.context.models import (
+    CensusDetail,
+    ExtraValue,
+    FsmPeriod,
+    Ks2Result,
+    Ks4Result,
+    PupilPremium,
+)
 from keystage.core.bulk import read_frame
 from keystage.datasets import dataset
 from keystage.schools.models import Establishment
+
+# The census term the rules check unless asked for another: the spring census is the one the
+# DfE's characteristics and the LA's reports use (keystage.datasets CENSUS.terms).
+DEFAULT_CENSUS_TERM = "SPR"
 
 
 def _table(model) -> str:
@@ -26,8 +55,24 @@ def _table(model) -> str:
 _UPNS_PER_QUERY = 900  # under SQLite's oldest limit of 999 parameters per statement
 
 
-def load_cleaning_data(la, collection: str, year: int) -> CleaningData:
-    """Everything the rules read for one LA, collection and year."""
+def census_term_to_clean(la, year: int, term: str | None = None) -> str:
+    """The census term to check: the one asked for, else spring, else the latest term loaded."""
+    if term:
+        if term not in datasets.CENSUS.terms:
+            raise ValueError(f"unknown census term {term!r}; use one of "
+                             f"{', '.join(datasets.CENSUS.terms)}")
+        return term
+    loaded = set(Submission.objects.filter(la=la, collection="census", year=year,
+                                           status="current").values_list("term", flat=True))
+    if DEFAULT_CENSUS_TERM in loaded or not loaded:
+        return DEFAULT_CENSUS_TERM
+    return [t for t in datasets.CENSUS.terms if t in loaded][-1]
+
+
+def load_cleaning_data(la, collection: str, year: int, term: str = "") -> CleaningData:
+    """Everything the rules read for one LA, dataset and year (and census term)."""
+    if collection not in datasets.COLLECTION_CODES:
+        return _load_context_data(la, collection, year, term)
     pupil = _table(PupilRecord)
     result = _table(AssessmentResult)
     school = _table(Establishment)
@@ -98,3 +143,67 @@ def load_cleaning_data(la, collection: str, year: int) -> CleaningData:
         collection=collection, year=year, pupils=pupils, results=results, schools=schools,
         cohorts=cohorts, others=others, earlier_phonics=earlier,
     )
+
+
+# The context frames: each one SQL read of the dataset's own table for every record in scope.
+_CONTEXT_READS = {
+    "census": (CensusDetail, "d.enrol_status", CENSUS_SCHEMA),
+    "fsm_periods": (FsmPeriod, "CAST(d.start AS TEXT), CAST(d.\"end\" AS TEXT)",
+                    FSM_PERIODS_SCHEMA),
+    "pp": (PupilPremium, "CASE WHEN d.eligible IS NULL THEN NULL WHEN d.eligible THEN 1 "
+           "ELSE 0 END, d.reason", PP_SCHEMA),
+    "ks2": (Ks2Result, "d.read_score, d.mat_score, d.gps_score", KS2_SCHEMA),
+    "ks4": (Ks4Result, "d.row, d.qualification, d.subject, d.grade", KS4_SCHEMA),
+    "extra": (ExtraValue, "d.field, d.value", EXTRA_SCHEMA),
+}
+
+
+def _load_context_data(la, collection: str, year: int, term: str) -> CleaningData:
+    """A context dataset's records, schools and the frames its rules read."""
+    if collection == "census":
+        term = census_term_to_clean(la, year, term or None)
+    else:
+        term = ""
+    pupil, submission = _table(PupilRecord), _table(Submission)
+    school = _table(Establishment)
+    # Records of current submissions only (a replaced file's records are gone already), of the
+    # census term being checked.
+    in_scope = (f"p.la_id = %s AND p.collection = %s AND p.year = %s AND p.submission_id IN "  # noqa: S608
+                f"(SELECT s.id FROM {submission} s WHERE s.la_id = %s AND s.collection = %s "
+                f"AND s.year = %s AND s.term = %s AND s.status = 'current')")
+    scope = (la.pk, collection, year, la.pk, collection, year, term)
+    data = empty_cleaning_data(collection, year, term)
+    frames = {}
+    frames["pupils"] = read_frame(
+        f"SELECT p.id, p.school_id, p.upn, p.surname, p.forename, CAST(p.dob AS TEXT), "  # noqa: S608
+        f"p.dob_text, p.sex, p.ncyear FROM {pupil} p WHERE {in_scope}",
+        scope, PUPILS_SCHEMA,
+    )
+    frames["schools"] = read_frame(
+        f"SELECT e.id, COALESCE(CASE WHEN e.is_pvi THEN e.urn ELSE e.laestab END, e.urn), "  # noqa: S608
+        f"e.name, CASE WHEN e.is_pvi THEN 1 ELSE 0 END, LOWER(e.status), "
+        f"CASE WHEN e.la_id = %s THEN 1 ELSE 0 END, "
+        f"CASE WHEN EXISTS (SELECT 1 FROM {submission} s WHERE s.school_id = e.id "
+        f"AND s.la_id = %s AND s.collection = %s AND s.year = %s AND s.term = %s "
+        f"AND s.status = 'current') THEN 1 ELSE 0 END "
+        f"FROM {school} e WHERE e.id IN (SELECT p.school_id FROM {pupil} p WHERE {in_scope})",
+        (la.pk, la.pk, collection, year, term, *scope), SCHOOLS_SCHEMA,
+    )
+    needed = frames_needed(rule_set_for(year).for_collection(collection))
+    for name in sorted(needed & set(_CONTEXT_READS)):
+        model, columns, schema = _CONTEXT_READS[name]
+        frames[name] = read_frame(
+            f"SELECT d.record_id, {columns} FROM {_table(model)} d "  # noqa: S608
+            f"JOIN {pupil} p ON p.id = d.record_id WHERE {in_scope}",
+            scope, schema,
+        )
+    if "census_upns" in needed:
+        # Any term's census of the year: a pupil on roll in autumn or summer is the LA's too.
+        frames["census_upns"] = read_frame(
+            f"SELECT DISTINCT p.upn FROM {pupil} p WHERE p.la_id = %s "  # noqa: S608
+            f"AND p.collection = 'census' AND p.year = %s AND p.upn <> ''",
+            (la.pk, year), CENSUS_UPNS_SCHEMA,
+        )
+    for name, frame in frames.items():
+        setattr(data, name, frame)
+    return data

@@ -5,10 +5,13 @@ from __future__ import annotations
 from django.db import models
 
 from keystage import datasets
+from keystage.cleaning.ruleset import CLEANED_DATASETS
 from keystage.core.plural import counted
 
-# The rules run over the statutory collections only (keystage.datasets.COLLECTIONS).
-COLLECTION_CHOICES = datasets.choices(datasets.COLLECTIONS)
+# The rules run over the statutory collections and the context datasets (ruleset.CLEANED_DATASETS).
+COLLECTION_CHOICES = datasets.choices(CLEANED_DATASETS)
+# The LA edits pupils of the statutory collections only.
+EDITED_CHOICES = datasets.choices(datasets.COLLECTIONS)
 
 
 class Severity(models.TextChoices):
@@ -23,6 +26,8 @@ class CleaningRun(models.Model):
     collection = models.CharField(max_length=10, choices=COLLECTION_CHOICES)
     year = models.PositiveSmallIntegerField(help_text="assessment year (summer)")
     rule_set_version = models.CharField(max_length=10)
+    # The census term whose records were checked ("AUT", "SPR", "SUM"); empty for other datasets.
+    term = models.CharField(max_length=3, blank=True, default="")
     trigger = models.CharField(max_length=20)  # import, edit, manual, command
     run_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -99,7 +104,7 @@ class LaEdit(models.Model):
         "collection.PupilRecord", null=True, blank=True, on_delete=models.SET_NULL,
         related_name="la_edits",
     )
-    collection = models.CharField(max_length=10, choices=COLLECTION_CHOICES)
+    collection = models.CharField(max_length=10, choices=EDITED_CHOICES)
     year = models.PositiveSmallIntegerField()
     upn = models.CharField(max_length=20, blank=True)
     field = models.CharField(max_length=20)  # UPN, Surname, ..., or a component code

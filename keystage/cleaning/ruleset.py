@@ -16,8 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from keystage.cleaning.checks import CHECKS, PUPIL_FIELDS, SCHOOL_FIELDS
-from keystage.datasets import COLLECTION_CODES, COLLECTIONS
+from keystage.cleaning.checks import CHECKS, CONTEXT_FIELDS, PUPIL_FIELDS, SCHOOL_FIELDS
+from keystage.datasets import COLLECTION_CODES, Family, of_family, threshold
 from keystage.formats.assessment_spec import components
 from keystage.formats.errors import DataFileError
 from keystage.years import academic_year_label, parse_academic_year
@@ -37,9 +37,15 @@ COLUMNS = (
     "rationale",
 )
 SEVERITIES = ("error", "query")
+# The datasets the rules run over: the statutory collections and the context datasets.
+CLEANED_DATASETS = of_family(Family.COLLECTION, Family.CONTEXT)
+CLEANED_CODES: tuple[str, ...] = tuple(d.code for d in CLEANED_DATASETS)
+# `*` in a rule's collections is every statutory collection, as it was before the context
+# datasets had rules: a general rule names the context datasets it also applies to after it
+# ("* census pp"), so that no rule written for the collections runs on data it was not meant for.
 ALL_COLLECTIONS = "*"
-# Rule codes: GEN (any collection), SCH (schools) or a collection's prefix, then three digits.
-_RULE_PREFIXES = ("GEN", "SCH", *(d.rule_prefix for d in COLLECTIONS))
+# Rule codes: GEN (any dataset), SCH (schools) or a dataset's prefix, then three digits.
+_RULE_PREFIXES = ("GEN", "SCH", *(d.rule_prefix for d in CLEANED_DATASETS))
 _CODE = re.compile(rf"^({'|'.join(_RULE_PREFIXES)})[0-9]{{3}}$")
 _HEADER = re.compile(r"^# Keystage rule set (\S+)\s*$")
 _JSON_TYPES = {
@@ -164,18 +170,23 @@ def _year(path: Path, line: int, column: str, text: str) -> int:
 
 
 def _collections(path: Path, line: int, text: str) -> frozenset[str]:
-    if text == ALL_COLLECTIONS:
-        return frozenset(COLLECTION_CODES)
     names = text.split()
     if not names:
         raise RuleSetError(path, line, "collections is empty (use * for every collection)")
-    unknown = [name for name in names if name not in COLLECTION_CODES]
+    unknown = [name for name in names if name not in (*CLEANED_CODES, ALL_COLLECTIONS)]
     if unknown:
         raise RuleSetError(
             path,
             line,
-            f"unknown collection(s) {', '.join(unknown)} (use {', '.join(COLLECTION_CODES)} or *)",
+            f"unknown collection(s) {', '.join(unknown)} (use {', '.join(CLEANED_CODES)} or *)",
         )
+    if len(set(names)) != len(names):
+        raise RuleSetError(path, line, "a collection is listed twice")
+    if ALL_COLLECTIONS in names:
+        if set(names) & set(COLLECTION_CODES):
+            raise RuleSetError(path, line, "* already means every statutory collection; "
+                               "after it name only context datasets")
+        return frozenset(COLLECTION_CODES) | (frozenset(names) - {ALL_COLLECTIONS})
     return frozenset(names)
 
 
@@ -194,6 +205,10 @@ def _check_fields(path: Path, line: int, check_name: str, fields: tuple[str, ...
         known = set(PUPIL_FIELDS)
     elif check.field_kind == "school":
         known = set(SCHOOL_FIELDS)
+    elif check.field_kind == "context":
+        # A context field is one dataset's: a rule reading it applies to that dataset alone.
+        known = {name for name, (owner, _, _) in CONTEXT_FIELDS.items()
+                 if collections == {owner}}
     else:
         known = _result_fields(collections)
     unknown = [f for f in fields if f not in known]
@@ -244,11 +259,27 @@ def _params(path: Path, line: int, check_name: str, text: str) -> dict[str, Any]
     return params
 
 
+def _check_thresholds(path: Path, line: int, params: dict[str, Any],
+                      collections: frozenset[str]) -> None:
+    """Params named *_threshold name a threshold of every dataset the rule applies to."""
+    for name, value in params.items():
+        if not name.endswith("_threshold"):
+            continue
+        for collection in sorted(collections):
+            try:
+                threshold(collection, value)
+            except KeyError:
+                raise RuleSetError(
+                    path, line, f"param {name}: dataset {collection} has no threshold {value!r} "
+                    "in keystage/datasets.py"
+                ) from None
+
+
 def _rule(path: Path, line: int, row: dict[str, str]) -> Rule:
     code = row["code"]
     if not _CODE.match(code):
         raise RuleSetError(
-            path, line, f"code {code!r} must be a prefix (GEN SCH EYF PHO KS1 KS2 MTC) and 3 digits"
+            path, line, f"code {code!r} must be a prefix ({' '.join(_RULE_PREFIXES)}) and 3 digits"
         )
     if row["severity"] not in SEVERITIES:
         raise RuleSetError(
@@ -267,6 +298,7 @@ def _rule(path: Path, line: int, row: dict[str, str]) -> Rule:
     fields = tuple(row["fields"].split())
     _check_fields(path, line, check_name, fields, collections)
     params = _params(path, line, check_name, row["params"])
+    _check_thresholds(path, line, params, collections)
     for column in ("title", "message", "rationale"):
         if not row[column]:
             raise RuleSetError(path, line, f"{column} is empty")
@@ -342,9 +374,10 @@ def validate_default_rules() -> tuple[Rule, ...]:
 
 
 def _collections_text(collections: frozenset[str]) -> str:
-    if collections == frozenset(COLLECTION_CODES):
-        return ALL_COLLECTIONS
-    return " ".join(name for name in COLLECTION_CODES if name in collections)
+    if collections >= frozenset(COLLECTION_CODES):
+        extra = [name for name in CLEANED_CODES if name in collections - set(COLLECTION_CODES)]
+        return " ".join([ALL_COLLECTIONS, *extra])
+    return " ".join(name for name in CLEANED_CODES if name in collections)
 
 
 def dump_rule_set(rule_set: RuleSet, path: Path | str) -> None:

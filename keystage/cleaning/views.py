@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from keystage import datasets
 from keystage.accounts import access
 from keystage.accounts.models import Role
 from keystage.accounts.permissions import has_permission
@@ -28,7 +29,7 @@ from keystage.cleaning.queries import (
     filtered_issues,
     school_report_rows,
 )
-from keystage.cleaning.ruleset import rule_set_for
+from keystage.cleaning.ruleset import CLEANED_CODES, CLEANED_DATASETS, rule_set_for
 from keystage.collection.choices import collection_and_year, la_of, year_param
 from keystage.collection.models import Collection
 from keystage.core.downloads import csv_response, xlsx_response
@@ -222,10 +223,10 @@ def rule_catalogue(request):
     year = year_param(request, la_of(request.user))
     rule_set = _rule_set(year)
     rules = rule_set.rules if rule_set is not None else ()
-    collection = choice_param(request, "collection", Collection.values, default="")
+    collection = choice_param(request, "collection", CLEANED_CODES, default="")
     if collection:
         rules = tuple(r for r in rules if collection in r.collections)
-    order = {value: i for i, value in enumerate(Collection.values)}
+    order = {value: i for i, value in enumerate(CLEANED_CODES)}
     rows = [
         {"code": r.code, "severity": r.severity, "title": r.title, "message": r.message,
          "rationale": r.rationale, "fields": " ".join(r.fields),
@@ -234,5 +235,5 @@ def rule_catalogue(request):
     ]
     return render(request, "cleaning/rules.html", {
         "rule_set": rule_set, "rules": rows, "year": year, "collection": collection,
-        "collections": Collection.choices,
+        "collections": datasets.choices(CLEANED_DATASETS),
     })

@@ -17,7 +17,8 @@ from keystage.cleaning.engine import (
     empty_cleaning_data,
     run_rules,
 )
-from keystage.cleaning.ruleset import load_rules, rule_set_for
+from keystage.cleaning.ks4_subjects import ks4_grades, ks4_subjects
+from keystage.cleaning.ruleset import CLEANED_DATASETS, load_rules, rule_set_for
 from keystage.collection.derive import ELGS
 from keystage.formats.upn import CHECK_ALPHABET, check_letter, is_valid, is_well_formed, make_upn
 
@@ -59,6 +60,8 @@ def temporary_upn(serial: int) -> str:
 
 def clean_data(collection: str) -> CleaningData:
     """One open school of LA 330 with three clean pupils and their complete results."""
+    if collection in CONTEXT_NCYEARS:
+        return clean_context_data(collection)
     data = empty_cleaning_data(collection, YEAR)
     ncyears = NCYEARS[collection]
     pupils, results = [], []
@@ -96,6 +99,59 @@ def clean_data(collection: str) -> CleaningData:
             schema=data.earlier_phonics.schema,
             orient="row",
         ),
+    )
+
+
+# The context datasets: three pupils of one school with clean rows of the dataset's own.
+CONTEXT_NCYEARS = {
+    "census": ["R", "3", "6"],
+    "pp": ["2", "4", "6"],
+    "ks2": ["6", "6", "6"],
+    "ks4": ["11", "11", "11"],
+    "extra": ["1", "5", "9"],
+}
+CONTEXT_ROWS = {
+    "census": {"census": [(1, "C"), (2, "C"), (3, "M")],
+               # A closed period, an open one, and one that starts and ends on one day.
+               "fsm_periods": [(1, date(2024, 9, 1), date(2025, 7, 20)),
+                               (2, date(2025, 1, 6), None),
+                               (3, date(2025, 3, 3), date(2025, 3, 3))]},
+    "pp": {"pp": [(1, True, "FSM6"), (2, True, "CLA"), (3, False, "")]},
+    "ks2": {"ks2": [(1, 100, 95, 110), (2, 80, 120, 101), (3, None, None, None)]},
+    "ks4": {"ks4": [(1, 2, "GCSE", "ENGLANG", "5"), (1, 3, "GCSE", "MATHS", "4"),
+                    (2, 4, "GCSE", "COMBSCI", "5-4"), (2, 5, "GCSE", "HISTORY", "U"),
+                    (3, 6, "GCSE", "FRENCH", "9")]},
+    "extra": {"extra": [(1, "YOUNG_CARER", "Y"), (2, "YOUNG_CARER", "N"),
+                        (3, "RESOURCE_BASE", "Y")]},
+}
+
+
+def clean_context_data(dataset: str) -> CleaningData:
+    """One open school of LA 330 with three clean pupils of a context dataset and their rows;
+    every pupil of a pupil premium or results file is on the census."""
+    data = empty_cleaning_data(dataset, YEAR, "SPR" if dataset == "census" else "")
+    pupils = []
+    for index, ((surname, forename, sex), ncyear) in enumerate(
+        zip(NAMES, CONTEXT_NCYEARS[dataset], strict=True)
+    ):
+        number = 0 if ncyear == "R" else int(ncyear)
+        born = date(YEAR - 5 - number, 5, 1 + index)
+        pupils.append((index + 1, SCHOOL, upn(index + 1), surname, forename, born,
+                       born.isoformat(), sex, ncyear))
+    frames = {
+        name: pl.DataFrame(rows, schema=getattr(data, name).schema, orient="row")
+        for name, rows in CONTEXT_ROWS[dataset].items()
+    }
+    return dataclasses.replace(
+        data,
+        pupils=pl.DataFrame(pupils, schema=data.pupils.schema, orient="row"),
+        schools=pl.DataFrame(
+            [(SCHOOL, LAESTAB, "Example School", False, "open", True, True)],
+            schema=data.schools.schema,
+            orient="row",
+        ),
+        census_upns=pl.DataFrame({"upn": [upn(n) for n in (1, 2, 3, 40)]}),
+        **frames,
     )
 
 
@@ -216,6 +272,37 @@ def earlier_phonics(rows: list[tuple[str, str]]) -> Change:
     def change(data: CleaningData) -> CleaningData:
         frame = pl.DataFrame(rows, schema=data.earlier_phonics.schema, orient="row")
         return dataclasses.replace(data, earlier_phonics=frame)
+
+    return change
+
+
+def rows(frame: str, *added: tuple) -> Change:
+    """Add rows to one of the context frames (census, fsm_periods, pp, ks2, ks4, extra)."""
+
+    def change(data: CleaningData) -> CleaningData:
+        current = getattr(data, frame)
+        extra = pl.DataFrame(list(added), schema=current.schema, orient="row")
+        return dataclasses.replace(data, **{frame: pl.concat([current, extra])})
+
+    return change
+
+
+def row_values(frame: str, pupil_id: int, **values) -> Change:
+    """Change the values of a pupil's rows in one of the context frames."""
+
+    def change(data: CleaningData) -> CleaningData:
+        current = getattr(data, frame)
+        return dataclasses.replace(
+            data, **{frame: _set(current, pl.col("pupil_id") == pupil_id, **values)}
+        )
+
+    return change
+
+
+def census_upns(*upns: str) -> Change:
+    def change(data: CleaningData) -> CleaningData:
+        return dataclasses.replace(data, census_upns=pl.DataFrame({"upn": list(upns)},
+                                                                  schema={"upn": pl.String}))
 
     return change
 
@@ -347,12 +434,47 @@ CASES = [
          passing=result(2, "MTC", "25")),
     Case("MTC003", "mtc", result(2, "MTC", "C"), {(2, "MTC")},
          passing=result(2, "MTC", "Z")),
+    # The context datasets.
+    Case("GEN023", "pp", pupil(3, upn=upn(2)), {(2, "UPN"), (3, "UPN")},
+         passing=pupil(3, upn=upn(40))),
+    Case("GEN024", "ks2", pupil(2, upn=upn(50)), {(2, "UPN")},
+         passing=both(pupil(2, upn=upn(50)), census_upns())),
+    Case("CEN001", "census",
+         both(new_school(2, "3302002", has_submission=True), copy_of_pupil(2, 4, 2),
+              rows("census", (4, "M"))),
+         {(2, "EnrolStatus"), (4, "EnrolStatus")},
+         passing=both(new_school(2, "3302002", has_submission=True), copy_of_pupil(2, 4, 2),
+                      rows("census", (4, "S")))),
+    Case("CEN002", "census", row_values("fsm_periods", 1, end=date(2024, 8, 31)),
+         {(1, "FSMendDate")},
+         passing=row_values("fsm_periods", 1, end=date(2024, 9, 1))),
+    Case("CEN003", "census", pupil(2, dob=date(2018, 9, 1)), {(2, "DOB")},
+         passing=pupil(2, dob=date(2018, 8, 31))),
+    Case("CEN004", "census", pupil(2, dob=date(2020, 9, 1)), {(2, "DOB")},
+         passing=pupil(2, dob=date(2020, 8, 31))),
+    Case("PPR001", "pp", row_values("pp", 1, reason="FSM"), {(1, "PP_REASON")},
+         passing=row_values("pp", 1, reason="POSTLAC")),
+    Case("KSR001", "ks2", row_values("ks2", 2, mat_score=121), {(2, "MATSCORE")},
+         passing=row_values("ks2", 2, mat_score=120)),
+    Case("KS4001", "ks4", rows("ks4", (3, 7, "GCSE", "ENGLISH", "6")), {(3, "SUBJECT")},
+         passing=rows("ks4", (3, 7, "GCSE", "ENGLIT", "6"))),
+    Case("KS4002", "ks4", rows("ks4", (3, 7, "GCSE", "COMBSCI", "5-3")), {(3, "GRADE")},
+         passing=rows("ks4", (3, 7, "GCSE", "COMBSCI", "6-5"))),
+    Case("EXT001", "extra",
+         both(copy_of_pupil(1, 4, SCHOOL), rows("extra", (4, "YOUNG_CARER", "N"))),
+         {(1, "FIELD"), (4, "FIELD")},
+         passing=both(copy_of_pupil(1, 4, SCHOOL), rows("extra", (4, "SEN_UNIT", "N")))),
 ]
 
 
 @pytest.mark.parametrize("collection", NCYEARS)
 def test_clean_data_gives_no_issues(collection):
     assert run_rules(clean_data(collection)).to_dicts() == []
+
+
+@pytest.mark.parametrize("dataset", CONTEXT_NCYEARS)
+def test_clean_context_data_gives_no_issues(dataset):
+    assert run_rules(clean_data(dataset)).to_dicts() == []
 
 
 def test_a_clean_pvi_setting_in_the_eyfsp_return_gives_no_issues():
@@ -550,3 +672,93 @@ def test_rules_run_over_frames_that_arrive_in_several_chunks_as_database_copies_
     issues = run_rules(chunked)
 
     assert set(issues.filter(pl.col("rule_code") == "GEN022")["pupil_id"]) == {11, 12}
+
+
+# ---------------------------------------------------------------------------------------------
+# The context datasets
+
+
+@pytest.mark.parametrize(
+    ("field", "score", "flagged"),
+    [("READSCORE", 79, True), ("READSCORE", 80, False), ("GPSSCORE", 120, False),
+     ("GPSSCORE", 121, True), ("MATSCORE", 0, True), ("MATSCORE", None, False)],
+)
+def test_ks2_scores_are_checked_against_the_registry_thresholds(field, score, flagged):
+    column = {"READSCORE": "read_score", "MATSCORE": "mat_score", "GPSSCORE": "gps_score"}[field]
+    issues = run_rules(row_values("ks2", 1, **{column: score})(clean_data("ks2")))
+    expected = [("KSR001", field, str(score))] if flagged else []
+    assert issues.select("rule_code", "field", "value").rows() == expected
+
+
+@pytest.mark.parametrize(
+    ("subject", "grade", "code"),
+    [("MATHS", "5-4", "KS4002"), ("COMBSCI", "5", "KS4002"), ("COMBSCI", "4-5", "KS4002"),
+     ("HISTORY", "A*", "KS4002"), ("HISTORY", "", "KS4002"), ("LATIN", "7", "KS4001"),
+     ("COMBSCI", "1-1", None), ("ENGLIT", "U", None), ("COMBSCI", "U", None)],
+)
+def test_a_ks4_result_gets_one_issue_for_an_unknown_subject_or_a_wrong_grade(subject, grade,
+                                                                             code):
+    issues = run_rules(rows("ks4", (3, 9, "GCSE", subject, grade))(clean_data("ks4")))
+    assert issues["rule_code"].to_list() == ([code] if code else [])
+
+
+def test_a_subsidiary_registration_beside_a_main_one_is_not_a_dual_main_registration():
+    data = both(new_school(2, "3302002", has_submission=True), copy_of_pupil(3, 4, 2),
+                rows("census", (4, "S")))(clean_data("census"))
+    assert run_rules(data).to_dicts() == []
+
+
+def test_a_dual_main_registration_names_the_status_and_the_number_of_schools():
+    data = both(new_school(2, "3302002", has_submission=True), copy_of_pupil(1, 4, 2),
+                rows("census", (4, "C")))(clean_data("census"))
+    assert run_rules(data).select("laestab", "value").rows() == [
+        ("3302001", "C at 2 schools"), ("3302002", "C at 2 schools"),
+    ]
+
+
+def test_an_fsm_period_ending_before_it_starts_shows_both_dates():
+    data = row_values("fsm_periods", 2, end=date(2024, 12, 31))(clean_data("census"))
+    assert run_rules(data).select("rule_code", "value").rows() == [
+        ("CEN002", "2025-01-06 to 2024-12-31")
+    ]
+
+
+def test_a_census_dob_is_checked_against_each_pupils_own_nc_year():
+    # Born in the Year 6 window but recorded in Reception: implausible, an error.
+    data = pupil(1, dob=date(YEAR - 11, 5, 1))(clean_data("census"))
+    assert run_rules(data).select("rule_code", "pupil_id").rows() == [("CEN004", 1)]
+
+
+def test_the_general_rules_check_context_upns_but_not_collection_year_groups():
+    data = both(pupil(1, upn="Z" + upn(1)[1:]), pupil(2, ncyear="10"))(clean_data("pp"))
+    census = census_upns("Z" + upn(1)[1:], upn(2), upn(3))
+    assert run_rules(census(data)).select("rule_code", "pupil_id").rows() == [("GEN003", 1)]
+
+
+def test_a_pupil_premium_reason_left_empty_is_not_an_unknown_reason():
+    data = row_values("pp", 2, eligible=False, reason="")(clean_data("pp"))
+    assert run_rules(data).to_dicts() == []
+
+
+def test_a_ks4_candidate_at_two_schools_is_a_duplicate_upn():
+    data = both(new_school(2, "3302002", has_submission=True), copy_of_pupil(3, 4, 2),
+                rows("ks4", (4, 20, "GCSE", "MATHS", "3")))(clean_data("ks4"))
+    issues = run_rules(data)
+    assert issues.select("rule_code", "laestab").rows() == [
+        ("GEN023", "3302001"), ("GEN023", "3302002"),
+    ]
+
+
+def test_the_ks4_subject_list_has_gcse_grades_and_double_grades_for_combined_science():
+    grades = ks4_grades(YEAR)
+    assert grades[("GCSE", "MATHS")] == ("9", "8", "7", "6", "5", "4", "3", "2", "1", "U")
+    assert {"9-9", "5-4", "1-1", "U"} <= set(grades[("GCSE", "COMBSCI")])
+    assert "4-5" not in grades[("GCSE", "COMBSCI")]
+    assert {"ENGLANG", "ENGLIT", "BIOLOGY", "COMPSCI", "GERMAN", "ART"} <= {
+        subject for _, subject in grades}
+    assert {s.subject for s in ks4_subjects(2019)} == set()
+
+
+def test_every_dataset_with_a_rule_prefix_has_rules_under_it():
+    codes = {rule.code[:3] for rule in load_rules()}
+    assert {d.rule_prefix for d in CLEANED_DATASETS} <= codes

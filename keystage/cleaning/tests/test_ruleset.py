@@ -141,6 +141,18 @@ def test_a_rule_with_two_versions_gives_each_year_its_own(tmp_path):
         pytest.param([row(), row(first_year="2020")], 4, "line 3", id="overlapping-years"),
         pytest.param([row(collections="mtc"), row(collections="mtc ks1", first_year="2025")],
                      4, "already in force", id="overlapping-collections"),
+        pytest.param([row(collections="* ks1")], 3, "* already means every statutory",
+                     id="star-and-a-collection"),
+        pytest.param([row(collections="census census")], 3, "listed twice",
+                     id="dataset-twice"),
+        pytest.param([row(collections="census pp", check="context_in_values",
+                          fields="PP_REASON", params='{"values": ["CLA"]}')], 3,
+                     "unknown field(s) PP_REASON", id="context-field-of-another-dataset"),
+        pytest.param([row(collections="ks2", check="score_out_of_range", fields="READSCORE",
+                          params='{"min_threshold": "lowest", "max_threshold": "max_score"}')],
+                     3, "dataset ks2 has no threshold 'lowest'", id="unknown-threshold"),
+        pytest.param([row(code="CEN15")], 3, "(GEN SCH EYF PHO KS1 KS2 MTC CEN PPR KSR KS4 EXT)",
+                     id="bad-code-names-every-prefix"),
     ],
 )
 def test_an_invalid_rule_row_names_the_line_and_the_problem(tmp_path, rows, line, problem):
@@ -192,6 +204,43 @@ def test_a_year_rule_set_holds_only_rules_in_force_that_year(tmp_path):
     path = rule_file(tmp_path, row(last_year="2020"), first_line="# Keystage rule set 2025/26")
     with pytest.raises(RuleSetError, match=r"line 3: GEN015 is not in force in 2025/26"):
         load_rule_set(path)
+
+
+def test_star_is_every_statutory_collection_and_context_datasets_are_named_after_it(tmp_path):
+    path = rule_file(tmp_path, row(collections="* census pp"),
+                     row(code="GEN016", collections="*"))
+    first, second = load_rules(path)
+    assert first.collections == {"eyfsp", "phonics", "ks1", "ks2ta", "mtc", "census", "pp"}
+    assert second.collections == {"eyfsp", "phonics", "ks1", "ks2ta", "mtc"}
+    rule_set = rule_set_for(2026, path)
+    dump_rule_set(rule_set, tmp_path / "out.csv")
+    written = (tmp_path / "out.csv").read_text(encoding="utf-8")
+    assert ",* census pp," in written and ",*,2012" in written
+    assert load_rule_set(tmp_path / "out.csv") == rule_set
+
+
+def test_the_general_rules_check_only_the_datasets_they_make_sense_for():
+    rule_set = rule_set_for(2026)
+
+    def codes(dataset):
+        return {rule.code for rule in rule_set.for_collection(dataset)}
+
+    upn_rules = {"GEN001", "GEN002", "GEN003", "GEN004", "GEN005"}
+    for dataset in ("census", "pp", "ks2", "ks4", "extra"):
+        assert upn_rules <= codes(dataset), dataset
+    assert {"GEN006", "GEN011", "GEN015", "CEN001", "CEN002", "CEN003", "CEN004"} <= codes(
+        "census")
+    # Year-group, cross-collection and cohort rules are the statutory collections' alone.
+    for code in ("GEN007", "GEN012", "GEN013", "GEN017", "GEN018", "SCH003", "SCH004"):
+        assert not rule_set.by_code(code).collections & {"census", "pp", "ks2", "ks4", "extra"}
+    assert codes("pp") == upn_rules | {"GEN023", "GEN024", "PPR001"}
+    assert codes("extra") == upn_rules | {"EXT001"}
+
+
+def test_ks2_score_limits_are_the_registry_thresholds():
+    params = rule_set_for(2026).by_code("KSR001").params
+    assert (threshold("ks2", params["min_threshold"]),
+            threshold("ks2", params["max_threshold"])) == (80, 120)
 
 
 def test_an_empty_rule_set_has_no_rules_for_a_collection():

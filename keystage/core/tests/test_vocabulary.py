@@ -40,13 +40,14 @@ ALL = datasets.choices()
 STATUTORY = datasets.choices(datasets.COLLECTIONS)
 WITH_RETURN = datasets.choices(datasets.RETURNS)
 COHORTS = datasets.cohort_choices()
+CLEANED = datasets.choices(datasets.of_family(datasets.Family.COLLECTION, datasets.Family.CONTEXT))
 CODE_FIELDS = {
     (Submission, "collection"): ALL,
     (PupilRecord, "collection"): ALL,
     (RetiredPupilRecord, "collection"): ALL,
     (ExpectedCohort, "collection"): COHORTS,
-    (CleaningRun, "collection"): STATUTORY,
-    (Issue, "collection"): STATUTORY,
+    (CleaningRun, "collection"): CLEANED,
+    (Issue, "collection"): CLEANED,
     (LaEdit, "collection"): STATUTORY,
     (ReturnFile, "collection"): WITH_RETURN,
 }

@@ -7,14 +7,17 @@ from django.core.management.base import BaseCommand, CommandError
 from keystage.cleaning.actions import do_run_cleaning
 from keystage.cleaning.models import Issue
 from keystage.cleaning.queries import REPORT_COLUMNS, report_rows
-from keystage.collection.models import Collection, Submission
+from keystage.cleaning.ruleset import CLEANED_CODES
+from keystage.collection.models import Submission
 from keystage.core.cells import SafeCsvWriter
 from keystage.core.inputs import assessment_year
+from keystage.datasets import CENSUS
 from keystage.schools.models import LocalAuthority
 
 
 class Command(BaseCommand):
-    help = ("Run the year's cleaning rules over an LA's statutory collections, keep what they "
+    help = ("Run the year's cleaning rules over an LA's statutory collections and context "
+            "datasets (census, pupil premium, KS2 and KS4 results, extra fields), keep what they "
             "find for the app's reports, and write it as CSV. Exit status 1 when any error "
             "(which blocks the return) is found.")
 
@@ -22,27 +25,34 @@ class Command(BaseCommand):
         parser.add_argument("--la", required=True, help="three-digit LA code")
         parser.add_argument("--year", type=assessment_year, required=True,
                             help="assessment year (summer), e.g. 2026")
-        parser.add_argument("--collection", choices=Collection.values,
-                            help="one collection (default: every collection with data)")
+        parser.add_argument("--collection", choices=CLEANED_CODES,
+                            help="one collection or dataset (default: every one with data)")
+        parser.add_argument("--term", choices=CENSUS.terms,
+                            help="the census term to check (default: the spring census, or "
+                            "the latest term loaded when there is none)")
         parser.add_argument("--report", help="write the errors and queries to this CSV file")
 
-    def handle(self, *args, la, year, collection, report, **options):
+    def handle(self, *args, la, year, collection, report, term=None, **options):
+        if term and collection != "census":
+            raise CommandError("--term is for the census: add --collection census.",
+                               returncode=2)
         authority = LocalAuthority.objects.filter(code=la).first()
         if authority is None:
             raise CommandError(f"--la {la}: no such local authority in the register.",
                                returncode=2)
         loaded = set(Submission.objects.filter(la=authority, year=year, status="current")
                      .values_list("collection", flat=True).distinct())
-        wanted = [collection] if collection else [c for c in Collection.values if c in loaded]
+        wanted = [collection] if collection else [c for c in CLEANED_CODES if c in loaded]
         if not wanted or (collection and collection not in loaded):
-            what = collection or "statutory assessment"
+            what = collection or "statutory assessment or context"
             raise CommandError(f"No {what} files are loaded for LA {la} in {year}. Load them "
                                "with keystage import first.", returncode=2)
-        runs = [do_run_cleaning(authority, c, year, acting_user=None, trigger="command")
+        runs = [do_run_cleaning(authority, c, year, acting_user=None, trigger="command",
+                                term=term if c == "census" else None)
                 for c in wanted]
         for run in runs:
             self.stdout.write(
-                f"{run.collection}: {run.counts} "
+                f"{run.collection}{' ' + run.term if run.term else ''}: {run.counts} "
                 f"({run.new_issues} new, {run.resolved_issues} resolved "
                 f"since the previous check; {run.seconds:.2f} s)"
             )
