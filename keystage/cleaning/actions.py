@@ -20,6 +20,7 @@ from keystage.cleaning.ruleset import CLEANED_CODES, rule_set_for
 from keystage.collection.derive import derive_measures
 from keystage.collection.models import AssessmentResult, PupilRecord, Submission
 from keystage.core.bulk import bulk_insert, read_frame
+from keystage.datasets import COLLECTION_CODES
 from keystage.formats.assessment_spec import collection_components
 from keystage.schools.models import LocalAuthority
 
@@ -176,6 +177,9 @@ def do_edit_pupil(
     acting_user,
 ) -> EditOutcome:
     """Change a pupil's details or results with a reason; refuse a change the rules reject."""
+    if pupil.collection not in COLLECTION_CODES:
+        raise EditRefused("Only pupils of the statutory collections can be edited here: correct "
+                          "this dataset at its source and load its file again.")
     reason = (reason or "").strip()
     if not reason:
         raise EditRefused("Enter the reason for the change, for the audit log.", "reason")

@@ -30,13 +30,22 @@ from keystage.cleaning.queries import (
     school_report_rows,
 )
 from keystage.cleaning.ruleset import CLEANED_CODES, CLEANED_DATASETS, rule_set_for
-from keystage.collection.choices import collection_and_year, la_of, year_param
-from keystage.collection.models import Collection
+from keystage.collection.choices import la_of, year_param
 from keystage.core.downloads import csv_response, xlsx_response
 from keystage.core.inputs import choice_param
 from keystage.core.pagination import paginate
 from keystage.core.plural import counted
 from keystage.jobs.actions import do_queue_job
+
+CLEANED_CHOICES = datasets.choices(CLEANED_DATASETS)
+
+
+def _dataset_and_year(request, la, *, source=None) -> tuple[str, int]:
+    """The collection or context dataset and the year a cleaning page asks for (a statutory
+    collection by default); an unknown one is a 404."""
+    collection = choice_param(request, "collection", CLEANED_CODES,
+                              default=datasets.COLLECTION_CODES[0], source=source)
+    return collection, year_param(request, la, source=source)
 
 
 def _rule_set(year: int):
@@ -52,7 +61,7 @@ def overview(request):
     user = request.user
     issues = access.access_issues(user)
     la = la_of(user)
-    collection, year = collection_and_year(request, la)
+    collection, year = _dataset_and_year(request, la)
     if user.role == Role.SCHOOL_USER:
         query = f"?collection={collection}&year={year}"
         return redirect(reverse("cleaning:school", args=[user.school.urn]) + query)
@@ -61,7 +70,7 @@ def overview(request):
     issues = issues.filter(collection=collection, year=year)
     rule_set = _rule_set(year)
     return render(request, "cleaning/overview.html", {
-        "collection": collection, "year": year, "collections": Collection.choices,
+        "collection": collection, "year": year, "collections": CLEANED_CHOICES,
         "run": latest, "rules": by_rule(issues, rule_set),
         "grid": paginate(request, by_school(issues)),
         "can_clean": has_permission(user, "clean-data"),
@@ -74,7 +83,7 @@ def overview(request):
 def run_rules(request):
     """Queue a run of the rules over a collection; the worker shows its progress."""
     la = access.access_user_la(request.user, "clean-data")
-    collection, year = collection_and_year(request, la, source=request.POST)
+    collection, year = _dataset_and_year(request, la, source=request.POST)
     job = do_queue_job(
         "run-cleaning", f"Check {collection.upper()} {year}", la=la, acting_user=request.user,
         params={"la_code": la.code, "collection": collection, "year": year},
@@ -87,14 +96,14 @@ def issue_list(request):
     """Every issue of a collection, sortable and filterable, paged; CSV in the report layout."""
     user = request.user
     la = la_of(user)
-    collection, year = collection_and_year(request, la)
+    collection, year = _dataset_and_year(request, la)
     issues = access.access_issues(user).filter(collection=collection, year=year)
     rows, applied = filtered_issues(issues, request.GET)
     if choice_param(request, "format", ("csv",)) == "csv":
         return csv_response(f"{la.code}_{collection}_{year}_issues", REPORT_COLUMNS,
                             rows.values_list(*REPORT_COLUMNS).iterator(chunk_size=5000))
     return render(request, "cleaning/issue_list.html", {
-        "collection": collection, "year": year, "collections": Collection.choices,
+        "collection": collection, "year": year, "collections": CLEANED_CHOICES,
         "grid": paginate(request, rows), "applied": applied, "sort_columns": GRID_COLUMNS,
         "query": f"collection={collection}&year={year}",
     })
@@ -104,7 +113,7 @@ def issue_list(request):
 def school_report(request, urn: str):
     """One school's report, to send back to it; school users see their own school's."""
     school = access.access_school_by_urn(request.user, urn, "view-reports")
-    collection, year = collection_and_year(request, school.la)
+    collection, year = _dataset_and_year(request, school.la)
     issues = access.access_issues(request.user).filter(
         school=school, collection=collection, year=year
     )
@@ -118,7 +127,7 @@ def school_report(request, urn: str):
     rows, applied = filtered_issues(issues, request.GET)
     return render(request, "cleaning/school_report.html", {
         "school": school, "collection": collection, "year": year,
-        "collections": Collection.choices, "grid": paginate(request, rows),
+        "collections": CLEANED_CHOICES, "grid": paginate(request, rows),
         "applied": applied, "sort_columns": GRID_COLUMNS,
         "errors": issues.filter(severity="error").count(),
         "queries": issues.filter(severity="query").count(),
@@ -159,7 +168,9 @@ def _pupil_page(request, pupil):
         "pupil": pupil, "results": results,
         "issues": pupil.issues.order_by("severity", "rule_code", "field"),
         "edits": access.access_la_edits(request.user).filter(pupil=pupil),
-        "can_edit": has_permission(request.user, "clean-data"),
+        # The LA edits the statutory collections' pupils; context rows are corrected at source.
+        "can_edit": (has_permission(request.user, "clean-data")
+                     and pupil.collection in datasets.COLLECTION_CODES),
     })
 
 
@@ -235,5 +246,5 @@ def rule_catalogue(request):
     ]
     return render(request, "cleaning/rules.html", {
         "rule_set": rule_set, "rules": rows, "year": year, "collection": collection,
-        "collections": datasets.choices(CLEANED_DATASETS),
+        "collections": CLEANED_CHOICES,
     })

@@ -18,7 +18,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from keystage.cleaning.actions import do_run_cleaning
+from keystage.accounts.models import Role
+from keystage.cleaning.actions import EditRefused, do_edit_pupil, do_run_cleaning
 from keystage.cleaning.loading import census_term_to_clean, load_cleaning_data
 from keystage.cleaning.models import CleaningRun, Issue
 from keystage.cli import main
@@ -258,3 +259,51 @@ def test_keystage_clean_checks_a_census_term_and_writes_its_report(season, tmp_p
         p for p in season["planted"] if p[0].startswith(("CEN", "GEN003", "GEN006"))}
     assert main(["clean", "--la", "330", "--year", str(YEAR), "--collection", "pp",
                  "--term", "AUT"]) == 2
+
+
+# -- The pages ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_overview_and_issue_grid_show_a_context_datasets_issues(season, login, world):
+    client = login(world.a.users[Role.LA_DATA_OFFICER])
+
+    overview = client.get(f"/cleaning/?collection=census&year={YEAR}")
+    grid = client.get(f"/cleaning/issues/?collection=ks4&year={YEAR}&format=csv")
+
+    assert overview.status_code == 200
+    assert {r["rule_code"]: r["issues"] for r in overview.context["rules"]} == {
+        "CEN001": 2, "CEN002": 1, "CEN003": 1, "CEN004": 1, "GEN003": 1, "GEN006": 2}
+    assert ("census", "School census") in overview.context["collections"]
+    lines = b"".join(grid.streaming_content).decode().splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == ["KS4001", "KS4002"]
+
+
+@pytest.mark.django_db
+def test_the_rules_catalogue_lists_a_datasets_rules(world, login):
+    client = login(world.a.users[Role.LA_ANALYST])
+
+    response = client.get(f"/cleaning/rules/?year={YEAR}&collection=pp")
+
+    codes = [r["code"] for r in response.context["rules"]]
+    assert codes == ["GEN001", "GEN002", "GEN003", "GEN004", "GEN005", "GEN023", "GEN024",
+                     "PPR001"]
+    collections = [r["collections"] for r in response.context["rules"]]
+    assert collections[0] == "eyfsp, phonics, ks1, ks2ta, mtc, census, pp, ks2, ks4, extra"
+    assert collections[-1] == "pp"
+
+
+@pytest.mark.django_db
+def test_a_context_pupil_has_a_page_with_its_issues_but_is_not_edited_in_keystage(season, login,
+                                                                                    world):
+    client = login(world.a.users[Role.LA_DATA_OFFICER])
+    issue = Issue.objects.get(rule_code="PPR001")
+
+    response = client.get(f"/cleaning/pupils/{issue.pupil_id}/", follow=True)
+
+    assert response.status_code == 200
+    assert response.context["can_edit"] is False
+    assert "PPR001" in response.content.decode()
+    with pytest.raises(EditRefused, match="statutory collections"):
+        do_edit_pupil(issue.pupil, {"Surname": "Smith"}, reason="typo",
+                      acting_user=world.a.users[Role.LA_DATA_OFFICER])
