@@ -36,6 +36,7 @@ from keystage.core.downloads import csv_response, stored_file_response, xlsx_res
 from keystage.core.inputs import choice_param
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
+from keystage.years import census_term_label
 
 
 @login_required
@@ -211,6 +212,7 @@ def submission_detail(request, submission_id: int):
     return render(request, "collection/submission_detail.html", {
         "submission": submission, "grid": paginate(request, pupils),
         "can_download": has_permission(request.user, "download-originals"),
+        "term_label": census_term_label(submission.term) if submission.term else "",
     })
 
 
