@@ -6,6 +6,7 @@ from django import forms
 
 from keystage.collection.models import Collection
 from keystage.core.forms import GovukFormMixin
+from keystage.core.inputs import extra_fields
 from keystage.years import academic_year_label
 
 
@@ -36,21 +37,40 @@ class MultipleFileField(forms.FileField):
 class UploadForm(GovukFormMixin, forms.Form):
     files = MultipleFileField(
         label="Files",
-        help_text="CTF files (XML) from schools' MIS, ZIPs of them, or an expected-cohorts CSV. "
-        "Choose several at once, or a ZIP of a folder. The kind of each file is read from "
-        "its content.",
-        error_messages={"required": "Choose the CTF files or ZIP to upload."},
+        help_text="CTF files (XML) from schools' MIS, school census XML, pupil premium, KS2 or "
+        "KS4 results CSVs, an expected-cohorts CSV, or ZIPs of them. Choose several at once, or "
+        "a ZIP of a folder. The kind of each file is read from its content.",
+        error_messages={"required": "Choose the files or ZIP to upload."},
     )
     year = forms.TypedChoiceField(
         label="Assessment year", coerce=int,
         help_text="The summer in which the assessments were made.",
     )
 
-    def __init__(self, *args, years, **kwargs):
+    extra_fields = forms.CharField(
+        label="Extra pupil fields", required=False, max_length=500,
+        help_text="To load a CSV of your own pupil fields keyed by UPN and LAESTAB (a local "
+        "young-carer flag, say), name the columns to keep, separated by commas; write "
+        "Column=name to rename one. Other CSVs in the upload are read as usual.",
+    )
+
+    def __init__(self, *args, years, la_user: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["year"].choices = [
             (y, f"Summer {y} ({academic_year_label(y)})") for y in years
         ]
+        if not la_user:
+            # Extra fields are the LA's own; schools send their MIS files only.
+            del self.fields["extra_fields"]
+
+    def clean_extra_fields(self):
+        text = self.cleaned_data.get("extra_fields", "").strip()
+        if not text:
+            return None
+        try:
+            return extra_fields(text)
+        except ValueError:
+            raise forms.ValidationError("Name at least one column, e.g. Young carer") from None
 
 
 class CollectionYearForm(GovukFormMixin, forms.Form):

@@ -22,6 +22,7 @@ from keystage.audit.models import EventType
 from keystage.collection.actions import (
     FileOutcome,
     SubmissionChange,
+    _edits_overwritten_by_replacing,
     _find_school,
     _retire_pupil_records,
     _store_original,
@@ -237,6 +238,7 @@ def _diff(changes) -> None:
         change.added = sorted(new - before)
         change.removed = sorted(before - new)
         change.names = {u: names.get(u, "") for u in change.added + change.removed}
+        change.la_edits = _edits_overwritten_by_replacing(change.replaces)
 
 
 @transaction.atomic
@@ -276,6 +278,11 @@ def _commit(filename, data, digest, file: DatasetFile, dataset, changes, details
                     "kind": file.kind},
         )
         change.submission = submission
+        if change.replaces is not None:
+            from keystage.cleaning.models import LaEdit
+
+            LaEdit.objects.filter(submission=change.replaces, overwritten_by=None).update(
+                overwritten_by=submission)
         event = (EventType.SUBMISSION_REPLACED if change.replaces
                  else EventType.SUBMISSION_ADDED)
         record_event(
@@ -286,6 +293,7 @@ def _commit(filename, data, digest, file: DatasetFile, dataset, changes, details
             + (f" ({len(change.added)} added, {len(change.removed)} removed)"
                if change.replaces else ""),
             filename=filename, sha256=digest, added=change.added, removed=change.removed,
+            la_edits_overwritten=change.la_edits,
         )
         written.append((submission, rows))
     _write_records(written, details, la=la, year=year, dataset=dataset.code)

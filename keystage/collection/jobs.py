@@ -55,6 +55,7 @@ def run_file_import(context: JobContext) -> dict:
         confirm_replacements=job.params.get("confirm", False), only_school=only_school,
         progress=context.report, total=count_input_files(paths),
         previewed=job.params.get("previewed") if job.params.get("confirm") else None,
+        extra_fields=job.params.get("extra_fields"),
     ).outcomes
     waiting = sorted({names[o.filename].name for o in outcomes
                       if o.status == "needs-confirmation"})

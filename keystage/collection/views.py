@@ -36,6 +36,7 @@ from keystage.core.downloads import csv_response, stored_file_response, xlsx_res
 from keystage.core.inputs import choice_param
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
+from keystage.years import census_term_label
 
 
 @login_required
@@ -46,15 +47,16 @@ def upload(request):
     la = la_of(request.user)
     current = default_year(la)
     years = [current - 1, current, current + 1]
+    la_user = request.user.school_id is None
     too_large = _upload_too_large(request)
     if too_large:
         # Refused before the body is parsed: Django never spools the files to disk.
-        form = UploadForm(years=years, initial={"year": current})
+        form = UploadForm(years=years, initial={"year": current}, la_user=la_user)
         form.cleaned_data = {}  # an unbound form has none; add_error needs it
         form.add_error("files", too_large)
         return render(request, "collection/upload.html", {"form": form})
     form = UploadForm(request.POST or None, request.FILES or None,
-                      years=years, initial={"year": current})
+                      years=years, initial={"year": current}, la_user=la_user)
     if request.method == "POST" and form.is_valid():
         size = sum(f.size for f in form.cleaned_data["files"])
         if size > settings.KEYSTAGE_UPLOAD_MAX_BYTES:
@@ -81,7 +83,8 @@ def upload(request):
                     "import-files", "Import uploaded files", la=la,
                     acting_user=request.user,
                     params={"folder": folder_name, "la_code": la.code,
-                            "year": form.cleaned_data["year"]},
+                            "year": form.cleaned_data["year"],
+                            "extra_fields": form.cleaned_data.get("extra_fields")},
                 )
         if job is None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -209,6 +212,7 @@ def submission_detail(request, submission_id: int):
     return render(request, "collection/submission_detail.html", {
         "submission": submission, "grid": paginate(request, pupils),
         "can_download": has_permission(request.user, "download-originals"),
+        "term_label": census_term_label(submission.term) if submission.term else "",
     })
 
 

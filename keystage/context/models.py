@@ -30,6 +30,9 @@ class CensusDetail(models.Model):
     boarder = models.CharField(max_length=1, blank=True)
     sen_provision = models.CharField(max_length=1, blank=True)  # N, K, E
     fsm_eligible = models.BooleanField(null=True)  # on the census reference date
+    service_child = models.CharField(max_length=2, blank=True)
+    # AdoptedFromCare as the census gives it (adopted, or left care under an order: methods 11.1).
+    adopted_from_care = models.CharField(max_length=2, blank=True)
 
     def __str__(self) -> str:
         return f"census detail of {self.record_id}"

@@ -103,6 +103,8 @@ def _census_details(file: DatasetFile, records: pl.DataFrame) -> list[DetailRows
         _text(keyed, "boarder").alias("boarder"),
         _text(keyed, "sen_provision").alias("sen_provision"),
         _flag(keyed, "fsm_eligible").alias("fsm_eligible"),
+        _text(keyed, "service_child").alias("service_child"),
+        _text(keyed, "adopted_from_care").alias("adopted_from_care"),
     )
     # FSM periods and SEN needs are children of a pupil element: they carry its line.
     by_line = keyed.select("key", _line(keyed).alias("line"))

@@ -111,3 +111,17 @@ def check_text(value: str, *, max_length: int, what: str) -> str | None:
         return (f"{what} is {len(value):,} characters long; at most {max_length} fit. "
                 "Shorten it and send the file again.")
     return None
+
+
+def extra_fields(text: str) -> dict[str, str]:
+    """--fields "COLUMN[=NAME],...": the columns of an extra-fields CSV to keep, and their names."""
+    fields = {}
+    for part in text.split(","):
+        column, _, name = part.partition("=")
+        column, name = column.strip(), (name.strip() or column.strip())
+        if not column:
+            continue
+        fields[column] = name
+    if not fields:
+        raise ValueError("name at least one column")
+    return fields

@@ -76,7 +76,7 @@ def test_an_upload_with_no_file_chosen_is_a_form_error(world, client):
     response = client.post("/collection/upload/", {"year": 2026})
     page = response.content.decode()
     assert response.status_code == 200 and "govuk-error-summary" in page
-    assert "Choose the CTF files or ZIP to upload." in page
+    assert "Choose the files or ZIP to upload." in page
     assert not Job.objects.exists()
 
 

@@ -6,22 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from keystage.collection.actions import do_import_batch
 from keystage.collection.inputs import count_input_files, iter_input_files
-from keystage.core.inputs import assessment_year
+from keystage.core.inputs import assessment_year, extra_fields
 from keystage.schools.models import LocalAuthority
-
-
-def extra_fields(text: str) -> dict[str, str]:
-    """--fields "COLUMN[=NAME],...": the columns of an extra-fields CSV to keep, and their names."""
-    fields = {}
-    for part in text.split(","):
-        column, _, name = part.partition("=")
-        column, name = column.strip(), (name.strip() or column.strip())
-        if not column:
-            continue
-        fields[column] = name
-    if not fields:
-        raise ValueError("name at least one column")
-    return fields
 
 
 class Command(BaseCommand):
