@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from keystage.cleaning.ks4_subjects import ks4_grades
 from keystage.datasets import threshold
 from keystage.formats.assessment_spec import collection_components
+from keystage.formats.ks4_subjects import ks4_grades
 from keystage.formats.la_codes import la_codes
 from keystage.formats.upn import CHECK_ALPHABET
 from keystage.years import NC_YEARS, dob_window, ncyear_number

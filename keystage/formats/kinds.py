@@ -110,3 +110,12 @@ def kinds_of_dataset(dataset: str) -> tuple[FileKind, ...]:
 
 # The registry: one register(...) line per kind, grouped by dataset. CTFs are not listed: the
 # intake recognises them with keystage.formats.ctf.looks_like_ctf and streams them with CtfReader.
+register(FileKind("pp_csv", "pp", "Pupil premium (CSV)", "keystage.formats.tabular:looks_like_pp",
+                  "keystage.formats.tabular:read_pp", priority=40))
+register(FileKind("ks2_csv", "ks2", "KS2 results (CSV)", "keystage.formats.tabular:looks_like_ks2",
+                  "keystage.formats.tabular:read_ks2", priority=40))
+register(FileKind("ks4_csv", "ks4", "KS4 results (CSV)", "keystage.formats.tabular:looks_like_ks4",
+                  "keystage.formats.tabular:read_ks4", priority=40))
+register(FileKind("extra_csv", "extra", "Extra pupil fields (CSV)",
+                  "keystage.formats.tabular:never", "keystage.formats.tabular:read_extra",
+                  priority=1000))

@@ -17,9 +17,9 @@ from keystage.cleaning.engine import (
     empty_cleaning_data,
     run_rules,
 )
-from keystage.cleaning.ks4_subjects import ks4_grades, ks4_subjects
 from keystage.cleaning.ruleset import CLEANED_DATASETS, load_rules, rule_set_for
 from keystage.collection.derive import ELGS
+from keystage.formats.ks4_subjects import ks4_grades, ks4_subjects
 from keystage.formats.upn import CHECK_ALPHABET, check_letter, is_valid, is_well_formed, make_upn
 
 YEAR = 2026

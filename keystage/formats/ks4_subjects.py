@@ -1,5 +1,7 @@
 """The KS4 subject list: which qualifications and subjects a KS4 results file may carry in a year,
-and the grades each takes (keystage/cleaning/data/ks4_subjects.csv); no Django."""
+and the grades each takes (keystage/formats/data/ks4_subjects.csv); no Django.
+
+The KS4 results reader and the cleaning rules both read it."""
 
 from __future__ import annotations
 
