@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "keystage.jobs",
     "keystage.collection",
     "keystage.context",
+    "keystage.pupils",
     "keystage.cleaning",
     "keystage.returns",
     "keystage.synth",

@@ -556,6 +556,9 @@ def _write_rows(pending: list[_PendingRows]) -> None:
     )
     pupils = [p for r in pending for p in r.pupils]
     bulk_insert(AssessmentResult, RESULT_FIELDS, _result_rows(pupils, ids))
+    from keystage.pupils.linking import link_submissions
+
+    link_submissions([r.submission_id for r in pending])
 
 
 def _measures(collection: str, pupil: _ParsedPupil) -> tuple:

@@ -327,6 +327,10 @@ def _write_records(written, details, *, la, year: int, dataset: str) -> None:
         model = apps.get_model(detail.model)
         bulk_insert(model, ["record", *detail.fields],
                     frame.select("record", *detail.fields).iter_rows())
+    from keystage.pupils.linking import link_submissions
+
+    # After the details: a census pupil's former UPN is one of the keys it is linked by.
+    link_submissions([s.pk for s, _ in written])
 
 
 def _write_leavers(written, file: DatasetFile) -> None:

@@ -114,6 +114,11 @@ class PupilRecord(models.Model):
     elgs_expected = models.PositiveSmallIntegerField(null=True)
     phonics_met = models.BooleanField(null=True)
     mtc_full_marks = models.BooleanField(null=True)
+    # The pupil this row is (keystage.pupils), how the link was made and how sure it is.
+    pupil = models.ForeignKey("pupils.Pupil", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="records")
+    link_method = models.CharField(max_length=10, blank=True, db_default="")
+    link_score = models.FloatField(null=True, blank=True)
 
     class Meta:
         indexes = [

@@ -207,3 +207,31 @@ def iter_frames(sql: str, params: Sequence, schema: dict, *, chunk_rows: int = 5
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(chunk_rows):
             yield typed(pl.DataFrame(rows, schema=text_schema, orient="row"))
+
+
+def allocate_ids(model: type[models.Model], count: int) -> list[int]:
+    """Primary keys for `count` new rows, taken before they are inserted with bulk_insert.
+
+    PostgreSQL hands them out from the table's sequence, so concurrent writers never collide;
+    SQLite allows one writer at a time, so the ids after the current largest are free until
+    this transaction ends.
+    """
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    pk = model._meta.pk.column
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, pk, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        quoted = connection.ops.quote_name(table)
+        # Django's SQLite tables use AUTOINCREMENT, so ids are never reused: start after the
+        # highest ever handed out (sqlite_sequence), not only the highest still present.
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+        cursor.execute(f"SELECT MAX({connection.ops.quote_name(pk)}) FROM {quoted}")  # noqa: S608
+        top = max(row[0] if row else 0, cursor.fetchone()[0] or 0)
+        return list(range(top + 1, top + 1 + count))

@@ -1,0 +1,115 @@
+"""Link newly stored dataset rows to the LA's pupils, a whole batch at a time.
+
+Called inside the import's transaction, after its pupil records are written: one read of the
+new records, one of the LA's pupils and identifiers, the pure matcher
+(keystage.identity.link_records), then one bulk insert each of new pupils, new identifiers and
+review items, and one bulk update of the records' links. The import's own audit event covers
+the links it makes; an LA officer's confirm, split and merge are audited actions of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+from django.utils import timezone
+
+from keystage.collection.models import PupilRecord
+from keystage.context.models import CensusDetail
+from keystage.core.bulk import allocate_ids, bulk_insert, bulk_update_by_pk, read_frame
+from keystage.identity.link import link_records
+from keystage.pupils.models import LinkReview, Pupil, PupilIdentifier
+
+_RECORDS = {"record_id": pl.Int64, "la_id": pl.Int64, "upn": pl.String,
+            "former_upns": pl.String, "surname": pl.String, "forename": pl.String,
+            "dob": pl.Date, "sex": pl.String}
+_PUPILS = {"pupil_id": pl.Int64, "surname": pl.String, "forename": pl.String, "dob": pl.Date,
+           "sex": pl.String}
+_IDENTIFIERS = {"pupil_id": pl.Int64, "kind": pl.String, "value": pl.String}
+_CHUNK = 900  # ids per IN list: under SQLite's oldest limit of 999 parameters
+
+
+def _t(model) -> str:
+    return model._meta.db_table
+
+
+def _records(submission_ids: Sequence[int]) -> pl.DataFrame:
+    parts = [pl.DataFrame(schema=_RECORDS)]
+    for start in range(0, len(submission_ids), _CHUNK):
+        chunk = list(submission_ids[start:start + _CHUNK])
+        marks = ", ".join(["%s"] * len(chunk))
+        parts.append(read_frame(
+            f"SELECT p.id, p.la_id, p.upn, COALESCE(c.former_upn, ''), p.surname, "  # noqa: S608
+            f"p.forename, CAST(p.dob AS TEXT), p.sex FROM {_t(PupilRecord)} p "
+            f"LEFT JOIN {_t(CensusDetail)} c ON c.record_id = p.id "
+            f"WHERE p.submission_id IN ({marks}) AND p.pupil_id IS NULL",
+            chunk, _RECORDS))
+    return pl.concat(parts)
+
+
+def link_submissions(submission_ids: Sequence[int]) -> int:
+    """Link the unlinked records of these submissions to pupils; returns records linked."""
+    records = _records(submission_ids)
+    total = 0
+    for (la_id,), rows in records.group_by(["la_id"]):
+        total += _link_la(la_id, rows)
+    return total
+
+
+def link_unlinked_records(la) -> int:
+    """Link every record of the LA that has no pupil yet (data loaded before identity existed)."""
+    ids = list(PupilRecord.objects.filter(la=la, pupil__isnull=True)
+               .values_list("submission_id", flat=True).distinct())
+    return link_submissions(ids)
+
+
+def _link_la(la_id: int, records: pl.DataFrame) -> int:
+    pupils = read_frame(
+        f"SELECT id, surname, forename, CAST(dob AS TEXT), sex FROM {_t(Pupil)} "  # noqa: S608
+        f"WHERE la_id = %s", [la_id], _PUPILS)
+    identifiers = read_frame(
+        f"SELECT pupil_id, kind, value FROM {_t(PupilIdentifier)} WHERE la_id = %s",  # noqa: S608
+        [la_id], _IDENTIFIERS)
+    result = link_records(records, pupils, identifiers)
+    links = result.links
+
+    # One new pupil per new_key, with the details of the record that started it.
+    new = links.filter(pl.col("pupil_id").is_null())
+    keys = new["new_key"].unique().sort()
+    ids = allocate_ids(Pupil, keys.len())
+    key_ids = pl.DataFrame({"new_key": keys, "new_id": pl.Series(ids, dtype=pl.Int64)})
+    starters = records.join(key_ids, left_on="record_id", right_on="new_key", how="inner")
+    now = timezone.now()
+    bulk_insert(Pupil, ["id", "la", "upn", "surname", "forename", "dob", "sex", "created_at"],
+                ((r["new_id"], la_id, r["upn"], r["surname"], r["forename"], r["dob"],
+                  r["sex"], now) for r in starters.iter_rows(named=True)))
+    links = links.join(key_ids, on="new_key", how="left").with_columns(
+        pupil_id=pl.coalesce("pupil_id", "new_id"))
+    linked = links.join(records, on="record_id", how="inner")
+
+    # Identifiers the pupils do not have yet: the records' UPNs and former UPNs.
+    current = linked.select("pupil_id", kind=pl.lit("upn"), value=pl.col("upn"))
+    former = linked.select("pupil_id", pl.col("former_upns").str.split(" ").alias("value")
+                           ).explode("value").select("pupil_id", kind=pl.lit("former_upn"),
+                                                     value="value")
+    wanted = (pl.concat([current, former]).with_columns(pl.col("value").str.strip_chars()
+                                                        .str.to_uppercase())
+              .filter(pl.col("value") != "").unique(maintain_order=True))
+    fresh = wanted.join(identifiers, on=["pupil_id", "kind", "value"], how="anti")
+    bulk_insert(PupilIdentifier, ["pupil", "la", "kind", "value"],
+                ((p, la_id, k, v[:40]) for p, k, v in fresh.iter_rows()))
+
+    # Known pupils take the details of their newest record, so search finds them as they are now.
+    known = linked.filter(pl.col("new_id").is_null()).sort("record_id").unique(
+        "pupil_id", keep="last")
+    bulk_update_by_pk(Pupil, ["upn", "surname", "forename", "dob", "sex"],
+                      known.select("pupil_id", "upn", "surname", "forename", "dob",
+                                   "sex").iter_rows())
+    bulk_update_by_pk(PupilRecord, ["pupil", "link_method", "link_score"],
+                      links.select("record_id", "pupil_id", "method", "score").iter_rows())
+    if result.review.height:
+        bulk_insert(LinkReview, ["la", "record", "candidate", "score", "reason", "status",
+                                 "created_at"],
+                    ((la_id, r, p, s, why[:200], "open", now)
+                     for r, p, s, why in result.review.iter_rows()))
+    return links.height

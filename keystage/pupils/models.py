@@ -1,0 +1,93 @@
+"""One pupil per LA, known by identifiers, with every dataset row linked to them.
+
+Every row of every dataset is a keystage.collection.models.PupilRecord; its `pupil` says which
+pupil it is, with the method (`upn`, `former_upn`, `details`, `new`, `confirmed`) and score of
+the link. A pupil's id is their address for life: a merge keeps the other id as an alias.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Pupil(models.Model):
+    """One child as the LA knows them, across schools, datasets and years."""
+
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
+    # The details of the pupil's latest record, for search and display; records keep their own.
+    upn = models.CharField(max_length=20, blank=True)
+    surname = models.CharField(max_length=100, blank=True)
+    forename = models.CharField(max_length=100, blank=True)
+    dob = models.DateField(null=True, blank=True)
+    sex = models.CharField(max_length=10, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["la", "upn"]), models.Index(fields=["la", "surname"])]
+
+    def __str__(self) -> str:
+        return f"{self.forename} {self.surname} ({self.upn or 'no UPN'})"
+
+
+class IdentifierKind(models.TextChoices):
+    UPN = "upn", "UPN"
+    FORMER_UPN = "former_upn", "Former UPN"
+
+
+class PupilIdentifier(models.Model):
+    """A value that identifies a pupil: a UPN they have had (later, social-care child ids)."""
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="identifiers")
+    # Denormalised so an LA's identifiers are read with no join.
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+",
+                           db_index=False)
+    kind = models.CharField(max_length=20, choices=IdentifierKind.choices)
+    value = models.CharField(max_length=40)
+
+    class Meta:
+        indexes = [models.Index(fields=["la", "value"])]
+        constraints = [models.UniqueConstraint(fields=["pupil", "kind", "value"],
+                                               name="one_identifier_per_pupil_kind_value")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value}"
+
+
+class PupilAlias(models.Model):
+    """The id of a pupil merged into another: old addresses lead to the pupil kept."""
+
+    id = models.BigIntegerField(primary_key=True)
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.id} -> {self.pupil_id}"
+
+
+class ReviewStatus(models.TextChoices):
+    OPEN = "open", "Waiting for an LA officer"
+    CONFIRMED = "confirmed", "Confirmed: the same pupil"
+    SPLIT = "split", "Kept apart: a different pupil"
+
+
+class LinkReview(models.Model):
+    """A near match the matcher would not decide alone: is this record that pupil?"""
+
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
+    record = models.ForeignKey("collection.PupilRecord", on_delete=models.CASCADE,
+                               related_name="link_reviews")
+    candidate = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    reason = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=ReviewStatus.choices,
+                              default=ReviewStatus.OPEN)
+    decided_by = models.ForeignKey("accounts.User", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-score", "id"]
+        indexes = [models.Index(fields=["la", "status"])]
+
+    def __str__(self) -> str:
+        return f"record {self.record_id} ~ pupil {self.candidate_id} ({self.score:.2f})"

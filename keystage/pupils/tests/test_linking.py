@@ -1,0 +1,83 @@
+"""Every stored row is linked to one pupil of its LA, through imports of any dataset."""
+
+from __future__ import annotations
+
+import pytest
+
+from keystage.collection.actions import do_import_batch
+from keystage.collection.models import PupilRecord
+from keystage.collection.tests.ctf_builder import ctf, eyfsp_file, eyfsp_rows, pupil_xml
+from keystage.pupils.linking import link_unlinked_records
+from keystage.pupils.models import Pupil, PupilIdentifier
+
+pytestmark = pytest.mark.django_db
+
+PP_HEADER = "UPN,LAESTAB,SURNAME,FORENAMES,DOB,PP_ELIGIBLE,PP_REASON"
+
+
+def load(world, *files, yes=False, la=None):
+    return do_import_batch(list(files), la=la or world.a.la, year=2026, acting_user=None,
+                           confirm_replacements=yes).outcomes
+
+
+def pp(*rows) -> bytes:
+    return ("\n".join([PP_HEADER, *rows]) + "\n").encode()
+
+
+def test_records_of_one_upn_in_different_datasets_are_one_pupil(world):
+    school = world.a.schools[0]
+    data, upns = eyfsp_file("330", school.estab, 2)
+    load(world, ("eyfsp.xml", data),
+         ("pp.csv", pp(f"{upns[0]},{school.laestab},Smith,Childa,2020-11-02,Y,FSM6")))
+    records = PupilRecord.objects.filter(upn=upns[0])
+    assert records.count() == 2
+    assert len({r.pupil_id for r in records}) == 1 and records[0].pupil_id is not None
+    assert {r.link_method for r in records} == {"new", "upn"}
+    assert Pupil.objects.count() == 2
+    assert set(PupilIdentifier.objects.values_list("kind", "value")) == {
+        ("upn", upns[0]), ("upn", upns[1])}
+
+
+def test_a_replacement_file_keeps_each_pupils_id(world):
+    school = world.a.schools[0]
+    data, upns = eyfsp_file("330", school.estab, 2)
+    load(world, ("a.xml", data))
+    before = dict(PupilRecord.objects.values_list("upn", "pupil_id"))
+    newer, _ = eyfsp_file("330", school.estab, 2, expected=10)
+    [outcome] = load(world, ("b.xml", newer), yes=True)
+    assert outcome.status == "committed", outcome.message
+    assert dict(PupilRecord.objects.values_list("upn", "pupil_id")) == before
+    assert Pupil.objects.count() == 2
+
+
+def test_a_pupil_known_by_a_former_upn_is_found_by_it(world):
+    school = world.a.schools[0]
+    data, upns = eyfsp_file("330", school.estab, 1)
+    load(world, ("a.xml", data))
+    pupil = Pupil.objects.get()
+    PupilIdentifier.objects.create(pupil=pupil, la=world.a.la, kind="former_upn",
+                                   value="A330200199999")
+    text = pupil_xml("A330200199999", "Smith", "Childa", "2020-11-02", "M", "R",
+                     eyfsp_rows(["2"] * 17))
+    other = world.a.schools[1]
+    load(world, ("b.xml", ctf("330", other.estab, [text])))
+    record = PupilRecord.objects.get(upn="A330200199999")
+    assert (record.pupil_id, record.link_method) == (pupil.pk, "upn")
+
+
+def test_the_same_upn_in_two_las_is_two_pupils(world):
+    a, b = world.a.schools[0], world.b.schools[0]
+    upn = "A330200121001"
+    load(world, ("pp.csv", pp(f"{upn},{a.laestab},Lee,Sam,2015-01-02,Y,FSM6")))
+    load(world, ("pp.csv", pp(f"{upn},{b.laestab},Lee,Sam,2015-01-02,Y,FSM6")), la=world.b.la)
+    assert sorted(Pupil.objects.values_list("la__code", flat=True)) == ["330", "331"]
+
+
+def test_records_loaded_before_identity_are_linked_on_request(world):
+    school = world.a.schools[0]
+    data, _ = eyfsp_file("330", school.estab, 3)
+    load(world, ("a.xml", data))
+    PupilRecord.objects.update(pupil=None, link_method="")
+    Pupil.objects.all().delete()
+    assert link_unlinked_records(world.a.la) == 3
+    assert not PupilRecord.objects.filter(pupil=None).exists()
