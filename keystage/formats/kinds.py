@@ -119,3 +119,6 @@ register(FileKind("ks4_csv", "ks4", "KS4 results (CSV)", "keystage.formats.tabul
 register(FileKind("extra_csv", "extra", "Extra pupil fields (CSV)",
                   "keystage.formats.tabular:never", "keystage.formats.tabular:read_extra",
                   priority=1000))
+register(FileKind("census_xml", "census", "School census (XML)",
+                  "keystage.formats.census:looks_like_census",
+                  "keystage.formats.census:read_census", priority=20))

@@ -1,0 +1,88 @@
+"""School census files through the one intake: per school and term, refusals, ZIPs of them."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from keystage.cli import main
+from keystage.collection.models import PupilRecord, Submission
+from keystage.context.models import CensusDetail, CensusLeaver, FsmPeriod, SenNeed
+from keystage.formats.tests.census_builder import census_leaver, census_pupil, census_xml
+from keystage.pupils.models import Pupil
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the command line closes connections
+
+
+def _import(tmp_path, name, data, *more, year="2026"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return main(["import", str(path), "--la", "330", "--year", year, *more])
+
+
+def test_a_spring_census_stores_pupils_characteristics_fsm_sen_and_leavers(world, tmp_path):
+    school = world.a.schools[0]
+    data = census_xml("330", school.estab, [
+        census_pupil(fsm=[("2025-09-01", None)], sen_provision="E", sen_needs=[("ASD", 1)],
+                     former_upn="A330200199999"),
+        census_pupil(upn="A330200121002", surname="Khan", forename="Ada", sex="F"),
+    ], [census_leaver()])
+    assert _import(tmp_path, "c.xml", data) == 0
+    submission = Submission.objects.get()
+    assert (submission.collection, submission.term, str(submission.reference_date)) == (
+        "census", "SPR", "2026-01-15")
+    assert submission.pupil_count == 2
+    detail = CensusDetail.objects.get(record__upn="A330200121001")
+    assert (detail.fsm_eligible, detail.sen_provision, detail.former_upn) == (
+        True, "E", "A330200199999")
+    assert FsmPeriod.objects.count() == 1 and SenNeed.objects.get().sen_type == "ASD"
+    assert CensusLeaver.objects.get().upn == "A330200121009"
+    # Every census pupil is a pupil of the LA, known by UPN and former UPN.
+    pupil = Pupil.objects.get(upn="A330200121001")
+    assert set(pupil.identifiers.values_list("kind", "value")) == {
+        ("upn", "A330200121001"), ("former_upn", "A330200199999")}
+
+
+def test_a_census_from_a_school_of_another_la_is_refused_naming_no_pupil(world, tmp_path,
+                                                                         capsys):
+    other = world.b.schools[0]
+    data = census_xml("331", other.estab, [census_pupil(upn="A331200121001")])
+    assert _import(tmp_path, "c.xml", data) == 2
+    out = capsys.readouterr().out
+    assert "belongs to another local authority" in out and "A331200121001" not in out
+    assert not PupilRecord.objects.exists()
+
+
+def test_a_census_of_another_year_is_refused(world, tmp_path, capsys):
+    school = world.a.schools[0]
+    data = census_xml("330", school.estab, [census_pupil()], reference="2025-01-16")
+    assert _import(tmp_path, "c.xml", data) == 2
+    assert "belongs to the 2025 assessment year" in capsys.readouterr().out
+
+
+def test_a_zip_mixing_terms_loads_each_file_as_its_own_term(world, tmp_path, capsys):
+    school = world.a.schools[0]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("autumn.xml", census_xml("330", school.estab, [census_pupil()],
+                                                  term="AUT", reference="2025-10-02"))
+        archive.writestr("spring.xml", census_xml("330", school.estab, [census_pupil()]))
+    assert _import(tmp_path, "census.zip", buffer.getvalue()) == 0
+    out = capsys.readouterr().out
+    assert "autumn census" in out and "spring census" in out
+    assert sorted(Submission.objects.values_list("term", flat=True)) == ["AUT", "SPR"]
+    # One pupil, seen in two censuses.
+    assert Pupil.objects.count() == 1
+
+
+def test_a_new_census_of_the_same_term_waits_then_replaces_the_schools_last(world, tmp_path,
+                                                                            capsys):
+    school = world.a.schools[0]
+    assert _import(tmp_path, "a.xml", census_xml("330", school.estab, [census_pupil()])) == 0
+    newer = census_xml("330", school.estab, [census_pupil(), census_pupil(upn="A330200121002")])
+    assert _import(tmp_path, "b.xml", newer) == 1
+    assert "A330200121002" in capsys.readouterr().out
+    assert _import(tmp_path, "b.xml", newer, "--yes") == 0
+    assert Submission.objects.filter(status="current").get().pupil_count == 2

@@ -1,0 +1,331 @@
+"""The school census XML, one school's return for one term (encodings.md section 4); no Django.
+
+Read whole into frames (DatasetFile, kind `census_xml`). The census of one school is a few MB
+even for the largest schools, so the file is parsed in one call to libxml2 (far faster than
+feeding it in pieces) after the same safety checks as the CTF reader: the prolog is scanned
+before the parser sees a byte (a DOCTYPE, the only place entities are declared, is refused),
+and the parser resolves no entities, loads no DTD, touches no network and refuses huge trees.
+
+Frames (text columns unless said; `line` is the line where the pupil's element starts):
+- "pupils" (PupilOnRoll): line, upn, former_upn, uln, surname, forename, middle_names,
+  preferred_surname, former_surname, dob (Date), sex ("M"/"F" from Sex, or Gender in older
+  files), ethnicity, first_language, service_child, adopted_from_care, ncyear, enrol_status,
+  entry_date (Date), part_time (Boolean, null when not given), boarder, sen_provision,
+  fsm_eligible (Boolean: an FSMperiod covers the reference date, methods.md 11.1; false when
+  none does).
+- "fsm": line, upn, start (Date), end (Date, null while eligible), uk_country.
+- "sen_needs": line, upn, sen_type, rank (Int64).
+- "leavers" (PupilNoLongerOnRoll): line, upn, former_upn, surname, forename, dob, sex, ethnicity,
+  first_language, entry_date, leaving_date, ncyear_leaving.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+
+import polars as pl
+from lxml import etree
+
+from keystage.formats.ctf import _decode_prolog, _Prolog, _scan_codec, _scan_prolog
+from keystage.formats.errors import FormatError
+from keystage.formats.kinds import DatasetFile
+from keystage.years import TERMS, census_term_label, census_term_of
+
+MAX_BYTES = 200 * 1024 * 1024
+_PROLOG_BYTES = 64 * 1024
+_RESEND = "Ask the school to export its census return again from its MIS."
+_COLLECTION = re.compile(rb"<Collection>\s*SC\s*</Collection>")
+
+_TEXT = pl.String
+SCHEMAS: dict[str, dict] = {
+    "pupils": {
+        "line": pl.Int64, "upn": _TEXT, "former_upn": _TEXT, "uln": _TEXT, "surname": _TEXT,
+        "forename": _TEXT, "middle_names": _TEXT, "preferred_surname": _TEXT,
+        "former_surname": _TEXT, "dob": pl.Date, "sex": _TEXT, "ethnicity": _TEXT,
+        "first_language": _TEXT, "service_child": _TEXT, "adopted_from_care": _TEXT,
+        "ncyear": _TEXT, "enrol_status": _TEXT, "entry_date": pl.Date, "part_time": pl.Boolean,
+        "boarder": _TEXT, "sen_provision": _TEXT, "fsm_eligible": pl.Boolean,
+    },
+    "fsm": {"line": pl.Int64, "upn": _TEXT, "start": pl.Date, "end": pl.Date,
+            "uk_country": _TEXT},
+    "sen_needs": {"line": pl.Int64, "upn": _TEXT, "sen_type": _TEXT, "rank": pl.Int64},
+    "leavers": {
+        "line": pl.Int64, "upn": _TEXT, "former_upn": _TEXT, "surname": _TEXT,
+        "forename": _TEXT, "dob": pl.Date, "sex": _TEXT, "ethnicity": _TEXT,
+        "first_language": _TEXT, "entry_date": pl.Date, "leaving_date": pl.Date,
+        "ncyear_leaving": _TEXT,
+    },
+}
+# Frame column <- census element (the first present of several names).
+_PUPIL_FIELDS = {
+    "upn": ("UPN",), "former_upn": ("FormerUPN",), "uln": ("UniqueLearnerNumber", "ULN"),
+    "surname": ("Surname",), "forename": ("Forename",), "middle_names": ("MiddleNames",),
+    "preferred_surname": ("PreferredSurname",), "former_surname": ("FormerSurname",),
+    "dob": ("DOB",), "sex": ("Sex", "Gender"), "ethnicity": ("Ethnicity",),
+    "first_language": ("Language",), "service_child": ("ServiceChild",),
+    "adopted_from_care": ("AdoptedFromCare",), "ncyear": ("NCyearActual",),
+    "enrol_status": ("EnrolStatus",), "entry_date": ("EntryDate",), "part_time": ("PartTime",),
+    "boarder": ("Boarder",), "sen_provision": ("SENprovision",),
+}
+_LEAVER_FIELDS = {
+    "upn": ("UPN",), "former_upn": ("FormerUPN",), "surname": ("Surname",),
+    "forename": ("Forename",), "dob": ("DOB",), "sex": ("Sex", "Gender"),
+    "ethnicity": ("Ethnicity",), "first_language": ("Language",),
+    "entry_date": ("EntryDate",), "leaving_date": ("LeavingDate",),
+    "ncyear_leaving": ("NCyearLeaving",),
+}
+_DATES = {"dob": "DOB", "entry_date": "EntryDate", "leaving_date": "LeavingDate",
+          "start": "FSMstartDate", "end": "FSMendDate"}
+
+
+def _prolog_of(head: bytes) -> _Prolog | None:
+    codec = _scan_codec(head)
+    if codec is None:
+        return None
+    return _scan_prolog(_decode_prolog(head, codec), final=True)
+
+
+def looks_like_census(head: bytes) -> bool:
+    """True when the first bytes are a school census return: a <Message> of collection SC."""
+    prolog = _prolog_of(head[:_PROLOG_BYTES])
+    if prolog is None or prolog.kind != "root":
+        return False
+    return prolog.name.rpartition(":")[2] == "Message" and bool(_COLLECTION.search(head))
+
+
+def _bytes(source, filename: str) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    else:
+        try:
+            if os.path.getsize(source) > MAX_BYTES:
+                data = b"x" * (MAX_BYTES + 1)
+            else:
+                with open(source, "rb") as handle:
+                    data = handle.read()
+        except OSError as error:
+            raise FormatError(f"the file could not be opened ({error.strerror or error}). "
+                              "Upload it again.", filename=filename) from error
+    if len(data) > MAX_BYTES:
+        raise FormatError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB, more than "
+                          f"any school's census return. Check it is the right file. {_RESEND}",
+                          filename=filename)
+    return data
+
+
+def _check_prolog(data: bytes, filename: str) -> None:
+    if not data.strip():
+        raise FormatError(f"the file is empty. {_RESEND}", filename=filename)
+    prolog = _prolog_of(data[:_PROLOG_BYTES])
+    if prolog is None:
+        raise FormatError(f"the file is in UTF-32, which census files never are. {_RESEND}",
+                          filename=filename, line=1)
+    if prolog.kind == "doctype":
+        raise FormatError("the file contains a document type declaration (<!DOCTYPE>): entity "
+                          f"declarations are not allowed in a census return. {_RESEND}",
+                          filename=filename, line=prolog.line, column=prolog.column)
+    if prolog.kind in ("empty", "noroot"):
+        raise FormatError("the file ends before its first XML element: it is incomplete "
+                          f"(truncated) or not a census return. {_RESEND}", filename=filename)
+    if prolog.kind == "bad":
+        raise FormatError(f"not well-formed XML at line {prolog.line}, column {prolog.column}: "
+                          f"{prolog.detail} where the first element should start. {_RESEND}",
+                          filename=filename, line=prolog.line, column=prolog.column)
+    if prolog.kind == "root" and prolog.name.rpartition(":")[2] != "Message":
+        raise FormatError(f"the root element is <{prolog.name[:60]}>, not <Message>: this is not "
+                          "a school census return. Check that the right file was chosen.",
+                          filename=filename, line=prolog.line, column=prolog.column)
+
+
+def _parse(data: bytes, filename: str) -> etree._Element:
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+        huge_tree=False, remove_comments=True, remove_pis=True, remove_blank_text=True,
+        collect_ids=False,
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as error:
+        line, column = error.position
+        message = (error.msg or "not well-formed").strip().rstrip(".")
+        raise FormatError(f"not well-formed XML at line {line}, column {column}: {message}. "
+                          f"The file may be damaged or cut short. {_RESEND}",
+                          filename=filename, line=line, column=column) from None
+    if root.getroottree().docinfo.internalDTD is not None:  # defence in depth
+        raise FormatError(f"the file contains a document type declaration. {_RESEND}",
+                          filename=filename)
+    return root
+
+
+def _local(element: etree._Element) -> str:
+    tag = element.tag
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def _child(element: etree._Element | None, name: str) -> etree._Element | None:
+    if element is None:
+        return None
+    for child in element:
+        if _local(child) == name:
+            return child
+    return None
+
+
+def _path_text(element: etree._Element | None, *names: str) -> str:
+    for name in names:
+        element = _child(element, name)
+    return (element.text or "").strip() if element is not None else ""
+
+
+def _leaves(element: etree._Element) -> dict[str, str]:
+    """Every leaf element's text by its name (repeated groups are read on their own)."""
+    out: dict[str, str] = {}
+    for node in element.iter():
+        if len(node) == 0:
+            name = _local(node)
+            if name and name not in out:
+                out[name] = (node.text or "").strip()
+    return out
+
+
+def _row(values: dict[str, str], fields: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    row = {}
+    for column, names in fields.items():
+        row[column] = next((values[n] for n in names if n in values), "")
+    return row
+
+
+def _dates(frame: pl.DataFrame, columns, filename: str) -> pl.DataFrame:
+    """Text date columns as dates; FormatError names the line and element of the first bad one."""
+    out = []
+    for column in columns:
+        parsed = pl.col(column).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        bad = frame.filter((pl.col(column) != "") & parsed.is_null())
+        if bad.height:
+            line, value = bad.select("line", column).row(0)
+            raise FormatError(f"<{_DATES[column]}> '{value[:30]}' is not a date (YYYY-MM-DD). "
+                              f"{_RESEND}", filename=filename, line=line, column=_DATES[column])
+        out.append(parsed.alias(column))
+    return frame.with_columns(out)
+
+
+def _flag(column: str) -> pl.Expr:
+    text = pl.col(column).str.to_lowercase()
+    return (pl.when(text.is_in(["true", "1", "y", "yes"])).then(True)
+            .when(text.is_in(["false", "0", "n", "no"])).then(False)
+            .otherwise(None))
+
+
+def read_census(source, *, filename: str, year: int | None = None, **options) -> DatasetFile:
+    """One school's census return, whole, or FormatError naming the line and what to do."""
+    data = _bytes(source, filename)
+    _check_prolog(data, filename)
+    root = _parse(data, filename)
+    header = _child(root, "Header")
+    details = _child(header, "CollectionDetails")
+    source_block = _child(header, "Source")
+    wanted = {"Collection": _path_text(details, "Collection"),
+              "Term": _path_text(details, "Term").upper(),
+              "ReferenceDate": _path_text(details, "ReferenceDate"),
+              "LEA": _path_text(source_block, "LEA"), "Estab": _path_text(source_block, "Estab")}
+    missing = [name for name, value in wanted.items() if not value]
+    if missing:
+        raise FormatError(f"the header has no {', '.join(missing)}. {_RESEND}", filename=filename,
+                          line=header.sourceline if header is not None else None)
+    if wanted["Collection"] != "SC":
+        raise FormatError(f"the header's Collection is {wanted['Collection'][:20]}, not SC: this "
+                          "is not a school census return.", filename=filename)
+    try:
+        reference = date.fromisoformat(wanted["ReferenceDate"])
+    except ValueError:
+        raise FormatError(f"the ReferenceDate '{wanted['ReferenceDate'][:30]}' is not a date "
+                          f"(YYYY-MM-DD). {_RESEND}", filename=filename,
+                          line=details.sourceline) from None
+    file_year, term = census_term_of(reference)
+    warnings = []
+    if wanted["Term"] not in TERMS:
+        raise FormatError(f"the header's Term is '{wanted['Term'][:10]}', not AUT, SPR or SUM. "
+                          f"{_RESEND}", filename=filename, line=details.sourceline)
+    if wanted["Term"] != term:
+        warnings.append(f"the header says {census_term_label(wanted['Term'])} but the reference "
+                        f"date {reference.isoformat()} is in the {census_term_label(term)}; it is "
+                        "loaded as the census its reference date belongs to.")
+    if year is not None and file_year != year:
+        raise FormatError(
+            f"this is the {census_term_label(term)} of {reference.isoformat()}, which belongs to "
+            f"the {file_year} assessment year, not {year}. Import it for {file_year}, or check "
+            "you have this year's file.", filename=filename)
+    laestab = wanted["LEA"] + wanted["Estab"]
+    if not re.fullmatch(r"\d{7}", laestab):
+        raise FormatError(f"the header's LEA and Estab ({wanted['LEA'][:5]} {wanted['Estab'][:6]}) "
+                          f"are not a 3-digit LA number and a 4-digit establishment number. "
+                          f"{_RESEND}", filename=filename, line=source_block.sourceline)
+
+    pupils, fsm, needs, leavers = [], [], [], []
+    container = _child(root, "Pupils")
+    for element in (container if container is not None else ()):
+        kind = _local(element)
+        if kind not in ("PupilOnRoll", "PupilNoLongerOnRoll"):
+            continue
+        values = _leaves(element)
+        line = element.sourceline
+        if kind == "PupilNoLongerOnRoll":
+            leavers.append({"line": line, **_row(values, _LEAVER_FIELDS)})
+            continue
+        row = {"line": line, **_row(values, _PUPIL_FIELDS)}
+        pupils.append(row)
+        for period in element.iter("{*}FSMperiod", "FSMperiod"):
+            fsm.append({"line": line, "upn": row["upn"],
+                        "start": _path_text(period, "FSMstartDate"),
+                        "end": _path_text(period, "FSMendDate"),
+                        "uk_country": _path_text(period, "UKcountry")})
+        for need in element.iter("{*}SENneed", "SENneed"):
+            needs.append({"line": line, "upn": row["upn"], "sen_type": _path_text(need, "SENtype"),
+                          "rank": _path_text(need, "SENtypeRank")})
+    frames = _frames(pupils, fsm, needs, leavers, reference, filename)
+    return DatasetFile(
+        "census_xml", "census", filename, frames, year=file_year, term=term,
+        reference_date=reference, laestab=laestab, la_code=wanted["LEA"],
+        school_name=_path_text(root, "School", "SchoolCharacteristics", "SchoolName"),
+        software=" ".join(filter(None, (_path_text(source_block, "SoftwareCode"),
+                                        _path_text(source_block, "Release")))),
+        warnings=warnings,
+    )
+
+
+def _text_frame(rows: list[dict], schema: dict) -> pl.DataFrame:
+    text = {name: (pl.Int64 if name == "line" else pl.String) for name in schema}
+    return pl.DataFrame(rows, schema=text, orient="row") if rows else pl.DataFrame(schema=text)
+
+
+def _frames(pupils, fsm, needs, leavers, reference: date, filename: str) -> dict:
+    fsm_frame = _dates(_text_frame(fsm, SCHEMAS["fsm"]), ("start", "end"), filename)
+    covering = fsm_frame.filter(
+        (pl.col("start") <= reference) & (pl.col("end").is_null() | (pl.col("end") >= reference))
+    ).select("line").unique()
+    pupil_frame = _dates(_text_frame(pupils, SCHEMAS["pupils"]), ("dob", "entry_date"), filename)
+    pupil_frame = pupil_frame.with_columns(
+        pl.col("sex", "upn", "former_upn").str.to_uppercase(),
+        part_time=_flag("part_time"),
+        fsm_eligible=pl.col("line").is_in(covering["line"].implode()),
+    )
+    need_frame = _text_frame(needs, SCHEMAS["sen_needs"])
+    bad_rank = need_frame.filter((pl.col("rank") != "")
+                                 & pl.col("rank").cast(pl.Int64, strict=False).is_null())
+    if bad_rank.height:
+        line, value = bad_rank.select("line", "rank").row(0)
+        raise FormatError(f"<SENtypeRank> '{value[:10]}' is not a number. {_RESEND}",
+                          filename=filename, line=line, column="SENtypeRank")
+    leaver_frame = _dates(_text_frame(leavers, SCHEMAS["leavers"]),
+                          ("dob", "entry_date", "leaving_date"), filename)
+    return {
+        "pupils": pupil_frame.select(list(SCHEMAS["pupils"])).cast(SCHEMAS["pupils"]),
+        "fsm": fsm_frame.cast(SCHEMAS["fsm"]),
+        "sen_needs": need_frame.with_columns(pl.col("rank").cast(pl.Int64, strict=False))
+        .cast(SCHEMAS["sen_needs"]),
+        "leavers": leaver_frame.with_columns(pl.col("sex", "upn", "former_upn")
+                                             .str.to_uppercase())
+        .cast(SCHEMAS["leavers"]),
+    }
