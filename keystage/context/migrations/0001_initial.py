@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('collection', '0006_submission_term'),
+        ('collection', '0005_submission_term'),
     ]
 
     operations = [

@@ -1,0 +1,115 @@
+"""Reads of the context datasets for one LA and year, as frames keyed by pupil.
+
+What methods.md 11.1 needs to derive a year's characteristics: the pupils with a census row or
+a result that year, every census of theirs over the six years to the spring census (for FSM6),
+their FSM periods and SEN needs, the pupil premium file and the results. A handful of whole-LA
+reads (COPY out on PostgreSQL), never a query per pupil. Characteristics are derived from these
+when they are read, so a census, pupil premium or results file arriving or being replaced, in
+any order, is reflected at once, with nothing to re-import.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from keystage.collection.models import PupilRecord, Submission
+from keystage.context.models import CensusDetail, FsmPeriod, PupilPremium, SenNeed
+from keystage.core.bulk import read_frame
+from keystage.pupils.models import Pupil, PupilIdentifier
+from keystage.schools.models import Establishment
+
+# How many years of censuses FSM6 looks back over (methods.md 11.1).
+FSM_LOOKBACK_YEARS = 6
+
+
+def _t(model) -> str:
+    return model._meta.db_table
+
+
+def _laestab_sql(alias: str) -> str:
+    return (f"COALESCE(CASE WHEN {alias}.is_pvi THEN {alias}.urn ELSE {alias}.laestab END, "
+            f"{alias}.urn)")
+
+
+def characteristic_sources(la, year: int) -> dict[str, pl.DataFrame]:
+    """The frames methods.md 11.1 reads for an LA's pupils in an assessment year."""
+    record, submission, school = _t(PupilRecord), _t(Submission), _t(Establishment)
+    census, fsm, sen, pp = _t(CensusDetail), _t(FsmPeriod), _t(SenNeed), _t(PupilPremium)
+    current = "s.status = 'current' AND s.la_id = %s"
+    first = year - FSM_LOOKBACK_YEARS
+    censuses = read_frame(
+        f"SELECT p.id, p.pupil_id, {_laestab_sql('e')}, p.year, s.term, "  # noqa: S608
+        f"CAST(s.reference_date AS TEXT), p.upn, p.surname, p.forename, CAST(p.dob AS TEXT), "
+        f"p.sex, p.ncyear, c.former_upn, c.enrol_status, c.ethnicity, c.first_language, "
+        f"c.sen_provision, c.adopted_from_care, c.service_child "
+        f"FROM {record} p JOIN {submission} s ON s.id = p.submission_id "
+        f"JOIN {school} e ON e.id = p.school_id "
+        f"LEFT JOIN {census} c ON c.record_id = p.id "
+        f"WHERE {current} AND p.collection = 'census' AND p.year BETWEEN %s AND %s",
+        (la.pk, first, year),
+        {"record_id": pl.Int64, "pupil_id": pl.Int64, "laestab": pl.String, "year": pl.Int64,
+         "term": pl.String, "reference_date": pl.Date, "upn": pl.String,
+         "surname": pl.String, "forename": pl.String, "dob": pl.Date, "sex": pl.String,
+         "ncyear": pl.String, "former_upn": pl.String, "enrol_status": pl.String,
+         "ethnicity": pl.String, "first_language": pl.String, "sen_provision": pl.String,
+         "adopted_from_care": pl.String, "service_child": pl.String},
+    )
+    fsm_periods = read_frame(
+        f"SELECT f.record_id, p.pupil_id, CAST(f.start AS TEXT), CAST(f.\"end\" AS TEXT), "  # noqa: S608
+        f"CAST(s.reference_date AS TEXT) FROM {fsm} f "
+        f"JOIN {record} p ON p.id = f.record_id JOIN {submission} s ON s.id = p.submission_id "
+        f"WHERE {current} AND p.collection = 'census' AND p.year BETWEEN %s AND %s",
+        (la.pk, first, year),
+        {"record_id": pl.Int64, "pupil_id": pl.Int64, "start": pl.Date, "end": pl.Date,
+         "reference_date": pl.Date},
+    )
+    sen_needs = read_frame(
+        f"SELECT n.record_id, p.pupil_id, n.sen_type, n.rank FROM {sen} n "  # noqa: S608
+        f"JOIN {record} p ON p.id = n.record_id JOIN {submission} s ON s.id = p.submission_id "
+        f"WHERE {current} AND p.collection = 'census' AND p.year = %s",
+        (la.pk, year),
+        {"record_id": pl.Int64, "pupil_id": pl.Int64, "sen_type": pl.String, "rank": pl.Int64},
+    )
+    premium = read_frame(
+        f"SELECT p.pupil_id, CASE WHEN x.eligible THEN 1 WHEN NOT x.eligible THEN 0 END, "  # noqa: S608
+        f"x.reason FROM {pp} x JOIN {record} p ON p.id = x.record_id "
+        f"JOIN {submission} s ON s.id = p.submission_id "
+        f"WHERE {current} AND p.collection = 'pp' AND p.year = %s",
+        (la.pk, year),
+        {"pupil_id": pl.Int64, "eligible": pl.Boolean, "reason": pl.String},
+    )
+    # Every other record of the year: results and assessments place a pupil with no census row.
+    results = read_frame(
+        f"SELECT p.pupil_id, p.collection, {_laestab_sql('e')}, p.upn, p.surname, "  # noqa: S608
+        f"p.forename, CAST(p.dob AS TEXT), p.sex, p.ncyear, "
+        f"CAST(s.submitted_at AS TEXT) "
+        f"FROM {record} p JOIN {submission} s ON s.id = p.submission_id "
+        f"JOIN {school} e ON e.id = p.school_id "
+        f"WHERE {current} AND p.collection NOT IN ('census', 'pp', 'extra') AND p.year = %s",
+        (la.pk, year),
+        {"pupil_id": pl.Int64, "dataset": pl.String, "laestab": pl.String, "upn": pl.String,
+         "surname": pl.String, "forename": pl.String, "dob": pl.Date, "sex": pl.String,
+         "ncyear": pl.String, "submitted": pl.String},
+    )
+    pupils = read_frame(
+        f"SELECT id, upn, surname, forename, CAST(dob AS TEXT), sex FROM {_t(Pupil)} "  # noqa: S608
+        f"WHERE la_id = %s", (la.pk,),
+        {"pupil_id": pl.Int64, "upn": pl.String, "surname": pl.String, "forename": pl.String,
+         "dob": pl.Date, "sex": pl.String},
+    )
+    former = read_frame(
+        f"SELECT pupil_id, value FROM {_t(PupilIdentifier)} "  # noqa: S608
+        f"WHERE la_id = %s AND kind = 'former_upn' ORDER BY value", (la.pk,),
+        {"pupil_id": pl.Int64, "value": pl.String},
+    ).group_by("pupil_id").agg(former_upns=pl.col("value").str.join(" "))
+    pupils = pupils.join(former, on="pupil_id", how="left").with_columns(
+        pl.col("former_upns").fill_null(""))
+    return {"pupils": pupils, "census": censuses, "fsm_periods": fsm_periods,
+            "sen_needs": sen_needs, "pp": premium, "results": results}
+
+
+def pupil_characteristics(la, year: int) -> pl.DataFrame:
+    """The LA's pupils of the year with their characteristics (methods.md 11.1)."""
+    from keystage.measures.characteristics import derive_characteristics
+
+    return derive_characteristics(characteristic_sources(la, year), year)
