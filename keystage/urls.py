@@ -9,6 +9,7 @@ urlpatterns = [
     path("audit/", include("keystage.audit.urls")),
     path("jobs/", include("keystage.jobs.urls")),
     path("collection/", include("keystage.collection.urls")),
+    path("pupils/", include("keystage.pupils.urls")),
     path("cleaning/", include("keystage.cleaning.urls")),
     path("returns/", include("keystage.returns.urls")),
 ]

@@ -333,3 +333,55 @@ def access_la_notice_by_id(user, notice_id: int):
         raise Http404("No such notice.")
     return found
 
+
+
+def access_pupils(user, action: str = "view-pupils"):
+    """The LA's pupils (keystage.pupils): LA users of roles that may see them; 403 otherwise."""
+    from keystage.pupils.models import Pupil
+
+    la = access_user_la(user, action)
+    return Pupil.objects.filter(la=la)
+
+
+def access_pupil_identity_by_id(user, pupil_id: int, action: str = "view-pupils"):
+    """One pupil of the user's LA by id, following a merged pupil's id to the pupil kept.
+
+    Returns (pupil, moved): moved is True when the id was an alias. 404 outside the LA.
+    """
+    from keystage.pupils.models import Pupil, PupilAlias
+
+    if not getattr(user, "is_authenticated", False) or user.la_id is None \
+            or user.role == Role.SCHOOL_USER:
+        raise Http404("No such pupil.")
+    pupil = Pupil.objects.filter(pk=pupil_id, la_id=user.la_id).first()
+    moved = False
+    if pupil is None:
+        alias = PupilAlias.objects.filter(pk=pupil_id, pupil__la_id=user.la_id).first()
+        if alias is None:
+            raise Http404("No such pupil.")
+        pupil, moved = alias.pupil, True
+    require_permission(user, action)
+    return pupil, moved
+
+
+def access_pupil_records(user, pupil, action: str = "view-pupils"):
+    """Every record linked to a pupil fetched with access_pupil_identity_by_id."""
+    from keystage.collection.models import PupilRecord
+
+    require_permission(user, action)
+    return PupilRecord.objects.filter(pupil=pupil, la_id=user.la_id)
+
+
+def access_link_reviews(user, action: str = "manage-identity"):
+    """The LA's near matches waiting for (or decided by) an officer."""
+    from keystage.pupils.models import LinkReview
+
+    la = access_user_la(user, action)
+    return LinkReview.objects.filter(la=la)
+
+
+def access_link_review_by_id(user, review_id: int, action: str = "manage-identity"):
+    """One near match of the user's LA: 404 outside it, 403 if the role forbids deciding it."""
+    from keystage.pupils.models import LinkReview
+
+    return _la_object_by_id(user, LinkReview, review_id, action, "No such match to review.")

@@ -38,6 +38,9 @@ class EventType(models.TextChoices):
     UPLOADS_EXPIRED = "uploads-expired", "Uploaded files waiting for confirmation deleted"
     NOTICE_ADDED = "notice-added", "Notice to the LA added"
     NOTICE_DISMISSED = "notice-dismissed", "Notice to the LA dismissed"
+    PUPIL_LINK_CONFIRMED = "pupil-link-confirmed", "Record confirmed as a pupil's"
+    PUPIL_RECORD_SPLIT = "pupil-record-split", "Record split off as a different pupil"
+    PUPILS_MERGED = "pupils-merged", "Two pupils merged into one"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

@@ -11,6 +11,7 @@ NAVIGATION = (
     ("Home", "core:home", None),
     ("Collections", "collection:completeness", "view-reports"),
     ("Cleaning", "cleaning:overview", "view-reports"),
+    ("Pupils", "pupils:search", "view-pupils"),
     ("Returns", "returns:list", "make-returns"),
     ("Schools", "schools:list", "view-schools"),
     ("Users", "accounts:user-list", "manage-users"),

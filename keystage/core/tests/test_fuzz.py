@@ -82,6 +82,11 @@ PAGES: dict[str, tuple[str, ...]] = {
     "cleaning:pupil-edit": (),
     "cleaning:pupil-at": (),
     "cleaning:rules": ("collection", "year"),
+    "pupils:search": ("q", "page"),
+    "pupils:detail": (),
+    "pupils:reviews": ("page",),
+    "pupils:decide": ("decision", "reason"),
+    "pupils:merge": ("other", "reason"),
     "returns:list": COLLECTION_GET,
     # POST-only pages (405 on GET) get these fields posted instead.
     "returns:make": ("collection", "year", "accept_queries"),
@@ -180,6 +185,7 @@ def _path_args(world, name: str, pattern: URLPattern) -> dict:
         "notice_id": 1,
         "return_id": 1,
         "import_id": 1,
+        "review_id": 1,
         "uidb64": "MQ",
         "token": "set-password",
     }

@@ -35,9 +35,11 @@ def _organisation(html: str) -> str:
 
 EVERYONE = ["Home", "Settings"]
 NAVIGATION = {
-    Role.LA_ADMIN: ["Home", "Collections", "Cleaning", "Schools", "Users", "Audit log", "Settings"],
-    Role.LA_DATA_OFFICER: ["Home", "Collections", "Cleaning", "Returns", "Schools", "Settings"],
-    Role.LA_ANALYST: ["Home", "Collections", "Cleaning", "Schools", "Settings"],
+    Role.LA_ADMIN: ["Home", "Collections", "Cleaning", "Pupils", "Schools", "Users", "Audit log",
+                    "Settings"],
+    Role.LA_DATA_OFFICER: ["Home", "Collections", "Cleaning", "Pupils", "Returns", "Schools",
+                           "Settings"],
+    Role.LA_ANALYST: ["Home", "Collections", "Cleaning", "Pupils", "Schools", "Settings"],
     Role.TRANSFER_OFFICER: ["Home", "Schools", "Settings"],
     Role.LOST_PUPILS_OFFICER: ["Home", "Schools", "Settings"],
     Role.SCHOOL_USER: ["Home", "Collections", "Cleaning", "Schools", "Settings"],

@@ -58,6 +58,7 @@ class Objects:
     user: object
     return_file: object
     notice: object
+    review: object
 
 
 def _send(part, index: int, first_serial: int) -> None:
@@ -89,7 +90,16 @@ def _objects_of(part, index: int, return_file) -> Objects:
         return_file=return_file,
         notice=LaNotice.objects.create(la=part.la, school=school, submission=submission,
                                        title="LA edits overwritten", body="Check them."),
+        review=_review_of(part, school),
     )
+
+
+def _review_of(part, school):
+    from keystage.pupils.models import LinkReview
+
+    record = PupilRecord.objects.filter(school=school).first()
+    return LinkReview.objects.create(la=part.la, record=record, candidate=record.pupil,
+                                     score=0.9, reason="a near match")
 
 
 @pytest.fixture
@@ -162,6 +172,12 @@ CASES: dict[str, Case] = {
     "returns:download": Case(lambda o: {"return_id": o.return_file.pk}, Role.LA_DATA_OFFICER,
                              school_scoped=False),
     "returns:moderation-school": Case(_urn, Role.LA_ANALYST),
+    "pupils:detail": Case(lambda o: {"pupil_id": o.pupil.pupil_id}, Role.LA_ANALYST,
+                          school_scoped=False),
+    "pupils:merge": Case(lambda o: {"pupil_id": o.pupil.pupil_id}, Role.LA_DATA_OFFICER,
+                         school_scoped=False),
+    "pupils:decide": Case(lambda o: {"review_id": o.review.pk}, Role.LA_DATA_OFFICER,
+                          method="post", school_scoped=False),
 }
 
 # Parameters that are no object's key, with the reason.
