@@ -13,5 +13,6 @@ urlpatterns = [
     path("submissions/<int:submission_id>/", views.submission_detail, name="submission"),
     path("files/<int:file_id>/", views.download_original, name="download"),
     path("export/", views.export_results, name="export"),
+    path("indicators/", views.indicators_page, name="indicators"),
     path("notices/<int:notice_id>/dismiss/", views.dismiss_notice, name="notice-dismiss"),
 ]

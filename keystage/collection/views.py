@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from keystage import datasets
 from keystage.accounts import access
 from keystage.accounts.permissions import has_permission
 from keystage.collection.actions import (
@@ -23,6 +24,7 @@ from keystage.collection.actions import (
 )
 from keystage.collection.choices import collection_and_year, default_year, la_of
 from keystage.collection.forms import UploadForm
+from keystage.collection.indicators import indicators
 from keystage.collection.models import Collection
 from keystage.collection.queries import (
     completeness,
@@ -36,7 +38,8 @@ from keystage.core.downloads import csv_response, stored_file_response, xlsx_res
 from keystage.core.inputs import choice_param
 from keystage.core.pagination import paginate
 from keystage.jobs.actions import do_queue_job
-from keystage.years import census_term_label
+from keystage.measures.indicators import INDICATOR_COLUMNS
+from keystage.years import academic_year_label, census_term_label
 
 
 @login_required
@@ -245,3 +248,22 @@ def dismiss_notice(request, notice_id: int):
     do_dismiss_notice(notice, acting_user=request.user)
     return redirect("core:home")
 
+
+
+@login_required
+def indicators_page(request):
+    """Import indicators of the user's LA: every dataset over five years, gaps highlighted."""
+    la = access.access_user_la(request.user, "view-reports")
+    rows = indicators(la=la)
+    if request.GET.get("format") == "csv":
+        return csv_response(f"indicators_{la.code}.csv", INDICATOR_COLUMNS,
+                            ([r[c] for c in INDICATOR_COLUMNS] for r in rows))
+    labels = {d.code: d.label for d in datasets.DATASETS.values()}
+    years = sorted({r["year"] for r in rows})
+    table = {}
+    for r in rows:
+        table.setdefault(r["dataset"], {})[r["year"]] = r
+    return render(request, "collection/indicators.html", {
+        "years": years, "year_labels": [academic_year_label(y) for y in years],
+        "table": [(labels[code], [cells[y] for y in years]) for code, cells in table.items()],
+    })

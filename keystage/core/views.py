@@ -6,9 +6,11 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.shortcuts import render
 
+from keystage import datasets
 from keystage.accounts import access
 from keystage.accounts.models import Role
 from keystage.accounts.permissions import has_permission
+from keystage.years import academic_year_label
 
 
 @login_required
@@ -32,6 +34,15 @@ def home(request):
     }
     if user.la_id:
         context["la"] = user.la
+    if user.la_id and user.role != Role.SCHOOL_USER and has_permission(user, "view-reports"):
+        from keystage.collection.indicators import indicator_years, indicators
+
+        la = access.access_user_la(user, "view-reports")
+        year = indicator_years(None, la)[-1]
+        labels = {d.code: d.label for d in datasets.DATASETS.values()}
+        context["indicators"] = [{**r, "label": labels[r["dataset"]]}
+                                 for r in indicators(la=la, year=year)]
+        context["indicator_year"] = academic_year_label(year)
     context["notices"] = access.access_la_notices(user).filter(dismissed_at=None)[:20]
     return render(request, "core/home.html", context)
 
@@ -45,7 +56,13 @@ def national(request):
         open_schools
         .values("phase").annotate(n=Count("pk")).order_by("-n")
     )
+    from keystage.collection.indicators import national_indicators
+
+    labels = {d.code: d.label for d in datasets.DATASETS.values()}
     return render(request, "core/national.html", {
+        "indicators": [{**r, "label": labels[r["dataset"]],
+                        "year_label": academic_year_label(r["year"])}
+                       for r in national_indicators() if r["national_pupils"]],
         "la_count": access.access_local_authority_count(request.user),
         "school_count": open_schools.count(),
         "by_phase": by_phase,

@@ -65,6 +65,12 @@ EXPORTS = [
                  "--collection", "eyfsp")),
     Export("keystage clean --report", "cleaning/management/commands/clean.py",
            argv=("clean", "--la", "330", "--year", "2026", "--collection", "eyfsp")),
+    Export("keystage export pupils", "collection/management/commands/export.py",
+           argv=("export", "pupils", "--la", "330", "--year", "2026")),
+    Export("keystage indicators", "collection/management/commands/indicators.py",
+           argv=("indicators", "--la", "330", "--year", "2026"), shows_names=False),
+    Export("import indicators CSV", "collection/views.py",
+           url="/collection/indicators/?format=csv", shows_names=False),
 ]
 
 

@@ -83,6 +83,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "cleaning:pupil-at": (),
     "cleaning:rules": ("collection", "year"),
     "pupils:search": ("q", "page"),
+    "collection:indicators": ("format",),
     "pupils:detail": (),
     "pupils:reviews": ("page",),
     "pupils:decide": ("decision", "reason"),
