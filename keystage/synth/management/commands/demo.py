@@ -117,7 +117,17 @@ class Command(BaseCommand):
                 ((f.path.name, f.path.read_bytes()) for f in sent), la=la, year=year,
                 acting_user=None,
             )
-        outcomes, runs = batch.outcomes, batch.runs
+            # The spring census, pupil premium and results files of the same world.
+            from keystage.synth.context_writers import write_context_files
+
+            context = write_context_files(world, folder / "context", seed=seed)
+            paths = [*context.census, context.pupil_premium, context.ks2, context.ks4]
+            context_batch = do_import_batch(
+                ((p.name, p.read_bytes()) for p in paths), la=la, year=year, acting_user=None)
+        outcomes, runs = batch.outcomes, batch.runs + context_batch.runs
+        context_loaded = sum(1 for o in context_batch.outcomes if o.status == "committed")
+        self.stdout.write(f"Loaded {context_loaded} of {len(paths)} census, pupil premium and "
+                          "results files.")
         loaded = sum(1 for o in outcomes if o.status == "committed")
         missing = len(report.files) - len(sent)
         self.stdout.write(f"Loaded {loaded} of {len(report.files)} demo assessment files "

@@ -66,6 +66,9 @@ class Command(BaseCommand):
         ctfs.planted.write_csv(out / "truth" / "planted_errors.csv")
         write_ctf_batch_zip(ctfs, out / "ctf_batch.zip")
         earlier = write_earlier_phonics_ctfs(world, out / "previous", seed=seed)
+        from keystage.synth.context_writers import write_context_files
+
+        context = write_context_files(world, out, seed=seed)
         seconds = time.perf_counter() - started
         self.stdout.write(
             f"Wrote a world of {world.las.height} LA(s), {world.schools.height} establishments "
@@ -73,5 +76,8 @@ class Command(BaseCommand):
             f"assessment year {year}): {len(ctfs.files)} CTF files in ctf/ (also "
             f"ctf_batch.zip), {ctfs.planted.height} planted errors listed in "
             f"truth/planted_errors.csv, and {len(earlier.files)} files of the {year - 1} phonics "
-            "check of today's Year 2 pupils in previous/ctf/."
+            "check of today's Year 2 pupils in previous/ctf/. Context files: "
+            f"{len(context.census)} spring census returns in census/ (also census_batch.zip), "
+            "pupil_premium.csv, ks2_results.csv and ks4_results.csv, with "
+            f"{context.planted.height} planted identity variants in truth/context_planted.csv."
         )

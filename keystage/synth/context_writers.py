@@ -1,0 +1,221 @@
+"""The synthetic world's context files: school census XML, pupil premium, KS2 and KS4 results.
+
+Pure (no Django). Written from the same world as the CTFs, in the layouts Keystage reads
+(encodings.md sections 3 and 4), deterministically for a seed. The results files carry planted
+identity variants (keystage.synth.planted: changed UPNs with and without the former one, no UPN,
+name typos, double-barrelled halves, swapped names, transposed dates) and results for children
+the census does not hold, each listed in truth/context_planted.csv.
+"""
+
+from __future__ import annotations
+
+import random
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import polars as pl
+
+from keystage.synth.planted import plant_variants
+from keystage.years import census_reference_date
+
+SEN_NEEDS = ("SLCN", "SEMH", "MLD", "ASD", "SPLD", "OTH", "PD", "HI")
+KS4_SUBJECTS = (("ENGLANG", 0.0), ("ENGLIT", -0.2), ("MATHS", 0.1), ("COMBSCI", 0.0),
+                ("HISTORY", -0.3), ("GEOGRAPHY", -0.1), ("FRENCH", -0.6), ("ART", 0.3))
+PLANT_RATE = 0.05
+
+
+@dataclass
+class ContextFiles:
+    """What write_context_files wrote."""
+
+    census: list[Path] = field(default_factory=list)
+    census_zip: Path | None = None
+    pupil_premium: Path | None = None
+    ks2: Path | None = None
+    ks4: Path | None = None
+    planted: pl.DataFrame | None = None
+
+
+def _el(name: str, value) -> str:
+    return "" if value in (None, "") else f"<{name}>{escape(str(value))}</{name}>"
+
+
+def _pupil_xml(p: dict, reference: date, rng: random.Random) -> str:
+    periods = ""
+    if p["fsm"]:
+        start = reference - timedelta(days=rng.randrange(30, 900))
+        periods = f"<FSMperiod>{_el('FSMstartDate', start)}<UKcountry>ENG</UKcountry></FSMperiod>"
+    elif p["disadvantaged"]:
+        start = reference - timedelta(days=rng.randrange(800, 1800))
+        end = start + timedelta(days=rng.randrange(60, 500))
+        periods = (f"<FSMperiod>{_el('FSMstartDate', start)}{_el('FSMendDate', end)}"
+                   "<UKcountry>ENG</UKcountry></FSMperiod>")
+    sen = {"K": "K", "E": "E"}.get(str(p["sen"] or ""), "N")
+    needs = ""
+    if sen != "N":
+        first, second = rng.sample(SEN_NEEDS, 2)
+        needs = (f"<SENneeds><SENneed><SENtypeRank>1</SENtypeRank><SENtype>{first}</SENtype>"
+                 f"</SENneed>" + (f"<SENneed><SENtypeRank>2</SENtypeRank><SENtype>{second}"
+                                  "</SENtype></SENneed>" if rng.random() < 0.3 else "")
+                 + "</SENneeds>")
+    ncyear = str(p["ncyear"])
+    entry = date(reference.year - (0 if ncyear == "R" else 1), 9, rng.randrange(1, 10))
+    return (
+        "<PupilOnRoll><PupilIdentifiers>" + _el("UPN", p["upn"]) + _el("Surname", p["surname"])
+        + _el("Forename", p["forename"]) + _el("MiddleNames", p["middle_names"])
+        + _el("Sex", p["sex"]) + _el("DOB", p["dob"]) + "</PupilIdentifiers>"
+        + "<PupilCharacteristics>" + _el("Ethnicity", p["ethnicity"])
+        + (f"<FSMeligibility>{periods}</FSMeligibility>" if periods else "")
+        + _el("Language", p["first_language"])
+        + _el("AdoptedFromCare", "A" if p["looked_after"] and rng.random() < 0.2 else "")
+        + "</PupilCharacteristics><PupilStatus><EnrolStatus>C</EnrolStatus>"
+        + _el("EntryDate", entry) + "<PartTime>false</PartTime>" + _el("NCyearActual", ncyear)
+        + f"</PupilStatus><SpecialEducationalNeeds><SENprovision>{sen}</SENprovision>{needs}"
+        + "</SpecialEducationalNeeds></PupilOnRoll>\n"
+    )
+
+
+def census_file(school: dict, pupils: list[dict], *, year: int, term: str = "SPR",
+                seed: int = 1) -> bytes:
+    """One school's census return for a term."""
+    reference = census_reference_date(year, term)
+    rng = random.Random(f"{seed}:{school['laestab']}:{term}")
+    body = "".join(_pupil_xml(p, reference, rng) for p in pupils)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Message><Header><CollectionDetails>'
+        f"<Collection>SC</Collection><Term>{term}</Term><Year>{year}</Year>"
+        f"<ReferenceDate>{reference.isoformat()}</ReferenceDate></CollectionDetails><Source>"
+        f"<SourceLevel>S</SourceLevel><LEA>{school['la_code']}</LEA>"
+        f"<Estab>{school['estab']}</Estab><SoftwareCode>SYNTHMIS</SoftwareCode>"
+        "<Release>1.0</Release></Source></Header>\n<School><SchoolCharacteristics>"
+        f"{_el('SchoolName', school['name'])}</SchoolCharacteristics></School>\n<Pupils>\n"
+        + body + "</Pupils></Message>\n"
+    ).encode()
+
+
+def _on_roll(world) -> pl.DataFrame:
+    schools = world.schools.filter(pl.col("status").str.starts_with("Open")
+                                   & pl.col("laestab").is_not_null()).select(
+        "urn", "la_code", "estab", "laestab", "name")
+    return world.pupils.join(schools.select("urn"), on="urn", how="semi")
+
+
+def write_census(world, folder: Path, *, term: str = "SPR", seed: int = 1) -> list[Path]:
+    """One census XML per open school with pupils, in folder/census."""
+    out = Path(folder) / "census"
+    out.mkdir(parents=True, exist_ok=True)
+    pupils = _on_roll(world).with_columns(pl.col("dob").cast(pl.String),
+                                          pl.col("ncyear").cast(pl.String),
+                                          pl.col("sen").cast(pl.String))
+    schools = {s["urn"]: s for s in world.schools.iter_rows(named=True)}
+    written = []
+    for (urn,), group in pupils.sort("urn", "pupil_id").group_by(["urn"], maintain_order=True):
+        school = schools[urn]
+        path = out / f"{school['laestab']}_{term}_{world.spec.year}.xml"
+        path.write_bytes(census_file(school, group.to_dicts(), year=world.spec.year, term=term,
+                                     seed=seed))
+        written.append(path)
+    return written
+
+
+def _planted(frame: pl.DataFrame, seed: int, dataset: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The results' identity details, a share changed as a results file may change them."""
+    known = frame.select(pupil_id=pl.int_range(pl.len()), upn="upn", surname="surname",
+                         forename="forename", dob=pl.col("dob").cast(pl.Date), sex="sex")
+    records, truth = plant_variants(known, seed=seed, rate=PLANT_RATE, new_children=0.01)
+    # The results layouts have no former-UPN column: a changed UPN arrives alone.
+    truth = truth.with_columns(dataset=pl.lit(dataset), variant=pl.col("variant").replace(
+        "new_upn_with_former", "new_upn_no_former"))
+    return records, truth
+
+
+def _results_rows(frame: pl.DataFrame, records: pl.DataFrame, truth: pl.DataFrame):
+    """Each record with the row of the pupil it was made from (new children: a random one)."""
+    rows = frame.to_dicts()
+    rng = random.Random(len(rows))
+    for record, true in zip(records.iter_rows(named=True), truth.iter_rows(named=True),
+                            strict=True):
+        source = rows[true["pupil_id"]] if true["pupil_id"] is not None else rng.choice(rows)
+        yield record, source
+
+
+def write_results(world, folder: Path, *, seed: int = 1) -> ContextFiles:
+    """Pupil premium, KS2 and KS4 results CSVs for the LA, with planted identity variants."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = ContextFiles()
+    pupils = _on_roll(world).with_columns(pl.col("ncyear").cast(pl.String))
+    truths = []
+
+    pp = pupils.filter(pl.col("disadvantaged") | pl.col("looked_after") | pl.col("fsm"))
+    lines = ["UPN,LAESTAB,SURNAME,FORENAMES,DOB,PP_ELIGIBLE,PP_REASON"]
+    for p in pp.iter_rows(named=True):
+        reason = "CLA" if p["looked_after"] else "FSM6"
+        lines.append(f"{p['upn']},{p['laestab']},{p['surname']},{p['forename']},{p['dob']},Y,"
+                     f"{reason}")
+    files.pupil_premium = folder / "pupil_premium.csv"
+    files.pupil_premium.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    year6 = pupils.filter(pl.col("ncyear") == "6")
+    records, truth = _planted(year6, seed, "ks2")
+    truths.append(truth)
+    lines = ["UPN,LAESTAB,SURNAME,FORENAMES,DOB,SEX,READSCORE,READOUTCOME,MATSCORE,MATOUTCOME,"
+             "GPSSCORE,GPSOUTCOME,WRITTAOUTCOME,SCITAOUTCOME"]
+    for record, p in _results_rows(year6, records, truth):
+        def score(value, code):
+            return str(value) if value is not None else str(code or "A")
+
+        def outcome(value):
+            return "" if value is None else ("AS" if value >= 100 else "NS")
+
+        lines.append(",".join([
+            record["upn"], p["laestab"], record["surname"], record["forename"],
+            str(record["dob"]), p["sex"],
+            score(p["ks2_read_score"], p["ks2_read_code"]), outcome(p["ks2_read_score"]),
+            score(p["ks2_mat_score"], p["ks2_mat_code"]), outcome(p["ks2_mat_score"]),
+            score(p["ks2_gps_score"], p["ks2_gps_code"]), outcome(p["ks2_gps_score"]),
+            str(p["ks2ta_WR"] or ""), str(p["ks2ta_SCI"] or ""),
+        ]))
+    files.ks2 = folder / "ks2_results.csv"
+    files.ks2.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    year11 = pupils.filter(pl.col("ncyear") == "11")
+    records, truth = _planted(year11, seed + 1, "ks4")
+    truths.append(truth)
+    rng = random.Random(seed)
+    lines = ["UPN,LAESTAB,SURNAME,FORENAMES,DOB,SEX,QUALTYPE,SUBJECT,GRADE"]
+    for record, p in _results_rows(year11, records, truth):
+        level = (p["ks4_att8"] or 45.0) / 10
+        for subject, offset in KS4_SUBJECTS:
+            if subject in ("FRENCH", "ART") and rng.random() < 0.5:
+                continue
+            grade = max(0, min(9, round(level + offset + rng.gauss(0, 0.8))))
+            text = "U" if grade == 0 else str(grade)
+            if subject == "COMBSCI":
+                second = max(1, grade - rng.choice((0, 1))) if grade else 0
+                text = "U" if grade == 0 else f"{grade}-{second}"
+            lines.append(",".join([record["upn"], p["laestab"], record["surname"],
+                                   record["forename"], str(record["dob"]), p["sex"], "GCSE",
+                                   subject, text]))
+    files.ks4 = folder / "ks4_results.csv"
+    files.ks4.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    files.planted = pl.concat(truths).filter(pl.col("variant") != "same")
+    return files
+
+
+def write_context_files(world, folder: Path, *, seed: int = 1) -> ContextFiles:
+    """Every context file of the world: census per school (and as a ZIP), PP, KS2, KS4."""
+    folder = Path(folder)
+    files = write_results(world, folder, seed=seed)
+    files.census = write_census(world, folder, seed=seed)
+    files.census_zip = folder / "census_batch.zip"
+    with zipfile.ZipFile(files.census_zip, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in files.census:
+            archive.write(path, arcname=path.name)
+    truth = folder / "truth"
+    truth.mkdir(exist_ok=True)
+    files.planted.write_csv(truth / "context_planted.csv")
+    return files
