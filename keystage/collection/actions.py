@@ -125,6 +125,8 @@ class _Register:
         # batch to load a whole chunk at once.
         self.deferred = deferred
         self.pending: list[_PendingRows] = []
+        # Submissions whose rows are written but not yet linked to pupils (deferred batches).
+        self.to_link: list[int] = []
         # Originals copied aside for this batch, moved into place when their import commits.
         self.staged: list[Path] = []
         self.by_laestab: dict[str, list[Establishment]] = defaultdict(list)
@@ -490,6 +492,7 @@ def _commit(filename, data, digest, school, la, year, changes, acting_user, warn
             register.pending.append(rows)
         else:
             _write_rows([rows])
+            _link([submission.pk])
 
 
 RETIRED_PUPIL_FIELDS = ["id", "la", "school", "collection", "year", "upn"]
@@ -556,9 +559,15 @@ def _write_rows(pending: list[_PendingRows]) -> None:
     )
     pupils = [p for r in pending for p in r.pupils]
     bulk_insert(AssessmentResult, RESULT_FIELDS, _result_rows(pupils, ids))
+
+
+def _link(submission_ids: list[int]) -> None:
+    """Link the records of these submissions to pupils: once per chunk of a batch, as the
+    matcher reads the LA's pupils whole (keystage/pupils/linking.py)."""
     from keystage.pupils.linking import link_submissions
 
-    link_submissions([r.submission_id for r in pending])
+    if submission_ids:
+        link_submissions(submission_ids)
 
 
 def _measures(collection: str, pupil: _ParsedPupil) -> tuple:
@@ -667,6 +676,7 @@ def do_import_files(
                     chunk_outcomes = [_import_item(name, data, register=register, **options)
                                       for name, data in chunk]
                     _write_rows(register.pending)
+                    _link([r.submission_id for r in register.pending] + register.to_link)
             except Exception:
                 # The whole chunk rolled back: load it again file by file, each on its own.
                 logger.exception("loading a chunk of %d files failed; retrying one by one",
@@ -680,6 +690,7 @@ def do_import_files(
                 register.deferred = True
         finally:
             register.pending = []
+            register.to_link = []
             discard_uncommitted_originals(staged)
             close_all(chunk)
         for outcome in chunk_outcomes:

@@ -24,6 +24,7 @@ from keystage.collection.actions import (
     SubmissionChange,
     _edits_overwritten_by_replacing,
     _find_school,
+    _link,
     _retire_pupil_records,
     _store_original,
     preview_key,
@@ -297,6 +298,11 @@ def _commit(filename, data, digest, file: DatasetFile, dataset, changes, details
         )
         written.append((submission, rows))
     _write_records(written, details, la=la, year=year, dataset=dataset.code)
+    ids = [s.pk for s, _ in written]
+    if register.deferred:
+        register.to_link.extend(ids)  # linked once for the whole chunk of the batch
+    else:
+        _link(ids)
     if dataset.code == "census":
         _write_leavers(written, file)
 
@@ -327,10 +333,7 @@ def _write_records(written, details, *, la, year: int, dataset: str) -> None:
         model = apps.get_model(detail.model)
         bulk_insert(model, ["record", *detail.fields],
                     frame.select("record", *detail.fields).iter_rows())
-    from keystage.pupils.linking import link_submissions
 
-    # After the details: a census pupil's former UPN is one of the keys it is linked by.
-    link_submissions([s.pk for s, _ in written])
 
 
 def _write_leavers(written, file: DatasetFile) -> None:

@@ -27,8 +27,8 @@ def pp(*rows) -> bytes:
 def test_records_of_one_upn_in_different_datasets_are_one_pupil(world):
     school = world.a.schools[0]
     data, upns = eyfsp_file("330", school.estab, 2)
-    load(world, ("eyfsp.xml", data),
-         ("pp.csv", pp(f"{upns[0]},{school.laestab},Smith,Childa,2020-11-02,Y,FSM6")))
+    load(world, ("eyfsp.xml", data))
+    load(world, ("pp.csv", pp(f"{upns[0]},{school.laestab},Smith,Childa,2020-11-02,Y,FSM6")))
     records = PupilRecord.objects.filter(upn=upns[0])
     assert records.count() == 2
     assert len({r.pupil_id for r in records}) == 1 and records[0].pupil_id is not None
@@ -36,6 +36,16 @@ def test_records_of_one_upn_in_different_datasets_are_one_pupil(world):
     assert Pupil.objects.count() == 2
     assert set(PupilIdentifier.objects.values_list("kind", "value")) == {
         ("upn", upns[0]), ("upn", upns[1])}
+
+
+def test_records_of_one_upn_in_one_batch_start_one_pupil(world):
+    school = world.a.schools[0]
+    data, upns = eyfsp_file("330", school.estab, 1)
+    load(world, ("eyfsp.xml", data),
+         ("pp.csv", pp(f"{upns[0]},{school.laestab},Smith,Childa,2020-11-02,Y,FSM6")))
+    assert Pupil.objects.count() == 1
+    assert set(PupilRecord.objects.values_list("pupil_id", flat=True)) == {
+        Pupil.objects.get().pk}
 
 
 def test_a_replacement_file_keeps_each_pupils_id(world):

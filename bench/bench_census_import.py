@@ -1,0 +1,149 @@
+"""Import one LA's spring census end to end and compare with a floor measured in the same run.
+
+A benchmark, not a test. The synthetic world writes one census return per school (keystage synth's
+census writer); the import is the action the upload worker, `keystage import` and the demo call
+(do_import_files: read, store pupils and their census rows, link them to pupils), and then the
+census cleaning rules. The floor parses the same files with lxml's safe parser alone (touching
+every element) and bulk-loads the same pupil rows into a scratch table with COPY (PostgreSQL) or
+executemany (SQLite) alone.
+
+Run from the project root:
+    .venv/bin/python bench/bench_census_import.py [--db sqlite|postgres] [--schools N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PG_SERVER = "postgres://postgres@127.0.0.1:5432/test"
+SCRATCH_DB = f"keystage_bench_census_{os.getpid()}"
+
+
+def peak_mb() -> float:
+    """This process's peak RSS in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--la", default="831")
+    parser.add_argument("--schools", type=int, default=None,
+                        help="primary schools in the LA (default: the LA's synthetic size)")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp())
+    if args.db == "postgres":
+        import psycopg
+
+        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
+            conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
+        url = PG_SERVER.rsplit("/", 1)[0] + f"/{SCRATCH_DB}"
+    else:
+        url = f"sqlite:///{folder}/bench.sqlite3"
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "keystage.settings"
+    os.environ["KEYSTAGE_VAR_DIR"] = str(folder / "var")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from lxml import etree
+
+    from keystage.cleaning.actions import do_run_cleaning
+    from keystage.collection.actions import do_import_files
+    from keystage.formats.census import read_census
+    from keystage.schools.actions import do_import_establishments
+    from keystage.schools.models import LocalAuthority
+    from keystage.synth import render
+    from keystage.synth.context_writers import write_census
+    from keystage.synth.world import WorldSpec, build_world
+
+    started = time.perf_counter()
+    world = build_world(WorldSpec(seed=1, la_codes=(args.la,), primary_schools=args.schools))
+    paths = write_census(world, folder, seed=1)
+    size = sum(p.stat().st_size for p in paths)
+    render.write_gias_extract(world, folder / "gias.csv")
+    call_command("migrate", verbosity=0)
+    do_import_establishments((folder / "gias.csv").read_bytes(), filename="gias.csv",
+                             acting_user=None)
+    la = LocalAuthority.objects.get(code=args.la)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}, {connection.vendor}")
+    print(f"prepared {len(paths)} census files ({size / 1e6:.1f} MB) in "
+          f"{time.perf_counter() - started:.0f} s")
+
+    started = time.perf_counter()
+    outcomes = do_import_files(((p.name, p.read_bytes()) for p in paths), la=la, year=2026,
+                               acting_user=None)
+    imported = time.perf_counter() - started
+    pupils = sum(c.pupils for o in outcomes for c in o.changes)
+    refused = [o.message for o in outcomes if o.status != "committed"]
+    started = time.perf_counter()
+    do_run_cleaning(la, "census", 2026, acting_user=None, trigger="import")
+    cleaned = time.perf_counter() - started
+
+    # The floor: the safe parser alone over the same files, and a bulk load of the same rows.
+    started = time.perf_counter()
+    parser_ = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                              huge_tree=False)
+    for path in paths:
+        root = etree.fromstring(path.read_bytes(), parser_)
+        for _ in root.iter():
+            pass
+    parsed = time.perf_counter() - started
+    rows = []
+    for path in paths:
+        frame = read_census(path, filename=path.name).frames["pupils"]
+        rows.extend(frame.select("line", "upn", "surname", "forename", "dob", "sex",
+                                 "ncyear", "ethnicity", "first_language", "enrol_status",
+                                 "sen_provision").iter_rows())
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_floor (line int, upn varchar(20), surname "
+                       "varchar(100), forename varchar(100), dob date, sex varchar(10), ncyear "
+                       "varchar(4), ethnicity varchar(4), lang varchar(4), enrol varchar(1), "
+                       "sen varchar(1))")
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy("COPY bench_floor FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany("INSERT INTO bench_floor VALUES (%s, %s, %s, %s, %s, %s, %s, %s, "
+                               "%s, %s, %s)", rows)
+    loaded = time.perf_counter() - started
+    floor = parsed + loaded
+    print(f"import: {pupils:,} pupils on roll from {len(paths)} files in {imported:.1f} s "
+          f"({pupils / imported:,.0f} pupils/s), refused {len(refused)}; census rules "
+          f"{cleaned:.1f} s; peak RSS {peak_mb():.0f} MB")
+    print(f"floor: {floor:.1f} s (safe parse {parsed:.1f} + load {loaded:.1f}); "
+          f"ratio {imported / floor:.2f}")
+    if refused:
+        print("\n".join(refused[:5]))
+    connection.close()
+    if args.db == "postgres":
+        import psycopg
+
+        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
+
+
+if __name__ == "__main__":
+    main()
