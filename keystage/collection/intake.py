@@ -100,6 +100,14 @@ def import_dataset_file(
     options: dict | None = None,
 ) -> FileOutcome:
     """Import one non-CTF file for one LA and assessment year: all of it, or nothing."""
+    if kind.code == "census_csv":
+        # The extracts' schools and pupils are the peer's own hashed ids (NativeId, table ids),
+        # which name no school of the register: they are read and checked, not stored.
+        return FileOutcome(
+            filename, "refused",
+            f"{filename}: a school census CSV extract ({kind.label}). Keystage reads these "
+            "tables but cannot tell from them which school of your register each pupil is "
+            "at. Load the schools' census XML returns instead (or a ZIP of them).")
     try:
         file = kind.read(data.reader_source(), filename=filename, year=year, **(options or {}))
         problem = _year_problem(file, year)

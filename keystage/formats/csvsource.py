@@ -114,11 +114,13 @@ def read_csv(
     required: Sequence[str],
     optional: Sequence[str] = (),
     keep_all: bool = False,
+    exact: bool = False,
 ) -> CsvTable:
     """Read a CSV whole into text columns named in lower case, or raise FormatError.
 
     `required` columns must all be there; `optional` ones are kept when present; with
-    `keep_all` every column is kept.
+    `keep_all` every column is kept. With `exact`, cells keep their spaces and rows whose cells
+    are all empty are kept too.
     """
     data = _bytes_of(source, filename)
     if not data.strip():
@@ -153,11 +155,13 @@ def read_csv(
     # An empty cell reads as "", so a null is a cell the row lacks: a short row.
     if frame.height and frame.select(pl.any_horizontal(pl.all().is_null()).any()).item():
         raise _bad_row(text, len(names), filename)
-    frame = frame.select(wanted).with_columns(pl.col(wanted).str.strip_chars())
+    frame = frame.select(wanted)
+    if not exact:
+        frame = frame.with_columns(pl.col(wanted).str.strip_chars())
     # Quoted cells may span lines, so the row number counts records, as a spreadsheet does.
     frame = frame.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
     # Rows with every cell empty (a spreadsheet's trailing blank lines) are not data.
-    if wanted:
+    if wanted and not exact:
         frame = frame.filter(~pl.all_horizontal(pl.col(wanted) == ""))
     if ignored:
         warnings.append(f"columns not used by this layout were ignored: {', '.join(ignored)}")

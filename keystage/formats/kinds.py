@@ -122,3 +122,6 @@ register(FileKind("extra_csv", "extra", "Extra pupil fields (CSV)",
 register(FileKind("census_xml", "census", "School census (XML)",
                   "keystage.formats.census:looks_like_census",
                   "keystage.formats.census:read_census", priority=20))
+register(FileKind("census_csv", "census", "School census extract (CSV)",
+                  "keystage.formats.census_extract:looks_like_census_extract",
+                  "keystage.formats.census_extract:read_census_extract", priority=30))

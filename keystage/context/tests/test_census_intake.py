@@ -86,3 +86,12 @@ def test_a_new_census_of_the_same_term_waits_then_replaces_the_schools_last(worl
     assert "A330200121002" in capsys.readouterr().out
     assert _import(tmp_path, "b.xml", newer, "--yes") == 0
     assert Submission.objects.filter(status="current").get().pupil_count == 2
+
+
+def test_a_census_csv_extract_is_read_but_refused_saying_what_to_send(world, tmp_path, capsys):
+    data = (b"pupilonrolltableid,NativeId,dob,upn,ncyearactual,pupilonrollorderseqcolumn\n"
+            b"a,SCH1,2020-Apr-25 00:00:00,x,R,1\n")
+    assert _import(tmp_path, "2025_spring_pupilonroll.csv", data) == 2
+    out = capsys.readouterr().out
+    assert "school census CSV extract" in out and "census XML" in out
+    assert not PupilRecord.objects.exists()
