@@ -179,22 +179,37 @@ def _path_text(element: etree._Element | None, *names: str) -> str:
     return (element.text or "").strip() if element is not None else ""
 
 
-def _leaves(element: etree._Element) -> dict[str, str]:
-    """Every leaf element's text by its name (repeated groups are read on their own)."""
-    out: dict[str, str] = {}
+def _columns_of(fields: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, int]]:
+    """Element name -> (column, preference): the first name listed for a column wins."""
+    return {name: (column, rank) for column, names in fields.items()
+            for rank, name in enumerate(names)}
+
+
+def _row(element: etree._Element, fields: dict[str, tuple[str, ...]],
+         columns: dict[str, tuple[str, int]]) -> dict[str, str]:
+    """The columns of one pupil from its leaf elements, in one walk of its subtree."""
+    row = dict.fromkeys(fields, "")
+    rank_of: dict[str, int] = {}
     for node in element.iter():
-        if len(node) == 0:
-            name = _local(node)
-            if name and name not in out:
-                out[name] = (node.text or "").strip()
-    return out
-
-
-def _row(values: dict[str, str], fields: dict[str, tuple[str, ...]]) -> dict[str, str]:
-    row = {}
-    for column, names in fields.items():
-        row[column] = next((values[n] for n in names if n in values), "")
+        if len(node):
+            continue
+        tag = node.tag
+        if not isinstance(tag, str):
+            continue
+        hit = columns.get(tag if "}" not in tag else tag.rpartition("}")[2])
+        if hit is None:
+            continue
+        column, rank = hit
+        # The first element of a name wins (a repeated group's later ones are read apart);
+        # of alternative names (Sex, then Gender), the preferred one.
+        if column not in rank_of or rank < rank_of[column]:
+            rank_of[column] = rank
+            row[column] = (node.text or "").strip()
     return row
+
+
+_PUPIL_COLUMNS = _columns_of(_PUPIL_FIELDS)
+_LEAVER_COLUMNS = _columns_of(_LEAVER_FIELDS)
 
 
 def _dates(frame: pl.DataFrame, columns, filename: str) -> pl.DataFrame:
@@ -269,12 +284,11 @@ def read_census(source, *, filename: str, year: int | None = None, **options) ->
         kind = _local(element)
         if kind not in ("PupilOnRoll", "PupilNoLongerOnRoll"):
             continue
-        values = _leaves(element)
         line = element.sourceline
         if kind == "PupilNoLongerOnRoll":
-            leavers.append({"line": line, **_row(values, _LEAVER_FIELDS)})
+            leavers.append({"line": line, **_row(element, _LEAVER_FIELDS, _LEAVER_COLUMNS)})
             continue
-        row = {"line": line, **_row(values, _PUPIL_FIELDS)}
+        row = {"line": line, **_row(element, _PUPIL_FIELDS, _PUPIL_COLUMNS)}
         pupils.append(row)
         for period in element.iter("{*}FSMperiod", "FSMperiod"):
             fsm.append({"line": line, "upn": row["upn"],
