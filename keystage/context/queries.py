@@ -31,11 +31,14 @@ def _laestab_sql(alias: str) -> str:
             f"{alias}.urn)")
 
 
-def characteristic_sources(la, year: int) -> dict[str, pl.DataFrame]:
-    """The frames methods.md 11.1 reads for an LA's pupils in an assessment year."""
+def characteristic_sources(la, year: int, *, pupil_id: int | None = None
+                           ) -> dict[str, pl.DataFrame]:
+    """The frames methods.md 11.1 reads for an LA's pupils (or one pupil) in a year."""
     record, submission, school = _t(PupilRecord), _t(Submission), _t(Establishment)
     census, fsm, sen, pp = _t(CensusDetail), _t(FsmPeriod), _t(SenNeed), _t(PupilPremium)
-    current = "s.status = 'current' AND s.la_id = %s"
+    current = "s.status = 'current' AND s.la_id = %s" + (
+        "" if pupil_id is None else " AND p.pupil_id = %s")
+    scope = (la.pk,) if pupil_id is None else (la.pk, pupil_id)
     first = year - FSM_LOOKBACK_YEARS
     censuses = read_frame(
         f"SELECT p.id, p.pupil_id, {_laestab_sql('e')}, p.year, s.term, "  # noqa: S608
@@ -46,7 +49,7 @@ def characteristic_sources(la, year: int) -> dict[str, pl.DataFrame]:
         f"JOIN {school} e ON e.id = p.school_id "
         f"LEFT JOIN {census} c ON c.record_id = p.id "
         f"WHERE {current} AND p.collection = 'census' AND p.year BETWEEN %s AND %s",
-        (la.pk, first, year),
+        (*scope, first, year),
         {"record_id": pl.Int64, "pupil_id": pl.Int64, "laestab": pl.String, "year": pl.Int64,
          "term": pl.String, "reference_date": pl.Date, "upn": pl.String,
          "surname": pl.String, "forename": pl.String, "dob": pl.Date, "sex": pl.String,
@@ -59,7 +62,7 @@ def characteristic_sources(la, year: int) -> dict[str, pl.DataFrame]:
         f"CAST(s.reference_date AS TEXT) FROM {fsm} f "
         f"JOIN {record} p ON p.id = f.record_id JOIN {submission} s ON s.id = p.submission_id "
         f"WHERE {current} AND p.collection = 'census' AND p.year BETWEEN %s AND %s",
-        (la.pk, first, year),
+        (*scope, first, year),
         {"record_id": pl.Int64, "pupil_id": pl.Int64, "start": pl.Date, "end": pl.Date,
          "reference_date": pl.Date},
     )
@@ -67,7 +70,7 @@ def characteristic_sources(la, year: int) -> dict[str, pl.DataFrame]:
         f"SELECT n.record_id, p.pupil_id, n.sen_type, n.rank FROM {sen} n "  # noqa: S608
         f"JOIN {record} p ON p.id = n.record_id JOIN {submission} s ON s.id = p.submission_id "
         f"WHERE {current} AND p.collection = 'census' AND p.year = %s",
-        (la.pk, year),
+        (*scope, year),
         {"record_id": pl.Int64, "pupil_id": pl.Int64, "sen_type": pl.String, "rank": pl.Int64},
     )
     premium = read_frame(
@@ -75,7 +78,7 @@ def characteristic_sources(la, year: int) -> dict[str, pl.DataFrame]:
         f"x.reason FROM {pp} x JOIN {record} p ON p.id = x.record_id "
         f"JOIN {submission} s ON s.id = p.submission_id "
         f"WHERE {current} AND p.collection = 'pp' AND p.year = %s",
-        (la.pk, year),
+        (*scope, year),
         {"pupil_id": pl.Int64, "eligible": pl.Boolean, "reason": pl.String},
     )
     # Every other record of the year: results and assessments place a pupil with no census row.
@@ -86,30 +89,32 @@ def characteristic_sources(la, year: int) -> dict[str, pl.DataFrame]:
         f"FROM {record} p JOIN {submission} s ON s.id = p.submission_id "
         f"JOIN {school} e ON e.id = p.school_id "
         f"WHERE {current} AND p.collection NOT IN ('census', 'pp', 'extra') AND p.year = %s",
-        (la.pk, year),
+        (*scope, year),
         {"pupil_id": pl.Int64, "dataset": pl.String, "laestab": pl.String, "upn": pl.String,
          "surname": pl.String, "forename": pl.String, "dob": pl.Date, "sex": pl.String,
          "ncyear": pl.String, "submitted": pl.String},
     )
     pupils = read_frame(
         f"SELECT id, upn, surname, forename, CAST(dob AS TEXT), sex FROM {_t(Pupil)} "  # noqa: S608
-        f"WHERE la_id = %s", (la.pk,),
+        f"WHERE la_id = %s" + ("" if pupil_id is None else " AND id = %s"), scope,
         {"pupil_id": pl.Int64, "upn": pl.String, "surname": pl.String, "forename": pl.String,
          "dob": pl.Date, "sex": pl.String},
     )
     former = read_frame(
         f"SELECT pupil_id, value FROM {_t(PupilIdentifier)} "  # noqa: S608
-        f"WHERE la_id = %s AND kind = 'former_upn' ORDER BY value", (la.pk,),
+        f"WHERE la_id = %s AND kind = 'former_upn'"
+        + ("" if pupil_id is None else " AND pupil_id = %s") + " ORDER BY value", scope,
         {"pupil_id": pl.Int64, "value": pl.String},
     ).group_by("pupil_id").agg(former_upns=pl.col("value").str.join(" "))
     pupils = pupils.join(former, on="pupil_id", how="left").with_columns(
         pl.col("former_upns").fill_null(""))
-    return {"pupils": pupils, "census": censuses, "fsm_periods": fsm_periods,
+    sources = {"pupils": pupils, "census": censuses, "fsm_periods": fsm_periods,
             "sen_needs": sen_needs, "pp": premium, "results": results}
+    return sources
 
 
-def pupil_characteristics(la, year: int) -> pl.DataFrame:
-    """The LA's pupils of the year with their characteristics (methods.md 11.1)."""
+def pupil_characteristics(la, year: int, *, pupil_id: int | None = None) -> pl.DataFrame:
+    """The LA's pupils of the year (or one pupil) with their characteristics (methods 11.1)."""
     from keystage.measures.characteristics import derive_characteristics
 
-    return derive_characteristics(characteristic_sources(la, year), year)
+    return derive_characteristics(characteristic_sources(la, year, pupil_id=pupil_id), year)

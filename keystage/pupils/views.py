@@ -63,8 +63,20 @@ def detail(request, pupil_id: int):
              "year": years.academic_year_label(r.year),
              "term": years.census_term_label(r.submission.term) if r.submission.term else ""}
             for r in records]
+    from keystage.context.queries import pupil_characteristics
+    from keystage.measures.characteristics import EXPORT_COLUMNS
+
+    shown = [c for c in EXPORT_COLUMNS if c not in (
+        "upn", "former_upns", "surname", "forename", "dob", "sex")]
+    characteristics = []
+    for year in sorted({r.year for r in records}, reverse=True):
+        frame = pupil_characteristics(pupil.la, year, pupil_id=pupil.pk)
+        if frame.height:
+            row = frame.row(0, named=True)
+            characteristics.append({"year": years.academic_year_label(year),
+                                    "values": [row[c] for c in shown]})
     return render(request, "pupils/detail.html", {
-        "pupil": pupil, "rows": rows,
+        "pupil": pupil, "rows": rows, "columns": shown, "characteristics": characteristics,
         "identifiers": pupil.identifiers.order_by("kind", "value"),
         "can_manage": has_permission(request.user, "manage-identity"),
     })

@@ -120,3 +120,19 @@ def test_analysts_may_search_but_not_decide(loaded, login):
     client = login(world.a.users["la_analyst"])
     assert client.post(reverse("pupils:decide", args=[review.pk]),
                        {"decision": "confirm", "reason": "x"}).status_code == 403
+
+
+def test_the_pupil_page_shows_the_years_characteristics(world, login,
+                                                       django_assert_max_num_queries):
+    from keystage.formats.tests.census_builder import census_pupil, census_xml
+
+    school = world.a.schools[0]
+    census = census_xml("330", school.estab, [census_pupil(
+        fsm=[("2025-09-01", None)], sen_provision="K", sen_needs=[("ASD", 1)])])
+    do_import_batch([("c.xml", census)], la=world.a.la, year=2026, acting_user=None)
+    pupil = Pupil.objects.get()
+    client = login(world.a.users["la_analyst"])
+    with django_assert_max_num_queries(25):
+        page = client.get(reverse("pupils:detail", args=[pupil.pk])).content.decode()
+    assert 'data-testid="pupil-characteristics"' in page
+    assert "ASD" in page and "WHIT" in page
