@@ -77,7 +77,7 @@ def main() -> None:
 
     started = time.perf_counter()
     world = build_world(WorldSpec(seed=1, la_codes=(args.la,), primary_schools=args.schools))
-    paths = write_census(world, folder, seed=1)
+    paths, _ = write_census(world, folder, seed=1)
     size = sum(p.stat().st_size for p in paths)
     render.write_gias_extract(world, folder / "gias.csv")
     call_command("migrate", verbosity=0)

@@ -43,6 +43,17 @@ def _el(name: str, value) -> str:
     return "" if value in (None, "") else f"<{name}>{escape(str(value))}</{name}>"
 
 
+def _leaver_xml(p: dict, reference: date, rng: random.Random) -> str:
+    left = reference - timedelta(days=rng.randrange(10, 120))
+    return (
+        "<PupilNoLongerOnRoll><PupilIdentifiers>" + _el("UPN", p["upn"])
+        + _el("Surname", p["surname"]) + _el("Forename", p["forename"]) + _el("Sex", p["sex"])
+        + _el("DOB", p["dob"]) + "</PupilIdentifiers><PupilStatus>"
+        + _el("EntryDate", date(left.year - 2, 9, 3)) + _el("LeavingDate", left)
+        + _el("NCyearLeaving", p["ncyear"]) + "</PupilStatus></PupilNoLongerOnRoll>\n"
+    )
+
+
 def _pupil_xml(p: dict, reference: date, rng: random.Random) -> str:
     periods = ""
     if p["fsm"]:
@@ -71,7 +82,7 @@ def _pupil_xml(p: dict, reference: date, rng: random.Random) -> str:
         + (f"<FSMeligibility>{periods}</FSMeligibility>" if periods else "")
         + _el("Language", p["first_language"])
         + _el("AdoptedFromCare", "A" if p["looked_after"] and rng.random() < 0.2 else "")
-        + "</PupilCharacteristics><PupilStatus><EnrolStatus>C</EnrolStatus>"
+        + "</PupilCharacteristics><PupilStatus>" + _el("EnrolStatus", p.get("enrol", "C"))
         + _el("EntryDate", entry) + "<PartTime>false</PartTime>" + _el("NCyearActual", ncyear)
         + f"</PupilStatus><SpecialEducationalNeeds><SENprovision>{sen}</SENprovision>{needs}"
         + "</SpecialEducationalNeeds></PupilOnRoll>\n"
@@ -79,11 +90,12 @@ def _pupil_xml(p: dict, reference: date, rng: random.Random) -> str:
 
 
 def census_file(school: dict, pupils: list[dict], *, year: int, term: str = "SPR",
-                seed: int = 1) -> bytes:
-    """One school's census return for a term."""
+                seed: int = 1, leavers: list[dict] = ()) -> bytes:
+    """One school's census return for a term (pupils on roll, and those who left)."""
     reference = census_reference_date(year, term)
     rng = random.Random(f"{seed}:{school['laestab']}:{term}")
     body = "".join(_pupil_xml(p, reference, rng) for p in pupils)
+    body += "".join(_leaver_xml(p, reference, rng) for p in leavers)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<Message><Header><CollectionDetails>'
         f"<Collection>SC</Collection><Term>{term}</Term><Year>{year}</Year>"
@@ -103,22 +115,58 @@ def _on_roll(world) -> pl.DataFrame:
     return world.pupils.join(schools.select("urn"), on="urn", how="semi")
 
 
-def write_census(world, folder: Path, *, term: str = "SPR", seed: int = 1) -> list[Path]:
-    """One census XML per open school with pupils, in folder/census."""
+# Shares of pupils the census writer plants: dual registrations (main at their school,
+# subsidiary at another), the same pupil as main at two schools (an error the cleaning rules
+# find), and pupils listed as no longer on roll at a school they left.
+DUAL_SHARE = 0.004
+DOUBLE_MAIN_SHARE = 0.001
+LEFT_SHARE = 0.005
+
+
+def write_census(world, folder: Path, *, term: str = "SPR", seed: int = 1
+                 ) -> tuple[list[Path], pl.DataFrame]:
+    """One census XML per open school with pupils, in folder/census, and what was planted."""
     out = Path(folder) / "census"
     out.mkdir(parents=True, exist_ok=True)
     pupils = _on_roll(world).with_columns(pl.col("dob").cast(pl.String),
                                           pl.col("ncyear").cast(pl.String),
-                                          pl.col("sen").cast(pl.String))
+                                          pl.col("sen").cast(pl.String)).sort("urn", "pupil_id")
     schools = {s["urn"]: s for s in world.schools.iter_rows(named=True)}
+    by_school = {urn: group.to_dicts()
+                 for (urn,), group in pupils.group_by(["urn"], maintain_order=True)}
+    urns = list(by_school)
+    rng = random.Random(f"{seed}:census-planted")
+    extra: dict[int, list[dict]] = {urn: [] for urn in urns}
+    leavers: dict[int, list[dict]] = {urn: [] for urn in urns}
+    planted = []
+    for urn in urns if len(urns) > 1 else ():
+        for p in by_school[urn]:
+            draw = rng.random()
+            other = rng.choice([u for u in urns if u != urn])
+            if draw < DUAL_SHARE:
+                p["enrol"] = "M"
+                extra[other].append({**p, "enrol": "S"})
+                variant = "dual_registration"
+            elif draw < DUAL_SHARE + DOUBLE_MAIN_SHARE:
+                p["enrol"] = "M"
+                extra[other].append({**p, "enrol": "M"})
+                variant = "main_registration_twice"
+            elif draw < DUAL_SHARE + DOUBLE_MAIN_SHARE + LEFT_SHARE:
+                leavers[other].append(p)
+                variant = "left_school"
+            else:
+                continue
+            planted.append({"dataset": "census", "upn": p["upn"], "variant": variant,
+                            "laestab": schools[other]["laestab"]})
     written = []
-    for (urn,), group in pupils.sort("urn", "pupil_id").group_by(["urn"], maintain_order=True):
+    for urn in urns:
         school = schools[urn]
         path = out / f"{school['laestab']}_{term}_{world.spec.year}.xml"
-        path.write_bytes(census_file(school, group.to_dicts(), year=world.spec.year, term=term,
-                                     seed=seed))
+        path.write_bytes(census_file(school, by_school[urn] + extra[urn], year=world.spec.year,
+                                     term=term, seed=seed, leavers=leavers[urn]))
         written.append(path)
-    return written
+    return written, pl.DataFrame(planted, schema={"dataset": pl.String, "upn": pl.String,
+                                                  "variant": pl.String, "laestab": pl.String})
 
 
 def _planted(frame: pl.DataFrame, seed: int, dataset: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -129,6 +177,8 @@ def _planted(frame: pl.DataFrame, seed: int, dataset: str) -> tuple[pl.DataFrame
     # The results layouts have no former-UPN column: a changed UPN arrives alone.
     truth = truth.with_columns(dataset=pl.lit(dataset), variant=pl.col("variant").replace(
         "new_upn_with_former", "new_upn_no_former"))
+    truth = (truth.join(known.select("pupil_id", true_upn="upn"), on="pupil_id", how="left")
+             .join(records.select("record_id", upn_sent="upn"), on="record_id", how="left"))
     return records, truth
 
 
@@ -210,12 +260,20 @@ def write_context_files(world, folder: Path, *, seed: int = 1) -> ContextFiles:
     """Every context file of the world: census per school (and as a ZIP), PP, KS2, KS4."""
     folder = Path(folder)
     files = write_results(world, folder, seed=seed)
-    files.census = write_census(world, folder, seed=seed)
+    files.census, census_planted = write_census(world, folder, seed=seed)
     files.census_zip = folder / "census_batch.zip"
     with zipfile.ZipFile(files.census_zip, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in files.census:
             archive.write(path, arcname=path.name)
     truth = folder / "truth"
     truth.mkdir(exist_ok=True)
+    # One truth for every context file: the dataset, the true pupil's UPN (empty for a child
+    # the LA does not know), the UPN the file sent, the variant, and the school for census rows.
+    files.planted = pl.concat([
+        files.planted.select("dataset", "true_upn", "upn_sent", "variant",
+                             laestab=pl.lit("")).with_columns(pl.col("true_upn").fill_null("")),
+        census_planted.select("dataset", true_upn="upn", upn_sent="upn", variant="variant",
+                              laestab="laestab"),
+    ])
     files.planted.write_csv(truth / "context_planted.csv")
     return files
