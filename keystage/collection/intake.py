@@ -77,6 +77,42 @@ def _check_text(records: pl.DataFrame, filename: str) -> None:
             )
 
 
+def _fits(frame: pl.DataFrame, model, fields, filename: str, line_of) -> None:
+    """Refuse, naming the row, a value too long for its column or a number out of its range:
+    SQLite would store it and PostgreSQL refuse it, so the check is Keystage's own."""
+    for name in fields:
+        field = model._meta.get_field(name)
+        column = frame[name]
+        if column.dtype == pl.String and getattr(field, "max_length", None):
+            bad = frame.filter(pl.col(name).str.len_chars() > field.max_length)
+            problem = f"is longer than {field.max_length} characters"
+        elif column.dtype.is_integer() and field.get_internal_type() in (
+                "PositiveSmallIntegerField", "SmallIntegerField"):
+            bad = frame.filter((pl.col(name) < 0) | (pl.col(name) > 32767))
+            problem = "is not a number from 0 to 32767"
+        else:
+            continue
+        if bad.height:
+            row = bad.row(0, named=True)
+            label = name.replace("_", " ")
+            raise FormatError(f"the {label} {str(row[name])[:40]!r} {problem}. Correct it and "
+                              "send the file again.", filename=filename, line=line_of(row))
+
+
+def _check_details(details, records: pl.DataFrame, filename: str) -> None:
+    lines = dict(records.select("key", "line").iter_rows())
+    for detail in details:
+        _fits(detail.frame, apps.get_model(detail.model), detail.fields, filename,
+              lambda row: lines.get(row["key"]))
+
+
+def _check_leavers(leavers: pl.DataFrame, filename: str) -> None:
+    from keystage.context.models import CensusLeaver
+
+    fields = [f for f in _LEAVER_FIELDS[1:] if f in leavers.columns and f != "line"]
+    _fits(leavers, CensusLeaver, fields, filename, lambda row: row["line"])
+
+
 def _year_problem(file: DatasetFile, year: int) -> str:
     if file.year is None or file.year == year:
         return ""
@@ -117,6 +153,9 @@ def import_dataset_file(
         records = records_of(file)
         _check_text(records, filename)
         details = details_of(file, records)
+        _check_details(details, records, filename)
+        if dataset.code == "census":
+            _check_leavers(census_leavers(file), filename)
     except FormatError as error:
         return FileOutcome(filename, "refused", str(error))
 

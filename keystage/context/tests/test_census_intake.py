@@ -95,3 +95,17 @@ def test_a_census_csv_extract_is_read_but_refused_saying_what_to_send(world, tmp
     out = capsys.readouterr().out
     assert "school census CSV extract" in out and "census XML" in out
     assert not PupilRecord.objects.exists()
+
+
+@pytest.mark.parametrize(("pupil", "message"), [
+    (census_pupil(ethnicity="WBRIXXXX"), "the ethnicity 'WBRIXXXX' is longer than 4"),
+    (census_pupil(sen_needs=[("ASD", 99999)]), "the rank '99999' is not a number from 0"),
+    (census_pupil(enrol="MM"), "the enrol status"),
+])
+def test_a_value_that_would_not_fit_its_column_refuses_the_file_on_either_database(
+        world, tmp_path, capsys, pupil, message):
+    school = world.a.schools[0]
+    assert _import(tmp_path, "c.xml", census_xml("330", school.estab, [pupil])) == 2
+    out = capsys.readouterr().out
+    assert message in out and "c.xml, line 9" in out
+    assert not PupilRecord.objects.exists()
