@@ -127,6 +127,8 @@ class _Register:
         self.pending: list[_PendingRows] = []
         # Submissions whose rows are written but not yet linked to pupils (deferred batches).
         self.to_link: list[int] = []
+        # Non-CTF files committed in this chunk whose rows wait for the chunk's inserts.
+        self.pending_files: list = []
         # Originals copied aside for this batch, moved into place when their import commits.
         self.staged: list[Path] = []
         self.by_laestab: dict[str, list[Establishment]] = defaultdict(list)
@@ -676,6 +678,9 @@ def do_import_files(
                     chunk_outcomes = [_import_item(name, data, register=register, **options)
                                       for name, data in chunk]
                     _write_rows(register.pending)
+                    from keystage.collection.intake import write_pending_files
+
+                    write_pending_files(register.pending_files, la_id=la.pk, year=year)
                     _link([r.submission_id for r in register.pending] + register.to_link)
             except Exception:
                 # The whole chunk rolled back: load it again file by file, each on its own.
@@ -691,6 +696,7 @@ def do_import_files(
         finally:
             register.pending = []
             register.to_link = []
+            register.pending_files = []
             discard_uncommitted_originals(staged)
             close_all(chunk)
         for outcome in chunk_outcomes:

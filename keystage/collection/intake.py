@@ -11,6 +11,7 @@ does. Per-school files (the census) replace that school's data for the term; per
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 import polars as pl
 from django.apps import apps
@@ -77,23 +78,36 @@ def _check_text(records: pl.DataFrame, filename: str) -> None:
             )
 
 
+def _limits(model, fields, frame: pl.DataFrame) -> list[tuple[str, pl.Expr, str]]:
+    """(field, expression true for a bad value, what is wrong) for each checked column."""
+    checks = []
+    for name in fields:
+        field = model._meta.get_field(name)
+        dtype = frame.schema[name]
+        if dtype == pl.String and getattr(field, "max_length", None):
+            checks.append((name, pl.col(name).str.len_chars() > field.max_length,
+                           f"is longer than {field.max_length} characters"))
+        elif dtype.is_integer() and field.get_internal_type() in (
+                "PositiveSmallIntegerField", "SmallIntegerField"):
+            checks.append((name, (pl.col(name) < 0) | (pl.col(name) > 32767),
+                           "is not a number from 0 to 32767"))
+    return checks
+
+
 def _fits(frame: pl.DataFrame, model, fields, filename: str, line_of) -> None:
     """Refuse, naming the row, a value too long for its column or a number out of its range:
     SQLite would store it and PostgreSQL refuse it, so the check is Keystage's own."""
-    for name in fields:
-        field = model._meta.get_field(name)
-        column = frame[name]
-        if column.dtype == pl.String and getattr(field, "max_length", None):
-            bad = frame.filter(pl.col(name).str.len_chars() > field.max_length)
-            problem = f"is longer than {field.max_length} characters"
-        elif column.dtype.is_integer() and field.get_internal_type() in (
-                "PositiveSmallIntegerField", "SmallIntegerField"):
-            bad = frame.filter((pl.col(name) < 0) | (pl.col(name) > 32767))
-            problem = "is not a number from 0 to 32767"
-        else:
-            continue
-        if bad.height:
-            row = bad.row(0, named=True)
+    checks = _limits(model, fields, frame)
+    if not checks or not frame.height:
+        return
+    # One pass over the frame for every column; rows are looked up only for a failing one.
+    failing = frame.select(pl.any_horizontal([bad.any() for _, bad, _ in checks])).item()
+    if not failing:
+        return
+    for name, bad, problem in checks:
+        hits = frame.filter(bad)
+        if hits.height:
+            row = hits.row(0, named=True)
             label = name.replace("_", " ")
             raise FormatError(f"the {label} {str(row[name])[:40]!r} {problem}. Correct it and "
                               "send the file again.", filename=filename, line=line_of(row))
@@ -344,53 +358,71 @@ def _commit(filename, data, digest, file: DatasetFile, dataset, changes, details
             la_edits_overwritten=change.la_edits,
         )
         written.append((submission, rows))
-    _write_records(written, details, la=la, year=year, dataset=dataset.code)
+    pending = PendingFile(written, details, dataset.code,
+                          census_leavers(file) if dataset.code == "census" else None)
     ids = [s.pk for s, _ in written]
     if register.deferred:
-        register.to_link.extend(ids)  # linked once for the whole chunk of the batch
+        # Written and linked once for the whole chunk of the batch: one insert per table.
+        register.pending_files.append(pending)
+        register.to_link.extend(ids)
     else:
+        write_pending_files([pending], la_id=la.pk, year=year)
         _link(ids)
-    if dataset.code == "census":
-        _write_leavers(written, file)
 
 
-def _write_records(written, details, *, la, year: int, dataset: str) -> None:
-    """One bulk insert of every pupil record, then one per table of the dataset's own rows."""
-    if not written:
+@dataclass
+class PendingFile:
+    """The rows of one committed file, waiting to be written with the rest of its chunk."""
+
+    written: list  # (submission, records frame) per school
+    details: list  # DetailRows
+    dataset: str
+    leavers: pl.DataFrame | None  # census leavers, kept on the file's (one) submission
+
+
+def write_pending_files(pending: list[PendingFile], *, la_id: int, year: int) -> None:
+    """Write the records, the datasets' own rows and leavers of several files: one bulk insert
+    per table for them all."""
+    for p in pending:
+        # A later file of the same chunk may have replaced this one before it was written.
+        p.written = [(s, rows) for s, rows in p.written
+                     if s.status == SubmissionStatus.CURRENT]
+    pending = [p for p in pending if p.written]
+    if not pending:
         return
 
     def pupil_rows():
-        for submission, rows in written:
-            for r in rows.iter_rows(named=True):
-                yield (submission.pk, la.pk, submission.school_id, dataset, year,
-                       r["line"] or 0, r["upn"], r["surname"], r["forename"],
-                       r["middle_names"], r["dob"], r["dob"].isoformat() if r["dob"] else "",
-                       r["sex"], r["ncyear"])
+        for p in pending:
+            for submission, rows in p.written:
+                for r in rows.iter_rows(named=True):
+                    yield (submission.pk, la_id, submission.school_id, p.dataset, year,
+                           r["line"] or 0, r["upn"], r["surname"], r["forename"],
+                           r["middle_names"], r["dob"],
+                           r["dob"].isoformat() if r["dob"] else "", r["sex"], r["ncyear"])
 
     bulk_insert(PupilRecord, _PUPIL_FIELDS, pupil_rows())
     # Keys come in insertion order (a sequence on PostgreSQL, rowid on SQLite).
-    ids = list(PupilRecord.objects.filter(submission_id__in=[s.pk for s, _ in written])
+    submission_ids = [s.pk for p in pending for s, _ in p.written]
+    ids = list(PupilRecord.objects.filter(submission_id__in=submission_ids)
                .order_by("pk").values_list("pk", flat=True))
-    keys = pl.concat([rows.select("key") for _, rows in written]).with_columns(
-        record=pl.Series(ids, dtype=pl.Int64))
-    for detail in details:
-        frame = detail.frame.join(keys, on="key", how="inner")
-        if not frame.height:
-            continue
-        model = apps.get_model(detail.model)
-        bulk_insert(model, ["record", *detail.fields],
-                    frame.select("record", *detail.fields).iter_rows())
+    keys = pl.concat([rows.select("key").with_columns(file=pl.lit(i, pl.Int64))
+                      for i, p in enumerate(pending) for _, rows in p.written]
+                     ).with_columns(record=pl.Series(ids, dtype=pl.Int64))
+    tables: dict[tuple[str, tuple[str, ...]], list[pl.DataFrame]] = defaultdict(list)
+    for i, p in enumerate(pending):
+        for detail in p.details:
+            tables[(detail.model, detail.fields)].append(
+                detail.frame.with_columns(file=pl.lit(i, pl.Int64)))
+    for (label, fields), frames in tables.items():
+        frame = pl.concat(frames).join(keys, on=["file", "key"], how="inner")
+        if frame.height:
+            bulk_insert(apps.get_model(label), ["record", *fields],
+                        frame.select("record", *fields).iter_rows())
+    leavers = [p.leavers.with_columns(submission=pl.lit(p.written[0][0].pk, pl.Int64))
+               for p in pending if p.leavers is not None and p.leavers.height]
+    if leavers:
+        from keystage.context.models import CensusLeaver
 
-
-
-def _write_leavers(written, file: DatasetFile) -> None:
-    leavers = census_leavers(file)
-    if not leavers.height:
-        return
-    from keystage.context.models import CensusLeaver
-
-    submission = written[0][0]
-    bulk_insert(CensusLeaver, _LEAVER_FIELDS,
-                ((submission.pk, *row) for row in leavers.select(
-                    pl.col("line").fill_null(0), "upn", "surname", "forename", "dob", "sex",
-                    "entry_date", "leaving_date").iter_rows()))
+        bulk_insert(CensusLeaver, _LEAVER_FIELDS, pl.concat(leavers).select(
+            "submission", pl.col("line").fill_null(0), "upn", "surname", "forename", "dob",
+            "sex", "entry_date", "leaving_date").iter_rows())

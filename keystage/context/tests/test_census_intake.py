@@ -109,3 +109,17 @@ def test_a_value_that_would_not_fit_its_column_refuses_the_file_on_either_databa
     out = capsys.readouterr().out
     assert message in out and "c.xml, line 9" in out
     assert not PupilRecord.objects.exists()
+
+
+def test_a_census_replaced_later_in_the_same_batch_leaves_only_the_newer_rows(world, tmp_path):
+    school = world.a.schools[0]
+    older = census_xml("330", school.estab, [census_pupil()])
+    newer = census_xml("330", school.estab, [census_pupil(), census_pupil(upn="A330200121002")])
+    (tmp_path / "a.xml").write_bytes(older)
+    (tmp_path / "b.xml").write_bytes(newer)
+    assert main(["import", str(tmp_path / "a.xml"), str(tmp_path / "b.xml"), "--la", "330",
+                 "--year", "2026", "--yes"]) == 0
+    current = Submission.objects.get(status="current")
+    assert current.pupil_count == 2
+    assert PupilRecord.objects.count() == 2
+    assert set(PupilRecord.objects.values_list("submission_id", flat=True)) == {current.pk}
