@@ -112,33 +112,60 @@ def load_cleaning_data(la, collection: str, year: int, term: str = "") -> Cleani
         f"WHERE c.la_id = %s AND c.year = %s AND c.collection IN ({marks})",
         (la.pk, year, *names), COHORTS_SCHEMA,
     )
-    # The UPNs go in as lists of constants, which both databases look up through the UPN index
+    # Other records are found through the pupil each record is linked to (keystage.pupils), so
+    # a pupil whose UPN changed is still compared with their earlier records, and by UPN. Either
+    # way the keys go in as lists of constants, which both databases look up through an index
     # whatever their statistics say (joins and subqueries were planned as whole-table scans
     # straight after a bulk load); skipped when the LA has no other records at all.
-    upns = pupils.filter(pl.col("upn") != "")["upn"].unique().sort().to_list()
+    linked = read_frame(
+        f"SELECT p.upn, p.pupil_id FROM {pupil} p "  # noqa: S608
+        f"WHERE p.la_id = %s AND p.collection = %s AND p.year = %s AND p.upn <> '' "
+        f"AND p.pupil_id IS NOT NULL", scope, {"upn": pl.String, "person": pl.Int64},
+    ).unique()
+    # By UPN as well: a record carrying another child's UPN (linked to its own pupil by name
+    # and date of birth) is then compared with that child's records, and the clash shows.
+    upns = sorted(set(pupils.filter(pl.col("upn") != "")["upn"].to_list()))
+    persons = linked["person"].unique().sort().to_list()
     has_others = PupilRecord.objects.filter(la=la).exclude(collection=collection,
                                                            year=year).exists()
+    columns = (f"o.surname, o.forename, CAST(o.dob AS TEXT), o.sex, o.collection, o.year, "
+               f"COALESCE(CASE WHEN e.is_pvi THEN e.urn ELSE e.laestab END, e.urn) "
+               f"FROM {pupil} o JOIN {school} e ON e.id = o.school_id")
     parts = [pl.DataFrame(schema=OTHERS_SCHEMA)]
+    by_person = {"person": pl.Int64, **{k: v for k, v in OTHERS_SCHEMA.items() if k != "upn"}}
+    for start in range(0, len(persons) if has_others else 0, _UPNS_PER_QUERY):
+        batch = persons[start:start + _UPNS_PER_QUERY]
+        found = read_frame(
+            f"SELECT o.pupil_id, {columns} "  # noqa: S608
+            f"WHERE o.pupil_id IN ({', '.join(['%s'] * len(batch))}) AND o.la_id = %s "
+            f"AND NOT (o.collection = %s AND o.year = %s)",
+            (*batch, *scope), by_person,
+        )
+        parts.append(found.join(linked, on="person").select(list(OTHERS_SCHEMA)))
     for start in range(0, len(upns) if has_others else 0, _UPNS_PER_QUERY):
         batch = upns[start:start + _UPNS_PER_QUERY]
         parts.append(read_frame(
-            f"SELECT o.upn, o.surname, o.forename, CAST(o.dob AS TEXT), o.sex, "  # noqa: S608
-            f"o.collection, o.year, "
-            f"COALESCE(CASE WHEN e.is_pvi THEN e.urn ELSE e.laestab END, e.urn) "
-            f"FROM {pupil} o JOIN {school} e ON e.id = o.school_id "
+            f"SELECT o.upn, {columns} "  # noqa: S608
             f"WHERE o.upn IN ({', '.join(['%s'] * len(batch))}) AND o.la_id = %s "
             f"AND NOT (o.collection = %s AND o.year = %s)",
             (*batch, *scope), OTHERS_SCHEMA,
         ))
-    others = pl.concat(parts)
+    others = pl.concat(parts).unique(maintain_order=True)
     earlier = pl.DataFrame(schema=EARLIER_PHONICS_SCHEMA)
     if collection == "phonics":
-        earlier = read_frame(
-            f"SELECT p.upn, r.result FROM {result} r JOIN {pupil} p ON p.id = r.pupil_id "  # noqa: S608
+        last_year = read_frame(
+            f"SELECT p.upn, p.pupil_id, r.result FROM {result} r "  # noqa: S608
+            f"JOIN {pupil} p ON p.id = r.pupil_id "
             f"WHERE p.la_id = %s AND p.collection = 'phonics' AND p.year = %s "
-            f"AND r.is_latest AND r.component = 'PSC' AND p.upn <> ''",
-            (la.pk, year - 1), EARLIER_PHONICS_SCHEMA,
+            f"AND r.is_latest AND r.component = 'PSC'",
+            (la.pk, year - 1), {"upn": pl.String, "person": pl.Int64, "result": pl.String},
         )
+        # Last year's result under this year's UPN of the same pupil, else under its own UPN.
+        through_pupil = last_year.join(linked.rename({"upn": "now"}), on="person",
+                                       how="left")
+        earlier = (through_pupil.select(upn=pl.coalesce("now", "upn"), result="result")
+                   .filter(pl.col("upn") != "").unique(maintain_order=True)
+                   .cast(EARLIER_PHONICS_SCHEMA))
     return CleaningData(
         collection=collection, year=year, pupils=pupils, results=results, schools=schools,
         cohorts=cohorts, others=others, earlier_phonics=earlier,

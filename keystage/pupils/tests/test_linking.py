@@ -91,3 +91,21 @@ def test_records_loaded_before_identity_are_linked_on_request(world):
     Pupil.objects.all().delete()
     assert link_unlinked_records(world.a.la) == 3
     assert not PupilRecord.objects.filter(pupil=None).exists()
+
+
+def test_cleaning_compares_a_record_with_its_pupils_earlier_records_after_a_upn_change(world):
+    from keystage.cleaning.loading import load_cleaning_data
+
+    school = world.a.schools[0]
+    rows = eyfsp_rows(["2"] * 17, year=2025)
+    before = pupil_xml("A330200121001", "Okafor", "Chidi", "2019-10-05", "M", "R", rows)
+    do_import_batch([("a.xml", ctf("330", school.estab, [before]))], la=world.a.la,
+                    year=2025, acting_user=None)
+    # A year later the same child arrives under a new UPN, with nothing else changed.
+    after = pupil_xml("A330200199991", "Okafor", "Chidi", "2019-10-05", "M", "R",
+                      eyfsp_rows(["2"] * 17))
+    load(world, ("b.xml", ctf("330", school.estab, [after])))
+    record = PupilRecord.objects.get(upn="A330200199991")
+    assert record.link_method == "details"
+    others = load_cleaning_data(world.a.la, "eyfsp", 2026).others
+    assert others.filter(others["upn"] == "A330200199991")["year"].to_list() == [2025]
