@@ -435,6 +435,16 @@ def differs_from_other_records(data: CleaningData, rule: Rule) -> pl.DataFrame:
     return _concat(frames)
 
 
+@check("upn_of_another_pupil", kind="pupil", fields=("UPN",), reads=("upn_owners",))
+def upn_of_another_pupil(data: CleaningData, rule: Rule) -> pl.DataFrame:
+    """The record's UPN is another pupil's: identity linked the record to a different child
+    by name and date of birth, so the UPN was probably typed from the wrong pupil."""
+    wrong = data.pupils.lazy().join(data.upn_owners.lazy(), on="pupil_id", how="inner")
+    value = pl.format("{} (the UPN of {} {})", pl.col("upn"), pl.col("owner_forename"),
+                      pl.col("owner_surname"))
+    return _found(wrong, pl.lit("UPN"), value)
+
+
 @check(
     "duplicate_pupil_details",
     kind="pupil",

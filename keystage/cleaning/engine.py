@@ -94,6 +94,11 @@ EXTRA_SCHEMA: dict[str, pl.DataType] = {
 }
 # The UPNs on any census of the LA in the year (for "a result for a pupil not in the census").
 CENSUS_UPNS_SCHEMA: dict[str, pl.DataType] = {"upn": pl.String()}
+# Records whose UPN is the UPN of another pupil than the one they are linked to (keystage.pupils):
+# the record's id, and the name of the pupil who has that UPN.
+UPN_OWNERS_SCHEMA: dict[str, pl.DataType] = {
+    "pupil_id": pl.Int64(), "owner_surname": pl.String(), "owner_forename": pl.String(),
+}
 ISSUES_SCHEMA: dict[str, pl.DataType] = {
     "rule_code": pl.String(),
     "severity": pl.String(),
@@ -119,6 +124,7 @@ FRAME_SCHEMAS = {
     "ks4": KS4_SCHEMA,
     "extra": EXTRA_SCHEMA,
     "census_upns": CENSUS_UPNS_SCHEMA,
+    "upn_owners": UPN_OWNERS_SCHEMA,
 }
 ISSUE_ORDER = ["laestab", "upn", "rule_code", "field"]
 
@@ -146,6 +152,7 @@ class CleaningData:
     ks4: pl.DataFrame = _empty("ks4")
     extra: pl.DataFrame = _empty("extra")
     census_upns: pl.DataFrame = _empty("census_upns")
+    upn_owners: pl.DataFrame = _empty("upn_owners")
     term: str = ""  # the census term whose records these are; empty for every other dataset
 
 

@@ -25,6 +25,7 @@ from keystage.cleaning.engine import (
     PUPILS_SCHEMA,
     RESULTS_SCHEMA,
     SCHOOLS_SCHEMA,
+    UPN_OWNERS_SCHEMA,
     CleaningData,
     empty_cleaning_data,
     frames_needed,
@@ -166,9 +167,24 @@ def load_cleaning_data(la, collection: str, year: int, term: str = "") -> Cleani
         earlier = (through_pupil.select(upn=pl.coalesce("now", "upn"), result="result")
                    .filter(pl.col("upn") != "").unique(maintain_order=True)
                    .cast(EARLIER_PHONICS_SCHEMA))
+    upn_owners = _upn_owners(scope)
     return CleaningData(
         collection=collection, year=year, pupils=pupils, results=results, schools=schools,
-        cohorts=cohorts, others=others, earlier_phonics=earlier,
+        cohorts=cohorts, others=others, earlier_phonics=earlier, upn_owners=upn_owners,
+    )
+
+
+def _upn_owners(scope) -> pl.DataFrame:
+    """Records in scope whose UPN is the UPN of a pupil other than the one they are linked to."""
+    from keystage.pupils.models import Pupil, PupilIdentifier
+
+    return read_frame(
+        f"SELECT p.id, o.surname, o.forename FROM {_table(PupilRecord)} p "  # noqa: S608
+        f"JOIN {_table(PupilIdentifier)} i ON i.la_id = p.la_id AND i.value = p.upn "
+        f"AND i.kind = 'upn' JOIN {_table(Pupil)} o ON o.id = i.pupil_id "
+        f"WHERE p.la_id = %s AND p.collection = %s AND p.year = %s AND p.upn <> '' "
+        f"AND p.pupil_id IS NOT NULL AND i.pupil_id <> p.pupil_id",
+        scope, UPN_OWNERS_SCHEMA,
     )
 
 

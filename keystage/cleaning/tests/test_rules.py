@@ -268,6 +268,17 @@ def other_record(**values) -> Change:
     return change
 
 
+def upn_owner(pupil_id: int, surname: str, forename: str) -> Change:
+    """The record's UPN is the UPN of another pupil (named) than the one it is linked to."""
+
+    def change(data: CleaningData) -> CleaningData:
+        frame = pl.DataFrame([(pupil_id, surname, forename)], schema=data.upn_owners.schema,
+                             orient="row")
+        return dataclasses.replace(data, upn_owners=frame)
+
+    return change
+
+
 def earlier_phonics(rows: list[tuple[str, str]]) -> Change:
     def change(data: CleaningData) -> CleaningData:
         frame = pl.DataFrame(rows, schema=data.earlier_phonics.schema, orient="row")
@@ -370,6 +381,7 @@ CASES = [
     Case("GEN016", "eyfsp", pupil(2, ncyear=""), {(2, "NCyearActual")}),
     Case("GEN017", "eyfsp", pupil(2, ncyear="1"), {(2, "NCyearActual")}),
     Case("GEN018", "eyfsp", other_record(dob=date(2021, 5, 2)), {(1, "DOB")}),
+    Case("GEN025", "eyfsp", upn_owner(2, "Lee", "Sam"), {(2, "UPN")}),
     Case("GEN019", "eyfsp", other_record(sex="M"), {(1, "Sex")}),
     Case("GEN020", "eyfsp", other_record(surname="Smyth"), {(1, "Surname")},
          passing=other_record(surname=" s MITH")),
