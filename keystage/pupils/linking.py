@@ -96,6 +96,17 @@ def _link_la(la_id: int, records: pl.DataFrame) -> int:
                                                         .str.to_uppercase())
               .filter(pl.col("value") != "").unique(maintain_order=True))
     fresh = wanted.join(identifiers, on=["pupil_id", "kind", "value"], how="anti")
+    # A UPN another pupil already has (or another new pupil of this batch takes) is not given to
+    # a pupil a record was linked to by details: it is that other child's, and GEN025 says so.
+    taken = pl.concat([
+        identifiers.filter(pl.col("kind") == "upn").select("pupil_id", "value"),
+        linked.filter(pl.col("method") != "details").select("pupil_id", value="upn"),
+    ]).unique()
+    by_details = linked.filter(pl.col("method") == "details").select("pupil_id", value="upn")
+    clashing = by_details.join(taken, on="value", suffix="_owner").filter(
+        pl.col("pupil_id") != pl.col("pupil_id_owner")).select("pupil_id", "value").unique()
+    fresh = fresh.join(clashing.with_columns(kind=pl.lit("upn")),
+                       on=["pupil_id", "kind", "value"], how="anti")
     bulk_insert(PupilIdentifier, ["pupil", "la", "kind", "value"],
                 ((p, la_id, k, v[:40]) for p, k, v in fresh.iter_rows()))
 

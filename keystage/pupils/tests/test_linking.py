@@ -109,3 +109,28 @@ def test_cleaning_compares_a_record_with_its_pupils_earlier_records_after_a_upn_
     assert record.link_method == "details"
     others = load_cleaning_data(world.a.la, "eyfsp", 2026).others
     assert others.filter(others["upn"] == "A330200199991")["year"].to_list() == [2025]
+
+
+def test_a_record_with_another_childs_upn_keeps_its_own_pupil_and_is_flagged(world):
+    from keystage.cleaning.actions import do_run_cleaning
+    from keystage.cleaning.models import Issue
+
+    a, b = world.a.schools[:2]
+    earlier = pupil_xml("A330200121001", "Jackson", "Florence", "2019-10-05", "F", "R",
+                        eyfsp_rows(["2"] * 17, year=2025))
+    do_import_batch([("old.xml", ctf("330", a.estab, [earlier]))], la=world.a.la, year=2025,
+                    acting_user=None)
+    taylor = pupil_xml("A330200121009", "Taylor", "Mia", "2020-09-27", "F", "R",
+                       eyfsp_rows(["2"] * 17))
+    # Florence's school keyed Mia's UPN into Florence's record.
+    florence = pupil_xml("A330200121009", "Jackson", "Florence", "2019-10-05", "F", "R",
+                         eyfsp_rows(["2"] * 17))
+    load(world, ("a.xml", ctf("330", a.estab, [taylor])),
+         ("b.xml", ctf("330", b.estab, [florence])))
+    record = PupilRecord.objects.get(surname="Jackson", year=2026)
+    first = PupilRecord.objects.get(surname="Jackson", year=2025)
+    assert (record.pupil_id, record.link_method) == (first.pupil_id, "details")
+    assert not PupilIdentifier.objects.filter(pupil_id=record.pupil_id,
+                                              value="A330200121009").exists()
+    do_run_cleaning(world.a.la, "eyfsp", 2026, acting_user=None)
+    assert Issue.objects.filter(rule_code="GEN025", pupil=record).exists()
