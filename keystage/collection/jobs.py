@@ -8,12 +8,14 @@ from pathlib import Path
 from django.conf import settings
 from django.urls import reverse
 
+from keystage import datasets
 from keystage.accounts.models import Role
 from keystage.collection.actions import do_import_batch, preview_key
 from keystage.collection.inputs import count_input_files, iter_input_files
 from keystage.jobs.models import Job
 from keystage.jobs.registry import JobContext, job_kind
 from keystage.schools.models import LocalAuthority
+from keystage.years import census_term_label
 
 
 def uploaded_name(path: Path) -> str:
@@ -93,6 +95,8 @@ def run_file_import(context: JobContext) -> dict:
                 if o.newer else "",
                 "changes": [
                     {"collection": c.collection, "school": c.school.name, "pupils": c.pupils,
+                     "label": datasets.DATASETS[c.collection].label
+                     + (f" ({census_term_label(c.term)})" if c.term else ""),
                      "replaces": c.replaces is not None, "added": c.added,
                      "removed": c.removed, "changed": c.changed, "la_edits": c.la_edits,
                      "added_pupils": [{"upn": u, "name": c.names.get(u, "")} for u in c.added],
