@@ -214,16 +214,21 @@ _LEAVER_COLUMNS = _columns_of(_LEAVER_FIELDS)
 
 def _dates(frame: pl.DataFrame, columns, filename: str) -> pl.DataFrame:
     """Text date columns as dates; FormatError names the line and element of the first bad one."""
-    out = []
-    for column in columns:
-        parsed = pl.col(column).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
-        bad = frame.filter((pl.col(column) != "") & parsed.is_null())
-        if bad.height:
-            line, value = bad.select("line", column).row(0)
-            raise FormatError(f"<{_DATES[column]}> '{value[:30]}' is not a date (YYYY-MM-DD). "
-                              f"{_RESEND}", filename=filename, line=line, column=_DATES[column])
-        out.append(parsed.alias(column))
-    return frame.with_columns(out)
+    if not frame.height:
+        return frame.with_columns(pl.lit(None, pl.Date).alias(c) for c in columns)
+    parsed = frame.with_columns(
+        pl.col(c).str.strptime(pl.Date, "%Y-%m-%d", strict=False).alias(f"_{c}") for c in columns)
+    bad = [(pl.col(c) != "") & pl.col(f"_{c}").is_null() for c in columns]
+    # One pass for every column; the failing row is looked for only when there is one.
+    if parsed.select(pl.any_horizontal([b.any() for b in bad])).item():
+        for column, wrong in zip(columns, bad, strict=True):
+            hits = parsed.filter(wrong)
+            if hits.height:
+                line, value = hits.select("line", column).row(0)
+                raise FormatError(f"<{_DATES[column]}> '{value[:30]}' is not a date "
+                                  f"(YYYY-MM-DD). {_RESEND}", filename=filename, line=line,
+                                  column=_DATES[column])
+    return parsed.drop(columns).rename({f"_{c}": c for c in columns}).select(frame.columns)
 
 
 def _flag(column: str) -> pl.Expr:
