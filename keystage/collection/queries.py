@@ -163,3 +163,27 @@ def lock_uploads_of(la) -> None:
     from keystage.schools.models import LocalAuthority
 
     LocalAuthority.objects.select_for_update().filter(pk=la.pk).first()
+
+
+# `export results --collection ks2`: the KS2 results file's columns (design.md), as stored.
+KS2_RESULT_COLUMNS = ("READSCORE", "READOUTCOME", "MATSCORE", "MATOUTCOME", "GPSSCORE",
+                      "GPSOUTCOME", "WRITTAOUTCOME", "SCITAOUTCOME")
+_KS2_FIELDS = ("ks2__read_score", "ks2__read_outcome", "ks2__mat_score", "ks2__mat_outcome",
+               "ks2__gps_score", "ks2__gps_outcome", "ks2__writ_ta_outcome",
+               "ks2__sci_ta_outcome")
+
+
+def ks2_result_columns() -> list[str]:
+    """The header of the KS2 results export."""
+    return [*PUPIL_COLUMNS, *KS2_RESULT_COLUMNS]
+
+
+def iter_ks2_results(la: LocalAuthority, year: int) -> Iterator[list[str]]:
+    """One row per pupil of the LA's current KS2 results, in school then UPN order."""
+    rows = (PupilRecord.objects.filter(la=la, collection="ks2", year=year,
+                                       submission__status=SubmissionStatus.CURRENT)
+            .order_by("school__laestab", "school__urn", "upn", "line", "id")
+            .values_list("school__laestab", "school__urn", "upn", "surname", "forename", "dob",
+                         "sex", "ncyear", *_KS2_FIELDS))
+    for laestab, urn, *rest in rows.iterator(chunk_size=5000):
+        yield [laestab or urn, *(_cell(v) for v in rest)]

@@ -72,3 +72,19 @@ def test_extra_fields_load_only_when_the_la_names_them(world, tmp_path, capsys):
     assert _import(path, "--fields", "Young carer=young_carer") == 0
     assert list(ExtraValue.objects.values_list("record__upn", "field", "value")) == [
         ("A330200121001", "young_carer", "Y")]
+
+
+def test_export_results_for_ks2_gives_the_results_files_columns(world, tmp_path):
+    a = world.a.schools[0].laestab
+    ks2 = _write(tmp_path, "ks2.csv",
+                 "UPN,LAESTAB,SURNAME,FORENAMES,DOB,SEX,READSCORE,READOUTCOME,MATSCORE,"
+                 "MATOUTCOME,GPSSCORE,GPSOUTCOME,WRITTAOUTCOME,SCITAOUTCOME",
+                 f"A330200121003,{a},Lee,Sam,2014-09-03,M,104,AS,A,A,99,NS,EXS,EXS")
+    assert _import(ks2) == 0
+    out = tmp_path / "ks2_export.csv"
+    assert main(["export", "results", "--la", "330", "--year", "2026", "--collection", "ks2",
+                 "--out", str(out)]) == 0
+    header, row = out.read_text(encoding="utf-8").splitlines()
+    assert header == ("laestab,upn,surname,forename,dob,sex,ncyear,READSCORE,READOUTCOME,"
+                      "MATSCORE,MATOUTCOME,GPSSCORE,GPSOUTCOME,WRITTAOUTCOME,SCITAOUTCOME")
+    assert row == f"{a},A330200121003,Lee,Sam,2014-09-03,M,,104,AS,,A,99,NS,EXS,EXS"

@@ -5,7 +5,12 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from keystage.collection.models import Collection
-from keystage.collection.queries import iter_results, result_columns
+from keystage.collection.queries import (
+    iter_ks2_results,
+    iter_results,
+    ks2_result_columns,
+    result_columns,
+)
 from keystage.core.cells import SafeCsvWriter
 from keystage.core.inputs import assessment_year
 from keystage.schools.models import LocalAuthority
@@ -21,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--la", required=True)
         parser.add_argument("--year", type=assessment_year, required=True,
                             help="assessment year, e.g. 2026")
-        parser.add_argument("--collection", choices=Collection.values,
+        parser.add_argument("--collection", choices=[*Collection.values, "ks2"],
                             help="the collection (export results only)")
         parser.add_argument("--out", required=True, help="the CSV file to write")
 
@@ -37,6 +42,9 @@ class Command(BaseCommand):
 
             header = list(EXPORT_COLUMNS)
             rows = pupil_characteristics(authority, year).select(EXPORT_COLUMNS).iter_rows()
+        elif collection == "ks2":
+            header = ks2_result_columns()
+            rows = iter_ks2_results(authority, year)
         else:
             header = result_columns(collection, year)
             rows = iter_results(authority, collection, year)
