@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "keystage.collection",
     "keystage.context",
     "keystage.pupils",
+    "keystage.socialcare",
     "keystage.cleaning",
     "keystage.returns",
     "keystage.synth",

@@ -10,6 +10,7 @@ urlpatterns = [
     path("jobs/", include("keystage.jobs.urls")),
     path("collection/", include("keystage.collection.urls")),
     path("pupils/", include("keystage.pupils.urls")),
+    path("social-care/", include("keystage.socialcare.urls")),
     path("cleaning/", include("keystage.cleaning.urls")),
     path("returns/", include("keystage.returns.urls")),
 ]

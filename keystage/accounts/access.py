@@ -385,3 +385,34 @@ def access_link_review_by_id(user, review_id: int, action: str = "manage-identit
     from keystage.pupils.models import LinkReview
 
     return _la_object_by_id(user, LinkReview, review_id, action, "No such match to review.")
+
+
+def access_care_returns(user, action: str = "view-social-care"):
+    """The LA's social care returns: only roles given social-care data; 403 otherwise."""
+    from keystage.socialcare.models import CareReturn
+
+    la = access_user_la(user, action)
+    return CareReturn.objects.filter(la=la)
+
+
+def access_care_children(user, action: str = "view-social-care"):
+    """The children of the LA's social care returns (every return, current or replaced)."""
+    from keystage.socialcare.models import CareChild
+
+    la = access_user_la(user, action)
+    return CareChild.objects.filter(la=la)
+
+
+def access_care_child_by_id(user, child_id: int, action: str = "view-social-care"):
+    """One child of the LA's returns: 404 outside the LA (and for school users), else 403."""
+    from keystage.socialcare.models import CareChild
+
+    return _la_object_by_id(user, CareChild, child_id, action, "No such child.")
+
+
+def access_care_changes(user, action: str = "view-social-care"):
+    """The LA's hand edits of the looked-after cohort."""
+    from keystage.socialcare.models import LookedAfterChange
+
+    la = access_user_la(user, action)
+    return LookedAfterChange.objects.filter(la=la)

@@ -102,6 +102,7 @@ class SchoolChoiceField(forms.ModelChoiceField):
 # Least privileged first: the form starts on the narrowest role, never on the administrator.
 _PRIVILEGE_ORDER = [
     Role.SCHOOL_USER, Role.LOST_PUPILS_OFFICER, Role.TRANSFER_OFFICER, Role.LA_ANALYST,
+    Role.VIRTUAL_SCHOOL,
     Role.LA_DATA_OFFICER, Role.LA_ADMIN,
 ]
 ADD_ROLE_CHOICES = sorted(

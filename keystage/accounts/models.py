@@ -12,6 +12,7 @@ class Role(models.TextChoices):
     LA_ADMIN = "la_admin", "LA administrator"
     LA_DATA_OFFICER = "la_data_officer", "LA data officer"
     LA_ANALYST = "la_analyst", "LA analyst or moderator"
+    VIRTUAL_SCHOOL = "virtual_school", "Virtual school"
     TRANSFER_OFFICER = "transfer_officer", "Transfer officer"
     LOST_PUPILS_OFFICER = "lost_pupils_officer", "Lost-pupils officer"
     SCHOOL_USER = "school_user", "School user"
@@ -23,6 +24,7 @@ LA_ROLES = frozenset(
         Role.LA_ADMIN,
         Role.LA_DATA_OFFICER,
         Role.LA_ANALYST,
+        Role.VIRTUAL_SCHOOL,
         Role.TRANSFER_OFFICER,
         Role.LOST_PUPILS_OFFICER,
     }

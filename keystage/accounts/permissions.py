@@ -49,6 +49,16 @@ ACTIONS: dict[str, Action] = {
                 Role.LA_DATA_OFFICER),
         _action("download-originals", "Download the files schools sent, as they arrived",
                 Role.LA_DATA_OFFICER, Role.LA_ADMIN),
+        _action("import-social-care", "Load the LA's SSDA903 and CIN census returns",
+                Role.LA_DATA_OFFICER),
+        _action("view-social-care", "See the children of the social-care returns, their "
+                "links to pupils and the looked-after cohort", Role.LA_DATA_OFFICER,
+                Role.VIRTUAL_SCHOOL),
+        _action("manage-care-cohort", "Match social-care children to pupils and record "
+                "children coming into or leaving care between returns", Role.LA_DATA_OFFICER,
+                Role.VIRTUAL_SCHOOL),
+        _action("view-virtual-school", "See the education of the children the LA looks after",
+                Role.VIRTUAL_SCHOOL),
         _action("view-own-jobs", "Follow the progress of background work one started",
                 *LA_ROLES, Role.SCHOOL_USER, Role.NATIONAL_ANALYST),
     )

@@ -41,6 +41,11 @@ class EventType(models.TextChoices):
     PUPIL_LINK_CONFIRMED = "pupil-link-confirmed", "Record confirmed as a pupil's"
     PUPIL_RECORD_SPLIT = "pupil-record-split", "Record split off as a different pupil"
     PUPILS_MERGED = "pupils-merged", "Two pupils merged into one"
+    CARE_RETURN_LOADED = "care-return-loaded", "Social care return loaded"
+    CARE_RETURN_REPLACED = "care-return-replaced", "Social care return replaced an earlier one"
+    CARE_CHILD_MATCHED = "care-child-matched", "Social care child matched to a pupil"
+    CARE_CHILD_LEFT = "care-child-left", "Social care child left unlinked"
+    CARE_COHORT_CHANGED = "care-cohort-changed", "Looked-after cohort changed by hand"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

@@ -606,6 +606,7 @@ def do_import_batch(
     total: int = 0,
     previewed: dict[str, int | None] | None = None,
     extra_fields: dict[str, str] | None = None,
+    care_year_from_file: bool = False,
 ) -> BatchOutcome:
     """Import a batch of files of any kind, then re-check what it changed.
 
@@ -613,7 +614,10 @@ def do_import_batch(
     CSVs, CTFs and every other file kind (keystage.formats.kinds) are told apart by content;
     each file is all or nothing; the collections a batch touched are cleaned once it commits.
     """
+    from keystage.socialcare.actions import CareFile, import_care_files, social_care_kind
+
     cohorts: list[tuple[str, InputFile]] = []
+    care: list[CareFile] = []
 
     def files():
         for name, data in items:
@@ -623,6 +627,11 @@ def do_import_batch(
                 if sniff_cohorts(data.head(2048)):
                     cohorts.append((name, data))
                     continue
+                # Social care files are a return together (the 903 tables), loaded after.
+                kind = social_care_kind(data.head(SNIFF_BYTES)) if data.size else None
+                if kind is not None:
+                    care.append(CareFile.take(name, data, kind))
+                    continue
             yield name, data
 
     outcomes = do_import_files(
@@ -631,6 +640,9 @@ def do_import_batch(
         total=total, previewed=previewed, extra_fields=extra_fields,
     )
     outcomes = load_cohorts_files(cohorts, la, acting_user, only_school) + outcomes
+    outcomes += import_care_files(care, la=la, year=year, acting_user=acting_user,
+                                  confirm_replacements=confirm_replacements,
+                                  only_school=only_school, year_from_file=care_year_from_file)
     return BatchOutcome(outcomes, after_batch_commits(la, year, outcomes,
                                                       acting_user=acting_user,
                                                       progress=progress))

@@ -109,7 +109,13 @@ def characteristic_sources(la, year: int, *, pupil_id: int | None = None
     pupils = pupils.join(former, on="pupil_id", how="left").with_columns(
         pl.col("former_upns").fill_null(""))
     sources = {"pupils": pupils, "census": censuses, "fsm_periods": fsm_periods,
-            "sen_needs": sen_needs, "pp": premium, "results": results}
+               "sen_needs": sen_needs, "pp": premium, "results": results}
+    from keystage.socialcare.queries import care_sources
+
+    for name, frame in care_sources(la, year).items():
+        if pupil_id is not None and "pupil_id" in frame.columns:
+            frame = frame.filter(pl.col("pupil_id") == pupil_id)
+        sources[name] = frame
     return sources
 
 

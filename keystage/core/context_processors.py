@@ -12,6 +12,7 @@ NAVIGATION = (
     ("Collections", "collection:completeness", "view-reports"),
     ("Cleaning", "cleaning:overview", "view-reports"),
     ("Pupils", "pupils:search", "view-pupils"),
+    ("Social care", "socialcare:home", "view-social-care"),
     ("Returns", "returns:list", "make-returns"),
     ("Schools", "schools:list", "view-schools"),
     ("Users", "accounts:user-list", "manage-users"),

@@ -21,20 +21,18 @@ Frames (text columns unless said; `line` is the line where the pupil's element s
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date
 
 import polars as pl
 from lxml import etree
 
-from keystage.formats.ctf import _decode_prolog, _Prolog, _scan_codec, _scan_prolog
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import DatasetFile
+from keystage.formats.safexml import read_root, root_is
 from keystage.years import TERMS, census_term_label, census_term_of
 
 MAX_BYTES = 200 * 1024 * 1024
-_PROLOG_BYTES = 64 * 1024
 _RESEND = "Ask the school to export its census return again from its MIS."
 _COLLECTION = re.compile(rb"<Collection>\s*SC\s*</Collection>")
 
@@ -80,83 +78,14 @@ _DATES = {"dob": "DOB", "entry_date": "EntryDate", "leaving_date": "LeavingDate"
           "start": "FSMstartDate", "end": "FSMendDate"}
 
 
-def _prolog_of(head: bytes) -> _Prolog | None:
-    codec = _scan_codec(head)
-    if codec is None:
-        return None
-    return _scan_prolog(_decode_prolog(head, codec), final=True)
-
-
 def looks_like_census(head: bytes) -> bool:
     """True when the first bytes are a school census return: a <Message> of collection SC."""
-    prolog = _prolog_of(head[:_PROLOG_BYTES])
-    if prolog is None or prolog.kind != "root":
-        return False
-    return prolog.name.rpartition(":")[2] == "Message" and bool(_COLLECTION.search(head))
+    return root_is(head, "Message") and bool(_COLLECTION.search(head))
 
 
-def _bytes(source, filename: str) -> bytes:
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-    else:
-        try:
-            if os.path.getsize(source) > MAX_BYTES:
-                data = b"x" * (MAX_BYTES + 1)
-            else:
-                with open(source, "rb") as handle:
-                    data = handle.read()
-        except OSError as error:
-            raise FormatError(f"the file could not be opened ({error.strerror or error}). "
-                              "Upload it again.", filename=filename) from error
-    if len(data) > MAX_BYTES:
-        raise FormatError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB, more than "
-                          f"any school's census return. Check it is the right file. {_RESEND}",
-                          filename=filename)
-    return data
-
-
-def _check_prolog(data: bytes, filename: str) -> None:
-    if not data.strip():
-        raise FormatError(f"the file is empty. {_RESEND}", filename=filename)
-    prolog = _prolog_of(data[:_PROLOG_BYTES])
-    if prolog is None:
-        raise FormatError(f"the file is in UTF-32, which census files never are. {_RESEND}",
-                          filename=filename, line=1)
-    if prolog.kind == "doctype":
-        raise FormatError("the file contains a document type declaration (<!DOCTYPE>): entity "
-                          f"declarations are not allowed in a census return. {_RESEND}",
-                          filename=filename, line=prolog.line, column=prolog.column)
-    if prolog.kind in ("empty", "noroot"):
-        raise FormatError("the file ends before its first XML element: it is incomplete "
-                          f"(truncated) or not a census return. {_RESEND}", filename=filename)
-    if prolog.kind == "bad":
-        raise FormatError(f"not well-formed XML at line {prolog.line}, column {prolog.column}: "
-                          f"{prolog.detail} where the first element should start. {_RESEND}",
-                          filename=filename, line=prolog.line, column=prolog.column)
-    if prolog.kind == "root" and prolog.name.rpartition(":")[2] != "Message":
-        raise FormatError(f"the root element is <{prolog.name[:60]}>, not <Message>: this is not "
-                          "a school census return. Check that the right file was chosen.",
-                          filename=filename, line=prolog.line, column=prolog.column)
-
-
-def _parse(data: bytes, filename: str) -> etree._Element:
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-        huge_tree=False, remove_comments=True, remove_pis=True, remove_blank_text=True,
-        collect_ids=False,
-    )
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as error:
-        line, column = error.position
-        message = (error.msg or "not well-formed").strip().rstrip(".")
-        raise FormatError(f"not well-formed XML at line {line}, column {column}: {message}. "
-                          f"The file may be damaged or cut short. {_RESEND}",
-                          filename=filename, line=line, column=column) from None
-    if root.getroottree().docinfo.internalDTD is not None:  # defence in depth
-        raise FormatError(f"the file contains a document type declaration. {_RESEND}",
-                          filename=filename)
-    return root
+def _read_root(source, filename: str) -> etree._Element:
+    return read_root(source, filename, root="Message", what="a school census return",
+                     resend=_RESEND, max_bytes=MAX_BYTES)
 
 
 def _local(element: etree._Element) -> str:
@@ -240,9 +169,7 @@ def _flag(column: str) -> pl.Expr:
 
 def read_census(source, *, filename: str, year: int | None = None, **options) -> DatasetFile:
     """One school's census return, whole, or FormatError naming the line and what to do."""
-    data = _bytes(source, filename)
-    _check_prolog(data, filename)
-    root = _parse(data, filename)
+    root = _read_root(source, filename)
     header = _child(root, "Header")
     details = _child(header, "CollectionDetails")
     source_block = _child(header, "Source")

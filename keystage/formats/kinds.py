@@ -125,3 +125,12 @@ register(FileKind("census_xml", "census", "School census (XML)",
 register(FileKind("census_csv", "census", "School census extract (CSV)",
                   "keystage.formats.census_extract:looks_like_census_extract",
                   "keystage.formats.census_extract:read_census_extract", priority=30))
+register(FileKind("ssda903_csv", "ssda903", "SSDA903 table (CSV)",
+                  "keystage.formats.ssda903:looks_like_ssda903_table",
+                  "keystage.formats.ssda903:read_ssda903_table", priority=35))
+register(FileKind("ssda903_xml", "ssda903", "SSDA903 export (XML)",
+                  "keystage.formats.ssda903:looks_like_ssda903_xml",
+                  "keystage.formats.ssda903:read_ssda903_xml", priority=25))
+register(FileKind("cin_xml", "cin", "Children in need census (XML)",
+                  "keystage.formats.cin:looks_like_cin", "keystage.formats.cin:read_cin",
+                  priority=25))

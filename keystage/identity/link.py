@@ -217,3 +217,50 @@ def _match_details(records: pl.DataFrame, pupils: pl.DataFrame,
         pl.lit("names and date of birth match a pupil with another UPN")).otherwise(
         pl.lit("names, date of birth and sex nearly match")))
     return links, review
+
+
+SOCIAL_CARE_LINK_SCHEMA = {"id": pl.Int64, "pupil_id": pl.Int64, "method": pl.String,
+                           "score": pl.Float64}
+# A UPN is a letter and 12 characters (formats.md section 3); anything else (the 903's UN1-UN10
+# reason codes, blanks) never links.
+_UPN_SHAPE = r"^[A-Z]\d{11}[0-9A-Z]$"
+
+
+def link_social_care(children: pl.DataFrame, identifiers: pl.DataFrame, *,
+                     child_kind: str) -> pl.DataFrame:
+    """Link social care children to pupils by exact identifiers only, vectorised.
+
+    children: id, child_id, upn, former_upn. identifiers: pupil_id, kind, value. In order: the
+    child id kept from an earlier return of the same kind (`child_id`), the UPN (`upn`), the
+    UPN as a pupil's former UPN or the child's former UPN as a pupil's UPN (`former_upn`). A
+    value that names two pupils links no one. Returns id, pupil_id, method, score for the
+    children linked.
+    """
+    ids = identifiers.select(list(IDENTIFIER_SCHEMA)).cast(IDENTIFIER_SCHEMA).with_columns(
+        value=_clean_upn("value"))
+    # Values that name exactly one pupil, by kind.
+    unique = (ids.unique(["pupil_id", "kind", "value"])
+              .group_by(["kind", "value"]).agg(pl.col("pupil_id").first(),
+                                               pl.len().alias("_n"))
+              .filter(pl.col("_n") == 1).drop("_n"))
+    frame = children.select(
+        pl.col("id").cast(pl.Int64),
+        child=pl.col("child_id").cast(pl.String).fill_null("").str.strip_chars()
+        .str.to_uppercase(),
+        upn=_clean_upn("upn"), former=_clean_upn("former_upn"))
+    frame = frame.with_columns(
+        upn=pl.when(pl.col("upn").str.contains(_UPN_SHAPE)).then("upn").otherwise(pl.lit("")),
+        former=pl.when(pl.col("former").str.contains(_UPN_SHAPE)).then("former")
+        .otherwise(pl.lit("")))
+
+    def by(column: str, kind: str, method: str) -> pl.DataFrame:
+        values = unique.filter(pl.col("kind") == kind).select("value", "pupil_id")
+        return (frame.filter(pl.col(column) != "")
+                .join(values, left_on=column, right_on="value", how="inner")
+                .select("id", "pupil_id", method=pl.lit(method)))
+
+    passes = [by("child", child_kind, "child_id"), by("upn", "upn", "upn"),
+              by("upn", "former_upn", "former_upn"), by("former", "upn", "former_upn")]
+    links = pl.concat(passes).unique("id", keep="first", maintain_order=True)
+    return links.with_columns(score=pl.lit(1.0)).select(list(SOCIAL_CARE_LINK_SCHEMA)).cast(
+        SOCIAL_CARE_LINK_SCHEMA)

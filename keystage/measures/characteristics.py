@@ -13,7 +13,10 @@ The input frames:
 - sen_needs: record_id, pupil_id, sen_type, rank
 - pp: pupil_id, eligible (Boolean), reason
 - results: pupil_id, dataset, laestab, ncyear, submitted (text that sorts by time)
-- social_care (optional): pupil_id, cla, cin, cpp ("Y"/"N")
+- care (optional, the social-care returns of the collection year ending 31 March of the year;
+  keystage.socialcare.queries): "care_loaded" (one row per dataset loaded: dataset),
+  "care_episodes" (pupil_id, decom, dec: the 903 episodes of linked children), "cin_details"
+  (pupil_id, referral_date, closure_date) and "cpp_plans" (pupil_id, start_date, end_date)
 
 Choices where methods.md leaves one (also in the README):
 - The year's census is the spring census of the assessment year. A pupil's row in it is their
@@ -24,10 +27,16 @@ Choices where methods.md leaves one (also in the README):
   year, and every census-derived column (ethnicity, EAL, FSM, FSM6, SEN) is empty.
 - Historic SEN provision codes map to today's: S (statement) to E; A and P (School Action, Plus)
   to K. AdoptedFromCare counts as adopted or left care for any value but empty, N, 0 or false.
-- `cla`, `cin`, `cpp` come from the social-care returns when they are loaded; empty otherwise.
+- `cla`, `cin`, `cpp` come from the social-care returns of the collection year ending 31 March
+  of the assessment year when they are loaded ("N" for every other pupil then); empty otherwise.
+  The census has no in-care indicator Keystage reads, so without a 903 `cla` is empty. A pupil
+  linked to a child of either return belongs to the year's population even with no census row
+  or result (design.md, `export pupils`).
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 import polars as pl
 
@@ -76,6 +85,43 @@ def _spring_rows(census: pl.DataFrame, year: int) -> pl.DataFrame:
             .unique("pupil_id", keep="first", maintain_order=True))
 
 
+def social_care_flags(sources: dict[str, pl.DataFrame], year: int) -> pl.DataFrame:
+    """pupil_id, cla, cin, cpp for the pupils linked to a child of the year's returns."""
+    reference = census_reference_date(year)
+    year_end = date(year, 3, 31)
+    year_start = date(year - 1, 4, 1)
+    loaded = set(sources.get("care_loaded", pl.DataFrame({"dataset": []}))["dataset"].to_list())
+    empty = pl.DataFrame(schema={"pupil_id": pl.Int64})
+    episodes = sources.get("care_episodes", empty)
+    details = sources.get("cin_details", empty)
+    plans = sources.get("cpp_plans", empty)
+    frames = []
+    if "ssda903" in loaded and episodes.height:
+        # Looked after on the reference date: started on or before it, not ended by it.
+        frames.append(episodes.filter(pl.col("pupil_id").is_not_null()).group_by("pupil_id").agg(
+            _cla=((pl.col("decom") <= reference)
+                  & (pl.col("dec").is_null() | (pl.col("dec") > reference))).any()))
+    if "cin" in loaded and details.height:
+        frames.append(details.filter(pl.col("pupil_id").is_not_null()).group_by("pupil_id").agg(
+            _cin=((pl.col("referral_date") <= year_end)
+                  & (pl.col("closure_date").is_null()
+                     | (pl.col("closure_date") >= year_end))).any()))
+    if "cin" in loaded and plans.height:
+        frames.append(plans.filter(pl.col("pupil_id").is_not_null()).group_by("pupil_id").agg(
+            _cpp=((pl.col("start_date") <= year_end)
+                  & (pl.col("end_date").is_null() | (pl.col("end_date") >= year_start))).any()))
+    flags = pl.DataFrame(schema={"pupil_id": pl.Int64})
+    for frame in frames:
+        flags = flags.join(frame, on="pupil_id", how="full", coalesce=True)
+    for name, dataset in (("cla", "ssda903"), ("cin", "cin"), ("cpp", "cin")):
+        column = f"_{name}"
+        value = (pl.col(column).fill_null(False) if column in flags.columns
+                 else pl.lit(False))
+        flags = flags.with_columns(_yn(value).alias(name) if dataset in loaded
+                                   else pl.lit(None, pl.String).alias(name))
+    return flags.select("pupil_id", "cla", "cin", "cpp")
+
+
 def derive_characteristics(sources: dict[str, pl.DataFrame], year: int) -> pl.DataFrame:
     """One row per pupil of the year (a spring census row or a result), in EXPORT_COLUMNS."""
     reference = census_reference_date(year)
@@ -86,7 +132,12 @@ def derive_characteristics(sources: dict[str, pl.DataFrame], year: int) -> pl.Da
     latest_result = (results.sort(["pupil_id", "submitted"])
                      .unique("pupil_id", keep="last", maintain_order=True)
                      .select("pupil_id", _r_laestab="laestab", _r_ncyear="ncyear"))
-    population = pl.concat([spring.select("pupil_id"), results.select("pupil_id")]).unique()
+    social = sources.get("social_care")
+    if social is None:
+        social = social_care_flags(sources, year)
+    loaded = set(sources.get("care_loaded", pl.DataFrame({"dataset": []}))["dataset"].to_list())
+    population = pl.concat([spring.select("pupil_id"), results.select("pupil_id"),
+                            social.select("pupil_id")]).unique()
 
     periods = sources["fsm_periods"]
     fsm_now = (periods.join(spring.select("record_id"), on="record_id", how="semi")
@@ -105,11 +156,6 @@ def derive_characteristics(sources: dict[str, pl.DataFrame], year: int) -> pl.Da
           .sort("eligible", descending=True, nulls_last=True)
           .unique("pupil_id", keep="first")
           .select("pupil_id", _pp="eligible", _pp_reason="reason"))
-    social = sources.get("social_care")
-    if social is None:
-        social = pl.DataFrame(schema={"pupil_id": pl.Int64, "cla": pl.String, "cin": pl.String,
-                                      "cpp": pl.String})
-
     frame = (population
              .join(sources["pupils"], on="pupil_id", how="left")
              .join(spring.drop("upn", "surname", "forename", "dob", "sex", strict=False),
@@ -126,12 +172,13 @@ def derive_characteristics(sources: dict[str, pl.DataFrame], year: int) -> pl.Da
     adopted = ~pl.col("adopted_from_care").fill_null("").str.strip_chars().str.to_uppercase()\
         .is_in(list(NOT_ADOPTED))
     fsm6 = pl.col("_fsm6").fill_null(False)
-    cla = pl.col("cla").fill_null("")
+    # With a return loaded, a pupil with no child of it is "N"; without one, empty.
+    cla = pl.col("cla").fill_null("N" if "ssda903" in loaded else "")
     pp_disadvantage = pl.col("_pp").fill_null(False) & pl.col("_pp_reason").fill_null("")\
         .str.to_uppercase().is_in(list(PP_DISADVANTAGE_REASONS))
     disadvantaged = (pl.col("_census") & fsm6) | (cla == "Y") | (pl.col("_census") & adopted) \
         | pp_disadvantage
-    known_disadvantage = pl.col("_census") | pl.col("_pp").is_not_null() | (cla != "")
+    known_disadvantage = pl.col("_census") | pl.col("_pp").is_not_null() | (cla == "Y")
 
     out = frame.with_columns(
         laestab=pl.when(pl.col("_census") & pl.col("_main")).then(pl.col("laestab"))
@@ -153,7 +200,8 @@ def derive_characteristics(sources: dict[str, pl.DataFrame], year: int) -> pl.Da
         sen_primary_need=_only_with_census(pl.col("_need").fill_null("")),
         summer_born=pl.when(pl.col("dob").is_null()).then(pl.lit(""))
         .otherwise(_yn(pl.col("dob").dt.month().is_in([5, 6, 7, 8]))),
-        cla=cla, cin=pl.col("cin").fill_null(""), cpp=pl.col("cpp").fill_null(""),
+        cla=cla, cin=pl.col("cin").fill_null("N" if "cin" in loaded else ""),
+        cpp=pl.col("cpp").fill_null("N" if "cin" in loaded else ""),
         dob=pl.col("dob").dt.to_string("%Y-%m-%d").fill_null(""),
     )
     return (out.with_columns(pl.col("upn", "former_upns", "surname", "forename", "sex")

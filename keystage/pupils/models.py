@@ -32,6 +32,8 @@ class Pupil(models.Model):
 class IdentifierKind(models.TextChoices):
     UPN = "upn", "UPN"
     FORMER_UPN = "former_upn", "Former UPN"
+    SSDA903_CHILD = "ssda903_child", "SSDA903 child id"
+    CIN_CHILD = "cin_child", "CIN census child id"
 
 
 class PupilIdentifier(models.Model):

@@ -66,8 +66,12 @@ def detail(request, pupil_id: int):
     from keystage.context.queries import pupil_characteristics
     from keystage.measures.characteristics import EXPORT_COLUMNS
 
-    shown = [c for c in EXPORT_COLUMNS if c not in (
-        "upn", "former_upns", "surname", "forename", "dob", "sex")]
+    hidden = {"upn", "former_upns", "surname", "forename", "dob", "sex"}
+    if not has_permission(request.user, "view-social-care"):
+        # Social care status is shown only to roles given social-care data (LA analysts read
+        # it only as aggregate groups in reports).
+        hidden |= {"cla", "cin", "cpp"}
+    shown = [c for c in EXPORT_COLUMNS if c not in hidden]
     characteristics = []
     for year in sorted({r.year for r in records}, reverse=True):
         frame = pupil_characteristics(pupil.la, year, pupil_id=pupil.pk)

@@ -57,7 +57,7 @@ def test_user_list_shows_only_the_las_users_when_the_admin_opens_it(world, admin
 def test_user_list_pages_at_the_chosen_size_when_the_admin_changes_it_in_settings(
     world, admin, admin_client
 ):
-    _add_users(world.a.la, 20)  # 26 users in LA 330
+    _add_users(world.a.la, 19)  # 26 users in LA 330
     first = admin_client.get("/accounts/users/")
     assert len(_rows(first)) == 25
     assert b"Showing 1 to 25 of 26" in first.content

@@ -59,6 +59,7 @@ class Objects:
     return_file: object
     notice: object
     review: object
+    care_child: object
 
 
 def _send(part, index: int, first_serial: int) -> None:
@@ -91,7 +92,18 @@ def _objects_of(part, index: int, return_file) -> Objects:
         notice=LaNotice.objects.create(la=part.la, school=school, submission=submission,
                                        title="LA edits overwritten", body="Check them."),
         review=_review_of(part, school),
+        care_child=_care_child_of(part, index),
     )
+
+
+def _care_child_of(part, index: int):
+    from keystage.socialcare.models import CareChild, CareReturn
+
+    care_return, _ = CareReturn.objects.get_or_create(
+        la=part.la, dataset="ssda903", year=2026, status="current",
+        defaults={"digest": "0" * 64, "submitted_by_name": "test"})
+    return CareChild.objects.create(care_return=care_return, la=part.la,
+                                    child_id=f"C{part.la.code}{index}", line=index + 2)
 
 
 def _review_of(part, school):
@@ -178,6 +190,8 @@ CASES: dict[str, Case] = {
                          school_scoped=False),
     "pupils:decide": Case(lambda o: {"review_id": o.review.pk}, Role.LA_DATA_OFFICER,
                           method="post", school_scoped=False),
+    "socialcare:child": Case(lambda o: {"child_id": o.care_child.pk}, Role.VIRTUAL_SCHOOL,
+                             school_scoped=False),
 }
 
 # Parameters that are no object's key, with the reason.

@@ -26,6 +26,7 @@ from keystage.collection.models import (
 from keystage.formats.assessment_spec import components
 from keystage.returns.layout import LAYOUTS_FILE, RETURN_COLLECTIONS
 from keystage.returns.models import ReturnFile
+from keystage.socialcare.models import CareReturn
 
 ROOT = Path(__file__).resolve().parents[3]
 DATASET_FILE = ROOT / "docs" / "datasets.md"
@@ -50,6 +51,7 @@ CODE_FIELDS = {
     (Issue, "collection"): CLEANED,
     (LaEdit, "collection"): STATUTORY,
     (ReturnFile, "collection"): WITH_RETURN,
+    (CareReturn, "dataset"): datasets.choices(datasets.of_family(datasets.Family.SOCIAL_CARE)),
 }
 # Field names that hold a dataset or cohort code wherever they appear.
 CODE_FIELD_NAMES = {"collection", "dataset", "cohort", "cohort_code"}

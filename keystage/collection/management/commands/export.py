@@ -1,4 +1,4 @@
-"""keystage export results: one CSV row per pupil of a collection, as committed."""
+"""keystage export results|pupils|socialcare: committed data as CSV, in the contract's layouts."""
 
 from pathlib import Path
 
@@ -19,10 +19,11 @@ from keystage.schools.models import LocalAuthority
 class Command(BaseCommand):
     help = ("Export committed data. `export results`: one row per pupil of a collection with "
             "every component; `export pupils`: one row per pupil of the LA in the year with "
-            "their characteristics (methods.md 11.1).")
+            "their characteristics (methods.md 11.1); `export socialcare`: one row per child of "
+            "the SSDA903 and CIN census of the collection year ending 31 March of --year.")
 
     def add_arguments(self, parser):
-        parser.add_argument("what", choices=["results", "pupils"])
+        parser.add_argument("what", choices=["results", "pupils", "socialcare"])
         parser.add_argument("--la", required=True)
         parser.add_argument("--year", type=assessment_year, required=True,
                             help="assessment year, e.g. 2026")
@@ -36,7 +37,15 @@ class Command(BaseCommand):
             raise CommandError(f"--la {la}: no such local authority.", returncode=2)
         if what == "results" and not collection:
             raise CommandError("export results needs --collection.", returncode=2)
-        if what == "pupils":
+        noun = "pupils"
+        if what == "socialcare":
+            from keystage.socialcare.queries import EXPORT_COLUMNS, socialcare_export_rows
+
+            header = list(EXPORT_COLUMNS)
+            rows = ([r[c] for c in EXPORT_COLUMNS]
+                    for r in socialcare_export_rows(authority, year))
+            noun = "children"
+        elif what == "pupils":
             from keystage.context.queries import pupil_characteristics
             from keystage.measures.characteristics import EXPORT_COLUMNS
 
@@ -63,4 +72,4 @@ class Command(BaseCommand):
             raise CommandError(f"{out}: could not be written ({error.strerror or error}).",
                                returncode=2) from error
         temporary.replace(path)  # no half-written file under the final name
-        self.stdout.write(f"Wrote {count} pupils to {path}.")
+        self.stdout.write(f"Wrote {count} {noun} to {path}.")

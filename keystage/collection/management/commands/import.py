@@ -33,6 +33,7 @@ class Command(BaseCommand):
         if authority is None:
             raise CommandError(f"--la {la}: no such local authority in the register. Import a "
                                "GIAS extract first (keystage import-gias).", returncode=2)
+        year_given = year is not None
         if year is None:
             if authority.current_year is None:
                 raise CommandError("Give --year (the summer of the assessments, e.g. 2026), or "
@@ -50,7 +51,7 @@ class Command(BaseCommand):
         batch = do_import_batch(
             iter_input_files(inputs), la=authority, year=year, acting_user=None,
             confirm_replacements=yes, progress=progress, total=count_input_files(inputs),
-            extra_fields=fields,
+            extra_fields=fields, care_year_from_file=not year_given,
         )
         outcomes = batch.outcomes
         self._report(outcomes)

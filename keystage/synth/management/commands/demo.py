@@ -24,6 +24,7 @@ DEMO_USERS = (
     ("analyst", Role.LA_ANALYST),
     ("transfers", Role.TRANSFER_OFFICER),
     ("lostpupils", Role.LOST_PUPILS_OFFICER),
+    ("virtualschool", Role.VIRTUAL_SCHOOL),
     ("school", Role.SCHOOL_USER),
 )
 

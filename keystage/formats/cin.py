@@ -1,0 +1,201 @@
+"""The children in need census XML, 2021 to 2026 layouts (formats.md 5.2); no Django.
+
+Read whole after the safe XML checks (keystage.formats.safexml). Every value is TEXT as the file
+gives it (surrounding spaces removed, "" where an element is missing or empty); a bad date or
+code is a finding of the schema checks (keystage.formats.socialcare_checks), not a refusal.
+
+Frames (kind `cin_xml`, dataset `cin`). `line` is the line of the element the row comes from;
+`child` is the child's LAchildID on every row; `cin_seq` numbers a child's CINdetails from 1,
+`assessment_seq` and `cpp_seq` number the blocks within one CINdetails:
+- header: line, collection, year, reference_date, source_level, lea, software_code, release,
+  serial_no, date_time (one row)
+- children: line, child, upn, former_upn, upn_unknown, dob (PersonBirthDate), expected_dob,
+  gender_current, sex (the newer Sex element), death_date, ethnicity
+- disabilities: line, child, disability
+- cin_details: line, child, cin_seq, referral_date, referral_source, primary_need,
+  closure_date, closure_reason, initial_cpc_date, referral_nfa
+- assessments: line, child, cin_seq, assessment_seq, start_date, review_date,
+  authorisation_date
+- assessment_factors: line, child, cin_seq, assessment_seq, factor
+- cin_plans: line, child, cin_seq, start_date, end_date
+- section47: line, child, cin_seq, start_date, icpc_target, icpc_date, icpc_not_required
+- cpp: line, child, cin_seq, cpp_seq, start_date, end_date, initial_category,
+  latest_category, previous_cpp
+- cpp_reviews: line, child, cin_seq, cpp_seq, review_date
+- pre_proceedings: line, child, cin_seq, pp_start_date, lbp_sent_date, fgdm_meeting_offer,
+  fgdm_meeting_fac, initial_pp_meeting_date, review_meetings_count, step_decision_date,
+  pp_outcome, court_app_date, letter_init_cp_date
+
+The file's year (DatasetFile.year) is the collection year the header's <Year> names (the year
+of the 31 March the collection ends), or, without one, the collection year of its
+ReferenceDate; `reference_date` is the ReferenceDate when it is a date.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import polars as pl
+
+from keystage.formats.errors import FormatError
+from keystage.formats.kinds import DatasetFile
+from keystage.formats.safexml import read_root, root_is
+
+MAX_BYTES = 500 * 1024 * 1024
+_RESEND = "Export the CIN census again from the case management system."
+_COLLECTION = re.compile(rb"<Collection>\s*CIN\s*</Collection>")
+
+# Frame column <- element, per block.
+HEADER = {"collection": ("CollectionDetails", "Collection"),
+          "year": ("CollectionDetails", "Year"),
+          "reference_date": ("CollectionDetails", "ReferenceDate"),
+          "source_level": ("Source", "SourceLevel"), "lea": ("Source", "LEA"),
+          "software_code": ("Source", "SoftwareCode"), "release": ("Source", "Release"),
+          "serial_no": ("Source", "SerialNo"), "date_time": ("Source", "DateTime")}
+IDENTIFIERS = {"child": "LAchildID", "upn": "UPN", "former_upn": "FormerUPN",
+               "upn_unknown": "UPNunknown", "dob": "PersonBirthDate",
+               "expected_dob": "ExpectedPersonBirthDate", "gender_current": "GenderCurrent",
+               "sex": "Sex", "death_date": "PersonDeathDate"}
+DETAILS = {"referral_date": "CINreferralDate", "referral_source": "ReferralSource",
+           "primary_need": "PrimaryNeedCode", "closure_date": "CINclosureDate",
+           "closure_reason": "ReasonForClosure", "initial_cpc_date": "DateOfInitialCPC",
+           "referral_nfa": "ReferralNFA"}
+ASSESSMENT = {"start_date": "AssessmentActualStartDate",
+              "review_date": "AssessmentInternalReviewDate",
+              "authorisation_date": "AssessmentAuthorisationDate"}
+PLAN = {"start_date": "CINPlanStartDate", "end_date": "CINPlanEndDate"}
+SECTION47 = {"start_date": "S47ActualStartDate", "icpc_target": "InitialCPCtarget",
+             "icpc_date": "DateOfInitialCPC", "icpc_not_required": "ICPCnotRequired"}
+CPP = {"start_date": "CPPstartDate", "end_date": "CPPendDate",
+       "initial_category": "InitialCategoryOfAbuse",
+       "latest_category": "LatestCategoryOfAbuse", "previous_cpp": "NumberOfPreviousCPP"}
+PRE_PROCEEDINGS = {"pp_start_date": "PPStartDate", "lbp_sent_date": "LBPSentDate",
+                   "fgdm_meeting_offer": "FGDMMeetingOffer", "fgdm_meeting_fac": "FGDMMeetingFac",
+                   "initial_pp_meeting_date": "InitialPPMeetingDate",
+                   "review_meetings_count": "ReviewMeetingsCount",
+                   "step_decision_date": "StepDecisionDate", "pp_outcome": "PPOutcome",
+                   "court_app_date": "CourtAppDate", "letter_init_cp_date": "LetterInitCPDate"}
+_INT = {"cin_seq", "assessment_seq", "cpp_seq", "line"}
+FRAMES = {
+    "header": ("line", *HEADER),
+    "children": ("line", *IDENTIFIERS, "ethnicity"),
+    "disabilities": ("line", "child", "disability"),
+    "cin_details": ("line", "child", "cin_seq", *DETAILS),
+    "assessments": ("line", "child", "cin_seq", "assessment_seq", *ASSESSMENT),
+    "assessment_factors": ("line", "child", "cin_seq", "assessment_seq", "factor"),
+    "cin_plans": ("line", "child", "cin_seq", *PLAN),
+    "section47": ("line", "child", "cin_seq", *SECTION47),
+    "cpp": ("line", "child", "cin_seq", "cpp_seq", *CPP),
+    "cpp_reviews": ("line", "child", "cin_seq", "cpp_seq", "review_date"),
+    "pre_proceedings": ("line", "child", "cin_seq", *PRE_PROCEEDINGS),
+}
+
+
+def looks_like_cin(head: bytes) -> bool:
+    """True when the first bytes are a CIN census: a <Message> of collection CIN."""
+    return root_is(head, "Message") and bool(_COLLECTION.search(head))
+
+
+def _local(element) -> str:
+    tag = element.tag
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def _children(element, name: str):
+    return [c for c in element if _local(c) == name] if element is not None else []
+
+
+def _first(element, name: str):
+    found = _children(element, name)
+    return found[0] if found else None
+
+
+def _text(element, name: str) -> str:
+    found = _first(element, name)
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _values(element, fields: dict[str, str]) -> dict[str, str]:
+    return {column: _text(element, name) for column, name in fields.items()}
+
+
+def collection_year_of(day: date) -> int:
+    """The collection year (by the 31 March it ends) a date belongs to."""
+    return day.year if (day.month, day.day) <= (3, 31) else day.year + 1
+
+
+def read_cin(source, *, filename: str, year: int | None = None, **options) -> DatasetFile:
+    """A CIN census, whole, or FormatError naming the file, line and what to do."""
+    root = read_root(source, filename, root="Message", what="a CIN census", resend=_RESEND,
+                     max_bytes=MAX_BYTES)
+    header = _first(root, "Header")
+    if header is None:
+        raise FormatError(f"the file has no <Header>. {_RESEND}", filename=filename,
+                          line=root.sourceline)
+    head = {"line": header.sourceline}
+    for column, (block, name) in HEADER.items():
+        head[column] = _text(_first(header, block), name)
+    if head["collection"].upper() != "CIN":
+        raise FormatError(f"the header's Collection is {head['collection'][:20]!r}, not CIN: "
+                          "this is not a children in need census.", filename=filename,
+                          line=header.sourceline)
+    reference = None
+    try:
+        reference = date.fromisoformat(head["reference_date"])
+    except ValueError:
+        pass
+    file_year = int(head["year"]) if re.fullmatch(r"\d{4}", head["year"]) else (
+        collection_year_of(reference) if reference else None)
+    rows: dict[str, list[dict]] = {name: [] for name in FRAMES}
+    rows["header"].append(head)
+    container = _first(root, "Children")
+    for child in _children(container, "Child"):
+        ids = _first(child, "ChildIdentifiers")
+        chars = _first(child, "ChildCharacteristics")
+        values = _values(ids, IDENTIFIERS)
+        key = values["child"]
+        rows["children"].append({"line": child.sourceline, **values,
+                                 "ethnicity": _text(chars, "Ethnicity")})
+        for disability in _children(_first(chars, "Disabilities"), "Disability"):
+            rows["disabilities"].append({"line": disability.sourceline, "child": key,
+                                         "disability": (disability.text or "").strip()})
+        for seq, details in enumerate(_children(child, "CINdetails"), start=1):
+            base = {"child": key, "cin_seq": seq}
+            rows["cin_details"].append({"line": details.sourceline, **base,
+                                        **_values(details, DETAILS)})
+            for a_seq, assessment in enumerate(_children(details, "Assessments"), start=1):
+                rows["assessments"].append({"line": assessment.sourceline, **base,
+                                            "assessment_seq": a_seq,
+                                            **_values(assessment, ASSESSMENT)})
+                factors = _first(assessment, "FactorsIdentifiedAtAssessment")
+                for factor in _children(factors, "AssessmentFactors"):
+                    rows["assessment_factors"].append({
+                        "line": factor.sourceline, **base, "assessment_seq": a_seq,
+                        "factor": (factor.text or "").strip()})
+            for plan in _children(details, "CINPlanDates"):
+                rows["cin_plans"].append({"line": plan.sourceline, **base,
+                                          **_values(plan, PLAN)})
+            for s47 in _children(details, "Section47"):
+                rows["section47"].append({"line": s47.sourceline, **base,
+                                          **_values(s47, SECTION47)})
+            for c_seq, cpp in enumerate(_children(details, "ChildProtectionPlans"), start=1):
+                rows["cpp"].append({"line": cpp.sourceline, **base, "cpp_seq": c_seq,
+                                    **_values(cpp, CPP)})
+                for review in _children(_first(cpp, "Reviews"), "CPPreviewDate"):
+                    rows["cpp_reviews"].append({"line": review.sourceline, **base,
+                                                "cpp_seq": c_seq,
+                                                "review_date": (review.text or "").strip()})
+            for pre in _children(details, "PreProceedingsandFGDM"):
+                rows["pre_proceedings"].append({"line": pre.sourceline, **base,
+                                                **_values(pre, PRE_PROCEEDINGS)})
+    frames = {}
+    for name, columns in FRAMES.items():
+        schema = {c: (pl.Int64 if c in _INT else pl.String) for c in columns}
+        frames[name] = (pl.DataFrame(rows[name], schema=schema, orient="row") if rows[name]
+                        else pl.DataFrame(schema=schema))
+    return DatasetFile(
+        "cin_xml", "cin", filename, frames, year=file_year, reference_date=reference,
+        la_code=head["lea"], software=" ".join(filter(None, (head["software_code"],
+                                                              head["release"]))),
+    )

@@ -1,0 +1,274 @@
+"""Every write of the social care returns: loading a return, matching a child, the cohort.
+
+A return is all or nothing: its files are read together (the 903 tables of one batch form one
+return), checked, and stored in one transaction with its audit event; a refused return stores
+nothing. A new return for the same LA, dataset and collection year replaces the current one
+(after confirmation, as any replacement). Children are linked to pupils at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+import polars as pl
+from django.db import transaction
+
+from keystage import datasets, years
+from keystage.audit.log import record_event
+from keystage.audit.models import EventType
+from keystage.collection.actions import FileOutcome, _store_original
+from keystage.collection.inputs import InputFile
+from keystage.collection.models import ReceivedFile
+from keystage.core.bulk import allocate_ids, bulk_insert
+from keystage.formats.care import children_of, rows_of
+from keystage.formats.errors import FormatError
+from keystage.formats.kinds import SNIFF_BYTES, DatasetFile, kind_of
+from keystage.socialcare.models import (
+    CareChild,
+    CareReturn,
+    CareRow,
+    CohortChange,
+    LookedAfterChange,
+    ReturnStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+SOCIAL_CARE_KINDS = ("ssda903_csv", "ssda903_xml", "cin_xml")
+_CHILD_FIELDS = ["id", "care_return", "la", "child_id", "line", "upn", "former_upn",
+                 "upn_unknown", "dob_text", "dob", "sex", "sex_code", "ethnicity", "episodes",
+                 "reviews", "missing", "cin_details", "assessments", "cpp_plans",
+                 "link_method", "left_unlinked"]
+_LIMITS = {"child_id": 40, "upn": 20, "former_upn": 20, "upn_unknown": 10, "dob_text": 40,
+           "sex_code": 10, "ethnicity": 10}
+
+
+def social_care_kind(head: bytes) -> str | None:
+    """The social care file kind of these first bytes, or None for any other file."""
+    kind = kind_of(head[:SNIFF_BYTES])
+    return kind.code if kind is not None and kind.code in SOCIAL_CARE_KINDS else None
+
+
+@dataclass
+class CareFile:
+    """One social care file of a batch, read into memory (returns are small) and closed."""
+
+    name: str
+    kind: str
+    data: bytes
+    sha256: str
+
+    @classmethod
+    def take(cls, name: str, source: InputFile, kind: str) -> CareFile:
+        try:
+            return cls(name, kind, source.read_bytes(), source.sha256)
+        finally:
+            source.close()
+
+
+def import_care_files(files: list[CareFile], *, la, year: int, acting_user,
+                      confirm_replacements: bool = False, only_school=None,
+                      year_from_file: bool = False) -> list[FileOutcome]:
+    """Load the social care files of a batch: the 903 tables together, each other file alone.
+
+    With year_from_file (no year was asked for), a CIN census loads for the year it names."""
+    if not files:
+        return []
+    if only_school is not None:
+        return [FileOutcome(f.name, "refused", f"{f.name}: social care returns are loaded by "
+                            "the LA's data team, not by schools. Nothing was stored.")
+                for f in files]
+    tables = [f for f in files if f.kind == "ssda903_csv"]
+    # One return of each dataset per batch: the 903 CSV tables (the DfE's form) before an XML
+    # export, and the first CIN census; another would replace it within the same upload.
+    returns = ([tables] if tables else []) + [[f] for f in files if f.kind != "ssda903_csv"]
+    outcomes = []
+    taken: dict[str, str] = {}
+    for group in returns:
+        dataset = "cin" if group[0].kind == "cin_xml" else "ssda903"
+        if dataset in taken:
+            outcomes.extend(_each(group, "skipped", f"this upload already has a "
+                                  f"{datasets.dataset(dataset).label} ({taken[dataset]}); "
+                                  "one return is loaded at a time. Load this file on its own "
+                                  "if it should replace that one."))
+            continue
+        loaded = _load(group, la=la, year=year, acting_user=acting_user,
+                       confirm=confirm_replacements, year_from_file=year_from_file)
+        if any(o.status != "refused" for o in loaded):
+            taken[dataset] = ", ".join(f.name for f in group)[:80]
+        outcomes.extend(loaded)
+    return outcomes
+
+
+def _read(files: list[CareFile], year: int) -> DatasetFile:
+    if files[0].kind == "ssda903_csv":
+        from keystage.formats.ssda903 import read_ssda903_return
+
+        return read_ssda903_return([(f.name, f.data) for f in files], year=year)
+    kind = kind_of(files[0].data[:SNIFF_BYTES])
+    return kind.read(files[0].data, filename=files[0].name, year=year)
+
+
+def _each(files: list[CareFile], status: str, message: str, warnings=()) -> list[FileOutcome]:
+    """The same outcome for every file of a return (a return is loaded or refused whole)."""
+    together = f" (one of the {len(files)} tables of the return)" if len(files) > 1 else ""
+    return [FileOutcome(f.name, status, f"{f.name}{together}: {message}",
+                        warnings=list(warnings) if i == 0 else []) for i, f in enumerate(files)]
+
+
+def _load(files: list[CareFile], *, la, year: int, acting_user, confirm: bool,
+          year_from_file: bool = False) -> list[FileOutcome]:
+    try:
+        file = _read(files, year)
+    except FormatError as error:
+        return _each(files, "refused", f"{error} Nothing from this return was stored.")
+    dataset = datasets.dataset(file.dataset)
+    label = dataset.label
+    if file.la_code and file.la_code != la.code:
+        return _each(files, "refused", f"this {label} is from LA {file.la_code[:5]}, not "
+                     f"{la.code} ({la.name}). Load it into that LA, or check you chose the right "
+                     "file. Nothing was stored.", file.warnings)
+    # The CIN header names its year twice (<Year>, <ReferenceDate>) and the two disagree in
+    # real files: either is taken. The 903 names none: it is the year it is loaded for.
+    named = {file.year} if file.year is not None else set()
+    if file.reference_date is not None:
+        from keystage.formats.cin import collection_year_of
+
+        named.add(collection_year_of(file.reference_date))
+    if named and year_from_file:
+        year = file.year if file.year is not None else min(named)
+    elif named and year not in named:
+        shown = " or ".join(str(y) for y in sorted(named))
+        return _each(files, "refused", f"this {label} is for the collection year ending 31 "
+                     f"March {shown}, not {year}. Import it with --year {min(named)} (or "
+                     "choose that year on the upload page). Nothing was stored.", file.warnings)
+    children = children_of(file)
+    for column, limit in _LIMITS.items():
+        long = children.filter(pl.col(column).str.len_chars() > limit)
+        if long.height:
+            line, value = long.select("line", column).row(0)
+            return _each(files, "refused", f"line {line}: the {column.replace('_', ' ')} "
+                         f"{value[:40]!r} is longer than {limit} characters. Correct it in the "
+                         "case management system and send the return again. Nothing was "
+                         "stored.", file.warnings)
+    digest = hashlib.sha256("".join(sorted(f.sha256 for f in files)).encode()).hexdigest()
+    current = CareReturn.objects.filter(la=la, dataset=dataset.code, year=year,
+                                        status=ReturnStatus.CURRENT).first()
+    if current is not None and current.digest == digest:
+        return _each(files, "unchanged", f"identical to the {label} already loaded; nothing "
+                     "changed.", file.warnings)
+    if current is not None and not confirm:
+        return _each(files, "needs-confirmation", f"replaces the {label} for "
+                     f"{years.academic_year_label(year)} loaded before ({current.children} "
+                     f"children); this one has {children.height}. Confirm to replace it.",
+                     file.warnings)
+    care_return = do_load_care_return(file, files, children, digest=digest, la=la, year=year,
+                                      replaces=current, acting_user=acting_user)
+    linked = care_return.care_children.filter(pupil__isnull=False).count()
+    return _each(files, "committed", f"{label} {years.academic_year_label(year)}: "
+                 f"{care_return.children} children, {care_return.rows} rows; {linked} linked "
+                 "to pupils" + (" (replaced the earlier return)" if current else ""),
+                 file.warnings)
+
+
+@transaction.atomic
+def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.DataFrame, *,
+                        digest: str, la, year: int, replaces: CareReturn | None,
+                        acting_user) -> CareReturn:
+    """Store a read return whole, replacing the current one, link its children, audit it."""
+    staged = []
+    received = []
+    for f in files:
+        source = InputFile(f.name, data=f.data, sha256=f.sha256)
+        received.append(ReceivedFile.objects.create(
+            la=la, filename=f.name[:255], sha256=f.sha256, size=len(f.data),
+            stored_path=_store_original(source, f.sha256, staged),
+            received_by=acting_user,
+            received_by_name=acting_user.username if acting_user else "command line"))
+    if replaces is not None:
+        replaces.status = ReturnStatus.REPLACED
+        replaces.save(update_fields=["status"])
+    rows = rows_of(file)
+    care_return = CareReturn.objects.create(
+        la=la, dataset=file.dataset, year=year, replaces=replaces, digest=digest,
+        reference_date=file.reference_date, software=file.software[:100],
+        children=children.height, rows=len(rows), submitted_by=acting_user,
+        submitted_by_name=acting_user.username if acting_user else "command line",
+        report={"warnings": file.warnings, "kind": file.kind, "files": [f.name for f in files],
+                "tables": {t: fr.height for t, fr in file.frames.items()}},
+    )
+    care_return.files.set(received)
+    ids = allocate_ids(CareChild, children.height)
+    children = children.with_columns(id=pl.Series(ids, dtype=pl.Int64))
+    bulk_insert(CareChild, _CHILD_FIELDS, (
+        (r["id"], care_return.pk, la.pk, r["child_id"], r["line"] or 0, r["upn"],
+         r["former_upn"], r["upn_unknown"], r["dob_text"], r["dob"], r["sex"], r["sex_code"],
+         r["ethnicity"], r["episodes"], r["reviews"], r["missing"], r["cin_details"],
+         r["assessments"], r["cpp_plans"], "", False)
+        for r in children.iter_rows(named=True)))
+    # A child named twice keeps the rows with the first of them.
+    first = dict(reversed(list(children.select("child_id", "id").iter_rows())))
+    bulk_insert(CareRow, ["care_return", "child", "table", "line", "data"], (
+        (care_return.pk, first.get(child), table, line, data)
+        for table, line, child, data in rows))
+    from keystage.socialcare.linking import link_care_return
+
+    linked = link_care_return(care_return)
+    record_event(
+        EventType.CARE_RETURN_REPLACED if replaces else EventType.CARE_RETURN_LOADED,
+        acting_user=acting_user, la=la, obj=care_return,
+        summary=f"{datasets.dataset(file.dataset).label} {years.academic_year_label(year)}: "
+        f"{children.height} children, {len(rows)} rows from "
+        f"{', '.join(f.name for f in files)[:200]}; {linked} linked to pupils",
+        files=[f.name for f in files], sha256=digest,
+    )
+    return care_return
+
+
+@transaction.atomic
+def do_match_care_child(child: CareChild, pupil, *, acting_user, reason: str = "") -> CareChild:
+    """Link an unlinked (or wrongly linked) child to a pupil of the LA, by an officer."""
+    from keystage.socialcare.linking import add_child_identifiers
+
+    old = child.pupil_id
+    child.pupil = pupil
+    child.link_method = "confirmed"
+    child.link_score = 1.0
+    child.left_unlinked = False
+    child.save(update_fields=["pupil", "link_method", "link_score", "left_unlinked"])
+    add_child_identifiers([child])
+    record_event(EventType.CARE_CHILD_MATCHED, acting_user=acting_user, la=child.la,
+                 obj=child, summary=f"{child.care_return.get_dataset_display()} child "
+                 f"{child.child_id} matched to pupil {pupil.pk}", reason=reason,
+                 old={"pupil": old}, new={"pupil": pupil.pk})
+    return child
+
+
+@transaction.atomic
+def do_leave_care_child(child: CareChild, *, acting_user, reason: str) -> CareChild:
+    """Record that an officer looked at an unlinked child and left them unlinked."""
+    child.left_unlinked = True
+    child.save(update_fields=["left_unlinked"])
+    record_event(EventType.CARE_CHILD_LEFT, acting_user=acting_user, la=child.la, obj=child,
+                 summary=f"{child.care_return.get_dataset_display()} child {child.child_id} "
+                 "left unlinked", reason=reason)
+    return child
+
+
+@transaction.atomic
+def do_record_care_change(la, *, child_id: str, change: str, on, reason: str, acting_user,
+                          pupil=None) -> LookedAfterChange:
+    """A child came into or left care since the last 903: the cohort changes at once."""
+    if change not in CohortChange.values:
+        raise ValueError(f"unknown change {change!r}")
+    made = LookedAfterChange.objects.create(la=la, child_id=child_id[:40], pupil=pupil,
+                                            change=change, on=on, reason=reason[:300],
+                                            made_by=acting_user)
+    record_event(EventType.CARE_COHORT_CHANGED, acting_user=acting_user, la=la, obj=made,
+                 summary=f"child {child_id}: {CohortChange(change).label.lower()} on "
+                 f"{on.isoformat()}", reason=reason,
+                 new={"child_id": child_id, "change": change, "on": on.isoformat(),
+                      "pupil": pupil.pk if pupil else None})
+    return made

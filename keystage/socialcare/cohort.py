@@ -1,0 +1,139 @@
+"""The current looked-after cohort and what the virtual school sees of each child's education.
+
+The cohort is the children whose latest episode in the LA's latest SSDA903 is open (no DEC),
+changed by the hand edits recorded since that return (a child who came into care or left it
+this month), each with its date and reason. For each child linked to a pupil: their school and
+NC year from the latest census, and the latest result of every dataset Keystage holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from keystage import datasets, years
+from keystage.collection.models import PupilRecord, SubmissionStatus
+from keystage.socialcare.models import (
+    CareChild,
+    CareReturn,
+    CareRow,
+    CohortChange,
+    LookedAfterChange,
+    ReturnStatus,
+)
+
+COLUMNS = ("child_id", "upn", "dob", "sex", "episode_from", "legal_status", "placement",
+           "change", "pupil_id", "school", "laestab", "ncyear", "latest_results",
+           "education_record")
+
+
+@dataclass
+class CohortChild:
+    child_id: str
+    upn: str = ""
+    dob: date | None = None
+    sex: str = ""
+    in_care_since: str = ""
+    legal_status: str = ""
+    placement: str = ""
+    change: str = ""  # the hand edit that put the child in the cohort, if one did
+    pupil_id: int | None = None
+    school: str = ""
+    laestab: str = ""
+    ncyear: str = ""
+    results: list[str] = field(default_factory=list)
+
+    @property
+    def has_education_record(self) -> bool:
+        return bool(self.school or self.results)
+
+    def row(self) -> list:
+        """The child's row in COLUMNS, for downloads."""
+        return [self.child_id, self.upn, self.dob.isoformat() if self.dob else "", self.sex,
+                self.in_care_since, self.legal_status, self.placement, self.change,
+                self.pupil_id or "", self.school, self.laestab, self.ncyear,
+                "; ".join(self.results), "Y" if self.has_education_record else "N"]
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return datetime.strptime((text or "").strip(), "%d/%m/%Y").date()
+    except ValueError:
+        return None
+
+
+def latest_903(la) -> CareReturn | None:
+    """The LA's current SSDA903 of the latest collection year loaded."""
+    return (CareReturn.objects.filter(la=la, dataset="ssda903", status=ReturnStatus.CURRENT)
+            .order_by("-year").first())
+
+
+def looked_after_cohort(la) -> tuple[CareReturn | None, list[CohortChild]]:
+    """The children looked after now, from the latest 903 and the hand edits since it."""
+    care_return = latest_903(la)
+    cohort: dict[str, CohortChild] = {}
+    if care_return is not None:
+        children = {c.child_id: c for c in CareChild.objects.filter(care_return=care_return)}
+        latest: dict[str, dict] = {}
+        for child_id, data in (CareRow.objects.filter(care_return=care_return,
+                                                      table="episodes")
+                               .values_list("child__child_id", "data")):
+            started = _date(data.get("decom"))
+            if child_id is None or started is None:
+                continue
+            if child_id not in latest or started >= _date(latest[child_id].get("decom")):
+                latest[child_id] = data
+        for child_id, episode in latest.items():
+            if (episode.get("dec") or "").strip():
+                continue
+            child = children.get(child_id)
+            started = _date(episode.get("decom"))
+            cohort[child_id] = CohortChild(
+                child_id=child_id, upn=child.upn if child else "",
+                dob=child.dob if child else None, sex=child.sex if child else "",
+                in_care_since=started.isoformat() if started else "",
+                legal_status=episode.get("ls") or "",
+                placement=episode.get("place") or "",
+                pupil_id=child.pupil_id if child else None)
+    since = care_return.submitted_at if care_return else None
+    changes = LookedAfterChange.objects.filter(la=la).order_by("on", "id")
+    if since is not None:
+        changes = changes.filter(made_at__gte=since)
+    for change in changes:
+        if change.change == CohortChange.LEFT_CARE:
+            cohort.pop(change.child_id, None)
+        else:
+            cohort[change.child_id] = CohortChild(
+                child_id=change.child_id, in_care_since=change.on.isoformat(),
+                change=f"came into care {change.on.isoformat()}: {change.reason}",
+                pupil_id=change.pupil_id,
+                upn=change.pupil.upn if change.pupil_id else "",
+                dob=change.pupil.dob if change.pupil_id else None,
+                sex=change.pupil.sex if change.pupil_id else "")
+    _add_education(list(cohort.values()))
+    return care_return, sorted(cohort.values(), key=lambda c: c.child_id)
+
+
+def _add_education(children: list[CohortChild]) -> None:
+    """Each linked child's latest census school and latest result of each dataset: one query."""
+    by_pupil = {c.pupil_id: c for c in children if c.pupil_id}
+    if not by_pupil:
+        return
+    records = (PupilRecord.objects.filter(pupil_id__in=list(by_pupil),
+                                          submission__status=SubmissionStatus.CURRENT)
+               .select_related("school").order_by("pupil_id", "-year", "-id")
+               .values_list("pupil_id", "collection", "year", "school__name",
+                            "school__laestab", "ncyear"))
+    seen: set[tuple[int, str]] = set()
+    for pupil_id, collection, year, school, laestab, ncyear in records:
+        child = by_pupil[pupil_id]
+        if collection == "census":
+            if not child.school:
+                child.school, child.laestab, child.ncyear = school, laestab or "", ncyear
+            continue
+        if (pupil_id, collection) in seen:
+            continue
+        seen.add((pupil_id, collection))
+        label = datasets.DATASETS[collection].label if collection in datasets.DATASETS \
+            else collection
+        child.results.append(f"{label} {years.academic_year_label(year)}")

@@ -1,0 +1,161 @@
+"""Social care pages: the returns, their children and links, and the virtual school's cohort."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from keystage import years
+from keystage.accounts import access
+from keystage.accounts.permissions import has_permission
+from keystage.core.downloads import csv_response, xlsx_response
+from keystage.core.pagination import paginate
+from keystage.socialcare.actions import (
+    do_leave_care_child,
+    do_match_care_child,
+    do_record_care_change,
+)
+from keystage.socialcare.cohort import COLUMNS, looked_after_cohort
+from keystage.socialcare.models import CohortChange, ReturnStatus
+
+
+@login_required
+def home(request):
+    """The LA's social care returns by year, with how many children are linked to pupils."""
+    returns = (access.access_care_returns(request.user).filter(status=ReturnStatus.CURRENT)
+               .annotate(linked=Count("care_children",
+                                      filter=Q(care_children__pupil__isnull=False)))
+               .order_by("-year", "dataset"))
+    rows = [{"r": r, "year": years.academic_year_label(r.year),
+             "unlinked": r.children - r.linked} for r in returns]
+    return render(request, "socialcare/home.html", {
+        "rows": rows, "can_match": has_permission(request.user, "manage-care-cohort")})
+
+
+@login_required
+def children(request):
+    """The children of the current returns; `?unlinked=1` lists those with no pupil yet."""
+    found = (access.access_care_children(request.user)
+             .filter(care_return__status=ReturnStatus.CURRENT)
+             .select_related("care_return", "pupil").order_by("-care_return__year",
+                                                               "care_return__dataset",
+                                                               "line", "id"))
+    unlinked = request.GET.get("unlinked") == "1"
+    if unlinked:
+        found = found.filter(pupil__isnull=True, left_unlinked=False)
+    query = request.GET.get("q", "").strip()[:40]
+    if query:
+        found = found.filter(Q(child_id__iexact=query) | Q(upn__iexact=query))
+    return render(request, "socialcare/children.html", {
+        "grid": paginate(request, found), "unlinked": unlinked, "query": query})
+
+
+class MatchForm(forms.Form):
+    pupil = forms.IntegerField(label="Keystage pupil number", min_value=1)
+    reason = forms.CharField(label="Why", max_length=500)
+
+
+class LeaveForm(forms.Form):
+    reason = forms.CharField(label="Why", max_length=500)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def child(request, child_id: int):
+    """One child of a return: identifiers, rows, the link, and (for officers) match or leave."""
+    found = access.access_care_child_by_id(request.user, child_id)
+    match_form, leave_form = MatchForm(prefix="match"), LeaveForm(prefix="leave")
+    if request.method == "POST":
+        access.require_permission(request.user, "manage-care-cohort")
+        if "match-pupil" in request.POST:
+            match_form = MatchForm(request.POST, prefix="match")
+            if match_form.is_valid():
+                pupils = access.access_pupils(request.user, "manage-care-cohort")
+                pupil = pupils.filter(pk=match_form.cleaned_data["pupil"]).first()
+                if pupil is None:
+                    match_form.add_error("pupil", "No pupil of your LA has that number.")
+                else:
+                    do_match_care_child(found, pupil, acting_user=request.user,
+                                        reason=match_form.cleaned_data["reason"])
+                    messages.success(request, f"Child {found.child_id} linked to pupil "
+                                     f"{pupil.pk}.")
+                    return redirect("socialcare:child", child_id=found.pk)
+        else:
+            leave_form = LeaveForm(request.POST, prefix="leave")
+            if leave_form.is_valid():
+                do_leave_care_child(found, acting_user=request.user,
+                                    reason=leave_form.cleaned_data["reason"])
+                messages.success(request, f"Child {found.child_id} left unlinked.")
+                return redirect("socialcare:children")
+    candidates = []
+    if found.pupil_id is None and found.dob is not None:
+        candidates = list(access.access_pupils(request.user, "view-social-care")
+                          .filter(dob=found.dob, sex=found.sex).order_by("surname", "id")[:20])
+    rows = found.rows_of.order_by("table", "line", "id")
+    return render(request, "socialcare/child.html", {
+        "child": found, "rows": rows, "candidates": candidates, "match_form": match_form,
+        "leave_form": leave_form,
+        "can_match": has_permission(request.user, "manage-care-cohort"),
+        "year": years.academic_year_label(found.care_return.year)})
+
+
+class ChangeForm(forms.Form):
+    child_id = forms.CharField(label="Child id (as in the 903)", max_length=40)
+    change = forms.ChoiceField(label="What happened", choices=CohortChange.choices,
+                               widget=forms.RadioSelect)
+    on = forms.DateField(label="On (YYYY-MM-DD)")
+    pupil = forms.IntegerField(label="Keystage pupil number, if known", required=False,
+                               min_value=1)
+    reason = forms.CharField(label="Why", max_length=300)
+
+    def clean_on(self):
+        value = self.cleaned_data["on"]
+        if value > date.today():
+            raise forms.ValidationError("The date cannot be in the future.")
+        return value
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cohort(request):
+    """The virtual school's children: looked after now, their schools and latest results."""
+    la = access.access_user_la(request.user, "view-social-care")
+    care_return, children = looked_after_cohort(la)
+    download = request.GET.get("download")
+    if download in ("csv", "xlsx"):
+        rows = [c.row() for c in children]
+        name = f"{la.code}_looked_after_cohort"
+        if download == "csv":
+            return csv_response(name, COLUMNS, rows)
+        return xlsx_response(name, "Looked after", COLUMNS, rows)
+    form = ChangeForm()
+    if request.method == "POST":
+        access.require_permission(request.user, "manage-care-cohort")
+        form = ChangeForm(request.POST)
+        if form.is_valid():
+            pupil = None
+            if form.cleaned_data["pupil"]:
+                pupil = access.access_pupils(request.user, "manage-care-cohort").filter(
+                    pk=form.cleaned_data["pupil"]).first()
+                if pupil is None:
+                    form.add_error("pupil", "No pupil of your LA has that number.")
+            if not form.errors:
+                do_record_care_change(la, child_id=form.cleaned_data["child_id"],
+                                      change=form.cleaned_data["change"],
+                                      on=form.cleaned_data["on"],
+                                      reason=form.cleaned_data["reason"],
+                                      acting_user=request.user, pupil=pupil)
+                messages.success(request, "The looked-after cohort was changed.")
+                return redirect("socialcare:cohort")
+    changes = access.access_care_changes(request.user).select_related("made_by")[:50]
+    return render(request, "socialcare/cohort.html", {
+        "care_return": care_return, "children": children, "form": form, "changes": changes,
+        "without_record": sum(1 for c in children if not c.has_education_record),
+        "can_change": has_permission(request.user, "manage-care-cohort"),
+        "year": years.academic_year_label(care_return.year) if care_return else ""})
