@@ -127,7 +127,7 @@ def cohort(request):
     """The virtual school's children: looked after now, their schools and latest results."""
     la = access.access_user_la(request.user, "view-social-care")
     care_return, children = looked_after_cohort(la)
-    download = request.GET.get("download")
+    download = request.GET.get("format")
     if download in ("csv", "xlsx"):
         rows = [c.row() for c in children]
         name = f"{la.code}_looked_after_cohort"

@@ -71,6 +71,12 @@ EXPORTS = [
            argv=("indicators", "--la", "330", "--year", "2026"), shows_names=False),
     Export("import indicators CSV", "collection/views.py",
            url="/collection/indicators/?format=csv", shows_names=False),
+    Export("looked-after cohort CSV", "socialcare/views.py",
+           url="/social-care/looked-after/?format=csv", shows_names=False),
+    Export("looked-after cohort XLSX", "socialcare/views.py",
+           url="/social-care/looked-after/?format=xlsx", shows_names=False),
+    Export("keystage export socialcare", "collection/management/commands/export.py",
+           argv=("export", "socialcare", "--la", "330", "--year", "2026"), shows_names=False),
 ]
 
 

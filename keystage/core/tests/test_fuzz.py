@@ -95,6 +95,10 @@ PAGES: dict[str, tuple[str, ...]] = {
     "returns:download": (),
     "returns:moderation": COLLECTION_GET,
     "returns:moderation-school": ("year", "format", "table"),
+    "socialcare:home": (),
+    "socialcare:children": ("unlinked", "q", "page"),
+    "socialcare:child": ("match-pupil", "match-reason", "leave-reason"),
+    "socialcare:cohort": ("format", "child_id", "change", "on", "pupil", "reason"),
 }
 ROLES = (Role.LA_ADMIN, Role.LA_DATA_OFFICER, Role.SCHOOL_USER)
 
@@ -167,6 +171,17 @@ def fuzz_world(world):
     return world
 
 
+def _care_child(part):
+    from keystage.socialcare.models import CareChild, CareReturn
+
+    care_return, _ = CareReturn.objects.get_or_create(
+        la=part.la, dataset="ssda903", year=2026, status="current",
+        defaults={"digest": "0" * 64, "submitted_by_name": "fuzz"})
+    child, _ = CareChild.objects.get_or_create(care_return=care_return, la=part.la,
+                                               child_id="F1")
+    return child
+
+
 def _path_args(world, name: str, pattern: URLPattern) -> dict:
     part = world.a
     school = part.schools[0]
@@ -187,6 +202,7 @@ def _path_args(world, name: str, pattern: URLPattern) -> dict:
         "return_id": 1,
         "import_id": 1,
         "review_id": 1,
+        "child_id": _care_child(part).pk,
         "uidb64": "MQ",
         "token": "set-password",
     }
