@@ -15,8 +15,14 @@ import polars as pl
 from django.db import connection, models
 
 
+class RawJson(str):
+    """JSON text already encoded (by polars, for a whole frame at once): stored as it is."""
+
+
 def _json(value):
-    return None if value is None else json.dumps(value, default=str)
+    if value is None or isinstance(value, RawJson):
+        return value
+    return json.dumps(value, default=str)
 
 
 def _column_plan(model: type[models.Model], fields: Sequence[str]):

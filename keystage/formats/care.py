@@ -126,8 +126,8 @@ def children_of(file: DatasetFile) -> pl.DataFrame:
         CHILD_SCHEMA)
 
 
-def rows_of(file: DatasetFile) -> list[tuple[str, int, str, dict]]:
-    """(table, line, child id, {column: text}) for every row of every table of the return."""
+def rows_of(file: DatasetFile) -> list[tuple[str, int, str, str]]:
+    """(table, line, child id, {column: text} as JSON text) for every row of every table."""
     rows = []
     child_column = _CHILD_COLUMN.get(file.dataset, "child")
     for table, frame in file.frames.items():
@@ -135,8 +135,13 @@ def rows_of(file: DatasetFile) -> list[tuple[str, int, str, dict]]:
             continue
         line = _line_column(frame)
         columns = [c for c in frame.columns if c != line]
-        for record in frame.iter_rows(named=True):
-            data = {c: (None if record[c] is None else str(record[c])) for c in columns}
-            rows.append((table, int(record[line] or 0) if line else 0,
-                         str(record.get(child_column) or ""), data))
+        # Encoded in one pass over the frame: a JSON object per row, columns in file order.
+        encoded = frame.select(
+            (pl.col(line).cast(pl.Int64).fill_null(0) if line else pl.lit(0, pl.Int64))
+            .alias("_line"),
+            (pl.col(child_column).cast(pl.String).fill_null("") if child_column in columns
+             else pl.lit("")).alias("_child"),
+            pl.struct(pl.col(columns).cast(pl.String)).struct.json_encode().alias("_data"),
+        )
+        rows.extend((table, number, child, data) for number, child, data in encoded.iter_rows())
     return rows

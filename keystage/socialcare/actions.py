@@ -21,7 +21,7 @@ from keystage.audit.models import EventType
 from keystage.collection.actions import FileOutcome, _store_original
 from keystage.collection.inputs import InputFile
 from keystage.collection.models import ReceivedFile
-from keystage.core.bulk import allocate_ids, bulk_insert
+from keystage.core.bulk import RawJson, allocate_ids, bulk_insert
 from keystage.formats.care import children_of, rows_of
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import SNIFF_BYTES, DatasetFile, kind_of
@@ -211,7 +211,7 @@ def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.D
     # A child named twice keeps the rows with the first of them.
     first = dict(reversed(list(children.select("child_id", "id").iter_rows())))
     bulk_insert(CareRow, ["care_return", "child", "table", "line", "data"], (
-        (care_return.pk, first.get(child), table, line, data)
+        (care_return.pk, first.get(child), table, line, RawJson(data))
         for table, line, child, data in rows))
     from keystage.socialcare.linking import link_care_return
 
