@@ -416,3 +416,10 @@ def access_care_changes(user, action: str = "view-social-care"):
 
     la = access_user_la(user, action)
     return LookedAfterChange.objects.filter(la=la)
+
+
+def access_care_return_by_id(user, return_id: int, action: str = "view-social-care"):
+    """One social care return of the user's LA: 404 outside it, 403 for other roles."""
+    from keystage.socialcare.models import CareReturn
+
+    return _la_object_by_id(user, CareReturn, return_id, action, "No such return.")

@@ -27,6 +27,7 @@ from keystage.formats.errors import FormatError
 from keystage.formats.kinds import SNIFF_BYTES, DatasetFile, kind_of
 from keystage.socialcare.models import (
     CareChild,
+    CareFinding,
     CareReturn,
     CareRow,
     CohortChange,
@@ -167,9 +168,12 @@ def _load(files: list[CareFile], *, la, year: int, acting_user, confirm: bool,
     care_return = do_load_care_return(file, files, children, digest=digest, la=la, year=year,
                                       replaces=current, acting_user=acting_user)
     linked = care_return.care_children.filter(pupil__isnull=False).count()
+    found = care_return.report.get("findings", 0)
     return _each(files, "committed", f"{label} {years.academic_year_label(year)}: "
                  f"{care_return.children} children, {care_return.rows} rows; {linked} linked "
-                 "to pupils" + (" (replaced the earlier return)" if current else ""),
+                 "to pupils" + (" (replaced the earlier return)" if current else "")
+                 + (f"; {found} schema findings to fix in the case management system "
+                    f"(keystage clean --collection {dataset.code})" if found else ""),
                  file.warnings)
 
 
@@ -213,6 +217,17 @@ def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.D
     bulk_insert(CareRow, ["care_return", "child", "table", "line", "data"], (
         (care_return.pk, first.get(child), table, line, RawJson(data))
         for table, line, child, data in rows))
+    from keystage.formats.socialcare_checks import check_return
+
+    findings = check_return(file, year)
+    bulk_insert(CareFinding, ["care_return", "code", "severity", "table", "line", "column",
+                              "child_id", "value", "message"],
+                ((care_return.pk, code, severity, table, line or 0, column[:60], child[:40],
+                  value[:100], message)
+                 for code, severity, table, line, column, child, value, message
+                 in findings.iter_rows()))
+    care_return.report["findings"] = findings.height
+    care_return.save(update_fields=["report"])
     from keystage.socialcare.linking import link_care_return
 
     linked = link_care_return(care_return)

@@ -140,3 +140,30 @@ class LookedAfterChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.child_id} {self.change} {self.on}"
+
+
+class FindingSeverity(models.TextChoices):
+    ERROR = "error", "Error"
+    QUERY = "query", "Query"
+
+
+class CareFinding(models.Model):
+    """A schema check's finding in a return (keystage.formats.socialcare_checks), for the LA
+    to fix in its case management system and send again."""
+
+    care_return = models.ForeignKey(CareReturn, on_delete=models.CASCADE,
+                                    related_name="findings")
+    code = models.CharField(max_length=10)
+    severity = models.CharField(max_length=5, choices=FindingSeverity.choices)
+    table = models.CharField(max_length=30)
+    line = models.PositiveIntegerField(default=0)
+    column = models.CharField(max_length=60)
+    child_id = models.CharField(max_length=40, blank=True)
+    value = models.CharField(max_length=100, blank=True)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["care_return", "table", "line", "code", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.table} line {self.line}"

@@ -38,6 +38,27 @@ def home(request):
         "rows": rows, "can_match": has_permission(request.user, "manage-care-cohort")})
 
 
+FINDING_COLUMNS = ("code", "severity", "table", "line", "column", "child_id", "upn", "value",
+                   "message")
+
+
+@login_required
+def care_return(request, return_id: int):
+    """One return: its files, tables and the schema checks' findings (CSV download)."""
+    found = access.access_care_return_by_id(request.user, return_id)
+    findings = found.findings.order_by("table", "line", "code", "id")
+    if request.GET.get("format") == "csv":
+        upns = dict(found.care_children.values_list("child_id", "upn"))
+        return csv_response(
+            f"{found.la.code}_{found.dataset}_{found.year}_findings", FINDING_COLUMNS,
+            ([f.code, f.severity, f.table, f.line, f.column, f.child_id,
+              upns.get(f.child_id, ""), f.value, f.message] for f in findings))
+    return render(request, "socialcare/return.html", {
+        "r": found, "grid": paginate(request, findings),
+        "year": years.academic_year_label(found.year),
+        "tables": sorted((found.report or {}).get("tables", {}).items())})
+
+
 @login_required
 def children(request):
     """The children of the current returns; `?unlinked=1` lists those with no pupil yet."""

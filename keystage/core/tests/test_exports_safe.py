@@ -75,6 +75,8 @@ EXPORTS = [
            url="/social-care/looked-after/?format=csv", shows_names=False),
     Export("looked-after cohort XLSX", "socialcare/views.py",
            url="/social-care/looked-after/?format=xlsx", shows_names=False),
+    Export("social care findings CSV", "socialcare/views.py",
+           url="/social-care/returns/{care_return}/?format=csv"),
     Export("keystage export socialcare", "collection/management/commands/export.py",
            argv=("export", "socialcare", "--la", "330", "--year", "2026"), shows_names=False),
 ]
@@ -93,6 +95,13 @@ def _plant_hostile_pupils(world) -> None:
                          la=world.a.la, year=2026, acting_user=None)
     assert outcome.status == "committed", outcome.message
     do_run_cleaning(world.a.la, "eyfsp", 2026, acting_user=None, trigger="command")
+    from keystage.socialcare.models import CareFinding, CareReturn
+
+    care_return = CareReturn.objects.create(la=world.a.la, dataset="ssda903", year=2026,
+                                            digest="0" * 64, submitted_by_name="test")
+    CareFinding.objects.create(care_return=care_return, code="903S03", severity="error",
+                               table="header", line=2, column="ETHNIC", child_id=HOSTILE[0],
+                               value=HOSTILE[0], message=HOSTILE[1])
 
 
 def _cells(export: Export, client, tmp_path) -> list[tuple[object, str | None]]:
@@ -103,7 +112,12 @@ def _cells(export: Export, client, tmp_path) -> list[tuple[object, str | None]]:
         main([*export.argv, flag, str(out)])
         text = out.read_text(encoding="utf-8")
     else:
-        response = client.get(export.url)
+        url = export.url
+        if "{care_return}" in url:
+            from keystage.socialcare.models import CareReturn
+
+            url = url.format(care_return=CareReturn.objects.get().pk)
+        response = client.get(url)
         assert response.status_code == 200, export.name
         if export.is_xlsx:
             workbook = load_workbook(io.BytesIO(response.content))

@@ -192,6 +192,8 @@ CASES: dict[str, Case] = {
                           method="post", school_scoped=False),
     "socialcare:child": Case(lambda o: {"child_id": o.care_child.pk}, Role.VIRTUAL_SCHOOL,
                              school_scoped=False),
+    "socialcare:return": Case(lambda o: {"return_id": o.care_child.care_return_id},
+                              Role.LA_DATA_OFFICER, school_scoped=False),
 }
 
 # Parameters that are no object's key, with the reason.

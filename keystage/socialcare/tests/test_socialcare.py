@@ -278,3 +278,18 @@ def test_a_pupil_of_another_la_cannot_be_matched_to_a_child(world, tmp_path, log
     assert response.status_code == 200
     child.refresh_from_db()
     assert child.pupil_id is None
+
+
+def test_schema_findings_are_kept_and_reported_by_keystage_clean(world, tmp_path, capsys):
+    folder = _903(tmp_path, episodes=EPISODES.replace(",C2,N1,U2,", ",ZZ,N1,U2,"))
+    assert main(["import", str(folder), "--la", "330", "--year", "2026"]) == 0
+    report = tmp_path / "report.csv"
+
+    assert main(["clean", "--la", "330", "--year", "2026", "--collection", "ssda903",
+                 "--report", str(report)]) == 1
+    with report.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["rule_code", "severity", "laestab", "upn", "field", "value", "message"]
+    assert rows[1][:6] == ["903S03", "error", "", UPN_LOOKED_AFTER, "episodes.LS (line 3)",
+                           "ZZ"]
+    assert len(rows) == 2

@@ -14,6 +14,8 @@ from keystage.core.inputs import assessment_year
 from keystage.datasets import CENSUS
 from keystage.schools.models import LocalAuthority
 
+SOCIAL_CARE = ("ssda903", "cin")
+
 
 class Command(BaseCommand):
     help = ("Run the year's cleaning rules over an LA's statutory collections and context "
@@ -25,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--la", required=True, help="three-digit LA code")
         parser.add_argument("--year", type=assessment_year, required=True,
                             help="assessment year (summer), e.g. 2026")
-        parser.add_argument("--collection", choices=CLEANED_CODES,
+        parser.add_argument("--collection", choices=[*CLEANED_CODES, *SOCIAL_CARE],
                             help="one collection or dataset (default: every one with data)")
         parser.add_argument("--term", choices=CENSUS.terms,
                             help="the census term to check (default: the spring census, or "
@@ -40,6 +42,8 @@ class Command(BaseCommand):
         if authority is None:
             raise CommandError(f"--la {la}: no such local authority in the register.",
                                returncode=2)
+        if collection in SOCIAL_CARE:
+            return self._social_care(authority, collection, year, report)
         loaded = set(Submission.objects.filter(la=authority, year=year, status="current")
                      .values_list("collection", flat=True).distinct())
         wanted = [collection] if collection else [c for c in CLEANED_CODES if c in loaded]
@@ -73,3 +77,36 @@ class Command(BaseCommand):
         if any(run.errors for run in runs):
             raise CommandError("Errors found: they block the return until the schools send "
                                "corrected files or the LA edits the data.", returncode=1)
+
+    def _social_care(self, authority, dataset, year, report):
+        """The schema findings of the LA's current social care return (found as it loaded)."""
+        from keystage.socialcare.models import CareChild, CareReturn
+
+        care_return = CareReturn.objects.filter(la=authority, dataset=dataset, year=year,
+                                                status="current").first()
+        if care_return is None:
+            raise CommandError(f"No {dataset} return is loaded for LA {authority.code} for the "
+                               f"collection year ending 31 March {year}. Load it with keystage "
+                               "import first.", returncode=2)
+        findings = list(care_return.findings.order_by("table", "line", "code", "id"))
+        upns = dict(CareChild.objects.filter(care_return=care_return)
+                    .values_list("child_id", "upn"))
+        errors = sum(1 for f in findings if f.severity == "error")
+        self.stdout.write(f"{dataset}: {errors} errors, {len(findings) - errors} queries in "
+                          f"{care_return.children} children")
+        if report:
+            rows = ([f.code, f.severity, "", upns.get(f.child_id, ""),
+                     f"{f.table}.{f.column} (line {f.line})", f.value, f.message]
+                    for f in findings)
+            try:
+                with Path(report).open("w", newline="", encoding="utf-8") as handle:
+                    writer = SafeCsvWriter(handle)
+                    writer.writerow(REPORT_COLUMNS)
+                    writer.writerows(rows)
+            except OSError as error:
+                raise CommandError(f"{report}: cannot write the report ({error.strerror}). "
+                                   "Choose a folder you can write to.", returncode=2) from None
+            self.stdout.write(f"Report written to {report}.")
+        if errors:
+            raise CommandError("Errors found: fix them in the case management system and load "
+                               "the return again.", returncode=1)

@@ -1,0 +1,228 @@
+"""Schema checks of the social care returns, as data, per collection year; no Django.
+
+What each return must hold is in data files: the 903 columns and code lists
+(data/ssda903_columns.csv, data/ssda903_codes.csv), the CIN census elements and code lists
+(data/cin_columns.csv, data/cin_codes.csv), the dates that may not come before another
+(data/socialcare_date_order.csv), and the checks themselves with their stable codes, severity and
+message (data/socialcare_checks.csv). `check_return(file, year)` runs every check over a read
+return, column by column with polars (never a Python loop per row), and gives one finding per
+fault with the table, line and column, for the LA to fix in its case management system.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from keystage.formats.errors import DataFileError
+from keystage.formats.kinds import DatasetFile
+
+DATA = Path(__file__).parent / "data"
+FINDING_SCHEMA = {"code": pl.String, "severity": pl.String, "table": pl.String,
+                  "line": pl.Int64, "column": pl.String, "child": pl.String,
+                  "value": pl.String, "message": pl.String}
+_UPN = r"^[A-Za-z]\d{11}[0-9A-Za-z]$"
+_UPN_OR_REASON = r"^([A-Za-z]\d{11}[0-9A-Za-z]|UN(10|[1-9]))$"
+_DATE_SHAPE = {"ssda903": (r"^\d{2}/\d{2}/\d{4}$", "%d/%m/%Y"),
+               "cin": (r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d")}
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str
+    dataset: str
+    kind: str
+    severity: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    table: str
+    column: str  # the frame's column
+    label: str  # as the file names it
+    year_from: int
+    year_to: int | None
+    type: str
+    required: bool
+    code_list: str
+
+
+def _rows(name: str):
+    path = DATA / name
+    with open(path, newline="", encoding="utf-8") as handle:
+        lines = [(n, line) for n, line in enumerate(handle, start=1)
+                 if line.strip() and not line.startswith("#")]
+    for (number, _), row in zip(lines[1:], csv.DictReader(line for _, line in lines),
+                                strict=False):
+        yield path, number, row
+
+
+@functools.cache
+def checks() -> dict[str, Check]:
+    """Every check by code."""
+    found = {}
+    for path, number, row in _rows("socialcare_checks.csv"):
+        if row["severity"] not in ("error", "query"):
+            raise DataFileError(path, number, f"unknown severity {row['severity']!r}")
+        found[row["code"]] = Check(row["code"], row["dataset"], row["kind"], row["severity"],
+                                   row["message"])
+    return found
+
+
+def _check(dataset: str, kind: str) -> Check:
+    return next(c for c in checks().values() if c.dataset == dataset and c.kind == kind)
+
+
+@functools.cache
+def column_specs(dataset: str) -> tuple[ColumnSpec, ...]:
+    """The columns checked in a return, with the years each is collected."""
+    if dataset == "ssda903":
+        from keystage.formats.ssda903 import columns
+
+        return tuple(ColumnSpec(c.table, c.name.lower(), c.name, c.year_from, c.year_to,
+                                "upn" if (c.table, c.name) == ("header", "UPN") else c.type,
+                                c.required, c.code_list) for c in columns())
+    specs = []
+    for path, number, row in _rows("cin_columns.csv"):
+        try:
+            specs.append(ColumnSpec(row["table"], row["column"], row["element"],
+                                    int(row["year_from"]),
+                                    int(row["year_to"]) if row["year_to"] else None,
+                                    row["type"], row["required"] == "Y", row["code_list"]))
+        except (KeyError, ValueError) as error:
+            raise DataFileError(path, number, f"not a valid column row ({error})") from None
+    return tuple(specs)
+
+
+@functools.cache
+def code_lists(dataset: str) -> dict[str, tuple[tuple[str, int, int | None], ...]]:
+    """Each code list of a return: (code, first year, last year or None)."""
+    if dataset == "ssda903":
+        from keystage.formats.ssda903 import codes
+
+        return codes()
+    lists: dict[str, list] = {}
+    for _, _, row in _rows("cin_codes.csv"):
+        lists.setdefault(row["code_list"], []).append(
+            (row["code"], int(row["year_from"]), int(row["year_to"]) if row["year_to"] else None))
+    return {name: tuple(values) for name, values in lists.items()}
+
+
+@functools.cache
+def date_orders(dataset: str) -> tuple[tuple[str, str, str], ...]:
+    """(table, start column, end column) pairs whose end may not come before the start."""
+    return tuple((r["table"], r["start"], r["end"]) for _, _, r in
+                 _rows("socialcare_date_order.csv") if r["dataset"] == dataset)
+
+
+def _codes(dataset: str, name: str, year: int) -> list[str]:
+    return [c for c, first, last in code_lists(dataset).get(name, ())
+            if first <= year and (last is None or year <= last)]
+
+
+def _findings(frame: pl.DataFrame, bad: pl.Expr, check: Check, table: str, column: str,
+              label: str, **words: str) -> pl.DataFrame:
+    line = "row" if "row" in frame.columns else "line"
+    child = pl.col("child").cast(pl.String) if "child" in frame.columns else pl.lit("")
+    value = pl.col(column).cast(pl.String).fill_null("") if column else pl.lit("")
+    hits = frame.filter(bad).select(
+        line=pl.col(line).cast(pl.Int64) if line in frame.columns else pl.lit(0, pl.Int64),
+        child=child, value=value)
+    if not hits.height:
+        return pl.DataFrame(schema=FINDING_SCHEMA)
+    template = check.message.replace("{column}", label)
+    for key, word in words.items():
+        template = template.replace("{" + key + "}", word)
+    before, _, after = template.partition("{value}")
+    return hits.select(
+        code=pl.lit(check.code), severity=pl.lit(check.severity), table=pl.lit(table),
+        line="line", column=pl.lit(label), child="child",
+        value=pl.col("value").str.slice(0, 100),
+        message=(pl.lit(before) + pl.col("value").str.slice(0, 40) + pl.lit(after)
+                 if "{value}" in template else pl.lit(template)),
+    )
+
+
+def check_return(file: DatasetFile, year: int) -> pl.DataFrame:
+    """Every schema finding of a read SSDA903 or CIN return, in FINDING_SCHEMA."""
+    dataset = file.dataset
+    pattern, fmt = _DATE_SHAPE[dataset]
+    parts = []
+    for spec in column_specs(dataset):
+        frame = file.frames.get(spec.table)
+        if frame is None or not frame.height or spec.column not in frame.columns:
+            continue
+        if not (spec.year_from <= year and (spec.year_to is None or year <= spec.year_to)):
+            continue
+        text = pl.col(spec.column).cast(pl.String).fill_null("").str.strip_chars()
+        present = text != ""
+        args = (spec.table, spec.column, spec.label)
+        if spec.required:
+            parts.append(_findings(frame, ~present, _check(dataset, "required"), *args))
+        if spec.type == "date":
+            wrong = present & (~text.str.contains(pattern)
+                               | text.str.strptime(pl.Date, fmt, strict=False).is_null())
+            parts.append(_findings(frame, wrong, _check(dataset, "date"), *args))
+        elif spec.type == "int":
+            parts.append(_findings(frame, present & ~text.str.contains(r"^\d+$"),
+                                   _check(dataset, "int"), *args))
+        elif spec.type == "upn":
+            shape = _UPN_OR_REASON if dataset == "ssda903" else _UPN
+            parts.append(_findings(frame, present & ~text.str.contains(shape),
+                                   _check(dataset, "upn"), *args))
+        elif spec.type == "code" and spec.code_list:
+            allowed = _codes(dataset, spec.code_list, year)
+            parts.append(_findings(frame, present & ~text.is_in(allowed),
+                                   _check(dataset, "code"), *args, code_list=spec.code_list))
+    labels = {(s.table, s.column): s.label for s in column_specs(dataset)}
+    for table, start, end in date_orders(dataset):
+        frame = file.frames.get(table)
+        if frame is None or not frame.height or start not in frame.columns \
+                or end not in frame.columns:
+            continue
+
+        def parsed(column: str) -> pl.Expr:
+            return pl.col(column).cast(pl.String).fill_null("").str.strip_chars() \
+                .str.strptime(pl.Date, fmt, strict=False)
+
+        parts.append(_findings(frame, parsed(end) < parsed(start), _check(dataset, "order"),
+                               table, end, labels.get((table, end), end),
+                               start=labels.get((table, start), start)))
+    parts.append(_duplicates(file, dataset))
+    if dataset == "cin":
+        parts.append(_cin_header(file))
+    findings = pl.concat([p for p in parts if p.height] or [pl.DataFrame(schema=FINDING_SCHEMA)])
+    return findings.select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA).sort(
+        "table", "line", "code", maintain_order=True)
+
+
+def _duplicates(file: DatasetFile, dataset: str) -> pl.DataFrame:
+    table = "header" if dataset == "ssda903" else "children"
+    frame = file.frames.get(table)
+    if frame is None or not frame.height or "child" not in frame.columns:
+        return pl.DataFrame(schema=FINDING_SCHEMA)
+    repeated = pl.col("child").is_duplicated() & (pl.col("child").fill_null("") != "")
+    label = "CHILD" if dataset == "ssda903" else "LAchildID"
+    return _findings(frame, repeated, _check(dataset, "duplicate"), table, "child", label)
+
+
+def _cin_header(file: DatasetFile) -> pl.DataFrame:
+    header = file.frames.get("header")
+    if header is None or not header.height:
+        return pl.DataFrame(schema=FINDING_SCHEMA)
+    reference = pl.col("reference_date").str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    not_march = reference.is_not_null() & ((reference.dt.month() != 3)
+                                           | (reference.dt.day() != 31))
+    year_text = pl.col("year").cast(pl.String).fill_null("")
+    disagree = reference.is_not_null() & year_text.str.contains(r"^\d{4}$") \
+        & (year_text.cast(pl.Int64, strict=False) != reference.dt.year())
+    return pl.concat([
+        _findings(header, not_march, _check("cin", "reference_date"), "header",
+                  "reference_date", "ReferenceDate"),
+        _findings(header, disagree, _check("cin", "year"), "header", "year", "Year"),
+    ])
