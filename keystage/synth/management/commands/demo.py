@@ -125,6 +125,16 @@ class Command(BaseCommand):
             paths = [*context.census, context.pupil_premium, context.ks2, context.ks4]
             context_batch = do_import_batch(
                 ((p.name, p.read_bytes()) for p in paths), la=la, year=year, acting_user=None)
+            # The LA's social care returns of the same world, for the virtual school.
+            from keystage.synth.socialcare_writers import write_socialcare
+
+            care = write_socialcare(world, folder / "context", seed=seed)
+            care_paths = [*sorted(care.ssda903[la.code].glob("*.csv")), care.cin[la.code]]
+            care_batch = do_import_batch(
+                ((p.name, p.read_bytes()) for p in care_paths), la=la, year=year,
+                acting_user=None)
+            self.stdout.write("Loaded the social care returns: " + "; ".join(
+                sorted({o.message.split(": ", 1)[-1] for o in care_batch.outcomes})))
         outcomes, runs = batch.outcomes, batch.runs + context_batch.runs
         context_loaded = sum(1 for o in context_batch.outcomes if o.status == "committed")
         self.stdout.write(f"Loaded {context_loaded} of {len(paths)} census, pupil premium and "

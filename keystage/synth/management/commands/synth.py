@@ -69,6 +69,9 @@ class Command(BaseCommand):
         from keystage.synth.context_writers import write_context_files
 
         context = write_context_files(world, out, seed=seed)
+        from keystage.synth.socialcare_writers import write_socialcare
+
+        care = write_socialcare(world, out, seed=seed)
         seconds = time.perf_counter() - started
         self.stdout.write(
             f"Wrote a world of {world.las.height} LA(s), {world.schools.height} establishments "
@@ -79,5 +82,7 @@ class Command(BaseCommand):
             "check of today's Year 2 pupils in previous/ctf/. Context files: "
             f"{len(context.census)} spring census returns in census/ (also census_batch.zip), "
             "pupil_premium.csv, ks2_results.csv and ks4_results.csv, with "
-            f"{context.planted.height} planted identity variants in truth/context_planted.csv."
+            f"{context.planted.height} planted identity variants in truth/context_planted.csv. "
+            f"Social care: {len(care.ssda903)} SSDA903 folders and CIN censuses in socialcare/, "
+            f"{care.truth.height} children in truth/socialcare_truth.csv."
         )
