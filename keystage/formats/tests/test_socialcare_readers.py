@@ -120,7 +120,9 @@ def test_a_bad_date_in_a_903_is_read_as_given_for_the_checks_to_report():
 
 def test_the_peers_903_tables_read_exactly_cell_by_cell():
     folder = _peer("ssda903")
-    files = [(p.name, p.read_bytes()) for p in sorted(folder.glob("*.csv"))]
+    # placed_for_adoption_errors.csv is a second placed_for_adoption table: a return has one.
+    files = [(p.name, p.read_bytes()) for p in sorted(folder.glob("*.csv"))
+             if p.name != "placed_for_adoption_errors.csv"]
     file = read_ssda903_return(files, year=2026)
     expected: dict[str, list[dict]] = {}
     for _name, data in files:
