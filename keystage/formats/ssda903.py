@@ -251,6 +251,7 @@ def _check_episode_children(frames: dict[str, pl.DataFrame], seen: dict[str, str
 _XML_BLOCKS = {"episodes": "EPISODE", "reviews": "AREVIEW", "missing": "AMISSING",
                "placed_for_adoption": "AD_PLACED", "previous_permanence": "PERMANENCE",
                "oc2": "OC2", "oc3": "OC3"}
+_XML_TABLE_OF = {tag: table for table, tag in _XML_BLOCKS.items()}
 _XML_FLAT = ("uasc", "oc3", "ad1")
 _XML_RENAMED = {"CHILD": "CHILDID", "PLACE": "PL"}
 _XML_CHILD_COLUMNS = ("CHILD", "DOB", "SEX")  # from the HEADER, not the table's own columns
@@ -269,38 +270,43 @@ def read_ssda903_xml(source, *, filename: str, year: int | None = None,
     """The EXPSSDA903 XML export into the same frames as the CSV tables, or FormatError."""
     root = read_root(source, filename, root="EXPSSDA903", what="an SSDA903 XML export",
                      resend=_RESEND, max_bytes=MAX_BYTES)
-    rows: dict[str, list[dict]] = {t: [] for t in tables()}
+    rows: dict[str, list[tuple]] = {t: [] for t in tables()}
     wanted = {t: [c.name for c in table_columns(t, year)] for t in tables()}
-    own = {t: [c for c in wanted[t] if c not in _XML_CHILD_COLUMNS] for t in tables()}
+    # Each table's columns in order, as (element, True when it is the child's, in the HEADER).
+    spec = {t: [(_XML_RENAMED.get(c, c), c in _XML_CHILD_COLUMNS) for c in wanted[t]]
+            for t in tables()}
 
-    def text(element, name: str) -> str:
-        found = element.find(_XML_RENAMED.get(name, name)) if element is not None else None
-        return (found.text or "").strip() if found is not None else ""
+    def values(element) -> dict[str, str]:
+        # Each child element's text by name, found in one pass (the first of a name wins).
+        found: dict[str, str] = {}
+        for item in element:
+            if isinstance(item.tag, str) and item.tag not in found:
+                found[item.tag] = (item.text or "").strip()
+        return found
 
     for child in root.iter("CHILD"):
         header = child.find("HEADER")
         if header is None:
             raise FormatError(f"a <CHILD> has no <HEADER>. {_RESEND}", filename=filename,
                               line=child.sourceline)
-        base = {c.lower(): text(header, c) for c in _XML_CHILD_COLUMNS}
-        rows["header"].append({ROW: header.sourceline, **{c.lower(): text(header, c)
-                                                          for c in wanted["header"]}})
+        given = values(header)
+        line = header.sourceline
+        rows["header"].append((line, *[given.get(name, "") for name, _ in spec["header"]]))
         for table in _XML_FLAT:
-            values = {c.lower(): text(header, c) for c in own[table]}
-            flagged = table == "uasc" and text(header, _UASC_FLAG) in ("1", "Y", "y")
-            if flagged or any(values.values()):
-                rows[table].append({ROW: header.sourceline, **base, **values})
-        for table, tag in _XML_BLOCKS.items():
-            for block in child.iter(tag):
-                rows[table].append({ROW: block.sourceline, **base,
-                                    **{c.lower(): text(block, c) for c in own[table]}})
+            row = (line, *[given.get(name, "") for name, _ in spec[table]])
+            own = any(v for v, (_, mine) in zip(row[1:], spec[table], strict=True) if not mine)
+            if own or (table == "uasc" and given.get(_UASC_FLAG) in ("1", "Y", "y")):
+                rows[table].append(row)
+        for block in child.iter(*_XML_TABLE_OF):
+            table = _XML_TABLE_OF[block.tag]
+            inside = values(block)
+            rows[table].append((block.sourceline, *[
+                (given if mine else inside).get(name, "") for name, mine in spec[table]]))
     frames = {}
     for table in tables():
         schema = {ROW: pl.Int64, **{c.lower(): pl.String for c in wanted[table]}}
-        # A row holds only the table's columns (SEX and DOB come with every row of base).
-        kept = [{k: r.get(k, "") for k in schema} for r in rows[table]]
-        frames[table] = (pl.DataFrame(kept, schema=schema, orient="row")
-                         if kept else pl.DataFrame(schema=schema))
+        frames[table] = (pl.DataFrame(rows[table], schema=schema, orient="row")
+                         if rows[table] else pl.DataFrame(schema=schema))
     if not frames["header"].height:
         raise FormatError(f"the file has no <CHILD> with a <HEADER>. {_RESEND}",
                           filename=filename)
