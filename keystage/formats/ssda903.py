@@ -22,7 +22,7 @@ blocks, the UASC flag and DUC (uasc), the OC3 columns IN_TOUCH, ACTIV, ACCOM (oc
 columns DATE_INT ... LS_ADOPTR (ad1) directly; then <EPISODE> blocks, with PL for PLACE. A
 row of uasc, oc3 or ad1 is made for a child whose HEADER holds any of that table's own
 columns (for uasc: also the flag UASC=1). An element the reader does not know is named in a
-warning, never silently dropped.
+warning, never silently dropped; a <CHILD> that is not directly in <EXPSSDA903> is refused.
 """
 
 from __future__ import annotations
@@ -284,7 +284,13 @@ def read_ssda903_xml(source, *, filename: str, year: int | None = None,
                 found[item.tag] = (item.text or "").strip()
         return found
 
-    for child in root.iter("CHILD"):
+    nested = next((c for c in root.iter("CHILD") if c.getparent() is not root), None)
+    if nested is not None:
+        # Its blocks would be counted twice (once for each <CHILD> around them).
+        raise FormatError(f"a <CHILD> is inside another element, not directly in <EXPSSDA903>: "
+                          f"the file is not in the EXPSSDA903 layout. {_RESEND}",
+                          filename=filename, line=nested.sourceline)
+    for child in root.iterchildren("CHILD"):
         header = child.find("HEADER")
         if header is None:
             raise FormatError(f"a <CHILD> has no <HEADER>. {_RESEND}", filename=filename,

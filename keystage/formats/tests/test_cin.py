@@ -264,6 +264,8 @@ def test_text_between_elements_and_unknown_elements_are_named_in_warnings_not_re
     (CIN.replace(b"Sam", b"S\xffm").replace(b"<LAchildID> C1 ", b"<LAchildID> C\xff1 "),
      "not well-formed XML", 10),
     ("<Message/>".encode("utf-32"), "UTF-32", 1),
+    (b"<Message>" + b"<a>" * 300 + b"</a>" * 300 + b"</Message>", "Excessive depth", 1),
+    (b"CHILD,SEX,DOB\n1,2,01/01/2015\n", "where the first element should start", 1),
 ])
 def test_an_unreadable_census_is_refused_naming_file_line_and_why(data, message, line):
     with pytest.raises(FormatError, match=message) as error:

@@ -277,6 +277,9 @@ def test_a_child_in_episodes_but_not_in_the_header_refuses_the_return_naming_fil
      4),
     (HEADER + b"1003,\x81\x8d,01/01/2015,WBRI,UN1,,\n", "not UTF-8", 4),
     (HEADER.replace(b"1002", b"10\x0002"), "NUL bytes", 3),
+    (b"%PDF-1.4\n%\xe2\xe3\n", "not that of an SSDA903 table", 1),
+    (b"PK\x03\x04\x14\x00\x00\x00", "not that of an SSDA903 table", 1),
+    (XML, "not that of an SSDA903 table", 1),
 ])
 def test_an_unreadable_table_is_refused_saying_where_and_why(data, message, line):
     with pytest.raises(FormatError, match=message) as error:
@@ -342,6 +345,12 @@ def test_an_unknown_xml_element_is_named_in_a_warning_not_dropped_silently():
     (b"<EXPSSDA903><CHILD><EPISODE/></CHILD></EXPSSDA903>", "a <CHILD> has no <HEADER>"),
     (b"<EXPSSDA903><CHILD><HEADER><CHILDID>1</CHILDID></HEADER></CHILD>&ext;</EXPSSDA903>",
      "not well-formed XML"),
+    (b"<EXPSSDA903><CHILD><HEADER/><CHILD><HEADER/></CHILD></CHILD></EXPSSDA903>",
+     "a <CHILD> is inside another element"),
+    (b"<EXPSSDA903>" + b"<CHILD>" * 300 + b"</CHILD>" * 300 + b"</EXPSSDA903>",
+     "Excessive depth"),
+    (b"CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB\n", "where the first element should start"),
+    ("<EXPSSDA903/>".encode("utf-32"), "UTF-32"),
 ])
 def test_a_hostile_or_broken_xml_is_refused_naming_the_file(data, message):
     with pytest.raises(FormatError, match=message) as error:
