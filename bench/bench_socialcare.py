@@ -8,8 +8,13 @@ for the 903 tables (2,675 children, about 260 a second) and 4.1 s for the CIN fi
 children, about 80 a second) on a 2-core machine (shared/data/peers/README.md; peers.md quotes
 about 260 and 200 a second).
 
+With --national, a synthetic national collection instead: one SSDA903 and one CIN census per LA
+for 152 LAs (about 85,000 looked-after children and 400,000 children in need, with the children
+no school holds), written by keystage.synth.socialcare_writers, each LA's returns loaded as
+`keystage import` loads them; the floor is the same files read by polars and lxml alone.
+
 Run from the project root, with the shared folder beside the checkout:
-    .venv/bin/python bench/bench_socialcare.py [--db sqlite|postgres] [--repeat N]
+    .venv/bin/python bench/bench_socialcare.py [--db sqlite|postgres] [--repeat N] [--national]
 """
 
 from __future__ import annotations
@@ -37,8 +42,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
     parser.add_argument("--repeat", type=int, default=3, help="loads of each return (best kept)")
+    parser.add_argument("--national", action="store_true",
+                        help="a synthetic national collection (152 LAs) instead")
     args = parser.parse_args()
-    if not PEERS.exists():
+    if not args.national and not PEERS.exists():
         sys.exit("the peers' files (shared/data/peers) are not beside this checkout")
     folder = Path(tempfile.mkdtemp())
     if args.db == "postgres":
@@ -66,6 +73,9 @@ def main() -> None:
     from keystage.socialcare.models import CareReturn
 
     call_command("migrate", verbosity=0)
+    if args.national:
+        national(folder, connection)
+        return
     la = LocalAuthority.objects.create(code="975", name="Bench LA")
     tables = [p for p in sorted((PEERS / "ssda903").glob("*.csv"))]
     cin = PEERS / "cin" / "fake_CIN_data.xml"
@@ -113,6 +123,91 @@ def main() -> None:
 
         with psycopg.connect(PG_SERVER, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
+
+
+def peak_mb() -> float:
+    """This process's peak RSS in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def national(folder: Path, connection) -> None:
+    """Write and load a synthetic national collection, one LA at a time."""
+    import hashlib
+    from dataclasses import dataclass
+
+    import numpy as np
+    import polars as pl
+    from lxml import etree
+
+    from keystage.formats.upn import make_upn
+    from keystage.schools.models import LocalAuthority
+    from keystage.socialcare.actions import CareFile, import_care_files
+    from keystage.synth.socialcare_writers import NOT_AT_SCHOOL_RATE, write_socialcare
+
+    las = [f"{code}" for code in range(201, 201 + 152)]
+    looked_after = int(85_000 / (1 + NOT_AT_SCHOOL_RATE))
+    in_need = int(400_000 / (1 + NOT_AT_SCHOOL_RATE))
+    rng = np.random.default_rng(1)
+    n = looked_after + in_need
+    la_of = rng.integers(0, len(las), n)
+    days = rng.integers(0, 365 * 12, n)
+    pupils = pl.DataFrame({
+        "la_code": [las[i] for i in la_of],
+        "upn": [make_upn(las[la_of[i]], "2001", 2015 + i % 10, i % 999 + 1) + "" for i in
+                range(n)],
+        "dob": pl.Series(days + 365 * 40, dtype=pl.Int32).cast(pl.Date),
+        "sex": ["M" if x else "F" for x in rng.integers(0, 2, n)],
+        "ethnicity": ["WBRI"] * n,
+        "looked_after": [i < looked_after for i in range(n)],
+        "child_in_need": [i >= looked_after or i % 3 == 0 for i in range(n)],
+    })
+
+    @dataclass
+    class Spec:
+        year: int = 2026
+
+    @dataclass
+    class World:
+        pupils: pl.DataFrame
+        spec: Spec
+
+    started = time.perf_counter()
+    files = write_socialcare(World(pupils, Spec()), folder, seed=1)
+    children = {"ssda903": 0, "cin": 0}
+    for frame in (files.truth.group_by("dataset").len().iter_rows()):
+        children[frame[0]] = frame[1]
+    print(f"wrote {len(las)} LAs' returns ({children['ssda903']:,} looked-after children, "
+          f"{children['cin']:,} children in need) in {time.perf_counter() - started:.0f} s")
+    for code in las:
+        LocalAuthority.objects.create(code=code, name=f"LA {code}")
+    took = 0.0
+    for code in las:
+        la = LocalAuthority.objects.get(code=code)
+        group = [*sorted(files.ssda903[code].glob("*.csv")), files.cin[code]]
+        care = [CareFile(p.name, "cin_xml" if p.suffix == ".xml" else "ssda903_csv",
+                         p.read_bytes(), hashlib.sha256(p.read_bytes()).hexdigest())
+                for p in group]
+        started = time.perf_counter()
+        outcomes = import_care_files(care, la=la, year=2026, acting_user=None)
+        took += time.perf_counter() - started
+        assert all(o.status == "committed" for o in outcomes), outcomes[0].message
+    started = time.perf_counter()
+    for code in las:
+        for path in sorted(files.ssda903[code].glob("*.csv")):
+            pl.read_csv(io.BytesIO(path.read_bytes()), infer_schema=False)
+        for _ in etree.fromstring(files.cin[code].read_bytes()).iter():
+            pass
+    floor = time.perf_counter() - started
+    total = sum(children.values())
+    peers = total / (children["ssda903"] / PEER_RATES["ssda903"]
+                     + children["cin"] / PEER_RATES["cin"])
+    print(f"national load: {total:,} children in {took:.1f} s ({total / took:,.0f} children/s, "
+          f"{total / took / peers:.0f}x the peers' {peers:.0f}/s); floor (plain parse) "
+          f"{floor:.1f} s; ratio {took / floor:.1f}; peak RSS {peak_mb():.0f} MB")
 
 
 if __name__ == "__main__":

@@ -126,22 +126,24 @@ def children_of(file: DatasetFile) -> pl.DataFrame:
         CHILD_SCHEMA)
 
 
-def rows_of(file: DatasetFile) -> list[tuple[str, int, str, str]]:
-    """(table, line, child id, {column: text} as JSON text) for every row of every table."""
-    rows = []
+ROW_SCHEMA = {"table": pl.String, "line": pl.Int64, "child_id": pl.String, "data": pl.String}
+
+
+def rows_of(file: DatasetFile) -> pl.DataFrame:
+    """Every row of every table: table, line, child id and its columns as a JSON object's text
+    ({column: text}, in file order), encoded in one pass per table."""
+    parts = [pl.DataFrame(schema=ROW_SCHEMA)]
     child_column = _CHILD_COLUMN.get(file.dataset, "child")
     for table, frame in file.frames.items():
         if not frame.height:
             continue
         line = _line_column(frame)
         columns = [c for c in frame.columns if c != line]
-        # Encoded in one pass over the frame: a JSON object per row, columns in file order.
-        encoded = frame.select(
-            (pl.col(line).cast(pl.Int64).fill_null(0) if line else pl.lit(0, pl.Int64))
-            .alias("_line"),
-            (pl.col(child_column).cast(pl.String).fill_null("") if child_column in columns
-             else pl.lit("")).alias("_child"),
-            pl.struct(pl.col(columns).cast(pl.String)).struct.json_encode().alias("_data"),
-        )
-        rows.extend((table, number, child, data) for number, child, data in encoded.iter_rows())
-    return rows
+        parts.append(frame.select(
+            table=pl.lit(table),
+            line=pl.col(line).cast(pl.Int64).fill_null(0) if line else pl.lit(0, pl.Int64),
+            child_id=pl.col(child_column).cast(pl.String).fill_null("")
+            if child_column in columns else pl.lit(""),
+            data=pl.struct(pl.col(columns).cast(pl.String)).struct.json_encode(),
+        ))
+    return pl.concat(parts)

@@ -105,22 +105,45 @@ def _local(element) -> str:
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
+class _Kids:
+    """An element's child elements by local name, found in one pass over them."""
+
+    __slots__ = ("by_name",)
+
+    def __init__(self, element) -> None:
+        self.by_name: dict[str, list] = {}
+        if element is not None:
+            for child in element:
+                tag = child.tag
+                if isinstance(tag, str):
+                    name = tag.rpartition("}")[2] if "}" in tag else tag
+                    self.by_name.setdefault(name, []).append(child)
+
+    def all(self, name: str) -> list:
+        return self.by_name.get(name, [])
+
+    def first(self, name: str):
+        found = self.by_name.get(name)
+        return found[0] if found else None
+
+    def text(self, name: str) -> str:
+        found = self.by_name.get(name)
+        return (found[0].text or "").strip() if found else ""
+
+    def values(self, fields: dict[str, str]) -> dict[str, str]:
+        return {column: self.text(name) for column, name in fields.items()}
+
+
 def _children(element, name: str):
-    return [c for c in element if _local(c) == name] if element is not None else []
+    return _Kids(element).all(name)
 
 
 def _first(element, name: str):
-    found = _children(element, name)
-    return found[0] if found else None
+    return _Kids(element).first(name)
 
 
 def _text(element, name: str) -> str:
-    found = _first(element, name)
-    return (found.text or "").strip() if found is not None else ""
-
-
-def _values(element, fields: dict[str, str]) -> dict[str, str]:
-    return {column: _text(element, name) for column, name in fields.items()}
+    return _Kids(element).text(name)
 
 
 def collection_year_of(day: date) -> int:
@@ -157,44 +180,48 @@ def read_cin(source, *, filename: str, year: int | None = None, **options) -> Da
     rows["header"].append(head)
     container = _first(root, "Children")
     for child in _children(container, "Child"):
-        ids = _first(child, "ChildIdentifiers")
-        chars = _first(child, "ChildCharacteristics")
-        values = _values(ids, IDENTIFIERS)
+        kids = _Kids(child)
+        ids = _Kids(kids.first("ChildIdentifiers"))
+        chars = _Kids(kids.first("ChildCharacteristics"))
+        values = ids.values(IDENTIFIERS)
         key = values["child"]
         rows["children"].append({"line": child.sourceline, **values,
-                                 "ethnicity": _text(chars, "Ethnicity")})
-        for disability in _children(_first(chars, "Disabilities"), "Disability"):
+                                 "ethnicity": chars.text("Ethnicity")})
+        for disability in _children(chars.first("Disabilities"), "Disability"):
             rows["disabilities"].append({"line": disability.sourceline, "child": key,
                                          "disability": (disability.text or "").strip()})
-        for seq, details in enumerate(_children(child, "CINdetails"), start=1):
+        for seq, details in enumerate(kids.all("CINdetails"), start=1):
             base = {"child": key, "cin_seq": seq}
+            parts = _Kids(details)
             rows["cin_details"].append({"line": details.sourceline, **base,
-                                        **_values(details, DETAILS)})
-            for a_seq, assessment in enumerate(_children(details, "Assessments"), start=1):
+                                        **parts.values(DETAILS)})
+            for a_seq, assessment in enumerate(parts.all("Assessments"), start=1):
+                inner = _Kids(assessment)
                 rows["assessments"].append({"line": assessment.sourceline, **base,
                                             "assessment_seq": a_seq,
-                                            **_values(assessment, ASSESSMENT)})
-                factors = _first(assessment, "FactorsIdentifiedAtAssessment")
+                                            **inner.values(ASSESSMENT)})
+                factors = inner.first("FactorsIdentifiedAtAssessment")
                 for factor in _children(factors, "AssessmentFactors"):
                     rows["assessment_factors"].append({
                         "line": factor.sourceline, **base, "assessment_seq": a_seq,
                         "factor": (factor.text or "").strip()})
-            for plan in _children(details, "CINPlanDates"):
+            for plan in parts.all("CINPlanDates"):
                 rows["cin_plans"].append({"line": plan.sourceline, **base,
-                                          **_values(plan, PLAN)})
-            for s47 in _children(details, "Section47"):
+                                          **_Kids(plan).values(PLAN)})
+            for s47 in parts.all("Section47"):
                 rows["section47"].append({"line": s47.sourceline, **base,
-                                          **_values(s47, SECTION47)})
-            for c_seq, cpp in enumerate(_children(details, "ChildProtectionPlans"), start=1):
+                                          **_Kids(s47).values(SECTION47)})
+            for c_seq, cpp in enumerate(parts.all("ChildProtectionPlans"), start=1):
+                inner = _Kids(cpp)
                 rows["cpp"].append({"line": cpp.sourceline, **base, "cpp_seq": c_seq,
-                                    **_values(cpp, CPP)})
-                for review in _children(_first(cpp, "Reviews"), "CPPreviewDate"):
+                                    **inner.values(CPP)})
+                for review in _children(inner.first("Reviews"), "CPPreviewDate"):
                     rows["cpp_reviews"].append({"line": review.sourceline, **base,
                                                 "cpp_seq": c_seq,
                                                 "review_date": (review.text or "").strip()})
-            for pre in _children(details, "PreProceedingsandFGDM"):
+            for pre in parts.all("PreProceedingsandFGDM"):
                 rows["pre_proceedings"].append({"line": pre.sourceline, **base,
-                                                **_values(pre, PRE_PROCEEDINGS)})
+                                                **_Kids(pre).values(PRE_PROCEEDINGS)})
     frames = {}
     for name, columns in FRAMES.items():
         schema = {c: (pl.Int64 if c in _INT else pl.String) for c in columns}

@@ -152,7 +152,8 @@ def check_return(file: DatasetFile, year: int) -> pl.DataFrame:
     """Every schema finding of a read SSDA903 or CIN return, in FINDING_SCHEMA."""
     dataset = file.dataset
     pattern, fmt = _DATE_SHAPE[dataset]
-    parts = []
+    # (table, the expression true on a faulty row, check, column, label, message words)
+    pending: list[tuple] = []
     for spec in column_specs(dataset):
         frame = file.frames.get(spec.table)
         if frame is None or not frame.height or spec.column not in frame.columns:
@@ -161,24 +162,25 @@ def check_return(file: DatasetFile, year: int) -> pl.DataFrame:
             continue
         text = pl.col(spec.column).cast(pl.String).fill_null("").str.strip_chars()
         present = text != ""
-        args = (spec.table, spec.column, spec.label)
+        where = (spec.table, spec.column, spec.label)
         if spec.required:
-            parts.append(_findings(frame, ~present, _check(dataset, "required"), *args))
+            pending.append((spec.table, ~present, _check(dataset, "required"), *where[1:], {}))
         if spec.type == "date":
             wrong = present & (~text.str.contains(pattern)
                                | text.str.strptime(pl.Date, fmt, strict=False).is_null())
-            parts.append(_findings(frame, wrong, _check(dataset, "date"), *args))
+            pending.append((spec.table, wrong, _check(dataset, "date"), *where[1:], {}))
         elif spec.type == "int":
-            parts.append(_findings(frame, present & ~text.str.contains(r"^\d+$"),
-                                   _check(dataset, "int"), *args))
+            pending.append((spec.table, present & ~text.str.contains(r"^\d+$"),
+                            _check(dataset, "int"), *where[1:], {}))
         elif spec.type == "upn":
             shape = _UPN_OR_REASON if dataset == "ssda903" else _UPN
-            parts.append(_findings(frame, present & ~text.str.contains(shape),
-                                   _check(dataset, "upn"), *args))
+            pending.append((spec.table, present & ~text.str.contains(shape),
+                            _check(dataset, "upn"), *where[1:], {}))
         elif spec.type == "code" and spec.code_list:
             allowed = _codes(dataset, spec.code_list, year)
-            parts.append(_findings(frame, present & ~text.is_in(allowed),
-                                   _check(dataset, "code"), *args, code_list=spec.code_list))
+            pending.append((spec.table, present & ~text.is_in(allowed),
+                            _check(dataset, "code"), *where[1:],
+                            {"code_list": spec.code_list}))
     labels = {(s.table, s.column): s.label for s in column_specs(dataset)}
     for table, start, end in date_orders(dataset):
         frame = file.frames.get(table)
@@ -190,9 +192,19 @@ def check_return(file: DatasetFile, year: int) -> pl.DataFrame:
             return pl.col(column).cast(pl.String).fill_null("").str.strip_chars() \
                 .str.strptime(pl.Date, fmt, strict=False)
 
-        parts.append(_findings(frame, parsed(end) < parsed(start), _check(dataset, "order"),
-                               table, end, labels.get((table, end), end),
-                               start=labels.get((table, start), start)))
+        pending.append((table, parsed(end) < parsed(start), _check(dataset, "order"), end,
+                        labels.get((table, end), end), {"start": labels.get((table, start),
+                                                                            start)}))
+    parts = []
+    # One pass over each table says which checks found anything; only those are listed.
+    for table in dict.fromkeys(p[0] for p in pending):
+        frame = file.frames[table]
+        mine = [p for p in pending if p[0] == table]
+        flags = frame.select([bad.any().alias(f"_{i}") for i, (_, bad, *_) in
+                              enumerate(mine)]).row(0)
+        for flagged, (_, bad, check, column, label, words) in zip(flags, mine, strict=True):
+            if flagged:
+                parts.append(_findings(frame, bad, check, table, column, label, **words))
     parts.append(_duplicates(file, dataset))
     if dataset == "cin":
         parts.append(_cin_header(file))

@@ -52,9 +52,18 @@ def _clean_upn(column: str) -> pl.Expr:
 
 
 def link_records(
-    records: pl.DataFrame, pupils: pl.DataFrame, identifiers: pl.DataFrame
+    records: pl.DataFrame, pupils: pl.DataFrame, identifiers: pl.DataFrame,
+    occupied: pl.DataFrame | None = None,
 ) -> LinkResult:
-    """Link every record to a known pupil or a new one, vectorised over the whole frame."""
+    """Link every record to a known pupil or a new one, vectorised over the whole frame.
+
+    With `occupied` (pupil_id, slot, upn: the records pupils already have, by dataset, year and
+    term) and a `slot` column in records, a record is never linked on details to a pupil who
+    already has a record of the same slot under another UPN: two children on the same census
+    (or in the same results file) with the same names and birthday are two children.
+    """
+    slots = (records.select("record_id", slot=pl.col("slot").cast(pl.String))
+             if occupied is not None and "slot" in records.columns else None)
     records = records.select(list(RECORD_SCHEMA)).cast(RECORD_SCHEMA)
     ids = identifiers.select(list(IDENTIFIER_SCHEMA)).cast(IDENTIFIER_SCHEMA).with_columns(
         value=_clean_upn("value")
@@ -88,8 +97,12 @@ def link_records(
     linked = pl.concat([by_upn, former])
     # 3. Names, date of birth and sex, for records no identifier placed.
     rest = records.join(linked.select("record_id"), on="record_id", how="anti")
+    apart = None
+    if slots is not None:
+        apart = (slots, occupied.select(pl.col("pupil_id").cast(pl.Int64),
+                                        pl.col("slot").cast(pl.String), o_upn=_clean_upn("upn")))
     details, review = _match_details(rest, pupils.select(list(PUPIL_SCHEMA)).cast(PUPIL_SCHEMA),
-                                     ids)
+                                     ids, apart)
     linked = pl.concat([linked, details]).with_columns(new_key=pl.lit(None, pl.Int64))
     # The rest start new pupils; records of one batch that share a UPN start the same one.
     unlinked = records.join(linked.select("record_id"), on="record_id", how="anti")
@@ -131,8 +144,9 @@ def _similarity(left: pl.Series, right: pl.Series) -> pl.Series:
     return pl.Series(scores, dtype=pl.Float64)
 
 
-def _match_details(records: pl.DataFrame, pupils: pl.DataFrame,
-                   ids: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _match_details(records: pl.DataFrame, pupils: pl.DataFrame, ids: pl.DataFrame,
+                   apart: tuple[pl.DataFrame, pl.DataFrame] | None = None
+                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Links by names, date of birth and sex, and the near matches to review."""
     empty_links = pl.DataFrame(schema={"record_id": pl.Int64, "pupil_id": pl.Int64,
                                        "method": pl.String, "score": pl.Float64})
@@ -175,6 +189,15 @@ def _match_details(records: pl.DataFrame, pupils: pl.DataFrame,
     ]).unique()
     r = r.drop("si", "fi", "month", "day")
     p = p.drop("p_si", "p_fi", "p_month", "p_day")
+    if apart is not None and not pairs.is_empty():
+        slots, occupied = apart
+        clash = (pairs.join(slots, on="record_id").join(r.select("record_id", "upn"),
+                                                        on="record_id")
+                 .join(occupied, on=["pupil_id", "slot"])
+                 .filter((pl.col("upn") != "") & (pl.col("o_upn") != "")
+                         & (pl.col("upn") != pl.col("o_upn")))
+                 .select("record_id", "pupil_id").unique())
+        pairs = pairs.join(clash, on=["record_id", "pupil_id"], how="anti")
     if pairs.is_empty():
         return empty_links, empty_review
     pairs = pairs.join(r, on="record_id").join(p, on="pupil_id")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import polars as pl
 from django.utils import timezone
 
-from keystage.collection.models import PupilRecord
+from keystage.collection.models import PupilRecord, Submission
 from keystage.context.models import CensusDetail
 from keystage.core.bulk import allocate_ids, bulk_insert, bulk_update_by_pk, read_frame
 from keystage.identity.link import link_records
@@ -22,7 +22,14 @@ from keystage.pupils.models import LinkReview, Pupil, PupilIdentifier
 
 _RECORDS = {"record_id": pl.Int64, "la_id": pl.Int64, "upn": pl.String,
             "former_upns": pl.String, "surname": pl.String, "forename": pl.String,
-            "dob": pl.Date, "sex": pl.String}
+            "dob": pl.Date, "sex": pl.String, "slot": pl.String}
+_OCCUPIED = {"pupil_id": pl.Int64, "slot": pl.String, "upn": pl.String}
+
+
+def _slot_sql(record: str, submission: str) -> str:
+    """A record's dataset, year and census term as one text key."""
+    return (f"({record}.collection || ':' || CAST({record}.year AS TEXT) || ':' || "
+            f"{submission}.term)")
 _PUPILS = {"pupil_id": pl.Int64, "surname": pl.String, "forename": pl.String, "dob": pl.Date,
            "sex": pl.String}
 _IDENTIFIERS = {"pupil_id": pl.Int64, "kind": pl.String, "value": pl.String}
@@ -40,7 +47,9 @@ def _records(submission_ids: Sequence[int]) -> pl.DataFrame:
         marks = ", ".join(["%s"] * len(chunk))
         parts.append(read_frame(
             f"SELECT p.id, p.la_id, p.upn, COALESCE(c.former_upn, ''), p.surname, "  # noqa: S608
-            f"p.forename, CAST(p.dob AS TEXT), p.sex FROM {_t(PupilRecord)} p "
+            f"p.forename, CAST(p.dob AS TEXT), p.sex, {_slot_sql('p', 's')} "
+            f"FROM {_t(PupilRecord)} p "
+            f"JOIN {_t(Submission)} s ON s.id = p.submission_id "
             f"LEFT JOIN {_t(CensusDetail)} c ON c.record_id = p.id "
             f"WHERE p.submission_id IN ({marks}) AND p.pupil_id IS NULL",
             chunk, _RECORDS))
@@ -70,7 +79,16 @@ def _link_la(la_id: int, records: pl.DataFrame) -> int:
     identifiers = read_frame(
         f"SELECT pupil_id, kind, value FROM {_t(PupilIdentifier)} WHERE la_id = %s",  # noqa: S608
         [la_id], _IDENTIFIERS)
-    result = link_records(records, pupils, identifiers)
+    # The records pupils already have in the batch's slots: another child's record there under
+    # another UPN keeps a details match off (identity.link_records).
+    wanted = records["slot"].unique().to_list()
+    marks = ", ".join(["%s"] * len(wanted))
+    occupied = read_frame(
+        f"SELECT p.pupil_id, {_slot_sql('p', 's')}, p.upn FROM {_t(PupilRecord)} p "  # noqa: S608
+        f"JOIN {_t(Submission)} s ON s.id = p.submission_id "
+        f"WHERE p.la_id = %s AND p.pupil_id IS NOT NULL AND s.status = 'current' "
+        f"AND {_slot_sql('p', 's')} IN ({marks})", [la_id, *wanted], _OCCUPIED)
+    result = link_records(records, pupils, identifiers, occupied)
     links = result.links
 
     # One new pupil per new_key, with the details of the record that started it.

@@ -21,7 +21,7 @@ from keystage.audit.models import EventType
 from keystage.collection.actions import FileOutcome, _store_original
 from keystage.collection.inputs import InputFile
 from keystage.collection.models import ReceivedFile
-from keystage.core.bulk import RawJson, allocate_ids, bulk_insert
+from keystage.core.bulk import allocate_ids, bulk_insert, bulk_insert_frame
 from keystage.formats.care import children_of, rows_of
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import SNIFF_BYTES, DatasetFile, kind_of
@@ -198,7 +198,7 @@ def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.D
     care_return = CareReturn.objects.create(
         la=la, dataset=file.dataset, year=year, replaces=replaces, digest=digest,
         reference_date=file.reference_date, software=file.software[:100],
-        children=children.height, rows=len(rows), submitted_by=acting_user,
+        children=children.height, rows=rows.height, submitted_by=acting_user,
         submitted_by_name=acting_user.username if acting_user else "command line",
         report={"warnings": file.warnings, "kind": file.kind, "files": [f.name for f in files],
                 "tables": {t: fr.height for t, fr in file.frames.items()}},
@@ -206,17 +206,21 @@ def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.D
     care_return.files.set(received)
     ids = allocate_ids(CareChild, children.height)
     children = children.with_columns(id=pl.Series(ids, dtype=pl.Int64))
-    bulk_insert(CareChild, _CHILD_FIELDS, (
-        (r["id"], care_return.pk, la.pk, r["child_id"], r["line"] or 0, r["upn"],
-         r["former_upn"], r["upn_unknown"], r["dob_text"], r["dob"], r["sex"], r["sex_code"],
-         r["ethnicity"], r["episodes"], r["reviews"], r["missing"], r["cin_details"],
-         r["assessments"], r["cpp_plans"], "", False)
-        for r in children.iter_rows(named=True)))
+    bulk_insert_frame(CareChild, _CHILD_FIELDS, children.select(
+        "id", care_return=pl.lit(care_return.pk, pl.Int64), la=pl.lit(la.pk, pl.Int64),
+        child_id="child_id", line=pl.col("line").fill_null(0), upn="upn",
+        former_upn="former_upn", upn_unknown="upn_unknown", dob_text="dob_text", dob="dob",
+        sex="sex", sex_code="sex_code", ethnicity="ethnicity", episodes="episodes",
+        reviews="reviews", missing="missing", cin_details="cin_details",
+        assessments="assessments", cpp_plans="cpp_plans", link_method=pl.lit(""),
+        left_unlinked=pl.lit(False)))
     # A child named twice keeps the rows with the first of them.
-    first = dict(reversed(list(children.select("child_id", "id").iter_rows())))
-    bulk_insert(CareRow, ["care_return", "child", "table", "line", "data"], (
-        (care_return.pk, first.get(child), table, line, RawJson(data))
-        for table, line, child, data in rows))
+    first = children.select("child_id", child="id").unique("child_id", keep="first",
+                                                           maintain_order=True)
+    bulk_insert_frame(CareRow, ["care_return", "child", "table", "line", "data"],
+                      rows.join(first, on="child_id", how="left").select(
+                          care_return=pl.lit(care_return.pk, pl.Int64), child="child",
+                          table="table", line="line", data="data"))
     from keystage.formats.socialcare_checks import check_return
 
     findings = check_return(file, year)
@@ -235,7 +239,7 @@ def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.D
         EventType.CARE_RETURN_REPLACED if replaces else EventType.CARE_RETURN_LOADED,
         acting_user=acting_user, la=la, obj=care_return,
         summary=f"{datasets.dataset(file.dataset).label} {years.academic_year_label(year)}: "
-        f"{children.height} children, {len(rows)} rows from "
+        f"{children.height} children, {rows.height} rows from "
         f"{', '.join(f.name for f in files)[:200]}; {linked} linked to pupils",
         files=[f.name for f in files], sha256=digest,
     )

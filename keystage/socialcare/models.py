@@ -100,9 +100,14 @@ class CareChild(models.Model):
 class CareRow(models.Model):
     """One row of one table of a return, every column as the file gives it."""
 
-    care_return = models.ForeignKey(CareReturn, on_delete=models.CASCADE, related_name="rows_of")
+    # No database constraint on these two keys: a national return holds millions of rows and
+    # checking every key at commit cost more than writing them. The rows are written only by
+    # do_load_care_return, with the keys of the return and children it has just created, and
+    # deleted with them (on_delete runs in Django).
+    care_return = models.ForeignKey(CareReturn, on_delete=models.CASCADE, related_name="rows_of",
+                                    db_constraint=False, db_index=False)  # (return, table) below
     child = models.ForeignKey(CareChild, null=True, blank=True, on_delete=models.CASCADE,
-                              related_name="rows_of")
+                              related_name="rows_of", db_constraint=False)
     table = models.CharField(max_length=30)
     line = models.PositiveIntegerField(default=0)
     data = models.JSONField(default=dict)

@@ -134,3 +134,18 @@ def test_a_record_with_another_childs_upn_keeps_its_own_pupil_and_is_flagged(wor
                                               value="A330200121009").exists()
     do_run_cleaning(world.a.la, "eyfsp", 2026, acting_user=None)
     assert Issue.objects.filter(rule_code="GEN025", pupil=record).exists()
+
+
+def test_two_children_of_one_census_with_the_same_names_and_birthday_stay_two_pupils(world):
+    from keystage.formats.tests.census_builder import census_pupil, census_xml
+
+    first, second = world.a.schools[:2]
+    one = census_xml("330", first.estab, [census_pupil("A330200121001", "Smith", "Amelia",
+                                                       "2019-05-05", "F", "1")])
+    other = census_xml("330", second.estab, [census_pupil("B330200121002", "Smith", "Amelia",
+                                                          "2019-05-05", "F", "1")])
+    load(world, ("one.xml", one))
+    load(world, ("other.xml", other))
+
+    pupils = {r.upn: r.pupil_id for r in PupilRecord.objects.filter(collection="census")}
+    assert pupils["A330200121001"] != pupils["B330200121002"]

@@ -293,3 +293,14 @@ def test_schema_findings_are_kept_and_reported_by_keystage_clean(world, tmp_path
     assert rows[1][:6] == ["903S03", "error", "", UPN_LOOKED_AFTER, "episodes.LS (line 3)",
                            "ZZ"]
     assert len(rows) == 2
+
+
+def test_hostile_values_are_stored_as_text_never_as_nulls_or_formulas(world, tmp_path):
+    header = HEADER + '\\N,1,01/01/2015,WBRI,"=1+1",,\n'
+    assert main(["import", str(_903(tmp_path, header=header)), "--la", "330",
+                 "--year", "2026"]) == 0
+
+    child = CareChild.objects.get(child_id="\\N")
+    assert (child.upn, child.dob_text) == ("=1+1", "01/01/2015")
+    _, rows = _export(tmp_path, "socialcare")
+    assert ["ssda903", "\\N", "'=1+1"] == rows[-1][:3]
