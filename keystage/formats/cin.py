@@ -26,9 +26,12 @@ Frames (kind `cin_xml`, dataset `cin`). `line` is the line of the element the ro
   fgdm_meeting_fac, initial_pp_meeting_date, review_meetings_count, step_decision_date,
   pp_outcome, court_app_date, letter_init_cp_date
 
-The file's year (DatasetFile.year) is the collection year the header's <Year> names (the year
-of the 31 March the collection ends), or, without one, the collection year of its
-ReferenceDate; `reference_date` is the ReferenceDate when it is a date.
+The file's year (DatasetFile.year) is the year of the header's ReferenceDate, the 31 March
+the collection ends (2024-03-31 gives 2024), or, when that is not a date, the header's <Year>;
+the two may disagree, and a ReferenceDate may not be 31 March (findings of the checks, CINH01
+and CINH02). `reference_date` is the ReferenceDate when it is a date. Text typed between
+elements (the peers' 2026 file has `UN3</UPNunknown>PersonBirthDate`) is never a value, and
+an element the reader does not know is never read: both are named in a warning.
 """
 
 from __future__ import annotations
@@ -168,8 +171,11 @@ def read_cin(source, *, filename: str, year: int | None = None, **options) -> Da
         reference = date.fromisoformat(head["reference_date"])
     except ValueError:
         pass
-    file_year = int(head["year"]) if re.fullmatch(r"\d{4}", head["year"]) else (
-        collection_year_of(reference) if reference else None)
+    # The ReferenceDate (31 March) names the collection year; <Year> disagrees with it in real
+    # files (the peers' 2026 layout has Year 2023 beside ReferenceDate 2024-03-31), and a
+    # ReferenceDate off 31 March is taken at its word too: the checks report both (CINH01-02).
+    file_year = reference.year if reference else (
+        int(head["year"]) if re.fullmatch(r"\d{4}", head["year"]) else None)
     rows: dict[str, list[dict]] = {name: [] for name in FRAMES}
     rows["header"].append(head)
     container = _first(root, "Children")
@@ -225,4 +231,51 @@ def read_cin(source, *, filename: str, year: int | None = None, **options) -> Da
         "cin_xml", "cin", filename, frames, year=file_year, reference_date=reference,
         la_code=head["lea"], software=" ".join(filter(None, (head["software_code"],
                                                               head["release"]))),
+        warnings=_stray_text(root) + _unknown_elements(root),
     )
+
+
+def _known() -> frozenset[str]:
+    names = {"Message", "Header", "CollectionDetails", "Source", "Children", "Child",
+             "ChildIdentifiers", "ChildCharacteristics", "Ethnicity", "Disabilities",
+             "Disability", "CINdetails", "Assessments", "FactorsIdentifiedAtAssessment",
+             "AssessmentFactors", "CINPlanDates", "Section47", "ChildProtectionPlans", "Reviews",
+             "CPPreviewDate", "PreProceedingsandFGDM"}
+    names.update(name for _, name in HEADER.values())
+    for fields in (IDENTIFIERS, DETAILS, ASSESSMENT, PLAN, SECTION47, CPP, PRE_PROCEEDINGS):
+        names.update(fields.values())
+    return frozenset(names)
+
+
+_KNOWN = _known()
+
+
+def _unknown_elements(root) -> list[str]:
+    """Elements the reader does not read (a newer layout, a typo): named, never silently lost."""
+    unknown: dict[str, int] = {}
+    for element in root.iter():
+        name = _local(element)
+        if name and name not in _KNOWN:
+            unknown[name] = unknown.get(name, 0) + 1
+    if not unknown:
+        return []
+    listed = ", ".join(f"<{name[:40]}> ({n})" for name, n in sorted(unknown.items())[:10])
+    return [f"elements this reader does not know were not read: {listed}"
+            + (" ..." if len(unknown) > 10 else "")]
+
+
+def _stray_text(root) -> list[str]:
+    """Text typed between elements (outside any value): named by line, never read as a value."""
+    lines = []
+    # Only elements holding both elements and non-blank text: the parser's XPath does the walk.
+    for parent in root.xpath("//*[*][text()[normalize-space()]]"):
+        if (parent.text or "").strip():
+            lines.append((parent.sourceline, parent.text.strip()))
+        lines.extend((kid.sourceline, kid.tail.strip()) for kid in parent
+                     if (kid.tail or "").strip())
+    if not lines:
+        return []
+    shown = "; ".join(f"line {line}: {text[:30]!r}" for line, text in lines[:5])
+    more = f" and {len(lines) - 5} more" if len(lines) > 5 else ""
+    return [f"text outside any element was ignored ({shown}{more}). Check the export: a value "
+            "may have been written outside its element."]

@@ -238,3 +238,36 @@ def _cin_header(file: DatasetFile) -> pl.DataFrame:
                   "reference_date", "ReferenceDate"),
         _findings(header, disagree, _check("cin", "year"), "header", "year", "Year"),
     ])
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One schema finding: the check's code, where it is and what to do."""
+
+    code: str  # a code of data/socialcare_checks.csv, e.g. "903S03"
+    table: str  # the reader's frame
+    row_or_line: int  # the CSV row (header = 1) or the XML element's line
+    column: str  # as the file names it (DECOM, CINreferralDate)
+    child: str
+    value: str  # the faulty value as given (at most 100 characters)
+    message: str
+    severity: str = "error"  # "error" or "query"
+
+
+def _as_findings(file: DatasetFile, dataset: str, year: int) -> list[Finding]:
+    if file.dataset != dataset:
+        raise ValueError(f"{file.filename}: a {file.dataset} file, not {dataset}")
+    frame = check_return(file, year)
+    # One object per finding (not per row of the return): the checks themselves ran vectorised.
+    return [Finding(r["code"], r["table"], r["line"], r["column"], r["child"], r["value"],
+                    r["message"], r["severity"]) for r in frame.iter_rows(named=True)]
+
+
+def check_ssda903(dataset_file: DatasetFile, year: int) -> list[Finding]:
+    """Every schema finding of a read SSDA903 return for a collection year."""
+    return _as_findings(dataset_file, "ssda903", year)
+
+
+def check_cin(dataset_file: DatasetFile, year: int) -> list[Finding]:
+    """Every schema finding of a read CIN census for a collection year."""
+    return _as_findings(dataset_file, "cin", year)

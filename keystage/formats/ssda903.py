@@ -10,9 +10,20 @@ the data file (header, episodes, reviews, uasc, oc2, oc3, ad1, placed_for_adopti
 previous_permanence, missing, sw_episodes, dolo), with `row` (Int64: the CSV row, header = 1;
 for the XML the line of the element) and every column of the table in lower case, as TEXT
 exactly as the file gives it (surrounding spaces removed; an empty cell is ""). Values are not
-judged here: a bad date or code is a finding of the schema checks, not a refusal. A return is
-refused only when it cannot be read: not CSV or XML, a missing column, the same table twice,
-no header table, or a child with episodes who is not in the header.
+judged here: a bad date or code is a finding of the schema checks, not a refusal;
+`parse_903_date` turns a column into dates for later use. A return is refused only when it
+cannot be read: not CSV or XML, a missing column (named), a column twice, no header table, or
+a child with episodes who is not in the header. A table in two files is read from both, with a
+warning.
+
+The EXPSSDA903 XML (formats.md 5.1) holds one <CHILD> per child: a <HEADER> with CHILDID (the
+CSV's CHILD) and the header columns, inside which come <AREVIEW> (reviews), <AMISSING>
+(missing), <AD_PLACED> (placed_for_adoption), <PERMANENCE> (previous_permanence) and <OC2>
+blocks, the UASC flag and DUC (uasc), the OC3 columns IN_TOUCH, ACTIV, ACCOM (oc3) and the AD1
+columns DATE_INT ... LS_ADOPTR (ad1) directly; then <EPISODE> blocks, with PL for PLACE. A
+row of uasc, oc3 or ad1 is made for a child whose HEADER holds any of that table's own
+columns (for uasc: also the flag UASC=1). An element the reader does not know is named in a
+warning, never silently dropped; a <CHILD> that is not directly in <EXPSSDA903> is refused.
 """
 
 from __future__ import annotations
@@ -101,6 +112,15 @@ def code_list(name: str, year: int | None) -> list[str]:
             if year is None or (first <= year and (last is None or year <= last))]
 
 
+def parse_903_date(series: pl.Series) -> pl.Series:
+    """A text column as dates: DD/MM/YYYY only, null for anything else (empty, 2015-02-01...)."""
+    text = series.cast(pl.String).str.strip_chars()
+    # The shape is checked first: strptime alone would take 1/2/2015 and ignore what follows.
+    shaped = text.str.contains(r"^\d{2}/\d{2}/\d{4}$").fill_null(False)
+    return (pl.select(pl.when(shaped).then(text).otherwise(None).alias(series.name))
+            .to_series().str.strptime(pl.Date, "%d/%m/%Y", strict=False))
+
+
 def tables() -> tuple[str, ...]:
     """The 903 tables, in the order of the data file."""
     return tuple(dict.fromkeys(c.table for c in columns()))
@@ -147,6 +167,8 @@ def read_ssda903_table(source, *, filename: str, year: int | None = None,
     from keystage.formats.csvsource import _bytes_of
 
     data = _bytes_of(source, filename)
+    if not data.strip():
+        raise FormatError(f"the file is empty. {_RESEND}", filename=filename)
     table = ssda903_table_of(header_of(data[:65536]))
     if table is None:
         raise FormatError("the header row is not that of an SSDA903 table (CHILD and the "
@@ -183,7 +205,8 @@ def read_ssda903_return(files: list[tuple[str, bytes]], *, year: int | None = No
         (table, frame), = one.frames.items()
         warnings.extend(f"{name}: {w}" for w in one.warnings)
         if table in seen:
-            # A table in two files (a system that exports in parts): both are read, in order.
+            # A table in two files (a system that exports in parts, or the peers' folder with
+            # its planted-error copy): both are read, in order, and the batch says so.
             warnings.append(f"{name}: a second {table} table (the first was {seen[table]}); "
                             "the rows of both were loaded. Send one file of each table if "
                             "that is not what you meant.")
@@ -224,12 +247,25 @@ def _check_episode_children(frames: dict[str, pl.DataFrame], seen: dict[str, str
                           filename=seen.get("episodes", "episodes"), line=row, column="CHILD")
 
 
-# The EXPSSDA903 XML: element of each table under <CHILD> (None: the header itself), and the
-# element names that differ from the CSV columns.
+# The EXPSSDA903 XML. Tables with a block element of their own, found anywhere under <CHILD>
+# (the peers' export puts every block but EPISODE inside <HEADER>; an <OC3> block is read too,
+# should a system write one); tables whose columns sit directly in <HEADER>; and the elements
+# named otherwise than the CSV columns.
 _XML_BLOCKS = {"episodes": "EPISODE", "reviews": "AREVIEW", "missing": "AMISSING",
                "placed_for_adoption": "AD_PLACED", "previous_permanence": "PERMANENCE",
                "oc2": "OC2", "oc3": "OC3"}
+_XML_TABLE_OF = {tag: table for table, tag in _XML_BLOCKS.items()}
+_XML_FLAT = ("uasc", "oc3", "ad1")
 _XML_RENAMED = {"CHILD": "CHILDID", "PLACE": "PL"}
+_XML_CHILD_COLUMNS = ("CHILD", "DOB", "SEX")  # from the HEADER, not the table's own columns
+_UASC_FLAG = "UASC"
+
+
+def _xml_known() -> frozenset[str]:
+    names = {"EXPSSDA903", "CHILD", "HEADER", _UASC_FLAG, *_XML_BLOCKS.values(),
+             *_XML_RENAMED.values()}
+    names.update(_XML_RENAMED.get(c.name, c.name) for c in columns())
+    return frozenset(names)
 
 
 def read_ssda903_xml(source, *, filename: str, year: int | None = None,
@@ -237,36 +273,44 @@ def read_ssda903_xml(source, *, filename: str, year: int | None = None,
     """The EXPSSDA903 XML export into the same frames as the CSV tables, or FormatError."""
     root = read_root(source, filename, root="EXPSSDA903", what="an SSDA903 XML export",
                      resend=_RESEND, max_bytes=MAX_BYTES)
-    rows: dict[str, list[dict]] = {t: [] for t in tables()}
+    rows: dict[str, list[tuple]] = {t: [] for t in tables()}
     wanted = {t: [c.name for c in table_columns(t, year)] for t in tables()}
+    # Each table's columns in order, as (element, True when it is the child's, in the HEADER).
+    spec = {t: [(_XML_RENAMED.get(c, c), c in _XML_CHILD_COLUMNS) for c in wanted[t]]
+            for t in tables()}
 
-    def text(element, name: str) -> str:
-        found = element.find(_XML_RENAMED.get(name, name)) if element is not None else None
-        return (found.text or "").strip() if found is not None else ""
+    def values(element) -> dict[str, str]:
+        # Each child element's text by name, found in one pass (the first of a name wins).
+        found: dict[str, str] = {}
+        for item in element:
+            if isinstance(item.tag, str) and item.tag not in found:
+                found[item.tag] = (item.text or "").strip()
+        return found
 
-    for child in root.iter("CHILD"):
+    nested = next((c for c in root.iter("CHILD") if c.getparent() is not root), None)
+    if nested is not None:
+        # Its blocks would be counted twice (once for each <CHILD> around them).
+        raise FormatError(f"a <CHILD> is inside another element, not directly in <EXPSSDA903>: "
+                          f"the file is not in the EXPSSDA903 layout. {_RESEND}",
+                          filename=filename, line=nested.sourceline)
+    for child in root.iterchildren("CHILD"):
         header = child.find("HEADER")
         if header is None:
             raise FormatError(f"a <CHILD> has no <HEADER>. {_RESEND}", filename=filename,
                               line=child.sourceline)
-        child_id = text(header, "CHILD")
-        dob = text(header, "DOB")
-        base = {"child": child_id, "dob": dob}
-        rows["header"].append({ROW: header.sourceline, **{c.lower(): text(header, c)
-                                                          for c in wanted["header"]}})
-        if text(header, "DUC"):
-            rows["uasc"].append({ROW: header.sourceline, **{c.lower(): text(header, c)
-                                                            for c in wanted["uasc"]}})
-        if any(text(header, c) for c in ("DATE_INT", "DATE_MATCH", "FOSTER_CARE", "NB_ADOPTR",
-                                         "SEX_ADOPTR", "LS_ADOPTR")):
-            rows["ad1"].append({ROW: header.sourceline, **base,
-                                **{c.lower(): text(header, c) for c in wanted["ad1"]
-                                   if c not in ("CHILD", "DOB")}})
-        for table, tag in _XML_BLOCKS.items():
-            for block in child.iter(tag):
-                rows[table].append({ROW: block.sourceline, **base,
-                                    **{c.lower(): text(block, c) for c in wanted[table]
-                                       if c not in ("CHILD", "DOB")}})
+        given = values(header)
+        line = header.sourceline
+        rows["header"].append((line, *[given.get(name, "") for name, _ in spec["header"]]))
+        for table in _XML_FLAT:
+            row = (line, *[given.get(name, "") for name, _ in spec[table]])
+            own = any(v for v, (_, mine) in zip(row[1:], spec[table], strict=True) if not mine)
+            if own or (table == "uasc" and given.get(_UASC_FLAG) in ("1", "Y", "y")):
+                rows[table].append(row)
+        for block in child.iter(*_XML_TABLE_OF):
+            table = _XML_TABLE_OF[block.tag]
+            inside = values(block)
+            rows[table].append((block.sourceline, *[
+                (given if mine else inside).get(name, "") for name, mine in spec[table]]))
     frames = {}
     for table in tables():
         schema = {ROW: pl.Int64, **{c.lower(): pl.String for c in wanted[table]}}
@@ -276,4 +320,16 @@ def read_ssda903_xml(source, *, filename: str, year: int | None = None,
         raise FormatError(f"the file has no <CHILD> with a <HEADER>. {_RESEND}",
                           filename=filename)
     _check_episode_children(frames, {"header": filename, "episodes": filename})
-    return DatasetFile("ssda903_xml", "ssda903", filename, frames, year=None)
+    known = _xml_known()
+    unknown: dict[str, int] = {}
+    for element in root.iter():
+        tag = element.tag
+        if isinstance(tag, str) and tag not in known:
+            unknown[tag] = unknown.get(tag, 0) + 1
+    warnings = []
+    if unknown:
+        listed = ", ".join(f"<{t[:40]}> ({n})" for t, n in sorted(unknown.items())[:10])
+        warnings.append(f"elements this reader does not know were not read: {listed}"
+                        + (" ..." if len(unknown) > 10 else ""))
+    return DatasetFile("ssda903_xml", "ssda903", filename, frames, year=None,
+                       warnings=warnings)

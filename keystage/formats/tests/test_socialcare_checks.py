@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import csv
+from dataclasses import FrozenInstanceError
+from pathlib import Path
+
 import pytest
 
 from keystage.formats.cin import read_cin
-from keystage.formats.socialcare_checks import FINDING_SCHEMA, check_return, checks
-from keystage.formats.ssda903 import read_ssda903_return
+from keystage.formats.socialcare_checks import (
+    FINDING_SCHEMA,
+    Finding,
+    check_cin,
+    check_return,
+    check_ssda903,
+    checks,
+    code_lists,
+    column_specs,
+)
+from keystage.formats.ssda903 import read_ssda903_return, read_ssda903_xml
 
 YEAR = 2026
 HEADER = "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB\n1001,1,01/02/2015,WBRI,A123456789012,,\n"
@@ -103,3 +116,86 @@ def test_a_finding_quotes_the_value_that_failed():
 
     assert findings["value"].to_list() == ["Z9"]
     assert findings["message"][0].startswith("LS 'Z9' is not a code of the ls list")
+
+
+# -- findings as objects, the CIN pre-proceedings, the peers' files ------------------------------
+
+
+def _peer(*parts: str) -> Path:
+    # The shared folder sits beside the checkout (main) or further up (a worktree of it).
+    for folder in Path(__file__).resolve().parents[3:]:
+        path = folder.joinpath("shared", "data", "peers", *parts)
+        if path.exists():
+            return path
+    pytest.skip("the peers' social care files are not beside this checkout")
+
+
+def test_check_ssda903_gives_one_frozen_finding_per_fault_as_the_frame_does():
+    file = _903(episodes=EPISODES.replace(",C2,", ",Z9,"))
+
+    [finding] = check_ssda903(file, YEAR)
+    assert finding == Finding("903S03", "episodes", 2, "LS", "1001", "Z9",
+                              "LS 'Z9' is not a code of the ls list for this year. Correct it "
+                              "and send the return again.", "error")
+    with pytest.raises(FrozenInstanceError):
+        finding.code = "x"  # type: ignore[misc]
+    assert check_ssda903(_903(), YEAR) == []
+
+
+def test_check_cin_gives_findings_with_the_line_and_a_query_severity_for_the_header():
+    findings = check_cin(_cin(CIN.replace("2026-03-31", "2026-03-28")), YEAR)
+
+    assert [(f.code, f.table, f.row_or_line, f.column, f.value, f.severity) for f in findings] \
+        == [("CINH01", "header", 1, "ReferenceDate", "2026-03-28", "query")]
+
+
+def test_each_check_function_takes_only_its_own_return():
+    with pytest.raises(ValueError, match="not ssda903"):
+        check_ssda903(_cin(), YEAR)
+    with pytest.raises(ValueError, match="not cin"):
+        check_cin(_903(), YEAR)
+
+
+@pytest.mark.parametrize(("year", "found"), [(2025, []), (2026, [("CINS02", "PPStartDate"),
+                                                                 ("CINS04",
+                                                                  "ReviewMeetingsCount")])])
+def test_pre_proceedings_are_checked_from_2025_26(year, found):
+    pre = ("<PreProceedingsandFGDM><PPStartDate>01/10/2025</PPStartDate>"
+           "<ReviewMeetingsCount>two</ReviewMeetingsCount><PPOutcome>ZZ</PPOutcome>"
+           "</PreProceedingsandFGDM></CINdetails>")
+    file = _cin(CIN.replace("</CINdetails>", pre))
+
+    findings = [f for f in check_cin(file, year) if f.table == "pre_proceedings"]
+    assert [(f.code, f.column) for f in findings] == found
+
+
+def test_every_code_list_a_cin_column_names_has_codes():
+    for spec in column_specs("cin"):
+        if spec.type == "code":
+            assert code_lists("cin").get(spec.code_list), spec
+
+
+def test_the_peers_placed_for_adoption_errors_load_and_give_their_findings():
+    header = _peer("ssda903", "header.csv").read_bytes()
+    errors = _peer("ssda903", "placed_for_adoption_errors.csv")
+    file = read_ssda903_return([("header.csv", header), (errors.name, errors.read_bytes())],
+                               year=YEAR)
+
+    findings = [f for f in check_ssda903(file, YEAR) if f.table == "placed_for_adoption"]
+    with errors.open(newline="") as handle:
+        bad = [(n, r["CHILD"]) for n, r in enumerate(csv.DictReader(handle), start=2)
+               if r["REASON_PLACED_CEASED"] not in ("", "RD1", "RD2", "RD3", "RD4")]
+    assert [(f.row_or_line, f.child) for f in findings] == bad
+    assert {(f.code, f.column, f.value) for f in findings} == {
+        ("903S03", "REASON_PLACED_CEASED", "XXX")}
+
+
+def test_the_peers_xml_export_gives_findings_for_its_oc3_codes():
+    path = _peer("ssda903", "fake_903.xml")
+    file = read_ssda903_xml(path.read_bytes(), filename=path.name)
+
+    findings = check_ssda903(file, YEAR)
+    # P3 is no ACTIV code, and 01 no ACCOM code (0 is).
+    assert {(f.column, f.value) for f in findings if f.table == "oc3"} == {("ACTIV", "P3"),
+                                                                           ("ACCOM", "01")}
+    assert all(f.code == "903S03" for f in findings)
