@@ -152,8 +152,16 @@ def read_csv(
         )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, pl.exceptions.ShapeError):
         raise _bad_row(text, len(names), filename) from None
-    # An empty cell reads as "", so a null is a cell the row lacks: a short row.
+    # An empty cell reads as "", so a null is a cell the row lacks: a short row. Newer polars
+    # reads a short row's missing cells as "" too, so the widths of every record are also
+    # counted by the csv module's C reader (map(len, ...) runs no Python per row).
     if frame.height and frame.select(pl.any_horizontal(pl.all().is_null()).any()).item():
+        raise _bad_row(text, len(names), filename)
+    try:
+        widths = set(map(len, csv.reader(io.StringIO(text, newline=""))))
+    except csv.Error:
+        widths = {-1}
+    if widths - {len(names), 0}:
         raise _bad_row(text, len(names), filename)
     frame = frame.select(wanted)
     if not exact:

@@ -192,7 +192,7 @@ def test_a_table_with_a_bom_crlf_and_lower_case_columns_in_another_order_reads_t
 
 
 def test_an_unknown_extra_column_is_left_out_with_a_warning():
-    data = HEADER.replace(b"MC_DOB\n", b"MC_DOB,NOTES\n").replace(b",,\n", b",,hello\n")
+    data = HEADER.replace(b"MC_DOB\n", b"MC_DOB,NOTES\n").replace(b",,\n", b",,,hello\n")
     file = read_ssda903_table(data, filename="h.csv")
 
     assert "notes" not in file.frames["header"].columns

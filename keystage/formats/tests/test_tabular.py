@@ -159,3 +159,11 @@ def test_read_csv_names_the_columns_it_expected_and_found():
     with pytest.raises(FormatError) as caught:
         read_csv(b"a,b\n1,2\n", filename="x.csv", required=["UPN"])
     assert "needs UPN; the file has a, b" in caught.value.message
+
+
+def test_a_row_with_fewer_cells_than_the_header_is_refused_naming_it():
+    from keystage.formats.csvsource import read_csv
+
+    with pytest.raises(FormatError, match="row 3 has 2 cells where the header has 3") as error:
+        read_csv(b"A,B,C\n1,2,3\n4,5\n", filename="short.csv", required=["A", "B", "C"])
+    assert error.value.line == 3
