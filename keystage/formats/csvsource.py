@@ -107,6 +107,19 @@ def _bad_row(text: str, width: int, filename: str) -> FormatError:
                        "again.", filename=filename)
 
 
+def _ragged(text: str, width: int, records: int) -> bool:
+    """True when some record has another number of cells than the header (records: the data
+    rows polars read; it refuses longer rows itself)."""
+    if '"' not in text and text.count(",") == (records + 1) * (width - 1):
+        # No quoting, and exactly the commas of full rows: no row can be short.
+        return False
+    try:
+        widths = set(map(len, csv.reader(io.StringIO(text, newline=""))))
+    except csv.Error:
+        return True
+    return bool(widths - {width, 0})
+
+
 def read_csv(
     source,
     *,
@@ -157,11 +170,9 @@ def read_csv(
     # counted by the csv module's C reader (map(len, ...) runs no Python per row).
     if frame.height and frame.select(pl.any_horizontal(pl.all().is_null()).any()).item():
         raise _bad_row(text, len(names), filename)
-    try:
-        widths = set(map(len, csv.reader(io.StringIO(text, newline=""))))
-    except csv.Error:
-        widths = {-1}
-    if widths - {len(names), 0}:
+    # A short row ends in an empty last cell, so a file whose last column has none has none.
+    if frame.height and names and frame.select((pl.col(names[-1]) == "").any()).item() \
+            and _ragged(text, len(names), frame.height):
         raise _bad_row(text, len(names), filename)
     frame = frame.select(wanted)
     if not exact:
