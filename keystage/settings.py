@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "keystage.context",
     "keystage.pupils",
     "keystage.socialcare",
+    "keystage.analysis",
     "keystage.cleaning",
     "keystage.returns",
     "keystage.synth",

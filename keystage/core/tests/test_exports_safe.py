@@ -77,6 +77,9 @@ EXPORTS = [
            url="/social-care/looked-after/?format=xlsx", shows_names=False),
     Export("social care findings CSV", "socialcare/views.py",
            url="/social-care/returns/{care_return}/?format=csv"),
+    Export("keystage report", "analysis/management/commands/report.py",
+           argv=("report", "eyfsp", "--la", "330", "--year", "2026", "--by", "school"),
+           shows_names=False),
     Export("keystage export socialcare", "collection/management/commands/export.py",
            argv=("export", "socialcare", "--la", "330", "--year", "2026"), shows_names=False),
 ]

@@ -1,0 +1,95 @@
+"""Reads of the results the primary measures need, as polars frames (COPY out on PostgreSQL)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from keystage.collection.models import AssessmentResult, PupilRecord, Submission
+from keystage.context.models import Ks2Result
+from keystage.core.bulk import read_frame
+from keystage.schools.models import Establishment, LocalAuthority
+
+
+def _t(model) -> str:
+    return model._meta.db_table
+
+
+def _laestab(alias: str) -> str:
+    return (f"COALESCE(CASE WHEN {alias}.is_pvi THEN {alias}.urn ELSE {alias}.laestab END, "
+            f"{alias}.urn)")
+
+
+def _scope(la_id: int | None) -> tuple[str, list]:
+    return ("" if la_id is None else " AND p.la_id = %s"), ([] if la_id is None else [la_id])
+
+
+def collection_frame(dataset: str, year: int, la_id: int | None) -> pl.DataFrame:
+    """One row per current record of a statutory collection, a column per component (latest)."""
+    where, params = _scope(la_id)
+    base = read_frame(
+        f"SELECT p.id, p.pupil_id, a.code, {_laestab('e')}, p.ncyear "  # noqa: S608
+        f"FROM {_t(PupilRecord)} p JOIN {_t(Submission)} s ON s.id = p.submission_id "
+        f"JOIN {_t(Establishment)} e ON e.id = p.school_id "
+        f"JOIN {_t(LocalAuthority)} a ON a.id = p.la_id "
+        f"WHERE s.status = 'current' AND p.collection = %s AND p.year = %s{where}",
+        [dataset, year, *params],
+        {"record_id": pl.Int64, "pupil_id": pl.Int64, "la": pl.String, "laestab": pl.String,
+         "ncyear": pl.String})
+    results = read_frame(
+        f"SELECT r.pupil_id, r.component, r.result FROM {_t(AssessmentResult)} r "  # noqa: S608
+        f"JOIN {_t(PupilRecord)} p ON p.id = r.pupil_id "
+        f"JOIN {_t(Submission)} s ON s.id = p.submission_id "
+        f"WHERE r.is_latest AND s.status = 'current' AND p.collection = %s AND p.year = %s"
+        f"{where}", [dataset, year, *params],
+        {"record_id": pl.Int64, "component": pl.String, "result": pl.String})
+    if results.height:
+        wide = results.unique(["record_id", "component"], keep="last").pivot(
+            on="component", index="record_id", values="result")
+        base = base.join(wide, on="record_id", how="left")
+    return base
+
+
+def ks2_frame(year: int, la_id: int | None) -> pl.DataFrame:
+    """The KS2 results file's rows, with the columns of its CSV layout."""
+    where, params = _scope(la_id)
+    return read_frame(
+        f"SELECT p.id, p.pupil_id, a.code, {_laestab('e')}, p.ncyear, "  # noqa: S608
+        f"CAST(k.read_score AS TEXT), k.read_outcome, CAST(k.mat_score AS TEXT), "
+        f"k.mat_outcome, CAST(k.gps_score AS TEXT), k.gps_outcome, k.writ_ta_outcome "
+        f"FROM {_t(Ks2Result)} k JOIN {_t(PupilRecord)} p ON p.id = k.record_id "
+        f"JOIN {_t(Submission)} s ON s.id = p.submission_id "
+        f"JOIN {_t(Establishment)} e ON e.id = p.school_id "
+        f"JOIN {_t(LocalAuthority)} a ON a.id = p.la_id "
+        f"WHERE s.status = 'current' AND p.collection = 'ks2' AND p.year = %s{where}",
+        [year, *params],
+        {"record_id": pl.Int64, "pupil_id": pl.Int64, "la": pl.String, "laestab": pl.String,
+         "ncyear": pl.String, "READSCORE": pl.String, "READOUTCOME": pl.String,
+         "MATSCORE": pl.String, "MATOUTCOME": pl.String, "GPSSCORE": pl.String,
+         "GPSOUTCOME": pl.String, "WRITTAOUTCOME": pl.String})
+
+
+def census_year2(year: int, la_id: int | None) -> pl.DataFrame:
+    """Pupils in Year 2 in the year's spring census, at their census school."""
+    where, params = _scope(la_id)
+    return read_frame(
+        f"SELECT DISTINCT p.pupil_id, a.code, {_laestab('e')} "  # noqa: S608
+        f"FROM {_t(PupilRecord)} p JOIN {_t(Submission)} s ON s.id = p.submission_id "
+        f"JOIN {_t(Establishment)} e ON e.id = p.school_id "
+        f"JOIN {_t(LocalAuthority)} a ON a.id = p.la_id "
+        f"WHERE s.status = 'current' AND p.collection = 'census' AND s.term = 'SPR' "
+        f"AND p.year = %s AND p.ncyear = '2' AND p.pupil_id IS NOT NULL{where}",
+        [year, *params], {"pupil_id": pl.Int64, "la": pl.String, "laestab": pl.String},
+    ).unique("pupil_id", keep="first")
+
+
+def pupil_outcomes(dataset: str, year: int, la_id: int | None) -> pl.DataFrame:
+    """Every pupil's counted flag and value for each measure of a dataset (one LA or all)."""
+    from keystage.measures import primary
+
+    if dataset == "ks2":
+        return primary.ks2(ks2_frame(year, la_id))
+    frame = collection_frame(dataset, year, la_id)
+    if dataset == "phonics":
+        earlier = collection_frame("phonics", year - 1, la_id)
+        return primary.phonics(frame, earlier, census_year2(year, la_id))
+    return primary.PUPIL_MEASURES[dataset](frame)

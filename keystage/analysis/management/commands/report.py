@@ -1,0 +1,67 @@
+"""keystage report DATASET: the primary measures by LA, school or group, as the contract's CSV."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from keystage.core.cells import SafeCsvWriter
+from keystage.core.inputs import assessment_year
+from keystage.measures import primary
+from keystage.schools.models import LocalAuthority
+
+
+class Command(BaseCommand):
+    help = ("Write the measures of a dataset (methods.md 11.2) for an LA: its own figure, one "
+            "row per school (--by school) or per pupil group (--by group), and the emerging "
+            "national figure of every LA in this deployment (--national).")
+
+    def add_arguments(self, parser):
+        parser.add_argument("dataset", choices=primary.DATASETS)
+        parser.add_argument("--la", required=True)
+        parser.add_argument("--year", type=assessment_year, required=True)
+        parser.add_argument("--by", choices=["school", "group"])
+        parser.add_argument("--national", action="store_true")
+        parser.add_argument("--out", required=True)
+
+    def handle(self, *args, dataset, la, year, by, national, out, **options):
+        from keystage.analysis.frames import pupil_outcomes
+        from keystage.context.queries import pupil_characteristics
+
+        authority = LocalAuthority.objects.filter(code=la).first()
+        if authority is None:
+            raise CommandError(f"--la {la}: no such local authority.", returncode=2)
+        ours = pupil_outcomes(dataset, year, authority.pk)
+        # Every LA's pupils give the emerging national figure (and the bands against it).
+        everyone = pupil_outcomes(dataset, year, None)
+        characteristics = pupil_characteristics(authority, year) if by == "group" else None
+        if by == "group" and national:
+            import polars as pl
+
+            others = [pupil_characteristics(other, year) for other in
+                      LocalAuthority.objects.exclude(pk=authority.pk)
+                      .filter(code__in=everyone["la"].unique().to_list())]
+            characteristics = pl.concat([characteristics, *others]) if others \
+                else characteristics
+        if characteristics is None:
+            import polars as pl
+
+            characteristics = pl.DataFrame(schema={"pupil_id": pl.Int64,
+                                                   **dict.fromkeys(primary.GROUPS, pl.String)})
+        rows = primary.cells(ours, characteristics, dataset=dataset, year=year, la=la, by=by,
+                             national=everyone, show_national=national)
+        path = Path(out)
+        temporary = path.with_name(path.name + ".part")
+        try:
+            with temporary.open("w", encoding="utf-8", newline="") as handle:
+                writer = SafeCsvWriter(handle)
+                writer.writerow(primary.REPORT_COLUMNS)
+                writer.writerows(rows)
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            raise CommandError(f"{out}: could not be written ({error.strerror or error}).",
+                               returncode=2) from error
+        temporary.replace(path)
+        if not ours.filter(ours["counted"]).height:
+            self.stdout.write(f"No {dataset} results are loaded for LA {la} in {year}: the "
+                              "report has no LA rows.")
+        self.stdout.write(f"Wrote {len(rows)} rows to {path}.")

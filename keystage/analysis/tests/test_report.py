@@ -1,0 +1,78 @@
+"""`keystage report`: the contract's layout, by school, by group and with national rows."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from keystage.cli import main
+from keystage.collection.tests.ctf_builder import eyfsp_file
+from keystage.measures.primary import REPORT_COLUMNS
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the command line closes connections
+
+
+def _load(world, tmp_path):
+    a0, a1 = world.a.schools[:2]
+    b0 = world.b.schools[0]
+    files = [("330", a0.estab, 10, 17), ("330", a1.estab, 4, 12), ("331", b0.estab, 6, 11)]
+    for la, estab, count, expected in files:
+        data, _ = eyfsp_file(la, estab, count, expected=expected)
+        path = tmp_path / f"{la}{estab}.xml"
+        path.write_bytes(data)
+        assert main(["import", str(path), "--la", la, "--year", "2026"]) == 0
+    return a0, a1
+
+
+def _report(tmp_path, *extra):
+    out = tmp_path / "report.csv"
+    assert main(["report", "eyfsp", "--la", "330", "--year", "2026", *extra,
+                 "--out", str(out)]) == 0
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return out, rows
+
+
+def test_report_by_school_gives_the_la_row_then_a_row_per_school(world, tmp_path):
+    a0, a1 = _load(world, tmp_path)
+
+    out, rows = _report(tmp_path, "--by", "school")
+
+    assert out.read_text().splitlines()[0] == ",".join(REPORT_COLUMNS)
+    gld = [r for r in rows if r["measure"] == "gld"]
+    assert [(r["level"], r["laestab"], r["pupils"], r["numerator"], r["value"]) for r in gld] \
+        == [("la", "", "14", "14", "100.0"), ("school", a0.laestab, "10", "10", "100.0"),
+            ("school", a1.laestab, "4", "4", "100.0")]
+    assert {r["suppressed"] for r in rows} == {"N"}
+    avg = next(r for r in rows if r["measure"] == "avg_elgs" and r["level"] == "la")
+    assert (avg["numerator"], avg["value"], avg["ci_low"]) == (str(10 * 17 + 4 * 12), "15.6", "")
+
+
+def test_report_national_adds_every_las_pupils_and_hides_small_cells(world, tmp_path):
+    _load(world, tmp_path)
+
+    _, rows = _report(tmp_path, "--national")
+
+    national = next(r for r in rows if r["measure"] == "gld" and r["level"] == "national")
+    assert (national["la"], national["pupils"], national["numerator"], national["value"]) == (
+        "", "20", "14", "70.0")
+    la = next(r for r in rows if r["measure"] == "gld" and r["level"] == "la")
+    assert la["band"] == "above"  # 100% of 14 against 70% of 20
+
+
+def test_report_by_group_gives_every_group_value_with_unknown_for_no_census(world, tmp_path):
+    _load(world, tmp_path)
+
+    _, rows = _report(tmp_path, "--by", "group")
+
+    sexes = {(r["group_value"], r["pupils"]) for r in rows
+             if r["measure"] == "gld" and r["group"] == "sex"}
+    assert sexes == {("F", "7"), ("M", "7")}
+    fsm = {r["group_value"] for r in rows if r["measure"] == "gld" and r["group"] == "fsm"}
+    assert fsm == {"unknown"}
+
+
+def test_report_for_an_unknown_la_is_bad_usage(world, tmp_path):
+    assert main(["report", "eyfsp", "--la", "999", "--year", "2026", "--out",
+                 str(tmp_path / "x.csv")]) == 2

@@ -1,0 +1,328 @@
+"""The primary measures of methods.md 11.2, per pupil and per cell, as pure polars; no Django.
+
+`MEASURES` declares every measure once (code, dataset, label, kind, direction). Each dataset's
+pupil-level function takes its wide frame (one row per pupil record: pupil_id, la, laestab,
+ncyear and one column per component) and gives, per pupil and measure, whether the pupil counts
+(`counted`) and their value (1 or 0 for a percentage, the score for an average). `cells` turns
+those into the rows of `keystage report`: LA, school and emerging national levels, `all` and
+every group of 11.2, with suppression (11.2) and, for percentages, a normal-approximation
+interval and a band against the national figure (section 6, option a).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import polars as pl
+
+from keystage.datasets import threshold
+
+ELGS = tuple(f"E{n:02d}" for n in range(1, 18))
+GLD_ELGS = ELGS[:12]
+TA_VALID = ("GDS", "EXS", "WTS", "PK1", "PK2", "PK3", "PK4", "PK5", "PK6", "EM", "A", "D", "Q")
+TA_MET = ("EXS", "GDS")
+KS2_TEST_CODES = ("A", "B", "D", "U", "Q", "H", "N")
+MTC_CODES = ("A", "B", "U", "NAA", "H", "Q")
+PHONICS_CODES = ("A", "D", "Q")
+GROUPS = ("sex", "disadvantaged", "fsm", "fsm6", "pp", "eal", "sen", "ethnicity_major",
+          "summer_born", "cla", "cin")
+REPORT_COLUMNS = ("dataset", "year", "measure", "level", "la", "laestab", "group",
+                  "group_value", "pupils", "numerator", "value", "suppressed", "ci_low",
+                  "ci_high", "band")
+# Suppression for readers outside the LA (methods.md 11.2).
+MIN_PUPILS = 5
+MIN_EITHER_SIDE = 3
+Z95 = 1.96
+
+
+@dataclass(frozen=True)
+class Measure:
+    code: str
+    dataset: str
+    label: str
+    kind: str  # "pct" or "avg"
+    direction: str = "higher"  # higher is better
+
+
+MEASURES: tuple[Measure, ...] = (
+    Measure("gld", "eyfsp", "Good level of development", "pct"),
+    Measure("all_elgs", "eyfsp", "Expected in all 17 ELGs", "pct"),
+    Measure("avg_elgs", "eyfsp", "Average ELGs at expected", "avg"),
+    Measure("y1_met", "phonics", "Year 1: met the phonics standard", "pct"),
+    Measure("y2_met_by_end", "phonics", "Met the phonics standard by the end of Year 2", "pct"),
+    Measure("rea_exs", "ks1", "KS1 reading: expected or above", "pct"),
+    Measure("wri_exs", "ks1", "KS1 writing: expected or above", "pct"),
+    Measure("mat_exs", "ks1", "KS1 maths: expected or above", "pct"),
+    Measure("sci_exs", "ks1", "KS1 science: expected", "pct"),
+    Measure("wri_exs", "ks2ta", "KS2 writing TA: expected or above", "pct"),
+    Measure("wri_gds", "ks2ta", "KS2 writing TA: greater depth", "pct"),
+    Measure("sci_exs", "ks2ta", "KS2 science TA: expected", "pct"),
+    Measure("rwm_exs", "ks2", "Reading, writing and maths: expected or above", "pct"),
+    Measure("rwm_hs", "ks2", "Reading, writing and maths: higher standard", "pct"),
+    Measure("rea_avg", "ks2", "Reading: average scaled score", "avg"),
+    Measure("mat_avg", "ks2", "Maths: average scaled score", "avg"),
+    Measure("gps_avg", "ks2", "GPS: average scaled score", "avg"),
+    Measure("rea_exs", "ks2", "Reading: expected or above", "pct"),
+    Measure("mat_exs", "ks2", "Maths: expected or above", "pct"),
+    Measure("gps_exs", "ks2", "GPS: expected or above", "pct"),
+    Measure("rea_hs", "ks2", "Reading: high score", "pct"),
+    Measure("mat_hs", "ks2", "Maths: high score", "pct"),
+    Measure("gps_hs", "ks2", "GPS: high score", "pct"),
+    Measure("mtc_avg", "mtc", "MTC: average score", "avg"),
+    Measure("mtc_full", "mtc", "MTC: full marks", "pct"),
+)
+DATASETS = tuple(dict.fromkeys(m.dataset for m in MEASURES))
+
+
+def measures_of(dataset: str) -> tuple[Measure, ...]:
+    """The measures of a dataset, in registry order."""
+    return tuple(m for m in MEASURES if m.dataset == dataset)
+
+
+def _text(column: str) -> pl.Expr:
+    return pl.col(column).cast(pl.String).fill_null("").str.strip_chars().str.to_uppercase()
+
+
+def _score(column: str) -> pl.Expr:
+    text = _text(column)
+    return pl.when(text.str.contains(r"^\d+$")).then(text.cast(pl.Int64, strict=False))
+
+
+def _long(frame: pl.DataFrame, parts: list[tuple[str, pl.Expr, pl.Expr]]) -> pl.DataFrame:
+    """(measure, counted, value) expressions of one frame as long rows per pupil."""
+    base = [c for c in ("pupil_id", "la", "laestab") if c in frame.columns]
+    return pl.concat([
+        frame.select(*base, measure=pl.lit(code), counted=counted.fill_null(False),
+                     value=value.cast(pl.Float64))
+        for code, counted, value in parts
+    ]) if parts and frame.height else pl.DataFrame(schema=PUPIL_SCHEMA)
+
+
+PUPIL_SCHEMA = {"pupil_id": pl.Int64, "la": pl.String, "laestab": pl.String,
+                "measure": pl.String, "counted": pl.Boolean, "value": pl.Float64}
+
+
+def _ensure(frame: pl.DataFrame, columns) -> pl.DataFrame:
+    return frame.with_columns(pl.lit(None, pl.String).alias(c) for c in dict.fromkeys(columns)
+                              if c not in frame.columns)
+
+
+def eyfsp(frame: pl.DataFrame) -> pl.DataFrame:
+    """gld, all_elgs, avg_elgs: over children with all 17 ELGs recorded (A counts as recorded)."""
+    frame = _ensure(frame, ELGS)
+    recorded = pl.all_horizontal([_text(e).is_in(["1", "2", "A"]) for e in ELGS])
+    expected = pl.sum_horizontal([(_text(e) == "2").cast(pl.Int64) for e in ELGS])
+    any_a = pl.any_horizontal([_text(e) == "A" for e in ELGS])
+    gld = pl.all_horizontal([_text(e) == "2" for e in GLD_ELGS]) & ~any_a
+    return _long(frame, [
+        ("gld", recorded, gld.cast(pl.Float64)),
+        ("all_elgs", recorded, (expected == 17).cast(pl.Float64)),
+        ("avg_elgs", recorded, expected.cast(pl.Float64)),
+    ])
+
+
+def _phonics_outcome(column: str) -> tuple[pl.Expr, pl.Expr]:
+    mark = _score(column)
+    valid = (mark.is_not_null() & (mark <= threshold("phonics", "max_mark"))) \
+        | _text(column).is_in(PHONICS_CODES)
+    met = (mark >= threshold("phonics", "pass_mark")).fill_null(False)
+    return valid, met
+
+
+def phonics(frame: pl.DataFrame, earlier: pl.DataFrame | None = None,
+            year2: pl.DataFrame | None = None) -> pl.DataFrame:
+    """y1_met over Year 1 pupils with a mark or A, D, Q; y2_met_by_end over Year 2 pupils
+    (this year's Year 2 records, and `year2` census pupils) with a valid outcome in either year
+    (`earlier`: last year's records by pupil_id)."""
+    frame = _ensure(frame, ["PSC"])
+    valid, met = _phonics_outcome("PSC")
+    ncyear = _text("ncyear")
+    y1 = frame.filter(ncyear == "1")
+    parts = [_long(y1, [("y1_met", valid, met.cast(pl.Float64))])]
+    retakes = frame.filter(ncyear == "2").select(
+        "pupil_id", "la", "laestab", now_valid=valid, now_met=met)
+    cohort = retakes
+    if year2 is not None and year2.height:
+        # A Year 2 pupil with no retake this year is placed at their census school.
+        missing = year2.join(retakes.select("pupil_id"), on="pupil_id", how="anti").select(
+            "pupil_id", "la", "laestab", now_valid=pl.lit(False), now_met=pl.lit(False))
+        cohort = pl.concat([retakes, missing])
+    if earlier is not None and earlier.height:
+        before = _ensure(earlier, ["PSC"])
+        was_valid, was_met = _phonics_outcome("PSC")
+        before = before.select("pupil_id", then_valid=was_valid, then_met=was_met).group_by(
+            "pupil_id").agg(pl.col("then_valid").any(), pl.col("then_met").any())
+        cohort = cohort.join(before, on="pupil_id", how="left")
+    else:
+        cohort = cohort.with_columns(then_valid=pl.lit(False), then_met=pl.lit(False))
+    cohort = cohort.with_columns(pl.col("then_valid", "then_met").fill_null(False))
+    parts.append(cohort.select(
+        "pupil_id", "la", "laestab", measure=pl.lit("y2_met_by_end"),
+        counted=pl.col("now_valid") | pl.col("then_valid"),
+        value=(pl.col("now_met") | pl.col("then_met")).cast(pl.Float64)))
+    return pl.concat([p.select(list(PUPIL_SCHEMA)).cast(PUPIL_SCHEMA) for p in parts])
+
+
+def _ta(frame: pl.DataFrame, specs) -> pl.DataFrame:
+    frame = _ensure(frame, [c for _, c, _ in specs])
+    parts = []
+    for code, column, met in specs:
+        allowed = TA_VALID + (("HNM",) if column == "SCI" else ())
+        parts.append((code, _text(column).is_in(allowed),
+                      _text(column).is_in(met).cast(pl.Float64)))
+    return _long(frame, parts)
+
+
+def ks1(frame: pl.DataFrame) -> pl.DataFrame:
+    """rea_exs, wri_exs, mat_exs, sci_exs: at EXS or GDS among valid outcomes."""
+    return _ta(frame, [("rea_exs", "RE", TA_MET), ("wri_exs", "WR", TA_MET),
+                       ("mat_exs", "MAT", TA_MET), ("sci_exs", "SCI", TA_MET)])
+
+
+def ks2ta(frame: pl.DataFrame) -> pl.DataFrame:
+    """wri_exs, wri_gds, sci_exs: writing and science teacher assessment."""
+    return _ta(frame, [("wri_exs", "WR", TA_MET), ("wri_gds", "WR", ("GDS",)),
+                       ("sci_exs", "SCI", TA_MET)])
+
+
+def ks2(frame: pl.DataFrame) -> pl.DataFrame:
+    """The KS2 results file's measures: RWM, averages, expected and high scores by subject."""
+    subjects = {"rea": ("READSCORE", "READOUTCOME"), "mat": ("MATSCORE", "MATOUTCOME"),
+                "gps": ("GPSSCORE", "GPSOUTCOME")}
+    frame = _ensure(frame, [c for pair in subjects.values() for c in pair] + ["WRITTAOUTCOME"])
+    expected, high = threshold("ks2", "expected"), threshold("ks2", "high")
+    parts = []
+    valid = {}
+    scores = {}
+    for name, (score, outcome) in subjects.items():
+        scores[name] = _score(score)
+        valid[name] = scores[name].is_not_null() | _text(outcome).is_in(KS2_TEST_CODES)
+        parts.append((f"{name}_avg", scores[name].is_not_null(), scores[name]))
+        parts.append((f"{name}_exs", valid[name], (scores[name] >= expected).fill_null(False)))
+        parts.append((f"{name}_hs", valid[name], (scores[name] >= high).fill_null(False)))
+    writing = _text("WRITTAOUTCOME")
+    counted = valid["rea"] & valid["mat"] & writing.is_in(TA_VALID)
+    parts.append(("rwm_exs", counted, ((scores["rea"] >= expected) & (scores["mat"] >= expected)
+                                       & writing.is_in(TA_MET)).fill_null(False)))
+    parts.append(("rwm_hs", counted, ((scores["rea"] >= high) & (scores["mat"] >= high)
+                                      & (writing == "GDS")).fill_null(False)))
+    return _long(frame, [(c, k, v.cast(pl.Float64)) for c, k, v in parts])
+
+
+def mtc(frame: pl.DataFrame) -> pl.DataFrame:
+    """mtc_avg over pupils with a score; mtc_full over pupils with a score or a valid code."""
+    frame = _ensure(frame, ["MTC"])
+    score = _score("MTC")
+    full = threshold("mtc", "full_marks")
+    has_score = score.is_not_null() & (score <= full)
+    return _long(frame, [
+        ("mtc_avg", has_score, score),
+        ("mtc_full", has_score | _text("MTC").is_in(MTC_CODES),
+         (score == full).fill_null(False).cast(pl.Float64)),
+    ])
+
+
+PUPIL_MEASURES = {"eyfsp": eyfsp, "ks1": ks1, "ks2ta": ks2ta, "ks2": ks2, "mtc": mtc}
+
+
+def round_half_up(value: float, places: int) -> float:
+    """Rounded half away from zero (as published figures are), not to even."""
+    factor = 10 ** places
+    return math.copysign(math.floor(abs(value) * factor + 0.5) / factor, value)
+
+
+def wilson_interval(p: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion, in percent: a binomial interval that stays
+    inside 0-100 and has width even at 0% or 100% (section 6: a binomial interval)."""
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(max(p * (1 - p), 0.0) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half) * 100, min(1.0, centre + half) * 100
+
+
+def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, year: int,
+          la: str, by: str | None, national: pl.DataFrame | None,
+          show_national: bool = False) -> list[list]:
+    """The report rows (REPORT_COLUMNS) of one LA's pupil outcomes and, with `national` (every
+    LA's outcomes), the emerging national rows; national figures also give the bands."""
+    groups = GROUPS if by == "group" else ()
+
+    def with_groups(frame: pl.DataFrame) -> pl.DataFrame:
+        frame = frame.filter(pl.col("counted"))
+        joined = frame.join(characteristics.select("pupil_id", *GROUPS), on="pupil_id",
+                            how="left")
+        return joined.with_columns(pl.col(g).cast(pl.String).fill_null("")
+                                   .replace("", "unknown") for g in GROUPS)
+
+    def aggregate(frame: pl.DataFrame, keys: list[str]) -> dict[tuple, tuple[int, float]]:
+        if not frame.height:
+            return {}
+        out = frame.group_by(["measure", *keys]).agg(pupils=pl.len(), total=pl.col("value").sum())
+        return {tuple(r[: len(keys) + 1]): (r[-2], r[-1]) for r in out.iter_rows()}
+
+    ours = with_groups(pupils)
+    theirs = with_groups(national) if national is not None else None
+    # National figures per (measure, group, value), for bands and national rows.
+    nat: dict[tuple, tuple[int, float]] = {}
+    if theirs is not None:
+        nat.update({(m, "all", "all"): v for (m,), v in aggregate(theirs, []).items()})
+        # Group figures need every LA's characteristics: only with the national rows.
+        for g in groups if show_national else ():
+            nat.update({(m, g, val): v for (m, val), v in aggregate(theirs, [g]).items()})
+    rows: list[list] = []
+    kinds = {m.code: m.kind for m in measures_of(dataset)}
+
+    def row(measure, level, la_code, laestab, group, value_key, n, total, suppress_small):
+        kind = kinds[measure]
+        met = total
+        suppressed = suppress_small and (n < MIN_PUPILS or (kind == "pct" and (
+            met < MIN_EITHER_SIDE or n - met < MIN_EITHER_SIDE)))
+        if kind == "pct":
+            share = met / n
+            value = round_half_up(100 * share, 1)
+            low, high = wilson_interval(share, n)
+            ci = [round_half_up(low, 1), round_half_up(high, 1)]
+            band = ""
+            national_cell = nat.get((measure, group, value_key))
+            if level != "national" and national_cell and national_cell[0]:
+                p_nat = national_cell[1] / national_cell[0]
+                gap = share - p_nat
+                margin = Z95 * math.sqrt(max(p_nat * (1 - p_nat), 0.0) / n)
+                band = "above" if gap > margin else "below" if gap < -margin else "in line"
+            numerator = int(round(met))
+        else:
+            value = round_half_up(total / n, 1)
+            ci, band = ["", ""], ""
+            numerator = round_half_up(total, 1)
+            numerator = int(numerator) if numerator == int(numerator) else numerator
+        if suppressed:
+            return [dataset, year, measure, level, la_code, laestab, group, value_key, n, "",
+                    "", "Y", "", "", ""]
+        return [dataset, year, measure, level, la_code, laestab, group, value_key, n,
+                numerator, f"{value:.1f}", "N", *[f"{c:.1f}" if c != "" else "" for c in ci],
+                band]
+
+    order = [m.code for m in measures_of(dataset)]
+    la_all = aggregate(ours, [])
+    schools = aggregate(ours, ["laestab"]) if by == "school" else {}
+    by_group = {g: aggregate(ours, [g]) for g in groups}
+    for measure in order:
+        if (measure,) in la_all:
+            rows.append(row(measure, "la", la, "", "all", "all", *la_all[(measure,)], False))
+        for g in groups:
+            for (m, val), (n, total) in sorted(by_group[g].items()):
+                if m == measure:
+                    rows.append(row(measure, "la", la, "", g, val, n, total, False))
+        for (m, laestab), (n, total) in sorted(schools.items(), key=lambda kv: kv[0][1] or ""):
+            if m == measure:
+                rows.append(row(measure, "school", la, laestab or "", "all", "all", n, total,
+                                False))
+        if show_national and theirs is not None:
+            if (measure, "all", "all") in nat:
+                rows.append(row(measure, "national", "", "", "all", "all",
+                                *nat[(measure, "all", "all")], True))
+            for g in groups:
+                for (m, group, val), (n, total) in sorted(nat.items()):
+                    if m == measure and group == g:
+                        rows.append(row(measure, "national", "", "", g, val, n, total, True))
+    return rows

@@ -1,0 +1,153 @@
+"""Every primary measure of methods.md 11.2 counts and scores the right pupils (a table of
+cases per measure, edge cases included), and cells round, suppress and band as declared."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from keystage.measures import primary
+from keystage.measures.primary import ELGS, MEASURES, cells, round_half_up, wilson_interval
+
+
+def _frame(rows: list[dict]) -> pl.DataFrame:
+    base = [{"pupil_id": i + 1, "la": "330", "laestab": "3302001", "ncyear": "R", **row}
+            for i, row in enumerate(rows)]
+    return pl.DataFrame(base, infer_schema_length=None).with_columns(
+        pl.all().exclude("pupil_id").cast(pl.String))
+
+
+def _elgs(value="2", **overrides) -> dict:
+    return {**dict.fromkeys(ELGS, value), **overrides}
+
+
+def _outcome(outcomes: pl.DataFrame, measure: str) -> list[tuple[bool, float]]:
+    chosen = outcomes.filter(pl.col("measure") == measure).sort("pupil_id")
+    return list(zip(chosen["counted"].to_list(), chosen["value"].to_list(), strict=True))
+
+
+# (dataset, measure) -> (pupil rows, [(counted, value) per pupil])
+CASES = {
+    ("eyfsp", "gld"): (
+        [_elgs(), _elgs(E03="1"), _elgs(E15="A"), _elgs(E16="1"), {"E01": "2"}],
+        [(True, 1.0), (True, 0.0), (True, 0.0), (True, 1.0), (False, 0.0)]),
+    ("eyfsp", "all_elgs"): (
+        [_elgs(), _elgs(E16="1"), _elgs("A")], [(True, 1.0), (True, 0.0), (True, 0.0)]),
+    ("eyfsp", "avg_elgs"): (
+        [_elgs(), _elgs(E16="1", E17="1"), _elgs("A")],
+        [(True, 17.0), (True, 15.0), (True, 0.0)]),
+    ("phonics", "y1_met"): (
+        [{"ncyear": "1", "PSC": "32"}, {"ncyear": "1", "PSC": "31"},
+         {"ncyear": "1", "PSC": "A"}, {"ncyear": "1", "PSC": "L"}],
+        [(True, 1.0), (True, 0.0), (True, 0.0), (False, 0.0)]),
+    ("phonics", "y2_met_by_end"): (
+        [{"ncyear": "2", "PSC": "35"}, {"ncyear": "2", "PSC": "20"},
+         {"ncyear": "2", "PSC": "D"}, {"ncyear": "2", "PSC": "X"}],
+        [(True, 1.0), (True, 0.0), (True, 0.0), (False, 0.0)]),
+    ("ks1", "rea_exs"): (
+        [{"RE": "GDS"}, {"RE": "WTS"}, {"RE": "A"}, {"RE": "L"}],
+        [(True, 1.0), (True, 0.0), (True, 0.0), (False, 0.0)]),
+    ("ks1", "wri_exs"): ([{"WR": "EXS"}, {"WR": "PK6"}], [(True, 1.0), (True, 0.0)]),
+    ("ks1", "mat_exs"): ([{"MAT": "EXS"}, {"MAT": "F"}], [(True, 1.0), (False, 0.0)]),
+    ("ks1", "sci_exs"): ([{"SCI": "EXS"}, {"SCI": "HNM"}, {"SCI": "P"}],
+                         [(True, 1.0), (True, 0.0), (False, 0.0)]),
+    ("ks2ta", "wri_exs"): ([{"WR": "GDS"}, {"WR": "WTS"}, {"WR": ""}],
+                           [(True, 1.0), (True, 0.0), (False, 0.0)]),
+    ("ks2ta", "wri_gds"): ([{"WR": "GDS"}, {"WR": "EXS"}], [(True, 1.0), (True, 0.0)]),
+    ("ks2ta", "sci_exs"): ([{"SCI": "EXS"}, {"SCI": "D"}], [(True, 1.0), (True, 0.0)]),
+    ("ks2", "rwm_exs"): (
+        [{"READSCORE": "100", "MATSCORE": "105", "WRITTAOUTCOME": "EXS"},
+         {"READSCORE": "99", "MATSCORE": "105", "WRITTAOUTCOME": "GDS"},
+         {"READOUTCOME": "A", "MATSCORE": "105", "WRITTAOUTCOME": "EXS"},
+         {"READSCORE": "100", "MATSCORE": "105", "WRITTAOUTCOME": "L"}],
+        [(True, 1.0), (True, 0.0), (True, 0.0), (False, 0.0)]),
+    ("ks2", "rwm_hs"): (
+        [{"READSCORE": "110", "MATSCORE": "112", "WRITTAOUTCOME": "GDS"},
+         {"READSCORE": "110", "MATSCORE": "112", "WRITTAOUTCOME": "EXS"}],
+        [(True, 1.0), (True, 0.0)]),
+    ("ks2", "rea_avg"): ([{"READSCORE": "104"}, {"READOUTCOME": "A"}],
+                         [(True, 104.0), (False, None)]),
+    ("ks2", "mat_avg"): ([{"MATSCORE": "96"}], [(True, 96.0)]),
+    ("ks2", "gps_avg"): ([{"GPSSCORE": "120"}], [(True, 120.0)]),
+    ("ks2", "rea_exs"): ([{"READSCORE": "100"}, {"READOUTCOME": "B"}, {"READOUTCOME": "X"}],
+                         [(True, 1.0), (True, 0.0), (False, 0.0)]),
+    ("ks2", "mat_exs"): ([{"MATSCORE": "99"}], [(True, 0.0)]),
+    ("ks2", "gps_exs"): ([{"GPSSCORE": "100"}], [(True, 1.0)]),
+    ("ks2", "rea_hs"): ([{"READSCORE": "110"}, {"READSCORE": "109"}],
+                        [(True, 1.0), (True, 0.0)]),
+    ("ks2", "mat_hs"): ([{"MATSCORE": "115"}], [(True, 1.0)]),
+    ("ks2", "gps_hs"): ([{"GPSOUTCOME": "U"}], [(True, 0.0)]),
+    ("mtc", "mtc_avg"): ([{"MTC": "25"}, {"MTC": "A"}], [(True, 25.0), (False, None)]),
+    ("mtc", "mtc_full"): ([{"MTC": "25"}, {"MTC": "24"}, {"MTC": "NAA"}, {"MTC": "J"}],
+                          [(True, 1.0), (True, 0.0), (True, 0.0), (False, 0.0)]),
+}
+
+
+@pytest.mark.parametrize(("dataset", "measure"), sorted(CASES))
+def test_each_measure_counts_and_scores_each_pupil_as_defined(dataset, measure):
+    rows, expected = CASES[(dataset, measure)]
+    frame = _frame(rows)
+    outcomes = (primary.phonics(frame) if dataset == "phonics"
+                else primary.PUPIL_MEASURES[dataset](frame))
+
+    got = _outcome(outcomes, measure)
+    assert [c for c, _ in got] == [c for c, _ in expected]
+    assert [v for (c, v) in got if c] == [v for (c, v) in expected if c]
+
+
+def test_every_measure_has_a_case():
+    assert {(m.dataset, m.code) for m in MEASURES} == set(CASES)
+
+
+def test_a_year_2_pupil_who_met_the_standard_in_year_1_has_met_it_by_the_end_of_year_2():
+    now = _frame([{"ncyear": "2", "PSC": "20"}])
+    earlier = _frame([{"ncyear": "1", "PSC": "33"}])
+    census = pl.DataFrame({"pupil_id": [1, 7], "la": ["330", "330"],
+                           "laestab": ["3302001", "3302002"]})
+
+    outcomes = primary.phonics(now, earlier, census)
+
+    chosen = outcomes.filter(pl.col("measure") == "y2_met_by_end").sort("pupil_id")
+    assert chosen.select("pupil_id", "counted", "value").rows() == [(1, True, 1.0),
+                                                                    (7, False, 0.0)]
+
+
+def _cells(values: list[float], *, national: bool, kind_measure=("eyfsp", "gld")):
+    dataset, measure = kind_measure
+    outcomes = pl.DataFrame({
+        "pupil_id": list(range(1, len(values) + 1)), "la": ["330"] * len(values),
+        "laestab": ["3302001"] * len(values), "measure": [measure] * len(values),
+        "counted": [True] * len(values), "value": values})
+    characteristics = pl.DataFrame(schema={"pupil_id": pl.Int64,
+                                           **dict.fromkeys(primary.GROUPS, pl.String)})
+    return cells(outcomes, characteristics, dataset=dataset, year=2026, la="330", by=None,
+                 national=outcomes, show_national=national)
+
+
+def test_a_percentage_cell_has_its_interval_and_its_band_against_national():
+    la, nat = _cells([1.0] * 30 + [0.0] * 10, national=True)
+
+    assert la[:12] == ["eyfsp", 2026, "gld", "la", "330", "", "all", "all", 40, 30, "75.0",
+                       "N"]
+    low, high = wilson_interval(0.75, 40)
+    assert la[12:] == [f"{round_half_up(low, 1):.1f}", f"{round_half_up(high, 1):.1f}",
+                       "in line"]
+    assert nat[3] == "national" and nat[4] == "" and nat[14] == ""
+
+
+def test_a_small_national_cell_is_suppressed_but_the_las_own_is_not():
+    la, nat = _cells([1.0, 1.0, 1.0, 0.0], national=True)
+
+    assert la[9:12] == [3, "75.0", "N"]
+    assert nat[8:12] == [4, "", "", "Y"]
+
+
+def test_an_average_has_no_interval_and_its_numerator_is_the_sum():
+    (la,) = _cells([17.0, 15.0, 0.0], national=False, kind_measure=("eyfsp", "avg_elgs"))
+
+    assert la[8:] == [3, 32, "10.7", "N", "", "", ""]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(62.25, 62.3), (62.35, 62.4), (0.05, 0.1)])
+def test_values_round_half_away_from_zero(value, expected):
+    assert round_half_up(value, 1) == expected
