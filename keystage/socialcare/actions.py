@@ -138,6 +138,11 @@ def _load(files: list[CareFile], *, la, year: int, acting_user, confirm: bool,
         from keystage.formats.cin import collection_year_of
 
         named.add(collection_year_of(file.reference_date))
+    header = file.frames.get("header")
+    if header is not None and header.height and "year" in header.columns:
+        stated = str(header["year"][0] or "").strip()
+        if stated.isdigit() and len(stated) == 4:
+            named.add(int(stated))
     if named and year_from_file:
         year = file.year if file.year is not None else min(named)
     elif named and year not in named:

@@ -304,3 +304,13 @@ def test_hostile_values_are_stored_as_text_never_as_nulls_or_formulas(world, tmp
     assert (child.upn, child.dob_text) == ("=1+1", "01/01/2015")
     _, rows = _export(tmp_path, "socialcare")
     assert ["ssda903", "\\N", "'=1+1"] == rows[-1][:3]
+
+
+@pytest.mark.parametrize("year", ["2025", "2026"])
+def test_a_cin_census_loads_for_the_year_its_header_or_its_reference_date_names(
+        world, tmp_path, year):
+    cin = tmp_path / "cin.xml"
+    cin.write_bytes(_cin().replace(b"<Year>2026</Year>", b"<Year>2025</Year>"))
+
+    assert main(["import", str(cin), "--la", "330", "--year", year]) == 0
+    assert CareReturn.objects.get().year == int(year)
