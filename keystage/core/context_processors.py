@@ -13,6 +13,7 @@ NAVIGATION = (
     ("Cleaning", "cleaning:overview", "view-reports"),
     ("Pupils", "pupils:search", "view-pupils"),
     ("Social care", "socialcare:home", "view-social-care"),
+    ("Reports", "analysis:report", "view-analysis"),
     ("Returns", "returns:list", "make-returns"),
     ("Schools", "schools:list", "view-schools"),
     ("Users", "accounts:user-list", "manage-users"),

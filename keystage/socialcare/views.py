@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
@@ -22,7 +19,8 @@ from keystage.socialcare.actions import (
     do_record_care_change,
 )
 from keystage.socialcare.cohort import COLUMNS, looked_after_cohort
-from keystage.socialcare.models import CohortChange, ReturnStatus
+from keystage.socialcare.forms import ChangeForm, LeaveForm, MatchForm
+from keystage.socialcare.models import ReturnStatus
 
 
 @login_required
@@ -77,15 +75,6 @@ def children(request):
         "grid": paginate(request, found), "unlinked": unlinked, "query": query})
 
 
-class MatchForm(forms.Form):
-    pupil = forms.IntegerField(label="Keystage pupil number", min_value=1)
-    reason = forms.CharField(label="Why", max_length=500)
-
-
-class LeaveForm(forms.Form):
-    reason = forms.CharField(label="Why", max_length=500)
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def child(request, child_id: int):
@@ -124,22 +113,6 @@ def child(request, child_id: int):
         "leave_form": leave_form,
         "can_match": has_permission(request.user, "manage-care-cohort"),
         "year": years.academic_year_label(found.care_return.year)})
-
-
-class ChangeForm(forms.Form):
-    child_id = forms.CharField(label="Child id (as in the 903)", max_length=40)
-    change = forms.ChoiceField(label="What happened", choices=CohortChange.choices,
-                               widget=forms.RadioSelect)
-    on = forms.DateField(label="On (YYYY-MM-DD)")
-    pupil = forms.IntegerField(label="Keystage pupil number, if known", required=False,
-                               min_value=1)
-    reason = forms.CharField(label="Why", max_length=300)
-
-    def clean_on(self):
-        value = self.cleaned_data["on"]
-        if value > date.today():
-            raise forms.ValidationError("The date cannot be in the future.")
-        return value
 
 
 @login_required

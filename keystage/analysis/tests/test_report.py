@@ -76,3 +76,25 @@ def test_report_by_group_gives_every_group_value_with_unknown_for_no_census(worl
 def test_report_for_an_unknown_la_is_bad_usage(world, tmp_path):
     assert main(["report", "eyfsp", "--la", "999", "--year", "2026", "--out",
                  str(tmp_path / "x.csv")]) == 2
+
+
+def test_an_analyst_reads_the_report_page_and_downloads_the_same_rows(world, tmp_path, login):
+    from keystage.accounts.models import Role
+
+    _load(world, tmp_path)
+    client = login(world.a.users[Role.LA_ANALYST])
+
+    page = client.get("/reports/?dataset=eyfsp&year=2026&by=school")
+    assert page.status_code == 200
+    assert b'data-testid="report"' in page.content
+    download = client.get("/reports/?dataset=eyfsp&year=2026&by=school&format=csv")
+    lines = b"".join(download.streaming_content).decode().splitlines()
+    _, rows = _report(tmp_path, "--by", "school")
+    assert len(lines) == len(rows) + 1
+
+
+@pytest.mark.parametrize("role", ["school_user", "virtual_school", "transfer_officer"])
+def test_roles_without_reports_get_403_from_the_report_page(world, login, role):
+    response = login(world.a.users[role]).get("/reports/?dataset=eyfsp&year=2026")
+
+    assert response.status_code == 403

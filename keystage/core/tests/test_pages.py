@@ -35,11 +35,12 @@ def _organisation(html: str) -> str:
 
 EVERYONE = ["Home", "Settings"]
 NAVIGATION = {
-    Role.LA_ADMIN: ["Home", "Collections", "Cleaning", "Pupils", "Schools", "Users", "Audit log",
-                    "Settings"],
-    Role.LA_DATA_OFFICER: ["Home", "Collections", "Cleaning", "Pupils", "Social care", "Returns",
-                           "Schools", "Settings"],
-    Role.LA_ANALYST: ["Home", "Collections", "Cleaning", "Pupils", "Schools", "Settings"],
+    Role.LA_ADMIN: ["Home", "Collections", "Cleaning", "Pupils", "Reports", "Schools", "Users",
+                    "Audit log", "Settings"],
+    Role.LA_DATA_OFFICER: ["Home", "Collections", "Cleaning", "Pupils", "Social care", "Reports",
+                           "Returns", "Schools", "Settings"],
+    Role.LA_ANALYST: ["Home", "Collections", "Cleaning", "Pupils", "Reports", "Schools",
+                      "Settings"],
     Role.VIRTUAL_SCHOOL: ["Home", "Social care", "Schools", "Settings"],
     Role.TRANSFER_OFFICER: ["Home", "Schools", "Settings"],
     Role.LOST_PUPILS_OFFICER: ["Home", "Schools", "Settings"],

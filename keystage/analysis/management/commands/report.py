@@ -24,31 +24,12 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True)
 
     def handle(self, *args, dataset, la, year, by, national, out, **options):
-        from keystage.analysis.frames import pupil_outcomes
-        from keystage.context.queries import pupil_characteristics
+        from keystage.analysis.queries import report_rows
 
         authority = LocalAuthority.objects.filter(code=la).first()
         if authority is None:
             raise CommandError(f"--la {la}: no such local authority.", returncode=2)
-        ours = pupil_outcomes(dataset, year, authority.pk)
-        # Every LA's pupils give the emerging national figure (and the bands against it).
-        everyone = pupil_outcomes(dataset, year, None)
-        characteristics = pupil_characteristics(authority, year) if by == "group" else None
-        if by == "group" and national:
-            import polars as pl
-
-            others = [pupil_characteristics(other, year) for other in
-                      LocalAuthority.objects.exclude(pk=authority.pk)
-                      .filter(code__in=everyone["la"].unique().to_list())]
-            characteristics = pl.concat([characteristics, *others]) if others \
-                else characteristics
-        if characteristics is None:
-            import polars as pl
-
-            characteristics = pl.DataFrame(schema={"pupil_id": pl.Int64,
-                                                   **dict.fromkeys(primary.GROUPS, pl.String)})
-        rows = primary.cells(ours, characteristics, dataset=dataset, year=year, la=la, by=by,
-                             national=everyone, show_national=national)
+        rows, counted = report_rows(authority, dataset, year, by=by, national=national)
         path = Path(out)
         temporary = path.with_name(path.name + ".part")
         try:
@@ -61,7 +42,7 @@ class Command(BaseCommand):
             raise CommandError(f"{out}: could not be written ({error.strerror or error}).",
                                returncode=2) from error
         temporary.replace(path)
-        if not ours.filter(ours["counted"]).height:
+        if not counted:
             self.stdout.write(f"No {dataset} results are loaded for LA {la} in {year}: the "
                               "report has no LA rows.")
         self.stdout.write(f"Wrote {len(rows)} rows to {path}.")

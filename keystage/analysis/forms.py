@@ -1,0 +1,14 @@
+from django import forms
+
+from keystage import datasets
+from keystage.core.forms import GovukFormMixin
+from keystage.measures import primary
+
+
+class ReportForm(GovukFormMixin, forms.Form):
+    dataset = forms.ChoiceField(label="Dataset", choices=[
+        (code, datasets.dataset(code).label) for code in primary.DATASETS])
+    year = forms.IntegerField(label="Assessment year", min_value=2000, max_value=2099)
+    by = forms.ChoiceField(label="Rows", required=False, choices=[
+        ("", "The LA"), ("school", "Each school"), ("group", "Each pupil group")])
+    national = forms.BooleanField(label="With the emerging national figures", required=False)
