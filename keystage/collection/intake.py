@@ -78,6 +78,11 @@ def _check_text(records: pl.DataFrame, filename: str) -> None:
             )
 
 
+# The largest whole number each integer column holds (the same on SQLite and PostgreSQL here).
+_INT_LIMITS = {"PositiveSmallIntegerField": 32767, "SmallIntegerField": 32767,
+               "PositiveIntegerField": 2147483647, "IntegerField": 2147483647}
+
+
 def _limits(model, fields, frame: pl.DataFrame) -> list[tuple[str, pl.Expr, str]]:
     """(field, expression true for a bad value, what is wrong) for each checked column."""
     checks = []
@@ -87,10 +92,10 @@ def _limits(model, fields, frame: pl.DataFrame) -> list[tuple[str, pl.Expr, str]
         if dtype == pl.String and getattr(field, "max_length", None):
             checks.append((name, pl.col(name).str.len_chars() > field.max_length,
                            f"is longer than {field.max_length} characters"))
-        elif dtype.is_integer() and field.get_internal_type() in (
-                "PositiveSmallIntegerField", "SmallIntegerField"):
-            checks.append((name, (pl.col(name) < 0) | (pl.col(name) > 32767),
-                           "is not a number from 0 to 32767"))
+        elif dtype.is_integer() and field.get_internal_type() in _INT_LIMITS:
+            high = _INT_LIMITS[field.get_internal_type()]
+            checks.append((name, (pl.col(name) < 0) | (pl.col(name) > high),
+                           f"is not a number from 0 to {high}"))
     return checks
 
 

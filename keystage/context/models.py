@@ -33,6 +33,12 @@ class CensusDetail(models.Model):
     service_child = models.CharField(max_length=2, blank=True)
     # AdoptedFromCare as the census gives it (adopted, or left care under an order: methods 11.1).
     adopted_from_care = models.CharField(max_length=2, blank=True)
+    # The census's termly attendance and exclusions, summed over the terms it gives (null when
+    # it gives none): what the virtual school reads of a child's attendance.
+    sessions_possible = models.PositiveIntegerField(null=True)
+    sessions_absent = models.PositiveIntegerField(null=True)  # authorised and unauthorised
+    exclusions = models.PositiveIntegerField(null=True)
+    exclusion_sessions = models.PositiveIntegerField(null=True)
 
     def __str__(self) -> str:
         return f"census detail of {self.record_id}"

@@ -108,6 +108,7 @@ def _census_details(file: DatasetFile, records: pl.DataFrame) -> list[DetailRows
     )
     # FSM periods and SEN needs are children of a pupil element: they carry its line.
     by_line = keyed.select("key", _line(keyed).alias("line"))
+    detail = detail.join(_attendance(file, by_line), on="key", how="left")
     rows = [DetailRows("context.CensusDetail", tuple(c for c in detail.columns if c != "key"),
                        detail)]
     fsm = file.frames.get("fsm")
@@ -123,6 +124,31 @@ def _census_details(file: DatasetFile, records: pl.DataFrame) -> list[DetailRows
         sen = sen.join(by_line, on="line", how="inner").select("key", "sen_type", "rank")
         rows.append(DetailRows("context.SenNeed", ("sen_type", "rank"), sen))
     return rows
+
+
+_ATTENDANCE = {"key": pl.Int64, "sessions_possible": pl.Int64, "sessions_absent": pl.Int64,
+               "exclusions": pl.Int64, "exclusion_sessions": pl.Int64}
+
+
+def _attendance(file: DatasetFile, by_line: pl.DataFrame) -> pl.DataFrame:
+    """Each pupil's termly attendance and exclusions, summed (null where the census has none)."""
+    summary = by_line.select("key")
+    attendance = file.frames.get("attendance")
+    if attendance is not None and attendance.height:
+        summed = attendance.join(by_line, on="line").group_by("key").agg(
+            sessions_possible=pl.col("sessions_possible").sum(),
+            sessions_absent=(pl.col("sessions_authorised").fill_null(0)
+                             + pl.col("sessions_unauthorised").fill_null(0)).sum())
+        summary = summary.join(summed, on="key", how="left")
+    exclusions = file.frames.get("exclusions")
+    if exclusions is not None and exclusions.height:
+        counted = exclusions.join(by_line, on="line").group_by("key").agg(
+            exclusions=pl.len(), exclusion_sessions=pl.col("sessions").fill_null(0).sum())
+        summary = summary.join(counted, on="key", how="left")
+    for column in _ATTENDANCE:
+        if column not in summary.columns:
+            summary = summary.with_columns(pl.lit(None, pl.Int64).alias(column))
+    return summary.select(list(_ATTENDANCE)).cast(_ATTENDANCE)
 
 
 def census_leavers(file: DatasetFile) -> pl.DataFrame:

@@ -15,6 +15,10 @@ Frames (text columns unless said; `line` is the line where the pupil's element s
   none does).
 - "fsm": line, upn, start (Date), end (Date, null while eligible), uk_country.
 - "sen_needs": line, upn, sen_type, rank (Int64).
+- "attendance": line, upn, sessions_possible, sessions_authorised, sessions_unauthorised
+  (Int64, null where not a whole number): one row per TermlyAttendance of a pupil.
+- "exclusions": line, upn, category, reason, start_date (text as given), sessions (Int64):
+  one row per TermlyExclusion of a pupil.
 - "leavers" (PupilNoLongerOnRoll): line, upn, former_upn, surname, forename, dob, sex, ethnicity,
   first_language, entry_date, leaving_date, ncyear_leaving.
 """
@@ -49,6 +53,10 @@ SCHEMAS: dict[str, dict] = {
     "fsm": {"line": pl.Int64, "upn": _TEXT, "start": pl.Date, "end": pl.Date,
             "uk_country": _TEXT},
     "sen_needs": {"line": pl.Int64, "upn": _TEXT, "sen_type": _TEXT, "rank": pl.Int64},
+    "attendance": {"line": pl.Int64, "upn": _TEXT, "sessions_possible": pl.Int64,
+                   "sessions_authorised": pl.Int64, "sessions_unauthorised": pl.Int64},
+    "exclusions": {"line": pl.Int64, "upn": _TEXT, "category": _TEXT, "reason": _TEXT,
+                   "start_date": _TEXT, "sessions": pl.Int64},
     "leavers": {
         "line": pl.Int64, "upn": _TEXT, "former_upn": _TEXT, "surname": _TEXT,
         "forename": _TEXT, "dob": pl.Date, "sex": _TEXT, "ethnicity": _TEXT,
@@ -210,7 +218,7 @@ def read_census(source, *, filename: str, year: int | None = None, **options) ->
                           f"are not a 3-digit LA number and a 4-digit establishment number. "
                           f"{_RESEND}", filename=filename, line=source_block.sourceline)
 
-    pupils, fsm, needs, leavers = [], [], [], []
+    pupils, fsm, needs, leavers, attendance, exclusions = [], [], [], [], [], []
     container = _child(root, "Pupils")
     for element in (container if container is not None else ()):
         kind = _local(element)
@@ -230,7 +238,21 @@ def read_census(source, *, filename: str, year: int | None = None, **options) ->
         for need in element.iter("{*}SENneed", "SENneed"):
             needs.append({"line": line, "upn": row["upn"], "sen_type": _path_text(need, "SENtype"),
                           "rank": _path_text(need, "SENtypeRank")})
+        for term_row in element.iter("{*}TermlyAttendance", "TermlyAttendance"):
+            attendance.append({
+                "line": line, "upn": row["upn"],
+                "sessions_possible": _path_text(term_row, "SessionsPossible"),
+                "sessions_authorised": _path_text(term_row, "SessionsAuthorised"),
+                "sessions_unauthorised": _path_text(term_row, "SessionsUnauthorised")})
+        for exclusion in element.iter("{*}TermlyExclusion", "TermlyExclusion"):
+            exclusions.append({
+                "line": line, "upn": row["upn"], "category": _path_text(exclusion, "Category"),
+                "reason": _path_text(exclusion, "Reason"),
+                "start_date": _path_text(exclusion, "StartDate"),
+                "sessions": _path_text(exclusion, "Sessions")})
     frames = _frames(pupils, fsm, needs, leavers, reference, filename)
+    frames["attendance"] = _counts(attendance, "attendance")
+    frames["exclusions"] = _counts(exclusions, "exclusions")
     return DatasetFile(
         "census_xml", "census", filename, frames, year=file_year, term=term,
         reference_date=reference, laestab=laestab, la_code=wanted["LEA"],
@@ -239,6 +261,15 @@ def read_census(source, *, filename: str, year: int | None = None, **options) ->
                                         _path_text(source_block, "Release")))),
         warnings=warnings,
     )
+
+
+def _counts(rows: list[dict], name: str) -> pl.DataFrame:
+    """A frame whose Int64 columns hold whole numbers (null for anything else)."""
+    schema = SCHEMAS[name]
+    frame = _text_frame(rows, schema)
+    return frame.with_columns(
+        pl.col(c).str.strip_chars().cast(pl.Int64, strict=False) for c, t in schema.items()
+        if t == pl.Int64 and c != "line").cast(schema)
 
 
 def _text_frame(rows: list[dict], schema: dict) -> pl.DataFrame:

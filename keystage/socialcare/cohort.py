@@ -23,8 +23,8 @@ from keystage.socialcare.models import (
 )
 
 COLUMNS = ("child_id", "upn", "dob", "sex", "episode_from", "legal_status", "placement",
-           "change", "pupil_id", "school", "laestab", "ncyear", "latest_results",
-           "education_record")
+           "change", "pupil_id", "school", "laestab", "ncyear", "attendance_pct", "exclusions",
+           "latest_results", "education_record")
 
 
 @dataclass
@@ -41,6 +41,8 @@ class CohortChild:
     school: str = ""
     laestab: str = ""
     ncyear: str = ""
+    attendance_pct: str = ""  # sessions attended of those possible, from the latest census
+    exclusions: str = ""
     results: list[str] = field(default_factory=list)
 
     @property
@@ -52,7 +54,8 @@ class CohortChild:
         return [self.child_id, self.upn, self.dob.isoformat() if self.dob else "", self.sex,
                 self.in_care_since, self.legal_status, self.placement, self.change,
                 self.pupil_id or "", self.school, self.laestab, self.ncyear,
-                "; ".join(self.results), "Y" if self.has_education_record else "N"]
+                self.attendance_pct, self.exclusions, "; ".join(self.results),
+                "Y" if self.has_education_record else "N"]
 
 
 def _date(text: str | None) -> date | None:
@@ -123,13 +126,19 @@ def _add_education(children: list[CohortChild]) -> None:
                                           submission__status=SubmissionStatus.CURRENT)
                .select_related("school").order_by("pupil_id", "-year", "-id")
                .values_list("pupil_id", "collection", "year", "school__name",
-                            "school__laestab", "ncyear"))
+                            "school__laestab", "ncyear", "census__sessions_possible",
+                            "census__sessions_absent", "census__exclusions"))
     seen: set[tuple[int, str]] = set()
-    for pupil_id, collection, year, school, laestab, ncyear in records:
+    for pupil_id, collection, year, school, laestab, ncyear, possible, absent, excluded \
+            in records:
         child = by_pupil[pupil_id]
         if collection == "census":
             if not child.school:
                 child.school, child.laestab, child.ncyear = school, laestab or "", ncyear
+                if possible:
+                    child.attendance_pct = f"{100 * (possible - (absent or 0)) / possible:.1f}"
+                if excluded is not None:
+                    child.exclusions = str(excluded)
             continue
         if (pupil_id, collection) in seen:
             continue

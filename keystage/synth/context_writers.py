@@ -73,7 +73,17 @@ def _pupil_xml(p: dict, reference: date, rng: random.Random) -> str:
                                   "</SENtype></SENneed>" if rng.random() < 0.3 else "")
                  + "</SENneeds>")
     ncyear = str(p["ncyear"])
-    entry = date(reference.year - (0 if ncyear == "R" else 1), 9, rng.randrange(1, 10))
+    # The academic year of a spring census began the September before it.
+    entry = date(reference.year - (1 if ncyear == "R" else 2), 9, rng.randrange(1, 10))
+    # The autumn term's attendance (its own draws, so the rest of the census is unchanged).
+    own = random.Random(f"{p['upn']}:attendance")
+    possible = own.randrange(130, 150)
+    absent = min(possible, int(own.expovariate(1 / (12 if p["disadvantaged"] else 7))))
+    unauthorised = min(absent, int(absent * own.random() * 0.4))
+    attendance = ("<Attendance><TermlyAttendance>" + _el("SessionsPossible", possible)
+                  + _el("SessionsAuthorised", absent - unauthorised)
+                  + _el("SessionsUnauthorised", unauthorised) + "</TermlyAttendance>"
+                  "</Attendance>")
     return (
         "<PupilOnRoll><PupilIdentifiers>" + _el("UPN", p["upn"]) + _el("Surname", p["surname"])
         + _el("Forename", p["forename"]) + _el("MiddleNames", p["middle_names"])
@@ -85,7 +95,7 @@ def _pupil_xml(p: dict, reference: date, rng: random.Random) -> str:
         + "</PupilCharacteristics><PupilStatus>" + _el("EnrolStatus", p.get("enrol", "C"))
         + _el("EntryDate", entry) + "<PartTime>false</PartTime>" + _el("NCyearActual", ncyear)
         + f"</PupilStatus><SpecialEducationalNeeds><SENprovision>{sen}</SENprovision>{needs}"
-        + "</SpecialEducationalNeeds></PupilOnRoll>\n"
+        + "</SpecialEducationalNeeds>" + attendance + "</PupilOnRoll>\n"
     )
 
 

@@ -123,3 +123,25 @@ def test_a_census_replaced_later_in_the_same_batch_leaves_only_the_newer_rows(wo
     assert current.pupil_count == 2
     assert PupilRecord.objects.count() == 2
     assert set(PupilRecord.objects.values_list("submission_id", flat=True)) == {current.pk}
+
+
+def test_a_census_with_attendance_beyond_any_column_is_refused_naming_the_line(
+        world, tmp_path, capsys):
+    school = world.a.schools[0]
+    data = census_xml("330", school.estab, [census_pupil(
+        attendance=[("99999999999", "0", "0")])])
+
+    assert _import(tmp_path, "census.xml", data) == 2
+    assert "sessions possible '99999999999' is not a number from 0 to" in capsys.readouterr().out
+    assert not CensusDetail.objects.exists()
+
+
+def test_a_census_keeps_each_pupils_attendance_and_exclusions_summed(world, tmp_path):
+    school = world.a.schools[0]
+    data = census_xml("330", school.estab, [census_pupil(
+        attendance=[("140", "6", "4"), ("120", "10", "")], exclusions=[("FIXD", "2")])])
+
+    assert _import(tmp_path, "census.xml", data) == 0
+    detail = CensusDetail.objects.get()
+    assert (detail.sessions_possible, detail.sessions_absent, detail.exclusions,
+            detail.exclusion_sessions) == (260, 20, 1, 2)

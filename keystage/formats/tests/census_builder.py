@@ -14,8 +14,16 @@ def _el(name: str, value) -> str:
 def census_pupil(upn="A330200121001", surname="Lee", forename="Sam", dob="2015-01-02", sex="M",
                  ncyear="5", *, enrol="C", ethnicity="WBRI", language="ENG", former_upn=None,
                  fsm=(), sen_provision="N", sen_needs=(), entry="2021-09-01", sex_tag="Sex",
-                 adopted=None, part_time="false") -> str:
-    """One <PupilOnRoll>; fsm is (start, end or None) pairs, sen_needs (type, rank) pairs."""
+                 adopted=None, part_time="false", attendance=(), exclusions=()) -> str:
+    """One <PupilOnRoll>; fsm is (start, end or None) pairs, sen_needs (type, rank) pairs,
+    attendance (possible, authorised, unauthorised) per term, exclusions (category, sessions)."""
+    terms = "".join(
+        "<TermlyAttendance>" + _el("SessionsPossible", p) + _el("SessionsAuthorised", a)
+        + _el("SessionsUnauthorised", u) + "</TermlyAttendance>" for p, a, u in attendance)
+    excluded = "".join(
+        "<TermlyExclusion>" + _el("Category", c) + "<Reason>PD</Reason>"
+        "<StartDate>2025-11-03</StartDate>" + _el("Sessions", n) + "</TermlyExclusion>"
+        for c, n in exclusions)
     periods = "".join(
         "<FSMperiod>" + _el("FSMstartDate", s) + _el("FSMendDate", e) + "<UKcountry>ENG"
         "</UKcountry></FSMperiod>" for s, e in fsm)
@@ -32,7 +40,9 @@ def census_pupil(upn="A330200121001", surname="Lee", forename="Sam", dob="2015-0
         + _el("EntryDate", entry) + _el("PartTime", part_time) + _el("NCyearActual", ncyear)
         + "</PupilStatus>\n<SpecialEducationalNeeds>" + _el("SENprovision", sen_provision)
         + (f"<SENneeds>{needs}</SENneeds>" if needs else "")
-        + "</SpecialEducationalNeeds>\n</PupilOnRoll>\n"
+        + "</SpecialEducationalNeeds>\n"
+        + (f"<Exclusions>{excluded}</Exclusions>" if excluded else "")
+        + (f"<Attendance>{terms}</Attendance>" if terms else "") + "</PupilOnRoll>\n"
     )
 
 

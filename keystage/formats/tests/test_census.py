@@ -188,3 +188,17 @@ def test_any_pupil_written_is_read_back_as_written(surname, forename, dob, sex):
     row = file.frames["pupils"].row(0, named=True)
     assert (row["surname"], row["forename"], row["dob"], row["sex"]) == (
         surname, forename, dob, sex)
+
+
+def test_termly_attendance_and_exclusions_are_read_per_pupil():
+    from keystage.formats.tests.census_builder import census_pupil, census_xml
+
+    data = census_xml(pupils=[census_pupil(attendance=[("140", "6", "4"), ("x", "", "")],
+                                           exclusions=[("FIXD", "2")])])
+
+    file = read_census(data, filename="census.xml")
+
+    attendance = file.frames["attendance"]
+    assert attendance.select("sessions_possible", "sessions_authorised",
+                             "sessions_unauthorised").rows() == [(140, 6, 4), (None, None, None)]
+    assert file.frames["exclusions"].select("category", "sessions").rows() == [("FIXD", 2)]

@@ -52,7 +52,8 @@ def _census(world, tmp_path):
     school = world.a.schools[0]
     path = tmp_path / "census.xml"
     path.write_bytes(census_xml("330", school.estab, [
-        census_pupil(UPN_LOOKED_AFTER, "Lee", "Sam", "2014-07-02", "M", "6"),
+        census_pupil(UPN_LOOKED_AFTER, "Lee", "Sam", "2014-07-02", "M", "6",
+                     attendance=[(140, 6, 4), (120, 10, 0)], exclusions=[("FIXD", 2)]),
         census_pupil(UPN_LEFT_CARE, "Khan", "Ada", "2014-10-03", "F", "6"),
         census_pupil(UPN_NEVER, "Ng", "Bo", "2014-09-09", "M", "6"),
     ]))
@@ -228,6 +229,8 @@ def test_the_virtual_school_sees_its_children_their_school_and_who_has_no_record
     children = {c.child_id: c for c in page.context["children"]}
     assert set(children) == {"5001", "5003"}  # 5002's latest episode has ended
     assert children["5001"].school == world.a.schools[0].name
+    # 260 sessions possible, 20 missed: 92.3%; one exclusion.
+    assert (children["5001"].attendance_pct, children["5001"].exclusions) == ("92.3", "1")
     assert not children["5003"].has_education_record
     download = client.get("/social-care/looked-after/?format=csv")
     lines = b"".join(download.streaming_content).decode().splitlines()
