@@ -40,6 +40,16 @@ def _loaded(years: list[int]) -> pl.DataFrame:
     rows = [{"la": r["la__code"], "dataset": r["collection"], "year": r["year"],
              "files": r["files"], "schools": r["schools"], "pupils": r["pupils"] or 0}
             for r in counts]
+    # The social care returns: files and children of each LA's current return (no schools).
+    from keystage.socialcare.models import CareReturn, ReturnStatus
+
+    current_returns = CareReturn.objects.filter(status=ReturnStatus.CURRENT, year__in=years)
+    files = dict(current_returns.annotate(n=Count("files", distinct=True))
+                 .values_list("pk", "n"))
+    for pk, code, dataset, year_, children in current_returns.values_list(
+            "pk", "la__code", "dataset", "year", "children"):
+        rows.append({"la": code, "dataset": dataset, "year": year_, "files": files.get(pk, 0),
+                     "schools": 0, "pupils": children})
     return pl.DataFrame(rows, schema=_LOADED)
 
 

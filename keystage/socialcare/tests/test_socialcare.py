@@ -317,3 +317,15 @@ def test_a_cin_census_loads_for_the_year_its_header_or_its_reference_date_names(
 
     assert main(["import", str(cin), "--la", "330", "--year", year]) == 0
     assert CareReturn.objects.get().year == int(year)
+
+
+def test_the_import_indicators_count_the_social_care_returns_children(world, tmp_path):
+    assert main(["import", str(_903(tmp_path)), "--la", "330", "--year", "2026"]) == 0
+    out = tmp_path / "indicators.csv"
+
+    assert main(["indicators", "--la", "330", "--year", "2026", "--out", str(out)]) == 0
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = {r["dataset"]: r for r in csv.DictReader(handle)}
+    assert (rows["ssda903"]["files"], rows["ssda903"]["schools"], rows["ssda903"]["pupils"]) \
+        == ("3", "0", "3")
+    assert rows["cin"]["pupils"] == "0"
