@@ -18,7 +18,6 @@ import os
 import platform
 import secrets
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,8 +25,6 @@ os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PG_SERVER = "postgres://postgres@127.0.0.1:5432/test"
-SCRATCH_DB = f"keystage_bench_census_{os.getpid()}"
 
 
 def peak_mb() -> float:
@@ -46,22 +43,14 @@ def main() -> None:
     parser.add_argument("--schools", type=int, default=None,
                         help="primary schools in the LA (default: the LA's synthetic size)")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp())
-    if args.db == "postgres":
-        import psycopg
+    from bench._scratch import scratch_django
 
-        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
-            conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
-        url = PG_SERVER.rsplit("/", 1)[0] + f"/{SCRATCH_DB}"
-    else:
-        url = f"sqlite:///{folder}/bench.sqlite3"
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "keystage.settings"
-    os.environ["KEYSTAGE_VAR_DIR"] = str(folder / "var")
-    import django
+    with scratch_django(args.db, "census") as folder:
+        run(args, folder)
 
-    django.setup()
+
+def run(args, folder: Path) -> None:
+    """The benchmark itself, on the scratch database."""
     from django.core.management import call_command
     from django.db import connection, transaction
     from lxml import etree
@@ -137,12 +126,6 @@ def main() -> None:
           f"ratio {imported / floor:.2f}")
     if refused:
         print("\n".join(refused[:5]))
-    connection.close()
-    if args.db == "postgres":
-        import psycopg
-
-        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import os
 import platform
 import secrets
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,8 +32,6 @@ os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PEERS = ROOT.parent / "shared" / "data" / "peers"
-PG_SERVER = "postgres://postgres@127.0.0.1:5432/test"
-SCRATCH_DB = f"keystage_bench_socialcare_{os.getpid()}"
 PEER_RATES = {"ssda903": 2675 / 10.2, "cin": 332 / 4.1}
 
 
@@ -47,22 +44,14 @@ def main() -> None:
     args = parser.parse_args()
     if not args.national and not PEERS.exists():
         sys.exit("the peers' files (shared/data/peers) are not beside this checkout")
-    folder = Path(tempfile.mkdtemp())
-    if args.db == "postgres":
-        import psycopg
+    from bench._scratch import scratch_django
 
-        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
-            conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
-        url = PG_SERVER.rsplit("/", 1)[0] + f"/{SCRATCH_DB}"
-    else:
-        url = f"sqlite:///{folder}/bench.sqlite3"
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "keystage.settings"
-    os.environ["KEYSTAGE_VAR_DIR"] = str(folder / "var")
-    import django
+    with scratch_django(args.db, "socialcare") as folder:
+        run(args, folder)
 
-    django.setup()
+
+def run(args, folder: Path) -> None:
+    """The benchmark itself, on the scratch database."""
     import polars as pl
     from django.core.management import call_command
     from django.db import connection
@@ -117,12 +106,6 @@ def main() -> None:
         print(f"{dataset}: {children:,} children loaded in {best:.2f} s ({rate:,.0f} children/s,"
               f" {rate / PEER_RATES[dataset]:.0f}x the peer's {PEER_RATES[dataset]:.0f}/s); "
               f"floor (plain parse) {floor:.3f} s; ratio {best / floor:.1f}")
-    connection.close()
-    if args.db == "postgres":
-        import psycopg
-
-        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
 
 
 def peak_mb() -> float:
