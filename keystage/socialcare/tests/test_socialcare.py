@@ -329,3 +329,26 @@ def test_the_import_indicators_count_the_social_care_returns_children(world, tmp
     assert (rows["ssda903"]["files"], rows["ssda903"]["schools"], rows["ssda903"]["pupils"]) \
         == ("3", "0", "3")
     assert rows["cin"]["pupils"] == "0"
+
+
+def _queries_of(client, url, django_assert_max_num_queries, limit):
+    with django_assert_max_num_queries(limit):
+        response = client.get(url)
+    assert response.status_code == 200
+    return response
+
+
+@pytest.mark.parametrize("children", [3, 60])
+def test_the_list_pages_take_the_same_queries_for_few_children_or_many(
+        world, tmp_path, login, django_assert_max_num_queries, children):
+    _census(world, tmp_path)
+    extra = "".join(f"{6000 + i},1,01/01/2016,WBRI,UN1,,\n" for i in range(children))
+    episodes = EPISODES + "".join(f"{6000 + i},01/05/2025,S,C2,N1,U1,PR1,,,,,,\n"
+                                  for i in range(children))
+    folder = _903(tmp_path, header=HEADER + extra, episodes=episodes)
+    assert main(["import", str(folder), "--la", "330", "--year", "2026"]) == 0
+    client = login(world.a.users[Role.VIRTUAL_SCHOOL])
+
+    for url in ("/social-care/", "/social-care/children/", "/social-care/looked-after/",
+                f"/social-care/returns/{CareReturn.objects.get().pk}/"):
+        _queries_of(client, url, django_assert_max_num_queries, 14)
