@@ -423,3 +423,11 @@ def access_care_return_by_id(user, return_id: int, action: str = "view-social-ca
     from keystage.socialcare.models import CareReturn
 
     return _la_object_by_id(user, CareReturn, return_id, action, "No such return.")
+
+
+def access_report_sharing(user, action: str = "view-analysis"):
+    """What the user's LA shares of its reports with its schools."""
+    from keystage.analysis.models import ReportSharing
+
+    la = access_user_la(user, action)
+    return ReportSharing.objects.filter(la=la)

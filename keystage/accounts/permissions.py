@@ -59,9 +59,11 @@ ACTIONS: dict[str, Action] = {
                 Role.VIRTUAL_SCHOOL),
         _action("view-virtual-school", "See the education of the children the LA looks after",
                 Role.VIRTUAL_SCHOOL),
-        _action("view-analysis", "Read the LA's attainment reports (measures by school and "
-                "group, with the emerging national figures)", Role.LA_DATA_OFFICER,
-                Role.LA_ANALYST, Role.LA_ADMIN),
+        _action("view-analysis", "Read the attainment reports: the LA's by school and group; "
+                "a school its own, with the LA and national figures when the LA shares them",
+                Role.LA_DATA_OFFICER, Role.LA_ANALYST, Role.LA_ADMIN, Role.SCHOOL_USER),
+        _action("share-analysis", "Choose per dataset whether schools see the emerging LA and "
+                "national figures", Role.LA_DATA_OFFICER, Role.LA_ADMIN),
         _action("view-own-jobs", "Follow the progress of background work one started",
                 *LA_ROLES, Role.SCHOOL_USER, Role.NATIONAL_ANALYST),
     )

@@ -2,32 +2,73 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
 from keystage.accounts import access
+from keystage.accounts.models import Role
+from keystage.accounts.permissions import has_permission
+from keystage.analysis.actions import do_set_report_sharing
 from keystage.analysis.forms import ReportForm
 from keystage.analysis.queries import report_rows
 from keystage.core.downloads import csv_response
 from keystage.measures import primary
 
 
+def _for_school(rows: list[list], school, shared: bool) -> list[list]:
+    """A school user's rows: their own school's, and the LA's and national 'all' rows when the
+    LA shares them; never another school's."""
+    own = school.urn if school.is_pvi else (school.laestab or school.urn)
+    kept = []
+    for row in rows:
+        level = row[3]
+        if level == "school" and row[5] == own:
+            kept.append(row)
+        elif shared and level in ("la", "national") and row[6] == "all":
+            kept.append(row)
+    return kept
+
+
 @login_required
+@require_http_methods(["GET", "POST"])
 def report(request):
-    """The LA's report for a dataset and year, as the `keystage report` CSV has it."""
+    """The report for a dataset and year, as the `keystage report` CSV has it."""
     la = access.access_user_la(request.user, "view-analysis")
+    school = request.user.school if request.user.role == Role.SCHOOL_USER else None
+    sharing = {s.dataset: s.share_with_schools
+               for s in access.access_report_sharing(request.user)}
+    if request.method == "POST":
+        access.require_permission(request.user, "share-analysis")
+        dataset = request.POST.get("dataset", "")
+        if dataset in primary.DATASETS:
+            share = request.POST.get("share") == "yes"
+            do_set_report_sharing(la, dataset, share, acting_user=request.user)
+            messages.success(request, f"Schools {'now see' if share else 'no longer see'} the "
+                             f"emerging LA and national {dataset} figures.")
+        return redirect(f"{request.path}?{request.POST.get('query', '')}")
     current = la.current_year.assessment_year if la.current_year else None
     form = ReportForm(request.GET or None, initial={"year": current})
-    rows, counted = [], False
+    rows, counted, dataset = [], False, None
     if form.is_valid():
         data = form.cleaned_data
-        rows, counted = report_rows(la, data["dataset"], data["year"], by=data["by"] or None,
-                                    national=data["national"])
+        dataset = data["dataset"]
+        if school is not None:
+            shared = sharing.get(dataset, False)
+            rows, counted = report_rows(la, dataset, data["year"], by="school",
+                                        national=shared)
+            rows = _for_school(rows, school, shared)
+        else:
+            rows, counted = report_rows(la, dataset, data["year"], by=data["by"] or None,
+                                        national=data["national"])
         if request.GET.get("format") == "csv":
-            return csv_response(f"{la.code}_{data['dataset']}_{data['year']}_report",
+            return csv_response(f"{la.code}_{dataset}_{data['year']}_report",
                                 primary.REPORT_COLUMNS, rows)
     labels = {(m.dataset, m.code): m.label for m in primary.MEASURES}
     shown = [{"label": labels.get((r[0], r[2]), r[2]), "row": r} for r in rows]
     return render(request, "analysis/report.html", {
         "form": form, "rows": shown, "counted": counted, "submitted": form.is_bound,
-        "query": request.GET.urlencode()})
+        "query": request.GET.urlencode(), "school": school, "dataset": dataset,
+        "shared": sharing.get(dataset, False) if dataset else False,
+        "can_share": has_permission(request.user, "share-analysis")})

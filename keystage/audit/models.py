@@ -46,6 +46,7 @@ class EventType(models.TextChoices):
     CARE_CHILD_MATCHED = "care-child-matched", "Social care child matched to a pupil"
     CARE_CHILD_LEFT = "care-child-left", "Social care child left unlinked"
     CARE_COHORT_CHANGED = "care-cohort-changed", "Looked-after cohort changed by hand"
+    REPORT_SHARING_CHANGED = "report-sharing-changed", "What schools see of the reports changed"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

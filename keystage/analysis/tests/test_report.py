@@ -93,8 +93,37 @@ def test_an_analyst_reads_the_report_page_and_downloads_the_same_rows(world, tmp
     assert len(lines) == len(rows) + 1
 
 
-@pytest.mark.parametrize("role", ["school_user", "virtual_school", "transfer_officer"])
+@pytest.mark.parametrize("role", ["virtual_school", "transfer_officer", "lost_pupils_officer"])
 def test_roles_without_reports_get_403_from_the_report_page(world, login, role):
     response = login(world.a.users[role]).get("/reports/?dataset=eyfsp&year=2026")
 
+    assert response.status_code == 403
+
+
+def test_a_school_sees_only_its_own_row_until_the_la_shares_its_figures(world, tmp_path, login):
+    from keystage.accounts.models import Role
+    from keystage.audit.models import AuditEvent
+
+    a0, a1 = _load(world, tmp_path)
+    school = login(world.a.users[Role.SCHOOL_USER])  # a user of the LA's first school
+    url = "/reports/?dataset=eyfsp&year=2026&format=csv"
+
+    def levels():
+        body = b"".join(school.get(url).streaming_content).decode().splitlines()[1:]
+        return sorted({(line.split(",")[3], line.split(",")[5]) for line in body})
+
+    assert levels() == [("school", a0.laestab)]
+    officer = login(world.a.users[Role.LA_DATA_OFFICER])
+    assert officer.post("/reports/", {"dataset": "eyfsp", "share": "yes",
+                                      "query": "dataset=eyfsp"}).status_code == 302
+    school = login(world.a.users[Role.SCHOOL_USER])
+    assert levels() == [("la", ""), ("national", ""), ("school", a0.laestab)]
+    assert AuditEvent.objects.filter(event_type="report-sharing-changed").count() == 1
+
+
+def test_an_analyst_cannot_change_what_schools_see(world, login):
+    from keystage.accounts.models import Role
+
+    response = login(world.a.users[Role.LA_ANALYST]).post("/reports/", {"dataset": "eyfsp",
+                                                                        "share": "yes"})
     assert response.status_code == 403

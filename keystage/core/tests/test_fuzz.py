@@ -96,7 +96,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "returns:moderation": COLLECTION_GET,
     "returns:moderation-school": ("year", "format", "table"),
     "socialcare:home": (),
-    "analysis:report": ("dataset", "year", "by", "national", "format"),
+    "analysis:report": ("dataset", "year", "by", "national", "format", "share", "query"),
     "socialcare:return": ("format", "page"),
     "socialcare:children": ("unlinked", "q", "page"),
     "socialcare:child": ("match-pupil", "match-reason", "leave-reason"),

@@ -44,7 +44,7 @@ NAVIGATION = {
     Role.VIRTUAL_SCHOOL: ["Home", "Social care", "Schools", "Settings"],
     Role.TRANSFER_OFFICER: ["Home", "Schools", "Settings"],
     Role.LOST_PUPILS_OFFICER: ["Home", "Schools", "Settings"],
-    Role.SCHOOL_USER: ["Home", "Collections", "Cleaning", "Schools", "Settings"],
+    Role.SCHOOL_USER: ["Home", "Collections", "Cleaning", "Reports", "Schools", "Settings"],
     Role.NATIONAL_ANALYST: ["Home", "National figures", "Settings"],
 }
 ORGANISATION = {role: "Birmingham" for role in NAVIGATION} | {

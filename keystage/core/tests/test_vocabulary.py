@@ -13,6 +13,7 @@ import pytest
 from django.apps import apps
 
 from keystage import datasets, years
+from keystage.analysis.models import ReportSharing
 from keystage.cleaning.models import CleaningRun, Issue, LaEdit
 from keystage.cleaning.ruleset import load_rules
 from keystage.collection.forms import CollectionYearForm
@@ -24,6 +25,7 @@ from keystage.collection.models import (
     Submission,
 )
 from keystage.formats.assessment_spec import components
+from keystage.measures.primary import DATASETS as REPORTED
 from keystage.returns.layout import LAYOUTS_FILE, RETURN_COLLECTIONS
 from keystage.returns.models import ReturnFile
 from keystage.socialcare.models import CareReturn
@@ -52,6 +54,7 @@ CODE_FIELDS = {
     (LaEdit, "collection"): STATUTORY,
     (ReturnFile, "collection"): WITH_RETURN,
     (CareReturn, "dataset"): datasets.choices(datasets.of_family(datasets.Family.SOCIAL_CARE)),
+    (ReportSharing, "dataset"): datasets.choices([datasets.dataset(c) for c in REPORTED]),
 }
 # Field names that hold a dataset or cohort code wherever they appear.
 CODE_FIELD_NAMES = {"collection", "dataset", "cohort", "cohort_code"}

@@ -1,0 +1,28 @@
+"""What each LA shares of its reports with its schools."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from keystage import datasets
+from keystage.measures.primary import DATASETS
+
+REPORT_DATASET_CHOICES = datasets.choices([datasets.dataset(code) for code in DATASETS])
+
+
+class ReportSharing(models.Model):
+    """Whether an LA's schools see the emerging LA and national figures of a dataset yet."""
+
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
+    dataset = models.CharField(max_length=10, choices=REPORT_DATASET_CHOICES)
+    share_with_schools = models.BooleanField(default=False)
+    changed_by = models.ForeignKey("accounts.User", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["la", "dataset"],
+                                               name="one_sharing_per_la_dataset")]
+
+    def __str__(self) -> str:
+        return f"{self.la_id} {self.dataset}: {'shared' if self.share_with_schools else 'not'}"
