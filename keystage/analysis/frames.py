@@ -6,17 +6,13 @@ import polars as pl
 
 from keystage.collection.models import AssessmentResult, PupilRecord, Submission
 from keystage.context.models import Ks2Result
+from keystage.context.queries import _laestab_sql
 from keystage.core.bulk import read_frame
 from keystage.schools.models import Establishment, LocalAuthority
 
 
 def _t(model) -> str:
     return model._meta.db_table
-
-
-def _laestab(alias: str) -> str:
-    return (f"COALESCE(CASE WHEN {alias}.is_pvi THEN {alias}.urn ELSE {alias}.laestab END, "
-            f"{alias}.urn)")
 
 
 def _scope(la_id: int | None) -> tuple[str, list]:
@@ -27,7 +23,7 @@ def collection_frame(dataset: str, year: int, la_id: int | None) -> pl.DataFrame
     """One row per current record of a statutory collection, a column per component (latest)."""
     where, params = _scope(la_id)
     base = read_frame(
-        f"SELECT p.id, p.pupil_id, a.code, {_laestab('e')}, p.ncyear "  # noqa: S608
+        f"SELECT p.id, p.pupil_id, a.code, {_laestab_sql('e')}, p.ncyear "  # noqa: S608
         f"FROM {_t(PupilRecord)} p JOIN {_t(Submission)} s ON s.id = p.submission_id "
         f"JOIN {_t(Establishment)} e ON e.id = p.school_id "
         f"JOIN {_t(LocalAuthority)} a ON a.id = p.la_id "
@@ -53,7 +49,7 @@ def ks2_frame(year: int, la_id: int | None) -> pl.DataFrame:
     """The KS2 results file's rows, with the columns of its CSV layout."""
     where, params = _scope(la_id)
     return read_frame(
-        f"SELECT p.id, p.pupil_id, a.code, {_laestab('e')}, p.ncyear, "  # noqa: S608
+        f"SELECT p.id, p.pupil_id, a.code, {_laestab_sql('e')}, p.ncyear, "  # noqa: S608
         f"CAST(k.read_score AS TEXT), k.read_outcome, CAST(k.mat_score AS TEXT), "
         f"k.mat_outcome, CAST(k.gps_score AS TEXT), k.gps_outcome, k.writ_ta_outcome "
         f"FROM {_t(Ks2Result)} k JOIN {_t(PupilRecord)} p ON p.id = k.record_id "
@@ -72,7 +68,7 @@ def census_year2(year: int, la_id: int | None) -> pl.DataFrame:
     """Pupils in Year 2 in the year's spring census, at their census school."""
     where, params = _scope(la_id)
     return read_frame(
-        f"SELECT DISTINCT p.pupil_id, a.code, {_laestab('e')} "  # noqa: S608
+        f"SELECT DISTINCT p.pupil_id, a.code, {_laestab_sql('e')} "  # noqa: S608
         f"FROM {_t(PupilRecord)} p JOIN {_t(Submission)} s ON s.id = p.submission_id "
         f"JOIN {_t(Establishment)} e ON e.id = p.school_id "
         f"JOIN {_t(LocalAuthority)} a ON a.id = p.la_id "

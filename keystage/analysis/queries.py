@@ -14,9 +14,10 @@ def report_rows(la: LocalAuthority, dataset: str, year: int, *, by: str | None =
     from keystage.analysis.frames import pupil_outcomes
     from keystage.context.queries import pupil_characteristics
 
-    ours = pupil_outcomes(dataset, year, la.pk)
-    # Every LA's pupils give the emerging national figure (and the bands against it).
+    # Every LA's pupils give the emerging national figure (and the bands against it); the LA's
+    # own are among them, read once.
     everyone = pupil_outcomes(dataset, year, None)
+    ours = everyone.filter(pl.col("la") == la.code)
     characteristics = pl.DataFrame(schema={"pupil_id": pl.Int64,
                                            **dict.fromkeys(primary.GROUPS, pl.String)})
     if by == "group":
