@@ -20,6 +20,7 @@ from keystage.audit.log import record_event
 from keystage.audit.models import EventType
 from keystage.collection.actions import FileOutcome, _store_original
 from keystage.collection.inputs import InputFile
+from keystage.collection.intake import _fits
 from keystage.collection.models import ReceivedFile
 from keystage.core.bulk import allocate_ids, bulk_insert, bulk_insert_frame
 from keystage.formats.care import children_of, rows_of
@@ -42,8 +43,6 @@ _CHILD_FIELDS = ["id", "care_return", "la", "child_id", "line", "upn", "former_u
                  "upn_unknown", "dob_text", "dob", "sex", "sex_code", "ethnicity", "episodes",
                  "reviews", "missing", "cin_details", "assessments", "cpp_plans",
                  "link_method", "left_unlinked"]
-_LIMITS = {"child_id": 40, "upn": 20, "former_upn": 20, "upn_unknown": 10, "dob_text": 40,
-           "sex_code": 10, "ethnicity": 10}
 
 
 def social_care_kind(head: bytes) -> str | None:
@@ -151,14 +150,12 @@ def _load(files: list[CareFile], *, la, year: int, acting_user, confirm: bool,
                      f"March {shown}, not {year}. Import it with --year {min(named)} (or "
                      "choose that year on the upload page). Nothing was stored.", file.warnings)
     children = children_of(file)
-    for column, limit in _LIMITS.items():
-        long = children.filter(pl.col(column).str.len_chars() > limit)
-        if long.height:
-            line, value = long.select("line", column).row(0)
-            return _each(files, "refused", f"line {line}: the {column.replace('_', ' ')} "
-                         f"{value[:40]!r} is longer than {limit} characters. Correct it in the "
-                         "case management system and send the return again. Nothing was "
-                         "stored.", file.warnings)
+    try:
+        # Values too long for their column (or counts out of range) refuse the return, named.
+        _fits(children, CareChild, [f for f in _CHILD_FIELDS[3:] if f in children.columns],
+              file.filename, lambda row: row["line"])
+    except FormatError as error:
+        return _each(files, "refused", f"{error} Nothing was stored.", file.warnings)
     digest = hashlib.sha256("".join(sorted(f.sha256 for f in files)).encode()).hexdigest()
     current = CareReturn.objects.filter(la=la, dataset=dataset.code, year=year,
                                         status=ReturnStatus.CURRENT).first()

@@ -352,3 +352,14 @@ def test_the_list_pages_take_the_same_queries_for_few_children_or_many(
     for url in ("/social-care/", "/social-care/children/", "/social-care/looked-after/",
                 f"/social-care/returns/{CareReturn.objects.get().pk}/"):
         _queries_of(client, url, django_assert_max_num_queries, 14)
+
+
+def test_a_child_id_too_long_for_its_column_refuses_the_return_naming_the_line(
+        world, tmp_path, capsys):
+    header = HEADER + "X" * 50 + ",1,01/01/2015,WBRI,UN1,,\n"
+
+    assert main(["import", str(_903(tmp_path, header=header)), "--la", "330",
+                 "--year", "2026"]) == 2
+    out = capsys.readouterr().out
+    assert "line 5" in out and "longer than 40 characters" in out
+    assert not CareReturn.objects.exists()
