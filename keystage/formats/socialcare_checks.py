@@ -11,17 +11,15 @@ fault with the table, line and column, for the LA to fix in its case management 
 
 from __future__ import annotations
 
-import csv
 import functools
 from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
 
+from keystage.formats.datafiles import DATA, data_rows, year_code_lists
 from keystage.formats.errors import DataFileError
 from keystage.formats.kinds import DatasetFile
 
-DATA = Path(__file__).parent / "data"
 FINDING_SCHEMA = {"code": pl.String, "severity": pl.String, "table": pl.String,
                   "line": pl.Int64, "column": pl.String, "child": pl.String,
                   "value": pl.String, "message": pl.String}
@@ -54,11 +52,7 @@ class ColumnSpec:
 
 def _rows(name: str):
     path = DATA / name
-    with open(path, newline="", encoding="utf-8") as handle:
-        lines = [(n, line) for n, line in enumerate(handle, start=1)
-                 if line.strip() and not line.startswith("#")]
-    for (number, _), row in zip(lines[1:], csv.DictReader(line for _, line in lines),
-                                strict=False):
+    for number, row in data_rows(path):
         yield path, number, row
 
 
@@ -106,11 +100,7 @@ def code_lists(dataset: str) -> dict[str, tuple[tuple[str, int, int | None], ...
         from keystage.formats.ssda903 import codes
 
         return codes()
-    lists: dict[str, list] = {}
-    for _, _, row in _rows("cin_codes.csv"):
-        lists.setdefault(row["code_list"], []).append(
-            (row["code"], int(row["year_from"]), int(row["year_to"]) if row["year_to"] else None))
-    return {name: tuple(values) for name, values in lists.items()}
+    return year_code_lists(DATA / "cin_codes.csv")
 
 
 @functools.cache

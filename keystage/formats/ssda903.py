@@ -28,19 +28,17 @@ warning, never silently dropped; a <CHILD> that is not directly in <EXPSSDA903> 
 
 from __future__ import annotations
 
-import csv
 import functools
 from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
 
 from keystage.formats.csvsource import header_of, read_csv
+from keystage.formats.datafiles import DATA, data_rows, year_code_lists
 from keystage.formats.errors import DataFileError, FormatError
 from keystage.formats.kinds import DatasetFile
 from keystage.formats.safexml import read_root, root_is
 
-DATA = Path(__file__).parent / "data"
 ROW = "row"
 _RESEND = "Export the return again from the case management system."
 MAX_BYTES = 500 * 1024 * 1024
@@ -64,21 +62,12 @@ class Column:
         return self.year_from <= year and (self.year_to is None or year <= self.year_to)
 
 
-def _rows(path: Path):
-    with open(path, newline="", encoding="utf-8") as handle:
-        lines = [(n, line) for n, line in enumerate(handle, start=1)
-                 if line.strip() and not line.startswith("#")]
-    reader = csv.DictReader(line for _, line in lines)
-    for (number, _), row in zip(lines[1:], reader, strict=False):
-        yield number, row
-
-
 @functools.cache
 def columns() -> tuple[Column, ...]:
     """Every column of every 903 table, with the years it is collected."""
     path = DATA / "ssda903_columns.csv"
     found = []
-    for number, row in _rows(path):
+    for number, row in data_rows(path):
         try:
             found.append(Column(
                 row["table"], row["column"].upper(), int(row["year_from"]),
@@ -94,16 +83,7 @@ def columns() -> tuple[Column, ...]:
 @functools.cache
 def codes() -> dict[str, tuple[tuple[str, int, int | None], ...]]:
     """Each code list: (code, first year, last year or None)."""
-    path = DATA / "ssda903_codes.csv"
-    lists: dict[str, list] = {}
-    for number, row in _rows(path):
-        try:
-            lists.setdefault(row["code_list"], []).append(
-                (row["code"], int(row["year_from"]),
-                 int(row["year_to"]) if row["year_to"] else None))
-        except (KeyError, ValueError) as error:
-            raise DataFileError(path, number, f"not a valid code row ({error})") from None
-    return {name: tuple(values) for name, values in lists.items()}
+    return year_code_lists(DATA / "ssda903_codes.csv")
 
 
 def code_list(name: str, year: int | None) -> list[str]:
