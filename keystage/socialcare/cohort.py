@@ -9,10 +9,13 @@ NC year from the latest census, and the latest result of every dataset Keystage 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
+
+import polars as pl
 
 from keystage import datasets, years
 from keystage.collection.models import PupilRecord, SubmissionStatus
+from keystage.formats.ssda903 import parse_903_date
 from keystage.socialcare.models import (
     CareChild,
     CareReturn,
@@ -58,17 +61,27 @@ class CohortChild:
                 "Y" if self.has_education_record else "N"]
 
 
-def _date(text: str | None) -> date | None:
-    try:
-        return datetime.strptime((text or "").strip(), "%d/%m/%Y").date()
-    except ValueError:
-        return None
-
-
 def latest_903(la) -> CareReturn | None:
     """The LA's current SSDA903 of the latest collection year loaded."""
     return (CareReturn.objects.filter(la=la, dataset="ssda903", status=ReturnStatus.CURRENT)
             .order_by("-year").first())
+
+
+def _open_latest_episodes(care_return: CareReturn) -> list[tuple[CareChild, dict]]:
+    """Each child whose latest episode (by start, then line) has no end, with that episode."""
+    rows = CareRow.objects.filter(care_return=care_return, table="episodes",
+                                  child__isnull=False).values_list("child_id", "line", "data")
+    frame = pl.DataFrame(
+        [(child, line, data.get("decom"), data.get("dec"), data.get("ls"), data.get("place"))
+         for child, line, data in rows],
+        schema={"child": pl.Int64, "line": pl.Int64, "decom": pl.String, "dec": pl.String,
+                "ls": pl.String, "place": pl.String}, orient="row")
+    latest = (frame.with_columns(started=parse_903_date(frame["decom"]))
+              .drop_nulls("started").sort("started", "line").unique("child", keep="last")
+              .filter(pl.col("dec").fill_null("").str.strip_chars() == ""))
+    children = CareChild.objects.in_bulk(latest["child"].to_list())
+    return [(children[row["child"]], row) for row in latest.iter_rows(named=True)
+            if row["child"] in children]
 
 
 def looked_after_cohort(la) -> tuple[CareReturn | None, list[CohortChild]]:
@@ -76,28 +89,12 @@ def looked_after_cohort(la) -> tuple[CareReturn | None, list[CohortChild]]:
     care_return = latest_903(la)
     cohort: dict[str, CohortChild] = {}
     if care_return is not None:
-        children = {c.child_id: c for c in CareChild.objects.filter(care_return=care_return)}
-        latest: dict[str, dict] = {}
-        for child_id, data in (CareRow.objects.filter(care_return=care_return,
-                                                      table="episodes")
-                               .values_list("child__child_id", "data")):
-            started = _date(data.get("decom"))
-            if child_id is None or started is None:
-                continue
-            if child_id not in latest or started >= _date(latest[child_id].get("decom")):
-                latest[child_id] = data
-        for child_id, episode in latest.items():
-            if (episode.get("dec") or "").strip():
-                continue
-            child = children.get(child_id)
-            started = _date(episode.get("decom"))
-            cohort[child_id] = CohortChild(
-                child_id=child_id, upn=child.upn if child else "",
-                dob=child.dob if child else None, sex=child.sex if child else "",
-                in_care_since=started.isoformat() if started else "",
-                legal_status=episode.get("ls") or "",
-                placement=episode.get("place") or "",
-                pupil_id=child.pupil_id if child else None)
+        for child, episode in _open_latest_episodes(care_return):
+            cohort[child.child_id] = CohortChild(
+                child_id=child.child_id, upn=child.upn, dob=child.dob, sex=child.sex,
+                in_care_since=episode["started"].isoformat(),
+                legal_status=episode["ls"] or "", placement=episode["place"] or "",
+                pupil_id=child.pupil_id)
     since = care_return.submitted_at if care_return else None
     changes = LookedAfterChange.objects.filter(la=la).order_by("on", "id")
     if since is not None:
