@@ -22,10 +22,10 @@ from keystage.collection.actions import FileOutcome, _store_original
 from keystage.collection.inputs import InputFile
 from keystage.collection.intake import _fits
 from keystage.collection.models import ReceivedFile
-from keystage.core.bulk import allocate_ids, bulk_insert, bulk_insert_frame
+from keystage.core.bulk import allocate_ids, bulk_insert_frame
 from keystage.formats.care import children_of, rows_of
 from keystage.formats.errors import FormatError
-from keystage.formats.kinds import SNIFF_BYTES, DatasetFile, kind_of
+from keystage.formats.kinds import KINDS, SNIFF_BYTES, DatasetFile, kind_of
 from keystage.socialcare.models import (
     CareChild,
     CareFinding,
@@ -107,8 +107,7 @@ def _read(files: list[CareFile], year: int) -> DatasetFile:
         from keystage.formats.ssda903 import read_ssda903_return
 
         return read_ssda903_return([(f.name, f.data) for f in files], year=year)
-    kind = kind_of(files[0].data[:SNIFF_BYTES])
-    return kind.read(files[0].data, filename=files[0].name, year=year)
+    return KINDS[files[0].kind].read(files[0].data, filename=files[0].name, year=year)
 
 
 def _each(files: list[CareFile], status: str, message: str, warnings=()) -> list[FileOutcome]:
@@ -169,8 +168,7 @@ def _load(files: list[CareFile], *, la, year: int, acting_user, confirm: bool,
                      file.warnings)
     care_return = do_load_care_return(file, files, children, digest=digest, la=la, year=year,
                                       replaces=current, acting_user=acting_user)
-    linked = care_return.care_children.filter(pupil__isnull=False).count()
-    found = care_return.report.get("findings", 0)
+    linked, found = care_return.report["linked"], care_return.report["findings"]
     return _each(files, "committed", f"{label} {years.academic_year_label(year)}: "
                  f"{care_return.children} children, {care_return.rows} rows; {linked} linked "
                  "to pupils" + (" (replaced the earlier return)" if current else "")
@@ -197,13 +195,17 @@ def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.D
         replaces.status = ReturnStatus.REPLACED
         replaces.save(update_fields=["status"])
     rows = rows_of(file)
+    from keystage.formats.socialcare_checks import check_return
+
+    findings = check_return(file, year)
     care_return = CareReturn.objects.create(
         la=la, dataset=file.dataset, year=year, replaces=replaces, digest=digest,
         reference_date=file.reference_date, software=file.software[:100],
         children=children.height, rows=rows.height, submitted_by=acting_user,
         submitted_by_name=acting_user.username if acting_user else "command line",
         report={"warnings": file.warnings, "kind": file.kind, "files": [f.name for f in files],
-                "tables": {t: fr.height for t, fr in file.frames.items()}},
+                "tables": {t: fr.height for t, fr in file.frames.items()},
+                "findings": findings.height},
     )
     care_return.files.set(received)
     ids = allocate_ids(CareChild, children.height)
@@ -223,20 +225,19 @@ def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.D
                       rows.join(first, on="child_id", how="left").select(
                           care_return=pl.lit(care_return.pk, pl.Int64), child="child",
                           table="table", line="line", data="data"))
-    from keystage.formats.socialcare_checks import check_return
-
-    findings = check_return(file, year)
-    bulk_insert(CareFinding, ["care_return", "code", "severity", "table", "line", "column",
-                              "child_id", "value", "message"],
-                ((care_return.pk, code, severity, table, line or 0, column[:60], child[:40],
-                  value[:100], message)
-                 for code, severity, table, line, column, child, value, message
-                 in findings.iter_rows()))
-    care_return.report["findings"] = findings.height
-    care_return.save(update_fields=["report"])
+    bulk_insert_frame(CareFinding, ["care_return", "code", "severity", "table", "line",
+                                    "column", "child_id", "value", "message"],
+                      findings.select(care_return=pl.lit(care_return.pk, pl.Int64), code="code",
+                                      severity="severity", table="table",
+                                      line=pl.col("line").fill_null(0),
+                                      column=pl.col("column").str.slice(0, 60),
+                                      child_id=pl.col("child").fill_null("").str.slice(0, 40),
+                                      value="value", message="message"))
     from keystage.socialcare.linking import link_care_return
 
     linked = link_care_return(care_return)
+    care_return.report["linked"] = linked
+    care_return.save(update_fields=["report"])
     record_event(
         EventType.CARE_RETURN_REPLACED if replaces else EventType.CARE_RETURN_LOADED,
         acting_user=acting_user, la=la, obj=care_return,

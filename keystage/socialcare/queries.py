@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from keystage.formats.ssda903 import parse_903_date
 from keystage.socialcare.models import CareChild, CareReturn, CareRow, ReturnStatus
 
 EXPORT_COLUMNS = ("source", "child_id", "upn", "dob", "sex", "episodes", "reviews", "missing",
@@ -18,14 +19,18 @@ def current_returns(la, year: int) -> dict[str, CareReturn]:
 
 
 def _dates(rows: list[tuple], names: tuple[str, ...], columns: tuple[str, ...],
-           fmt: str) -> pl.DataFrame:
+           parse) -> pl.DataFrame:
     """pupil_id and the named text fields of each row's data, parsed as dates (null if not)."""
     frame = pl.DataFrame(
         [(pupil_id, *[(data or {}).get(n) for n in names]) for pupil_id, data in rows],
         schema={"pupil_id": pl.Int64, **dict.fromkeys(columns, pl.String)}, orient="row",
     )
-    return frame.with_columns(pl.col(c).str.strip_chars().str.strptime(pl.Date, fmt, strict=False)
-                              for c in columns)
+    return frame.with_columns(parse(frame[c]).alias(c) for c in columns)
+
+
+def _iso_date(series: pl.Series) -> pl.Series:
+    """A CIN date column (YYYY-MM-DD) as dates, null where it is not one."""
+    return series.str.strip_chars().str.strptime(pl.Date, "%Y-%m-%d", strict=False)
 
 
 def _table(care_return: CareReturn, table: str) -> list[tuple]:
@@ -41,14 +46,14 @@ def care_sources(la, year: int) -> dict[str, pl.DataFrame]:
                                            schema={"dataset": pl.String})}
     if "ssda903" in returns:
         sources["care_episodes"] = _dates(_table(returns["ssda903"], "episodes"),
-                                          ("decom", "dec"), ("decom", "dec"), "%d/%m/%Y")
+                                          ("decom", "dec"), ("decom", "dec"), parse_903_date)
     if "cin" in returns:
         sources["cin_details"] = _dates(_table(returns["cin"], "cin_details"),
                                         ("referral_date", "closure_date"),
-                                        ("referral_date", "closure_date"), "%Y-%m-%d")
+                                        ("referral_date", "closure_date"), _iso_date)
         sources["cpp_plans"] = _dates(_table(returns["cin"], "cpp"),
                                       ("start_date", "end_date"), ("start_date", "end_date"),
-                                      "%Y-%m-%d")
+                                      _iso_date)
     return sources
 
 
