@@ -27,6 +27,9 @@ SETTINGS_HELP = {
     "EMAIL_HOST_PASSWORD": "SMTP password",
     "EMAIL_USE_TLS": "1 to use STARTTLS (default 1)",
     "DEFAULT_FROM_EMAIL": "the From address of emails Keystage sends",
+    "KEYSTAGE_FILE_KEYS": "comma-separated Fernet keys that encrypt stored transfer files, newest "
+    "first (older keys only decrypt, for rotation); default: a key derived from SECRET_KEY",
+    "TRANSFER_RETENTION_DAYS": "days a transfer file is kept before it is deleted (default 90)",
     "SESSION_IDLE_MINUTES": "minutes of inactivity after which a user is logged out (default 30)",
     "LOGIN_LOCKOUT_ATTEMPTS": "failed logins for one user name from one address before that "
     "pair must wait (default 5)",
@@ -106,6 +109,7 @@ INSTALLED_APPS = [
     "keystage.context",
     "keystage.pupils",
     "keystage.socialcare",
+    "keystage.transfer",
     "keystage.analysis",
     "keystage.cleaning",
     "keystage.returns",
@@ -305,6 +309,11 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _env_flag("EMAIL_USE_TLS", default=True)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Keystage <no-reply@keystage.invalid>")
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
+
+# Transfer files (CTFs between schools) are kept encrypted and deleted after this many days.
+KEYSTAGE_FILE_KEYS = [k.strip() for k in os.environ.get("KEYSTAGE_FILE_KEYS", "").split(",")
+                      if k.strip()]
+TRANSFER_RETENTION_DAYS = int(os.environ.get("TRANSFER_RETENTION_DAYS", "90"))
 
 # Grid page sizes a user may choose; every table pages at the user's choice.
 PAGE_SIZE_CHOICES = (10, 25, 50, 100, 250)

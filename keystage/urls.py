@@ -11,6 +11,7 @@ urlpatterns = [
     path("collection/", include("keystage.collection.urls")),
     path("pupils/", include("keystage.pupils.urls")),
     path("social-care/", include("keystage.socialcare.urls")),
+    path("transfer/", include("keystage.transfer.urls")),
     path("reports/", include("keystage.analysis.urls")),
     path("cleaning/", include("keystage.cleaning.urls")),
     path("returns/", include("keystage.returns.urls")),

@@ -431,3 +431,95 @@ def access_report_sharing(user, action: str = "view-analysis"):
 
     la = access_user_la(user, action)
     return ReportSharing.objects.filter(la=la)
+
+
+def _transfers_in_scope(user):
+    """Transfer files a user's tenancy reaches: a school's own traffic (sent or received); an
+    LA user's, every file from or to its schools and every file held for it."""
+    from django.db.models import Q
+
+    from keystage.transfer.models import TransferFile
+
+    files = TransferFile.objects.select_related("from_school", "to_school", "to_la", "from_la")
+    if not getattr(user, "is_authenticated", False):
+        return files.none()
+    if user.role == Role.SCHOOL_USER:
+        return files.filter(Q(from_school_id=user.school_id) | Q(to_school_id=user.school_id))
+    if user.la_id is not None:
+        return files.filter(Q(from_la_id=user.la_id) | Q(to_la_id=user.la_id))
+    return files.none()
+
+
+def access_transfers(user, action: str = "transfer-files"):
+    """The transfer files the user may see: their school's, or their LA's schools' traffic."""
+    require_permission(user, action)
+    return _transfers_in_scope(user)
+
+
+def access_transfer_by_id(user, transfer_id: int, action: str = "transfer-files"):
+    """One transfer file in the user's scope: 404 outside it, 403 if the role forbids it."""
+    found = _transfers_in_scope(user).filter(pk=transfer_id).first()
+    if found is None:
+        raise Http404("No such transfer file.")
+    require_permission(user, action)
+    return found
+
+
+def access_transfer_notices(user, action: str = "transfer-files"):
+    """Notices for the user: their school's, or (LA officers) their LA's own."""
+    from keystage.transfer.models import TransferNotice
+
+    require_permission(user, action)
+    notices = TransferNotice.objects.filter(dismissed_at__isnull=True)
+    if user.role == Role.SCHOOL_USER:
+        return notices.filter(school_id=user.school_id)
+    return notices.filter(la_id=user.la_id, school__isnull=True)
+
+
+def access_transfer_notice_by_id(user, notice_id: int, action: str = "transfer-files"):
+    """One notice for the user: 404 for anyone else's."""
+    from keystage.transfer.models import TransferNotice
+
+    notices = TransferNotice.objects.all()
+    if not getattr(user, "is_authenticated", False):
+        notices = notices.none()
+    elif user.role == Role.SCHOOL_USER:
+        notices = notices.filter(school_id=user.school_id)
+    else:
+        notices = notices.filter(la_id=user.la_id, school__isnull=True)
+    found = notices.filter(pk=notice_id).first()
+    if found is None:
+        raise Http404("No such notice.")
+    if not (has_permission(user, "transfer-files") or has_permission(user, "manage-lost-pupils")):
+        raise PermissionDenied("Your role does not allow this.")
+    return found
+
+
+def access_lost_pupils(user, action: str = "manage-lost-pupils"):
+    """The LA's lost-pupils register (lost and found)."""
+    from keystage.transfer.models import LostPupil
+
+    la = access_user_la(user, action)
+    return LostPupil.objects.filter(la=la)
+
+
+def access_lost_pupil_by_id(user, lost_id: int, action: str = "manage-lost-pupils"):
+    """One pupil of the LA's register: 404 outside the LA (and for school users), else 403."""
+    from keystage.transfer.models import LostPupil
+
+    return _la_object_by_id(user, LostPupil, lost_id, action, "No such lost pupil.")
+
+
+def access_lost_matches(user, action: str = "manage-lost-pupils"):
+    """Near matches of the LA's lost pupils waiting for an officer."""
+    from keystage.transfer.models import LostMatch
+
+    la = access_user_la(user, action)
+    return LostMatch.objects.filter(la=la)
+
+
+def access_lost_match_by_id(user, match_id: int, action: str = "manage-lost-pupils"):
+    """One near match of the LA's register: 404 outside the LA, else 403."""
+    from keystage.transfer.models import LostMatch
+
+    return _la_object_by_id(user, LostMatch, match_id, action, "No such match.")

@@ -47,6 +47,14 @@ class EventType(models.TextChoices):
     CARE_CHILD_LEFT = "care-child-left", "Social care child left unlinked"
     CARE_COHORT_CHANGED = "care-cohort-changed", "Looked-after cohort changed by hand"
     REPORT_SHARING_CHANGED = "report-sharing-changed", "What schools see of the reports changed"
+    TRANSFER_SENT = "transfer-sent", "Transfer file sent"
+    TRANSFER_DOWNLOADED = "transfer-downloaded", "Transfer file downloaded"
+    TRANSFER_REJECTED = "transfer-rejected", "Transfer file rejected"
+    TRANSFER_ROUTED = "transfer-routed", "Held transfer file routed to a school"
+    TRANSFERS_DELETED = "transfers-deleted", "Transfer files past retention deleted"
+    LOST_PUPIL_FOUND = "lost-pupil-found", "Lost pupil found"
+    LOST_MATCH_REJECTED = "lost-match-rejected", "Near match of a lost pupil rejected"
+    TRANSFER_NOTICE_DISMISSED = "transfer-notice-dismissed", "Transfer notice dismissed"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

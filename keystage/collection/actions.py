@@ -567,9 +567,12 @@ def _link(submission_ids: list[int]) -> None:
     """Link the records of these submissions to pupils: once per chunk of a batch, as the
     matcher reads the LA's pupils whole (keystage/pupils/linking.py)."""
     from keystage.pupils.linking import link_submissions
+    from keystage.transfer.lost import find_lost_in_submissions
 
     if submission_ids:
         link_submissions(submission_ids)
+        # Any LA's lost pupils this load names are found now (keystage/transfer/lost.py).
+        find_lost_in_submissions(submission_ids)
 
 
 def _measures(collection: str, pupil: _ParsedPupil) -> tuple:

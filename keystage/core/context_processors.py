@@ -13,6 +13,8 @@ NAVIGATION = (
     ("Cleaning", "cleaning:overview", "view-reports"),
     ("Pupils", "pupils:search", "view-pupils"),
     ("Social care", "socialcare:home", "view-social-care"),
+    ("Transfers", "transfer:home", "transfer-files"),
+    ("Lost pupils", "transfer:lost", "manage-lost-pupils"),
     ("Reports", "analysis:report", "view-analysis"),
     ("Returns", "returns:list", "make-returns"),
     ("Schools", "schools:list", "view-schools"),

@@ -124,6 +124,8 @@ class CtfPupil:
     sex: str
     ncyear: str | None
     assessments: list[CtfAssessment]
+    # A full (transfer) CTF's BasicDetails/FormerUPN; empty in assessment files.
+    former_upn: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -835,7 +837,7 @@ class CtfReader:
             elif name == "basicdetails":
                 for item in child:
                     key = _local_name(item.tag)
-                    if key in ("ncyearactual", "middlenames") and key not in found:
+                    if key in ("ncyearactual", "middlenames", "formerupn") and key not in found:
                         text = _text(item)
                         if text:
                             found[key] = text
@@ -855,6 +857,7 @@ class CtfReader:
             sex=(found.get("sex") or found.get("gender") or "").upper(),
             ncyear=_ncyear(found.get("ncyearactual", "")),
             assessments=assessments,
+            former_upn=found.get("formerupn", "").upper(),
         )
 
     def _stage_assessments(self, container: etree._Element, out: list[CtfAssessment]) -> None:

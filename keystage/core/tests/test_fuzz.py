@@ -101,6 +101,13 @@ PAGES: dict[str, tuple[str, ...]] = {
     "socialcare:children": ("unlinked", "q", "page"),
     "socialcare:child": ("match-pupil", "match-reason", "leave-reason"),
     "socialcare:cohort": ("format", "child_id", "change", "on", "pupil", "reason"),
+    "transfer:home": ("status", "page", "school"),
+    "transfer:download": (),
+    "transfer:file": ("reject-reason", "route-laestab", "route-reason"),
+    "transfer:notice-dismiss": (),
+    "transfer:lost": ("q", "status", "format", "page"),
+    "transfer:lost-pupil": ("laestab", "note"),
+    "transfer:lost-match": ("decision", "reason"),
 }
 ROLES = (Role.LA_ADMIN, Role.LA_DATA_OFFICER, Role.SCHOOL_USER)
 
@@ -184,6 +191,24 @@ def _care_child(part):
     return child
 
 
+def _transfer(part):
+    """A file from the LA's second school to its first (the school user's inbox)."""
+    from keystage.transfer.actions import send_transfer_files
+    from keystage.transfer.models import TransferFile
+    from keystage.transfer.tests.builder import full_pupil, transfer_ctf
+
+    found = TransferFile.objects.filter(to_school=part.schools[0]).first()
+    if found is None:
+        sender = part.schools[1]
+        [outcome] = send_transfer_files(
+            [("fuzz.xml", transfer_ctf(part.la.code, sender.estab, part.la.code,
+                                       part.schools[0].estab,
+                                       [full_pupil("A330200221001", "Fuzz", "Ed", "2016-01-01")]))],
+            from_school=sender, acting_user=None)
+        found = outcome.transfer
+    return found
+
+
 def _path_args(world, name: str, pattern: URLPattern) -> dict:
     part = world.a
     school = part.schools[0]
@@ -205,6 +230,9 @@ def _path_args(world, name: str, pattern: URLPattern) -> dict:
         "import_id": 1,
         "review_id": 1,
         "child_id": _care_child(part).pk,
+        "transfer_id": _transfer(part).pk,
+        "lost_id": 1,
+        "match_id": 1,
         "uidb64": "MQ",
         "token": "set-password",
     }

@@ -42,9 +42,10 @@ NAVIGATION = {
     Role.LA_ANALYST: ["Home", "Collections", "Cleaning", "Pupils", "Reports", "Schools",
                       "Settings"],
     Role.VIRTUAL_SCHOOL: ["Home", "Social care", "Schools", "Settings"],
-    Role.TRANSFER_OFFICER: ["Home", "Schools", "Settings"],
-    Role.LOST_PUPILS_OFFICER: ["Home", "Schools", "Settings"],
-    Role.SCHOOL_USER: ["Home", "Collections", "Cleaning", "Reports", "Schools", "Settings"],
+    Role.TRANSFER_OFFICER: ["Home", "Transfers", "Schools", "Settings"],
+    Role.LOST_PUPILS_OFFICER: ["Home", "Lost pupils", "Schools", "Settings"],
+    Role.SCHOOL_USER: ["Home", "Collections", "Cleaning", "Transfers", "Reports", "Schools",
+                       "Settings"],
     Role.NATIONAL_ANALYST: ["Home", "National figures", "Settings"],
 }
 ORGANISATION = {role: "Birmingham" for role in NAVIGATION} | {

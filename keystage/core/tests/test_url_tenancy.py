@@ -60,6 +60,10 @@ class Objects:
     notice: object
     review: object
     care_child: object
+    transfer: object
+    transfer_notice: object
+    lost: object
+    lost_match: object
 
 
 def _send(part, index: int, first_serial: int) -> None:
@@ -93,7 +97,36 @@ def _objects_of(part, index: int, return_file) -> Objects:
                                        title="LA edits overwritten", body="Check them."),
         review=_review_of(part, school),
         care_child=_care_child_of(part, index),
+        **_transfer_objects_of(part, index),
     )
+
+
+def _transfer_objects_of(part, index: int) -> dict:
+    """A file from the school to the LA's academy, and one to an unknown destination."""
+    from keystage.transfer.actions import send_transfer_files
+    from keystage.transfer.models import LostMatch, TransferNotice
+    from keystage.transfer.tests.builder import full_pupil, transfer_ctf
+
+    school = part.schools[index]
+    code = part.la.code
+    moving = full_pupil(f"A{code}{school.estab}2100{index}", f"Mover{code}", "Ann", "2016-01-02")
+    gone = full_pupil(f"A{code}{school.estab}2200{index}", f"Gone{code}", "Bo", "2016-03-04")
+    sent = send_transfer_files(
+        [("moving.xml", transfer_ctf(code, school.estab, code, "4001", [moving])),
+         ("gone.xml", transfer_ctf(code, school.estab, "XXX", "XXXX", [gone]))],
+        from_school=school, acting_user=None)
+    assert [o.status for o in sent] == ["sent", "lost"], [o.message for o in sent]
+    from keystage.transfer.models import LostPupil
+
+    lost = LostPupil.objects.get(transfer=sent[1].transfer)
+    return {
+        "transfer": sent[0].transfer,
+        "transfer_notice": TransferNotice.objects.create(la=part.la, school=school,
+                                                         title="t", body="b"),
+        "lost": lost,
+        "lost_match": LostMatch.objects.create(lost=lost, la=part.la, laestab="9999999",
+                                               source="census", score=0.9, reason="near"),
+    }
 
 
 def _care_child_of(part, index: int):
@@ -194,6 +227,14 @@ CASES: dict[str, Case] = {
                              school_scoped=False),
     "socialcare:return": Case(lambda o: {"return_id": o.care_child.care_return_id},
                               Role.LA_DATA_OFFICER, school_scoped=False),
+    "transfer:file": Case(lambda o: {"transfer_id": o.transfer.pk}, Role.TRANSFER_OFFICER),
+    "transfer:download": Case(lambda o: {"transfer_id": o.transfer.pk}, Role.TRANSFER_OFFICER),
+    "transfer:notice-dismiss": Case(lambda o: {"notice_id": o.transfer_notice.pk},
+                                    Role.TRANSFER_OFFICER, method="post"),
+    "transfer:lost-pupil": Case(lambda o: {"lost_id": o.lost.pk}, Role.LOST_PUPILS_OFFICER,
+                                school_scoped=False),
+    "transfer:lost-match": Case(lambda o: {"match_id": o.lost_match.pk},
+                                Role.LOST_PUPILS_OFFICER, method="post", school_scoped=False),
 }
 
 # Parameters that are no object's key, with the reason.

@@ -1,4 +1,5 @@
-"""keystage worker: runs queued background jobs, and sweeps expired uploads every hour."""
+"""keystage worker: runs queued background jobs, and sweeps expired uploads and transfer files
+past their retention every hour."""
 
 import logging
 import time
@@ -15,13 +16,19 @@ SWEEP_SECONDS = 3600
 
 
 def sweep() -> None:
-    """Housekeeping between jobs: expired uploads and temporary files left by a crash."""
+    """Housekeeping between jobs: expired uploads and temporary files left by a crash, and
+    transfer files past their retention period."""
     from keystage.collection.actions import do_expire_waiting_uploads
+    from keystage.transfer.actions import do_delete_expired_transfers
 
     try:
         do_expire_waiting_uploads(acting_user=None)
     except Exception:  # the worker must keep running jobs even if housekeeping fails
         logger.exception("sweeping expired uploads failed")
+    try:
+        do_delete_expired_transfers(acting_user=None)
+    except Exception:
+        logger.exception("deleting transfer files past retention failed")
 
 
 def report_stale_jobs(write: Callable[[str], object]) -> None:

@@ -1,0 +1,53 @@
+"""The transfer and lost-pupils pages' forms."""
+
+from __future__ import annotations
+
+from django import forms
+
+from keystage.collection.forms import MultipleFileField
+from keystage.core.forms import GovukFormMixin
+
+
+class SendForm(GovukFormMixin, forms.Form):
+    files = MultipleFileField(
+        label="Common transfer files",
+        help_text="CTFs (XML) exported from your MIS for pupils who are leaving, or a ZIP of "
+        "them. The destination is read from each file: XXX and XXXX if nobody knows where the "
+        "pupil went.",
+        error_messages={"required": "Choose the CTFs to send."})
+    school = forms.ChoiceField(label="Send as school", required=False)
+
+    def __init__(self, *args, schools=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if schools is None:
+            del self.fields["school"]  # a school user sends as their own school
+        else:
+            self.fields["school"].required = True
+            self.fields["school"].choices = [("", "Choose the sending school")] + [
+                (s.laestab, f"{s.name} ({s.laestab})") for s in schools]
+
+
+class RejectForm(GovukFormMixin, forms.Form):
+    reason = forms.CharField(label="Why is the file rejected?", max_length=300,
+                             help_text="The sending school sees this, for example 'this pupil "
+                             "never joined us'.")
+
+
+class RouteForm(GovukFormMixin, forms.Form):
+    laestab = forms.RegexField(label="Route to school (LAESTAB)", regex=r"^\d{7}$",
+                               error_messages={"invalid": "Give a seven-digit LAESTAB."})
+    reason = forms.CharField(label="Why this school", max_length=300)
+
+
+class FoundForm(GovukFormMixin, forms.Form):
+    laestab = forms.CharField(label="School where the pupil is now (LAESTAB)", max_length=7,
+                              required=False, help_text="Leave empty if the pupil is not at a "
+                              "school in England.")
+    note = forms.CharField(label="How was the pupil found?", max_length=300)
+
+
+class DecideForm(GovukFormMixin, forms.Form):
+    decision = forms.ChoiceField(label="Is this the lost pupil?", widget=forms.RadioSelect,
+                                 choices=[("confirm", "Yes, the same child"),
+                                          ("reject", "No, a different child")])
+    reason = forms.CharField(label="Why", max_length=300)

@@ -1,0 +1,191 @@
+"""CTFs sent between schools, the lost-pupils register, and the notices that tell people.
+
+A TransferFile is one CTF a school (or an LA transfer officer for it) sent: the file itself is
+kept encrypted (keystage.core.sealed) until its retention period ends, with its pupils listed
+(TransferPupil) so the receiving school sees names before downloading. A file whose destination
+is unknown (XXXXXXX) or outside the maintained sector (MMMMMMM) puts each of its pupils in the
+sending LA's lost-pupils register (LostPupil) until they are found: automatically when any LA
+of the deployment loads a census, an assessment file or a transfer naming them, or by hand.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+UNKNOWN_DESTINATION = "XXXXXXX"
+LEFT_MAINTAINED_SECTOR = "MMMMMMM"
+LOST_DESTINATIONS = {UNKNOWN_DESTINATION: "Not known", LEFT_MAINTAINED_SECTOR:
+                     "Left the maintained sector"}
+
+
+class TransferStatus(models.TextChoices):
+    SENT = "sent", "Waiting to be downloaded"
+    DOWNLOADED = "downloaded", "Downloaded"
+    REJECTED = "rejected", "Rejected"
+    HELD = "held", "Held for the LA to route"
+    OUTSIDE = "outside", "Destination outside Keystage"
+    LOST = "lost", "In the lost-pupils register"
+
+
+class TransferFile(models.Model):
+    """One CTF sent by a school, with where it goes and what has happened to it."""
+
+    from_school = models.ForeignKey("schools.Establishment", on_delete=models.PROTECT,
+                                    related_name="+")
+    from_la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT,
+                                related_name="+")
+    from_laestab = models.CharField(max_length=7)
+    to_laestab = models.CharField(max_length=7)  # as the file gives it (XXXXXXX, MMMMMMM ...)
+    to_school = models.ForeignKey("schools.Establishment", null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    # The LA that routes or receives it: the destination school's, or the LA named by the
+    # destination's LEA when the school is not in the register.
+    to_la = models.ForeignKey("schools.LocalAuthority", null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField(default=0)
+    content = models.BinaryField(null=True)  # sealed; None once deleted
+    pupils = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=TransferStatus.choices)
+    note = models.CharField(max_length=300, blank=True)  # why held, or why rejected
+    # A copy sent on to the school where a lost pupil was found.
+    forwarded_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="+")
+    sent_by = models.ForeignKey("accounts.User", null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    sent_by_name = models.CharField(max_length=150)
+    sent_at = models.DateTimeField(auto_now_add=True)
+    downloaded_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        indexes = [models.Index(fields=["to_school", "status"]),
+                   models.Index(fields=["from_school", "sha256"]),
+                   models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.from_laestab} to {self.to_laestab})"
+
+
+class TransferPupil(models.Model):
+    """A pupil of a transfer file, as its header details say."""
+
+    transfer = models.ForeignKey(TransferFile, on_delete=models.CASCADE, related_name="rows")
+    line = models.PositiveIntegerField(default=0)
+    upn = models.CharField(max_length=20, blank=True)
+    former_upn = models.CharField(max_length=20, blank=True)
+    surname = models.CharField(max_length=100, blank=True)
+    forename = models.CharField(max_length=100, blank=True)
+    dob = models.DateField(null=True, blank=True)
+    sex = models.CharField(max_length=1, blank=True)
+
+    class Meta:
+        ordering = ["line", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.upn} in transfer {self.transfer_id}"
+
+
+class LostStatus(models.TextChoices):
+    LOST = "lost", "Lost"
+    FOUND = "found", "Found"
+
+
+class LostPupil(models.Model):
+    """A pupil in an LA's lost-pupils register, from a CTF with no known destination."""
+
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
+    transfer = models.ForeignKey(TransferFile, on_delete=models.PROTECT, related_name="+")
+    # The pupil's place among the file's pupils (0 first): lines cannot tell apart the pupils of
+    # a file written on one line.
+    position = models.PositiveIntegerField(default=0)
+    upn = models.CharField(max_length=20, blank=True)
+    former_upn = models.CharField(max_length=20, blank=True)
+    surname = models.CharField(max_length=100, blank=True)
+    forename = models.CharField(max_length=100, blank=True)
+    dob = models.DateField(null=True, blank=True)
+    sex = models.CharField(max_length=1, blank=True)
+    last_laestab = models.CharField(max_length=7)
+    left_on = models.DateField()
+    destination = models.CharField(max_length=7)  # XXXXXXX or MMMMMMM
+    status = models.CharField(max_length=5, choices=LostStatus.choices, default=LostStatus.LOST)
+    matched_laestab = models.CharField(max_length=7, blank=True)
+    matched_la = models.ForeignKey("schools.LocalAuthority", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    found_on = models.DateField(null=True, blank=True)
+    # census, assessment, transfer (automatic) or by hand; and the identity method and score.
+    found_how = models.CharField(max_length=12, blank=True)
+    found_method = models.CharField(max_length=12, blank=True)
+    found_score = models.FloatField(null=True, blank=True)
+    found_note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-left_on", "surname", "forename", "id"]
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["la", "status"])]
+
+    def __str__(self) -> str:
+        return f"lost pupil {self.upn or self.pk} of {self.last_laestab}"
+
+    @property
+    def destination_label(self) -> str:
+        return LOST_DESTINATIONS.get(self.destination, self.destination)
+
+
+class MatchStatus(models.TextChoices):
+    OPEN = "open", "Waiting for an officer"
+    CONFIRMED = "confirmed", "Confirmed"
+    REJECTED = "rejected", "Not the same child"
+
+
+class LostMatch(models.Model):
+    """A near match of a lost pupil with a pupil another load named, for an officer to judge."""
+
+    lost = models.ForeignKey(LostPupil, on_delete=models.CASCADE, related_name="matches")
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
+    laestab = models.CharField(max_length=7)
+    found_la = models.ForeignKey("schools.LocalAuthority", null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=12)  # census, assessment, transfer
+    upn = models.CharField(max_length=20, blank=True)
+    surname = models.CharField(max_length=100, blank=True)
+    forename = models.CharField(max_length=100, blank=True)
+    dob = models.DateField(null=True, blank=True)
+    sex = models.CharField(max_length=1, blank=True)
+    score = models.FloatField()
+    reason = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=MatchStatus.choices,
+                              default=MatchStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-score", "id"]
+
+    def __str__(self) -> str:
+        return f"match of lost pupil {self.lost_id} at {self.laestab}"
+
+
+class TransferNotice(models.Model):
+    """A message on a school's or an LA's transfer page: a file arrived, was rejected, or a lost
+    pupil was found. With no school, it is for the LA's transfer and lost-pupils officers."""
+
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey("schools.Establishment", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=200)
+    body = models.CharField(max_length=500)
+    transfer = models.ForeignKey(TransferFile, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="+")
+    lost = models.ForeignKey(LostPupil, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
