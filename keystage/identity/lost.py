@@ -25,6 +25,11 @@ FOUND_SCHEMA = {"lost_id": pl.Int64, "record_id": pl.Int64, "method": pl.String,
 REVIEW_SCHEMA = {"lost_id": pl.Int64, "record_id": pl.Int64, "score": pl.Float64,
                  "reason": pl.String}
 _METHOD_RANK = {"upn": 0, "former_upn": 1, "details": 2}
+# Near matches an officer is asked about. Higher than identity's own review floor (0.80): a
+# register is matched against whole national loads, where every lost pupil shares a birthday
+# and a common surname with many children; from 0.90 a near match differs from the pupil by a
+# typo, a swapped day and month or half a surname, not by being another child.
+REVIEW_FROM = 0.90
 
 
 def find_lost(records: pl.DataFrame, lost: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -66,7 +71,8 @@ def find_lost(records: pl.DataFrame, lost: pl.DataFrame) -> tuple[pl.DataFrame, 
     ambiguous = (links.filter(pl.col("lost_id").is_in(doubtful.implode()))
                  .select("lost_id", "record_id", "score",
                          reason=pl.lit("several pupils match almost equally well")))
-    review = elsewhere(result.review).select("lost_id", "record_id", "score", "reason")
+    review = (elsewhere(result.review).filter(pl.col("score") >= REVIEW_FROM)
+              .select("lost_id", "record_id", "score", "reason"))
     review = (pl.concat([review.cast(REVIEW_SCHEMA), ambiguous.cast(REVIEW_SCHEMA)])
               .join(found.select("lost_id"), on="lost_id", how="anti")
               .sort(["lost_id", "score", "record_id"], descending=[False, True, False])
