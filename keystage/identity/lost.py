@@ -5,11 +5,15 @@ as identifiers), the load's rows the part of records, so a changed UPN or a name
 found exactly as identity links any record. On top of that:
 - a row of the school the pupil was lost from is no sighting (the old roll, not a new school);
 - a lost pupil named by rows of two different children (two UPNs) on details alone is not
-  found but queued, as is every near match.
+  found but queued, as is every near match;
+- on details alone, a row whose UPN was issued (characters 9-10, the academic year of issue:
+  formats.md section 3) before the year the pupil left is another child's: a lost pupil who
+  is given a new UPN gets it from the school they join after leaving. Such a row is queued.
 
 Frames (extra columns ignored):
 - records: record_id Int64, upn, former_upns, surname, forename String, dob Date, sex, laestab
-- lost:    lost_id Int64, upn, former_upn, surname, forename String, dob Date, sex, last_laestab
+- lost:    lost_id Int64, upn, former_upn, surname, forename String, dob Date, sex, last_laestab,
+           and optionally left_on Date
 Returns (found, review): found has lost_id, record_id, method, score; review has lost_id,
 record_id, score, reason.
 """
@@ -30,6 +34,7 @@ _METHOD_RANK = {"upn": 0, "former_upn": 1, "details": 2}
 # and a common surname with many children; from 0.90 a near match differs from the pupil by a
 # typo, a swapped day and month or half a surname, not by being another child.
 REVIEW_FROM = 0.90
+_UPN_SHAPE = r"^[A-Z]\d{11}[0-9A-Z]$"
 
 
 def find_lost(records: pl.DataFrame, lost: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -47,7 +52,10 @@ def find_lost(records: pl.DataFrame, lost: pl.DataFrame) -> tuple[pl.DataFrame, 
     result = link_records(records, pupils, identifiers)
     where = records.select(pl.col("record_id").cast(pl.Int64), pl.col("laestab").cast(pl.String),
                            r_upn=pl.col("upn").fill_null("").str.strip_chars().str.to_uppercase())
-    left_from = lost.select("lost_id", pl.col("last_laestab").cast(pl.String))
+    left_year = (pl.col("left_on").cast(pl.Date).dt.year() if "left_on" in lost.columns
+                 else pl.lit(None, pl.Int32))
+    left_from = lost.select("lost_id", pl.col("last_laestab").cast(pl.String),
+                            left_year=left_year)
 
     def elsewhere(frame: pl.DataFrame) -> pl.DataFrame:
         return (frame.rename({"pupil_id": "lost_id"}).join(where, on="record_id")
@@ -55,6 +63,17 @@ def find_lost(records: pl.DataFrame, lost: pl.DataFrame) -> tuple[pl.DataFrame, 
                 .filter(pl.col("laestab") != pl.col("last_laestab")))
 
     links = elsewhere(result.links.filter(pl.col("method") != "new"))
+    # Two digits of the year: a year after the pupil left cannot have been issued yet, so it
+    # is of the last century (UPNs began in 1999).
+    yy = pl.col("r_upn").str.slice(8, 2).cast(pl.Int32, strict=False)
+    issued = pl.when(yy <= pl.col("left_year") % 100 + 1).then(2000 + yy).otherwise(1900 + yy)
+    too_old = ((pl.col("method") == "details") & pl.col("r_upn").str.contains(_UPN_SHAPE)
+               & pl.col("left_year").is_not_null() & (issued < pl.col("left_year") - 1))
+    earlier_upn = links.filter(too_old).select(
+        "lost_id", "record_id", "score",
+        reason=pl.lit("names and date of birth match, but the UPN was issued before the pupil "
+                      "left: likely another child"))
+    links = links.filter(~too_old)
     links = links.with_columns(rank=pl.col("method").replace_strict(_METHOD_RANK,
                                                                     return_dtype=pl.Int8))
     best_rank = links.group_by("lost_id").agg(pl.col("rank").min().alias("best"))
@@ -73,7 +92,8 @@ def find_lost(records: pl.DataFrame, lost: pl.DataFrame) -> tuple[pl.DataFrame, 
                          reason=pl.lit("several pupils match almost equally well")))
     review = (elsewhere(result.review).filter(pl.col("score") >= REVIEW_FROM)
               .select("lost_id", "record_id", "score", "reason"))
-    review = (pl.concat([review.cast(REVIEW_SCHEMA), ambiguous.cast(REVIEW_SCHEMA)])
+    review = (pl.concat([review.cast(REVIEW_SCHEMA), ambiguous.cast(REVIEW_SCHEMA),
+                         earlier_upn.cast(REVIEW_SCHEMA)])
               .join(found.select("lost_id"), on="lost_id", how="anti")
               .sort(["lost_id", "score", "record_id"], descending=[False, True, False])
               .unique(["lost_id", "record_id"], keep="first", maintain_order=True))

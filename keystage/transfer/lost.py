@@ -37,7 +37,8 @@ _RECORDS = {"record_id": pl.Int64, "upn": pl.String, "former_upns": pl.String,
             "surname": pl.String, "forename": pl.String, "dob": pl.Date, "sex": pl.String,
             "laestab": pl.String, "source": pl.String}
 _LOST = {"lost_id": pl.Int64, "upn": pl.String, "former_upn": pl.String, "surname": pl.String,
-         "forename": pl.String, "dob": pl.Date, "sex": pl.String, "last_laestab": pl.String}
+         "forename": pl.String, "dob": pl.Date, "sex": pl.String, "last_laestab": pl.String,
+         "left_on": pl.Date}
 _CHUNK = 900
 
 
@@ -49,7 +50,8 @@ def open_register() -> pl.DataFrame:
     """Every LA's lost pupils not yet found."""
     return read_frame(
         f"SELECT id, upn, former_upn, surname, forename, CAST(dob AS TEXT), sex, "  # noqa: S608
-        f"last_laestab FROM {_t(LostPupil)} WHERE status = 'lost'", [], _LOST)
+        f"last_laestab, CAST(left_on AS TEXT) FROM {_t(LostPupil)} WHERE status = 'lost'", [],
+        _LOST)
 
 
 def find_lost_in_submissions(submission_ids: Sequence[int], *, acting_user=None) -> int:

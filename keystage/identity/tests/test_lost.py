@@ -10,12 +10,14 @@ import random
 import polars as pl
 import pytest
 
+from keystage.formats.upn import make_upn
 from keystage.identity.lost import find_lost
 from keystage.synth.planted import plant_variants, population
 
 D = dt.date(2016, 6, 1)
 LOST = {"lost_id": 1, "upn": "A330200121002", "former_upn": "", "surname": "Brown",
-        "forename": "Ben", "dob": D, "sex": "M", "last_laestab": "3302001"}
+        "forename": "Ben", "dob": D, "sex": "M", "last_laestab": "3302001",
+        "left_on": dt.date(2026, 2, 27)}
 
 
 def frame(rows, **defaults) -> pl.DataFrame:
@@ -35,6 +37,7 @@ CASES = {
     "the lost UPN as the record's former UPN": (
         [record(upn="N331200126001", former_upns="A330200121002")], "former_upn"),
     "a new UPN with everything else the same": ([record(upn="N331200126001")], "details"),
+    "a new UPN issued before the pupil left": ([record(upn="N331200121001")], "review"),
     "no UPN with a typo in the surname": ([record(upn="", surname="Bronw")], "details"),
     "a new UPN and a typo": ([record(upn="N331200126001", surname="Broun")], "review"),
     "two children with the pupil's details and new UPNs": (
@@ -77,7 +80,14 @@ def test_on_synthetic_truth_nine_in_ten_are_found_and_none_wrongly():
     unseen = population(500, seed=24, la="330").with_columns(pl.col("pupil_id") + 1_000_000)
     lost = pl.concat([seen, unseen]).select(
         lost_id="pupil_id", upn="upn", former_upn=pl.lit(""), surname="surname",
-        forename="forename", dob="dob", sex="sex", last_laestab=pl.lit("3302001"))
+        forename="forename", dob="dob", sex="sex", last_laestab=pl.lit("3302001"),
+        left_on=pl.lit(dt.date(2026, 2, 27)))
+    # A lost pupil given a new UPN gets it from the school they join, after they left.
+    reissued = truth.join(seen.select("pupil_id"), on="pupil_id").filter(
+        pl.col("variant").str.starts_with("new_upn"))["record_id"].to_list()
+    records = records.with_columns(upn=pl.when(pl.col("record_id").is_in(reissued)).then(
+        pl.col("record_id").map_elements(lambda r: make_upn("331", "8888", 2026, r % 999 + 1),
+                                         return_dtype=pl.String)).otherwise("upn"))
 
     found, review = find_lost(records, lost)
 
