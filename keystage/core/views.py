@@ -44,7 +44,32 @@ def home(request):
                                  for r in indicators(la=la, year=year)]
         context["indicator_year"] = academic_year_label(year)
     context["notices"] = access.access_la_notices(user).filter(dismissed_at=None)[:20]
+    context["transfers"] = _transfer_summary(user)
     return render(request, "core/home.html", context)
+
+
+def _transfer_summary(user) -> dict | None:
+    """What waits on the transfer and lost-pupils pages: files to download or route, notices,
+    lost pupils and near matches, for the roles that act on them."""
+    from keystage.transfer.models import LostStatus, MatchStatus, TransferStatus
+
+    summary = {}
+    if has_permission(user, "transfer-files"):
+        files = access.access_transfers(user)
+        if user.role == Role.SCHOOL_USER:
+            summary["waiting"] = files.filter(to_school_id=user.school_id,
+                                              status=TransferStatus.SENT).count()
+        else:
+            summary["held"] = files.filter(to_la_id=user.la_id,
+                                           status=TransferStatus.HELD).count()
+        summary["notices"] = access.access_transfer_notices(user).count()
+    if has_permission(user, "manage-lost-pupils"):
+        summary["lost"] = access.access_lost_pupils(user).filter(status=LostStatus.LOST).count()
+        summary["matches"] = access.access_lost_matches(user).filter(
+            status=MatchStatus.OPEN).count()
+        summary["lost_notices"] = access.access_transfer_notices(
+            user, "manage-lost-pupils").filter(lost__isnull=False).count()
+    return summary or None
 
 
 @login_required

@@ -278,3 +278,11 @@ def test_a_transfer_officer_sends_on_a_schools_behalf(world, login):
 @pytest.mark.parametrize("role", ["la_analyst", "la_data_officer", "virtual_school"])
 def test_roles_without_transfers_get_403(world, login, role):
     assert login(world.a.users[role]).get(reverse("transfer:home")).status_code == 403
+
+
+def test_the_receiving_schools_home_page_says_a_file_is_waiting(world, login):
+    send(world.a.schools[0], ("amy.xml", transfer_ctf("330", "2001", "331", "2001", [AMY])))
+
+    page = login(world.b.users["school_user"]).get("/")
+
+    assert b"1 pupil file waiting in your transfer inbox" in page.content
