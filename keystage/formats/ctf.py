@@ -126,6 +126,66 @@ class CtfPupil:
     assessments: list[CtfAssessment]
     # A full (transfer) CTF's BasicDetails/FormerUPN; empty in assessment files.
     former_upn: str = ""
+    # With CtfReader(full=True): every container of the pupil but the assessments, as the file
+    # gives it (basic details, looked after, SEN and FSM history, addresses, contacts,
+    # attendance, school history ...), for the school that receives a transfer.
+    sections: tuple[CtfSection, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CtfSection:
+    """One container of a full CTF's Pupil: its records, each (element name, {path: text})."""
+
+    name: str
+    records: tuple[tuple[str, dict[str, str]], ...]
+
+
+def _tag_name(tag: object) -> str:
+    """An element's local name as the file spells it."""
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def _leaves(record: etree._Element) -> dict[str, str]:
+    """The non-blank leaf texts under an element, by their path below it ('Phones/Phone/...')."""
+    found: dict[str, str] = {}
+    for leaf in record.iter():
+        if leaf is record or len(leaf) or not isinstance(leaf.tag, str):
+            continue
+        text = _text(leaf)
+        if not text:
+            continue
+        parts = []
+        node = leaf
+        while node is not None and node is not record:
+            parts.append(_tag_name(node.tag))
+            node = node.getparent()
+        key = "/".join(reversed(parts))
+        found[key] = f"{found[key]}; {text}" if key in found else text
+    return found
+
+
+def pupil_sections(element: etree._Element) -> tuple[CtfSection, ...]:
+    """The containers of a Pupil element (not its assessments), each record's leaf values."""
+    sections = []
+    for child in element:
+        if not isinstance(child.tag, str) or not len(child):
+            continue
+        name = _tag_name(child.tag)
+        if name.lower() == "stageassessments":
+            continue
+        loose = {}
+        records = []
+        for item in child:
+            if not isinstance(item.tag, str):
+                continue
+            if len(item):
+                records.append((_tag_name(item.tag), _leaves(item)))
+            elif _text(item):
+                loose[_tag_name(item.tag)] = _text(item)
+        if loose:
+            records.insert(0, (name, loose))
+        sections.append(CtfSection(name, tuple(records)))
+    return tuple(sections)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,8 +471,10 @@ class CtfReader:
         filename: str,
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_depth: int = DEFAULT_MAX_DEPTH,
+        full: bool = False,
     ) -> None:
         self.filename = filename
+        self._full = full
         self.warnings = []
         self._max_bytes = max_bytes
         self._max_depth = max_depth
@@ -858,6 +920,7 @@ class CtfReader:
             ncyear=_ncyear(found.get("ncyearactual", "")),
             assessments=assessments,
             former_upn=found.get("formerupn", "").upper(),
+            sections=pupil_sections(element) if self._full else (),
         )
 
     def _stage_assessments(self, container: etree._Element, out: list[CtfAssessment]) -> None:

@@ -258,6 +258,16 @@ def open_transfer_file(transfer: TransferFile) -> bytes:
     return unseal(transfer.content)
 
 
+def read_transfer_pupils(transfer: TransferFile) -> list:
+    """The file's pupils with every container of their record (CtfPupil.sections); empty once
+    the file is deleted."""
+    if transfer.content is None:
+        return []
+    with CtfReader(open_transfer_file(transfer), filename=transfer.file_name,
+                   full=True) as reader:
+        return list(reader.pupils())
+
+
 @transaction.atomic
 def do_download_transfer_file(transfer: TransferFile, *, acting_user,
                               school: Establishment | None = None) -> bytes:

@@ -28,6 +28,7 @@ from keystage.transfer.actions import (
     do_mark_lost_pupil_found,
     do_reject_transfer_file,
     do_route_transfer_file,
+    read_transfer_pupils,
     send_transfer_files,
 )
 from keystage.transfer.forms import DecideForm, FoundForm, RejectForm, RouteForm, SendForm
@@ -148,6 +149,7 @@ def transfer_file(request, transfer_id: int):
             messages.error(request, str(error))
     return render(request, "transfer/file.html", {
         "t": found, "pupils": found.rows.all()[:500], "receiver": receiver,
+        "records": read_transfer_pupils(found)[:50],
         "reject_form": reject_form, "route_form": route_form,
         "can_reject": receiver and found.status in (TransferStatus.SENT,
                                                     TransferStatus.DOWNLOADED,

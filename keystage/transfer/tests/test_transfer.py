@@ -286,3 +286,33 @@ def test_the_receiving_schools_home_page_says_a_file_is_waiting(world, login):
     page = login(world.b.users["school_user"]).get("/")
 
     assert b"1 pupil file waiting in your transfer inbox" in page.content
+
+
+def test_the_reader_keeps_every_container_of_a_full_ctf():
+    from keystage.formats.ctf import CtfReader
+
+    with CtfReader(transfer_ctf("330", "2001", "331", "2001", [AMY]), filename="amy.xml",
+                   full=True) as reader:
+        [pupil] = list(reader.pupils())
+
+    sections = {s.name: s.records for s in pupil.sections}
+    assert set(sections) == {"BasicDetails", "LookedAfter", "SENhistory", "FSMhistory",
+                             "Address", "Contacts", "Attendance", "SchoolHistory"}
+    assert sections["BasicDetails"][0] == ("BasicDetails", {
+        "FormerUPN": "B330200121001", "NCyearActual": "4", "Ethnicity": "WBRI",
+        "EnrolStatus": "C"})
+    assert sections["Attendance"] == (("YearData", {"Year": "2025", "SessionsPossible": "300",
+                                                    "SessionsAuthorised": "10"}),)
+    assert sections["Address"] == (("BS7666Address", {
+        "PAON": "1", "Street": "High Street", "Town": "Anytown", "PostCode": "AB1 2CD"}),)
+    assert sections["Contacts"][0][1]["Surname"] == "Parent"
+
+
+def test_the_receiving_school_reads_the_pupils_record_before_downloading(world, login):
+    send(world.a.schools[0], ("amy.xml", transfer_ctf("330", "2001", "331", "2001", [AMY])))
+    transfer = TransferFile.objects.get()
+
+    page = login(world.b.users["school_user"]).get(reverse("transfer:file", args=[transfer.pk]))
+
+    assert b"SENhistory" in page.content and b"AB1 2CD" in page.content
+    assert TransferFile.objects.get().status == "sent"  # reading is not downloading
