@@ -199,8 +199,15 @@ def do_send_transfer_file(name: str, data: bytes, *, from_school: Establishment,
                 f"{from_school.name} added to the lost-pupils register",
                 f"{name} names no destination. The pupils wait in the register until a load "
                 "finds them.", transfer=transfer)
+        from keystage.transfer.lost import find_lost_in_loaded_data
+
+        registered = list(LostPupil.objects.filter(transfer=transfer).values_list("pk",
+                                                                                  flat=True))
+        already = find_lost_in_loaded_data(registered, acting_user=acting_user)
         message = (f"{name}: {len(rows)} pupil(s) added to the LA's lost-pupils register; you "
                    "will be told when they are found.")
+        if already:
+            message += f" {already} of them found at once in data already loaded."
     elif status == TransferStatus.SENT:
         _notice(to_school.la, to_school, f"A pupil file from {from_school.name} is waiting",
                 f"{name} ({len(rows)} pupil{'s' if len(rows) != 1 else ''}) is in your "

@@ -72,6 +72,41 @@ def find_lost_in_submissions(submission_ids: Sequence[int], *, acting_user=None)
     return _find(pl.concat(parts), acting_user=acting_user)
 
 
+def find_lost_in_loaded_data(lost_ids: Sequence[int], *, acting_user=None) -> int:
+    """Look for newly registered lost pupils in what the deployment already holds: any LA's
+    current records of the year they left or later, at another school. Read by date of birth
+    (and its day-month swap) and UPN, so a register's few pupils never read a whole nation."""
+    from keystage.collection.models import Submission
+    from keystage.identity.normalise import swapped_day_month
+
+    register = open_register().filter(pl.col("lost_id").is_in(list(lost_ids)))
+    if register.is_empty():
+        return 0
+    dobs = register["dob"].to_list() + register.select(swapped_day_month("dob")).to_series(
+    ).to_list()
+    dobs = sorted({d.isoformat() for d in dobs if d is not None})
+    upns = sorted({u for u in register["upn"].to_list() + register["former_upn"].to_list()
+                   if u})
+    # The assessment year (summer) of the academic year each pupil left in.
+    first_year = min(d.year + (1 if d.month >= 9 else 0) for d in register["left_on"])
+    parts = [pl.DataFrame(schema=_RECORDS)]
+    for column, values in (("p.dob", dobs), ("p.upn", upns)):
+        for start in range(0, len(values), _CHUNK):
+            chunk = values[start:start + _CHUNK]
+            marks = ", ".join(["%s"] * len(chunk))
+            parts.append(read_frame(
+                f"SELECT p.id, p.upn, COALESCE(c.former_upn, ''), p.surname, "  # noqa: S608
+                f"p.forename, CAST(p.dob AS TEXT), p.sex, COALESCE(e.laestab, ''), "
+                f"CASE WHEN p.collection = 'census' THEN 'census' ELSE 'assessment' END "
+                f"FROM {_t(PupilRecord)} p JOIN {_t(Submission)} s ON s.id = p.submission_id "
+                f"JOIN {_t(Establishment)} e ON e.id = p.school_id "
+                f"LEFT JOIN {_t(CensusDetail)} c ON c.record_id = p.id "
+                f"WHERE s.status = 'current' AND p.year >= %s AND {column} IN ({marks})",
+                [first_year, *chunk], _RECORDS))
+    records = pl.concat(parts).unique("record_id")
+    return _find(records, acting_user=acting_user, register=register)
+
+
 def find_lost_in_transfer(transfer: TransferFile, *, acting_user=None) -> int:
     """Find register pupils among the pupils of a transfer file just sent to a school."""
     if not LostPupil.objects.filter(status=LostStatus.LOST).exists():
@@ -83,8 +118,8 @@ def find_lost_in_transfer(transfer: TransferFile, *, acting_user=None) -> int:
     return _find(records, acting_user=acting_user)
 
 
-def _find(records: pl.DataFrame, *, acting_user) -> int:
-    register = open_register()
+def _find(records: pl.DataFrame, *, acting_user, register: pl.DataFrame | None = None) -> int:
+    register = open_register() if register is None else register
     found, review = find_lost(records, register)
     by_id = records.select("record_id", "laestab", "source", "upn", "surname", "forename",
                            "dob", "sex")

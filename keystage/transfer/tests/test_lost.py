@@ -213,3 +213,27 @@ def test_another_las_officer_never_sees_the_register(world, login):
 @pytest.mark.parametrize("role", ["la_analyst", "transfer_officer", "virtual_school"])
 def test_roles_without_the_register_get_403(world, login, role):
     assert login(world.a.users[role]).get(reverse("transfer:lost")).status_code == 403
+
+
+def test_a_pupil_already_on_another_las_census_is_found_when_the_file_is_sent(world):
+    census(world, world.b, 1, BEN)
+
+    outcome = lose(world, BEN, CAT)
+
+    assert "1 of them found at once" in outcome.message
+    ben = LostPupil.objects.get(upn=BEN[0])
+    assert (ben.status, ben.matched_laestab, ben.found_how) == ("found", "3312002", "census")
+    assert LostPupil.objects.get(upn=CAT[0]).status == "lost"
+
+
+def test_a_census_of_an_earlier_year_does_not_find_a_pupil_who_left_later(world):
+    school = world.b.schools[1]
+    data = census_xml("331", school.estab, [census_pupil(*BEN[:5], "4")], year="2025",
+                      reference="2025-01-16")
+    outcomes = do_import_batch([("old.xml", data)], la=world.b.la, year=2025,
+                               acting_user=None).outcomes
+    assert all(o.status == "committed" for o in outcomes), [o.message for o in outcomes]
+
+    lose(world, BEN)
+
+    assert LostPupil.objects.get().status == "lost"
