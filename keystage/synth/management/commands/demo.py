@@ -135,6 +135,25 @@ class Command(BaseCommand):
                 acting_user=None)
             self.stdout.write("Loaded the social care returns: " + "; ".join(
                 sorted({o.message.split(": ", 1)[-1] for o in care_batch.outcomes})))
+            # Schools' transfer files: pupils who moved, and pupils whose destination nobody
+            # knew (most of them are on the census just loaded, so they are found at once).
+            from keystage.schools.models import Establishment
+            from keystage.synth.transfer_writers import write_transfers
+            from keystage.transfer.actions import send_transfer_files
+
+            transfers = write_transfers(world, folder / "context", seed=seed)
+            schools = {s.laestab: s for s in Establishment.objects.filter(la=la)}
+            sent = []
+            for path in [*transfers.sent, *transfers.lost]:
+                sender = schools.get(path.name[:7])
+                if sender is not None:
+                    sent += send_transfer_files([(path.name, path.read_bytes())],
+                                                from_school=sender, acting_user=None)
+            states = {}
+            for outcome in sent:
+                states[outcome.status] = states.get(outcome.status, 0) + 1
+            self.stdout.write("Sent the schools' transfer files: " + ", ".join(
+                f"{n} {status}" for status, n in sorted(states.items())) + ".")
         outcomes, runs = batch.outcomes, batch.runs + context_batch.runs
         context_loaded = sum(1 for o in context_batch.outcomes if o.status == "committed")
         self.stdout.write(f"Loaded {context_loaded} of {len(paths)} census, pupil premium and "

@@ -72,6 +72,9 @@ class Command(BaseCommand):
         from keystage.synth.socialcare_writers import write_socialcare
 
         care = write_socialcare(world, out, seed=seed)
+        from keystage.synth.transfer_writers import write_transfers
+
+        transfers = write_transfers(world, out, seed=seed)
         seconds = time.perf_counter() - started
         self.stdout.write(
             f"Wrote a world of {world.las.height} LA(s), {world.schools.height} establishments "
@@ -84,5 +87,8 @@ class Command(BaseCommand):
             "pupil_premium.csv, ks2_results.csv and ks4_results.csv, with "
             f"{context.planted.height} planted identity variants in truth/context_planted.csv. "
             f"Social care: {len(care.ssda903)} SSDA903 folders and CIN censuses in socialcare/, "
-            f"{care.truth.height} children in truth/socialcare_truth.csv."
+            f"{care.truth.height} children in truth/socialcare_truth.csv. Transfers: "
+            f"{len(transfers.sent)} full CTFs between schools in transfers/sent/ and "
+            f"{len(transfers.lost)} to unknown destinations in transfers/lost/, "
+            f"{transfers.truth.height} pupils in truth/transfer_truth.csv."
         )
