@@ -523,3 +523,41 @@ def access_lost_match_by_id(user, match_id: int, action: str = "manage-lost-pupi
     from keystage.transfer.models import LostMatch
 
     return _la_object_by_id(user, LostMatch, match_id, action, "No such match.")
+
+
+def _threads_in_scope(user):
+    from django.db.models import Q
+
+    from keystage.transfer.models import MessageThread
+
+    threads = MessageThread.objects.select_related("la", "school", "other_la")
+    if not getattr(user, "is_authenticated", False):
+        return threads.none()
+    if user.role == Role.SCHOOL_USER:
+        return threads.filter(school_id=user.school_id, la_id=user.la_id)
+    if user.la_id is not None:
+        return threads.filter(Q(la_id=user.la_id) | Q(other_la_id=user.la_id))
+    return threads.none()
+
+
+def access_threads(user, action: str = "send-messages"):
+    """The message threads the user's school or LA is part of."""
+    require_permission(user, action)
+    return _threads_in_scope(user)
+
+
+def access_thread_by_id(user, thread_id: int, action: str = "send-messages"):
+    """One thread the user's school or LA is part of: 404 for anyone else's, 403 by role."""
+    found = _threads_in_scope(user).filter(pk=thread_id).first()
+    if found is None:
+        raise Http404("No such conversation.")
+    require_permission(user, action)
+    return found
+
+
+def access_local_authorities(user, action: str = "send-messages"):
+    """The other LAs of this deployment an LA user may write to (names and codes only)."""
+    require_permission(user, action)
+    if user.role == Role.SCHOOL_USER or user.la_id is None:
+        return LocalAuthority.objects.none()
+    return LocalAuthority.objects.exclude(pk=user.la_id)

@@ -39,6 +39,10 @@ ACTIONS: dict[str, Action] = {
                 Role.LA_ANALYST, Role.LA_ADMIN, Role.SCHOOL_USER),
         _action("transfer-files", "Send and receive school-to-school pupil files",
                 Role.TRANSFER_OFFICER, Role.SCHOOL_USER),
+        _action("send-messages", "Write and read secure messages between an LA and its schools "
+                "and between LAs about a pupil or a transfer file", Role.LA_ADMIN,
+                Role.LA_DATA_OFFICER, Role.TRANSFER_OFFICER, Role.LOST_PUPILS_OFFICER,
+                Role.VIRTUAL_SCHOOL, Role.SCHOOL_USER),
         _action("manage-lost-pupils", "Search and manage the lost-pupils register",
                 Role.LOST_PUPILS_OFFICER),
         _action("view-national-aggregates", "See aggregate figures across all LAs",

@@ -55,6 +55,8 @@ class EventType(models.TextChoices):
     LOST_PUPIL_FOUND = "lost-pupil-found", "Lost pupil found"
     LOST_MATCH_REJECTED = "lost-match-rejected", "Near match of a lost pupil rejected"
     TRANSFER_NOTICE_DISMISSED = "transfer-notice-dismissed", "Transfer notice dismissed"
+    MESSAGE_SENT = "message-sent", "Secure message sent"
+    MESSAGES_READ = "messages-read", "Secure messages read"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

@@ -15,6 +15,7 @@ NAVIGATION = (
     ("Social care", "socialcare:home", "view-social-care"),
     ("Transfers", "transfer:home", "transfer-files"),
     ("Lost pupils", "transfer:lost", "manage-lost-pupils"),
+    ("Messages", "transfer:messages", "send-messages"),
     ("Reports", "analysis:report", "view-analysis"),
     ("Returns", "returns:list", "make-returns"),
     ("Schools", "schools:list", "view-schools"),
@@ -37,4 +38,9 @@ def navigation(request) -> dict:
         url = reverse(name)
         active = request.path == url if url == "/" else request.path.startswith(url)
         items.append({"label": label, "url": url, "active": active})
+    # Where one section's address holds another's (/transfer/ and /transfer/lost/), only the
+    # longest match is the current one.
+    current = max((i for i in items if i["active"]), key=lambda i: len(i["url"]), default=None)
+    for item in items:
+        item["active"] = item is current
     return {"navigation": items}

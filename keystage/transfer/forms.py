@@ -51,3 +51,25 @@ class DecideForm(GovukFormMixin, forms.Form):
                                  choices=[("confirm", "Yes, the same child"),
                                           ("reject", "No, a different child")])
     reason = forms.CharField(label="Why", max_length=300)
+
+
+class NewThreadForm(GovukFormMixin, forms.Form):
+    to = forms.CharField(label="To", max_length=7, required=False,
+                         help_text="A school of your LA (its seven-digit LAESTAB) or another LA "
+                         "(its three-digit number).")
+    subject = forms.CharField(label="Subject", max_length=200,
+                              help_text="Do not put a pupil's name here: emails never carry it, "
+                              "but a short subject is easier to find.")
+    upn = forms.CharField(label="About pupil (UPN)", max_length=20, required=False)
+    body = forms.CharField(label="Message", max_length=5000, widget=forms.Textarea)
+
+    def __init__(self, *args, school_user: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if school_user:
+            del self.fields["to"]  # a school writes to its LA
+        else:
+            self.fields["to"].required = True
+
+
+class ReplyForm(GovukFormMixin, forms.Form):
+    body = forms.CharField(label="Reply", max_length=5000, widget=forms.Textarea)

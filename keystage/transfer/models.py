@@ -189,3 +189,72 @@ class TransferNotice(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class MessageThread(models.Model):
+    """A conversation between an LA and one of its schools, or between two LAs, about a pupil
+    or a transfer file, so that tracking a missing child does not run through general email."""
+
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
+    # Exactly one of: a school of `la`, or another LA.
+    school = models.ForeignKey("schools.Establishment", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+")
+    other_la = models.ForeignKey("schools.LocalAuthority", null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="+")
+    subject = models.CharField(max_length=200)
+    upn = models.CharField(max_length=20, blank=True)  # the pupil it is about, if any
+    transfer = models.ForeignKey(TransferFile, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    lost = models.ForeignKey(LostPupil, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+")
+    started_by = models.ForeignKey("accounts.User", null=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    started_at = models.DateTimeField(auto_now_add=True)
+    last_message_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-last_message_at", "-id"]
+        constraints = [models.CheckConstraint(
+            condition=(models.Q(school__isnull=True) & models.Q(other_la__isnull=False))
+            | (models.Q(school__isnull=False) & models.Q(other_la__isnull=True)),
+            name="thread_with_a_school_or_another_la")]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class Message(models.Model):
+    """One message of a thread."""
+
+    thread = models.ForeignKey(MessageThread, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey("accounts.User", null=True, on_delete=models.PROTECT,
+                               related_name="+")
+    author_name = models.CharField(max_length=150)
+    # The side that wrote it: the school, or which LA.
+    from_school = models.ForeignKey("schools.Establishment", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    from_la = models.ForeignKey("schools.LocalAuthority", null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(max_length=5000)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} of thread {self.thread_id}"
+
+
+class MessageRead(models.Model):
+    """A read receipt: who opened a message, and when."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reads")
+    reader = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    read_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "reader"],
+                                               name="one_receipt_per_reader")]
+
+    def __str__(self) -> str:
+        return f"{self.reader_id} read {self.message_id}"

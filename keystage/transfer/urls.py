@@ -12,4 +12,7 @@ urlpatterns = [
     path("lost/", views.lost_register, name="lost"),
     path("lost/<int:lost_id>/", views.lost_pupil, name="lost-pupil"),
     path("lost/matches/<int:match_id>/", views.decide_match, name="lost-match"),
+    path("messages/", views.threads, name="messages"),
+    path("messages/new/", views.new_thread, name="message-new"),
+    path("messages/<int:thread_id>/", views.thread, name="thread"),
 ]

@@ -31,8 +31,22 @@ from keystage.transfer.actions import (
     read_transfer_pupils,
     send_transfer_files,
 )
-from keystage.transfer.forms import DecideForm, FoundForm, RejectForm, RouteForm, SendForm
+from keystage.transfer.forms import (
+    DecideForm,
+    FoundForm,
+    NewThreadForm,
+    RejectForm,
+    ReplyForm,
+    RouteForm,
+    SendForm,
+)
 from keystage.transfer.management.commands.lost import LOST_COLUMNS, lost_rows
+from keystage.transfer.messages import (
+    MessageRefused,
+    do_mark_thread_read,
+    do_send_message,
+    do_start_thread,
+)
 from keystage.transfer.models import LostStatus, MatchStatus, TransferStatus
 
 
@@ -232,3 +246,72 @@ def decide_match(request, match_id: int):
             messages.error(request, str(error))
     return redirect("transfer:lost")
 
+
+
+@login_required
+def threads(request):
+    """The conversations of the user's school or LA, newest first, with what is unread."""
+    from django.db.models import Count
+
+    found = access.access_threads(request.user).annotate(
+        unread=Count("messages", filter=~Q(messages__author=request.user)
+                     & ~Q(messages__reads__reader=request.user), distinct=True)
+    ).order_by("-last_message_at", "-id")
+    return render(request, "transfer/threads.html", {"grid": paginate(request, found)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new_thread(request):
+    """Start a conversation: an LA user with one of its schools or another LA; a school with
+    its LA."""
+    access.require_permission(request.user, "send-messages")
+    school_user = request.user.role == Role.SCHOOL_USER
+    form = NewThreadForm(request.POST or None, school_user=school_user,
+                         initial={"upn": request.GET.get("upn", "")[:20]})
+    if request.method == "POST" and form.is_valid():
+        school = other_la = None
+        to = form.cleaned_data.get("to", "").strip()
+        if not school_user:
+            if len(to) == 7:
+                school = access.access_schools(request.user, "send-messages").filter(
+                    laestab=to).first()
+            elif len(to) == 3:
+                other_la = access.access_local_authorities(request.user).filter(
+                    code=to).first()
+            if school is None and other_la is None:
+                form.add_error("to", "Give the LAESTAB of one of your schools, or the number "
+                               "of an LA that uses this Keystage.")
+        if not form.errors:
+            try:
+                made = do_start_thread(acting_user=request.user, school=school,
+                                       other_la=other_la,
+                                       subject=form.cleaned_data["subject"],
+                                       body=form.cleaned_data["body"],
+                                       upn=form.cleaned_data["upn"])
+            except MessageRefused as error:
+                form.add_error(None, str(error))
+            else:
+                return redirect("transfer:thread", thread_id=made.pk)
+    return render(request, "transfer/new_thread.html", {"form": form,
+                                                        "school_user": school_user})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def thread(request, thread_id: int):
+    """One conversation: every message with who has read it, and a reply."""
+    found = access.access_thread_by_id(request.user, thread_id)
+    form = ReplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            do_send_message(found, body=form.cleaned_data["body"], acting_user=request.user)
+        except MessageRefused as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect("transfer:thread", thread_id=found.pk)
+    do_mark_thread_read(found, acting_user=request.user)
+    messages_ = found.messages.select_related("from_school", "from_la").prefetch_related(
+        "reads__reader")
+    return render(request, "transfer/thread.html", {"t": found, "messages_": messages_,
+                                                    "form": form})

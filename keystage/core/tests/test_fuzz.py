@@ -108,6 +108,9 @@ PAGES: dict[str, tuple[str, ...]] = {
     "transfer:lost": ("q", "status", "format", "page"),
     "transfer:lost-pupil": ("laestab", "note"),
     "transfer:lost-match": ("decision", "reason"),
+    "transfer:messages": ("page",),
+    "transfer:message-new": ("upn", "to", "subject", "body"),
+    "transfer:thread": ("body",),
 }
 ROLES = (Role.LA_ADMIN, Role.LA_DATA_OFFICER, Role.SCHOOL_USER)
 
@@ -209,6 +212,14 @@ def _transfer(part):
     return found
 
 
+def _thread(part):
+    from keystage.transfer.models import MessageThread
+
+    found = MessageThread.objects.filter(school=part.schools[0]).first()
+    return found or MessageThread.objects.create(la=part.la, school=part.schools[0],
+                                                 subject="fuzz")
+
+
 def _path_args(world, name: str, pattern: URLPattern) -> dict:
     part = world.a
     school = part.schools[0]
@@ -233,6 +244,7 @@ def _path_args(world, name: str, pattern: URLPattern) -> dict:
         "transfer_id": _transfer(part).pk,
         "lost_id": 1,
         "match_id": 1,
+        "thread_id": _thread(part).pk,
         "uidb64": "MQ",
         "token": "set-password",
     }

@@ -35,17 +35,17 @@ def _organisation(html: str) -> str:
 
 EVERYONE = ["Home", "Settings"]
 NAVIGATION = {
-    Role.LA_ADMIN: ["Home", "Collections", "Cleaning", "Pupils", "Reports", "Schools", "Users",
-                    "Audit log", "Settings"],
-    Role.LA_DATA_OFFICER: ["Home", "Collections", "Cleaning", "Pupils", "Social care", "Reports",
-                           "Returns", "Schools", "Settings"],
+    Role.LA_ADMIN: ["Home", "Collections", "Cleaning", "Pupils", "Messages", "Reports",
+                    "Schools", "Users", "Audit log", "Settings"],
+    Role.LA_DATA_OFFICER: ["Home", "Collections", "Cleaning", "Pupils", "Social care",
+                           "Messages", "Reports", "Returns", "Schools", "Settings"],
     Role.LA_ANALYST: ["Home", "Collections", "Cleaning", "Pupils", "Reports", "Schools",
                       "Settings"],
-    Role.VIRTUAL_SCHOOL: ["Home", "Social care", "Schools", "Settings"],
-    Role.TRANSFER_OFFICER: ["Home", "Transfers", "Schools", "Settings"],
-    Role.LOST_PUPILS_OFFICER: ["Home", "Lost pupils", "Schools", "Settings"],
-    Role.SCHOOL_USER: ["Home", "Collections", "Cleaning", "Transfers", "Reports", "Schools",
-                       "Settings"],
+    Role.VIRTUAL_SCHOOL: ["Home", "Social care", "Messages", "Schools", "Settings"],
+    Role.TRANSFER_OFFICER: ["Home", "Transfers", "Messages", "Schools", "Settings"],
+    Role.LOST_PUPILS_OFFICER: ["Home", "Lost pupils", "Messages", "Schools", "Settings"],
+    Role.SCHOOL_USER: ["Home", "Collections", "Cleaning", "Transfers", "Messages", "Reports",
+                       "Schools", "Settings"],
     Role.NATIONAL_ANALYST: ["Home", "National figures", "Settings"],
 }
 ORGANISATION = {role: "Birmingham" for role in NAVIGATION} | {

@@ -64,6 +64,7 @@ class Objects:
     transfer_notice: object
     lost: object
     lost_match: object
+    thread: object
 
 
 def _send(part, index: int, first_serial: int) -> None:
@@ -126,7 +127,15 @@ def _transfer_objects_of(part, index: int) -> dict:
         "lost": lost,
         "lost_match": LostMatch.objects.create(lost=lost, la=part.la, laestab="9999999",
                                                source="census", score=0.9, reason="near"),
+        "thread": _thread_of(part, school),
     }
+
+
+def _thread_of(part, school):
+    """A conversation between the LA and the school."""
+    from keystage.transfer.models import MessageThread
+
+    return MessageThread.objects.create(la=part.la, school=school, subject="s")
 
 
 def _care_child_of(part, index: int):
@@ -231,6 +240,7 @@ CASES: dict[str, Case] = {
     "transfer:download": Case(lambda o: {"transfer_id": o.transfer.pk}, Role.TRANSFER_OFFICER),
     "transfer:notice-dismiss": Case(lambda o: {"notice_id": o.transfer_notice.pk},
                                     Role.TRANSFER_OFFICER, method="post"),
+    "transfer:thread": Case(lambda o: {"thread_id": o.thread.pk}, Role.TRANSFER_OFFICER),
     "transfer:lost-pupil": Case(lambda o: {"lost_id": o.lost.pk}, Role.LOST_PUPILS_OFFICER,
                                 school_scoped=False),
     "transfer:lost-match": Case(lambda o: {"match_id": o.lost_match.pk},
