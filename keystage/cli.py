@@ -19,7 +19,8 @@ Commands:
   demo                           load the synthetic demo LA, its schools and its users
   serve [--port 8000]            run the web application on 127.0.0.1, with the background worker
   worker [--once]                run queued background jobs
-  user add USERNAME --role ROLE (--la LLL | --school LAESTAB) [--email E] [--password-stdin]
+  user add USERNAME --role ROLE (--la LLL | --school LAESTAB | --agency REF) [--email E]
+           [--password-stdin]
   user list|disable|enable|unlock ...
   import-gias FILE [--la LLL]    load a GIAS 'all establishments' extract into the register
   migrate                        prepare or upgrade the database

@@ -561,3 +561,39 @@ def access_local_authorities(user, action: str = "send-messages"):
     if user.role == Role.SCHOOL_USER or user.la_id is None:
         return LocalAuthority.objects.none()
     return LocalAuthority.objects.exclude(pk=user.la_id)
+
+
+def access_agencies(user, action: str = "manage-agencies"):
+    """The agencies the user's LA works with."""
+    from keystage.transfer.models import Agency
+
+    la = access_user_la(user, action)
+    return Agency.objects.filter(las=la)
+
+
+def _extracts_in_scope(user):
+    from keystage.transfer.models import AgencyExtract
+
+    extracts = AgencyExtract.objects.select_related("agency", "la", "school")
+    if not getattr(user, "is_authenticated", False):
+        return extracts.none()
+    if user.role == Role.AGENCY_USER:
+        return extracts.filter(agency_id=user.agency_id)
+    if user.role != Role.SCHOOL_USER and user.la_id is not None:
+        return extracts.filter(la_id=user.la_id)
+    return extracts.none()
+
+
+def access_agency_extracts(user, action: str):
+    """Extracts the user may see: those sent to their agency, or those their LA sent."""
+    require_permission(user, action)
+    return _extracts_in_scope(user)
+
+
+def access_agency_extract_by_id(user, extract_id: int, action: str = "agency-downloads"):
+    """One extract in the user's scope: 404 outside it, 403 by role."""
+    found = _extracts_in_scope(user).filter(pk=extract_id).first()
+    if found is None:
+        raise Http404("No such extract.")
+    require_permission(user, action)
+    return found

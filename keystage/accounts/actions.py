@@ -15,13 +15,21 @@ class ScopeError(ValueError):
     """A role was given the wrong kind of organisation."""
 
 
-def _scope_for(role: str, la: LocalAuthority | None, school: Establishment | None):
+def _scope_for(role: str, la: LocalAuthority | None, school: Establishment | None,
+               agency=None):
     if role not in Role.values:
         raise ScopeError(f"Unknown role {role!r}. Roles: {', '.join(Role.values)}.")
     if role == Role.SCHOOL_USER:
         if school is None:
             raise ScopeError("A school user needs a school (--school LAESTAB).")
         return school.la, school
+    if role == Role.AGENCY_USER:
+        if agency is None or la is not None or school is not None:
+            raise ScopeError("An agency user belongs to an agency (--agency REFERENCE) and to "
+                             "no LA or school.")
+        return None, None
+    if agency is not None:
+        raise ScopeError(f"The role {role} belongs to no agency.")
     if role in LA_ROLES:
         if la is None:
             raise ScopeError(f"The role {role} needs a local authority (--la LLL).")
@@ -66,14 +74,16 @@ def do_create_user(
     password: str | None = None,
     acting_user,
     reason: str = "",
+    agency=None,
 ) -> User:
-    """Add a user with a role in one LA or school; without a password they must reset it."""
-    la, school = _scope_for(role, la, school)
+    """Add a user with a role in one LA, school or agency; without a password they must reset
+    it."""
+    la, school = _scope_for(role, la, school, agency)
     if User.objects.filter(username__iexact=username).exists():
         raise ValueError(f"The user name {username!r} is already taken.")
     user = User(
         username=username, role=role, la=la, school=school, email=email,
-        first_name=first_name, last_name=last_name,
+        first_name=first_name, last_name=last_name, agency=agency,
     )
     if password:
         user.set_password(password)
@@ -84,7 +94,8 @@ def do_create_user(
         EventType.USER_CREATED, acting_user=acting_user, la=la, school=school, obj=user,
         summary=f"User {username} added as {user.get_role_display()}", reason=reason,
         new={"username": username, "role": role, "email": email,
-             "school": school.urn if school else None},
+             "school": school.urn if school else None,
+             **({"agency": agency.reference} if agency else {})},
     )
     return user
 

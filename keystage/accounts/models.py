@@ -17,6 +17,7 @@ class Role(models.TextChoices):
     LOST_PUPILS_OFFICER = "lost_pupils_officer", "Lost-pupils officer"
     SCHOOL_USER = "school_user", "School user"
     NATIONAL_ANALYST = "national_analyst", "National analyst"
+    AGENCY_USER = "agency_user", "Agency user"
 
 
 LA_ROLES = frozenset(
@@ -50,17 +51,22 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="users",
     )
+    # An agency user's agency (health, police ...): it downloads the extracts LAs send it.
+    agency = models.ForeignKey("transfer.Agency", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="users")
     page_size = models.PositiveSmallIntegerField(default=settings.DEFAULT_PAGE_SIZE)
 
     class Meta:
         ordering = ["username"]
         constraints = [
             # Tenancy is structural: LA roles need an LA, school users a school (and its LA),
-            # national analysts neither.
+            # agency users an agency, national analysts none of them.
             models.CheckConstraint(
                 name="user_scope_matches_role",
                 condition=(
                     models.Q(role="national_analyst", la__isnull=True, school__isnull=True)
+                    | models.Q(role="agency_user", la__isnull=True, school__isnull=True,
+                               agency__isnull=False)
                     | models.Q(role="school_user", la__isnull=False, school__isnull=False)
                     | (
                         models.Q(role__in=sorted(LA_ROLES), la__isnull=False, school__isnull=True)
@@ -93,6 +99,8 @@ class User(AbstractUser):
             return self.la.name
         if self.role == Role.NATIONAL_ANALYST:
             return "National"
+        if self.agency_id:
+            return self.agency.name
         return ""
 
 

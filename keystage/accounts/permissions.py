@@ -43,6 +43,10 @@ ACTIONS: dict[str, Action] = {
                 "and between LAs about a pupil or a transfer file", Role.LA_ADMIN,
                 Role.LA_DATA_OFFICER, Role.TRANSFER_OFFICER, Role.LOST_PUPILS_OFFICER,
                 Role.VIRTUAL_SCHOOL, Role.SCHOOL_USER),
+        _action("manage-agencies", "Register the agencies the LA works with and send them "
+                "pupil extracts", Role.LA_ADMIN, Role.LA_DATA_OFFICER),
+        _action("agency-downloads", "Download, once, the extracts LAs send one's agency",
+                Role.AGENCY_USER),
         _action("manage-lost-pupils", "Search and manage the lost-pupils register",
                 Role.LOST_PUPILS_OFFICER),
         _action("view-national-aggregates", "See aggregate figures across all LAs",

@@ -57,6 +57,10 @@ class EventType(models.TextChoices):
     TRANSFER_NOTICE_DISMISSED = "transfer-notice-dismissed", "Transfer notice dismissed"
     MESSAGE_SENT = "message-sent", "Secure message sent"
     MESSAGES_READ = "messages-read", "Secure messages read"
+    AGENCY_REGISTERED = "agency-registered", "Agency registered"
+    AGENCY_LINKED = "agency-linked", "Agency linked to another LA"
+    AGENCY_EXTRACT_SENT = "agency-extract-sent", "Extract sent to an agency"
+    AGENCY_EXTRACT_DOWNLOADED = "agency-extract-downloaded", "Agency extract downloaded"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

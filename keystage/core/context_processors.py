@@ -16,6 +16,8 @@ NAVIGATION = (
     ("Transfers", "transfer:home", "transfer-files"),
     ("Lost pupils", "transfer:lost", "manage-lost-pupils"),
     ("Messages", "transfer:messages", "send-messages"),
+    ("Agencies", "transfer:agencies", "manage-agencies"),
+    ("Extracts", "transfer:extracts", "agency-downloads"),
     ("Reports", "analysis:report", "view-analysis"),
     ("Returns", "returns:list", "make-returns"),
     ("Schools", "schools:list", "view-schools"),

@@ -42,6 +42,8 @@ class LaWorld:
     schools: list[Establishment]
     pvi: Establishment
     users: dict[str, User] = field(default_factory=dict)
+    # The user of an agency the LA registered (agency users belong to no LA).
+    agency_user: User | None = None
 
 
 @dataclass
@@ -49,6 +51,17 @@ class World:
     a: LaWorld
     b: LaWorld
     national: User
+
+
+def _agency_user(la):
+    """An agency the LA registered, and its user."""
+    from keystage.transfer.agencies import do_register_agency
+
+    agency = do_register_agency(la, name=f"Health Service {la.code}", kind="health",
+                                acting_user=None)
+    return do_create_user(f"agency_user_{la.code}", role=Role.AGENCY_USER, agency=agency,
+                          email=f"agency.{la.code}@example.org", password=PASSWORD,
+                          acting_user=None)
 
 
 def _la_rows(code: str, name: str, urn_base: int) -> list[dict]:
@@ -77,13 +90,14 @@ def build_test_world() -> World:
         schools = list(Establishment.objects.filter(la=la, is_pvi=False).order_by("urn"))
         part = LaWorld(la=la, schools=schools, pvi=pvi)
         for role in Role:
-            if role == Role.NATIONAL_ANALYST:
+            if role in (Role.NATIONAL_ANALYST, Role.AGENCY_USER):
                 continue
             school = schools[0] if role == Role.SCHOOL_USER else None
             part.users[role.value] = do_create_user(
                 f"{role.value}_{code}", role=role, la=None if school else la, school=school,
                 email=f"{role.value}.{code}@example.org", password=PASSWORD, acting_user=None,
             )
+        part.agency_user = _agency_user(la)
         parts.append(part)
     national = do_create_user(
         "national", role=Role.NATIONAL_ANALYST, password=PASSWORD, acting_user=None,

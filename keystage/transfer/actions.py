@@ -344,16 +344,23 @@ def do_route_transfer_file(transfer: TransferFile, *, school: Establishment, act
 
 @transaction.atomic
 def do_delete_expired_transfers(*, acting_user=None, now: dt.datetime | None = None) -> int:
-    """Delete the content of transfer files past their retention period; one audit event."""
+    """Delete the content of transfer files and agency extracts past their retention period
+    (their rows stay, for the record); one audit event. Returns the transfer files deleted."""
+    from keystage.transfer.models import AgencyExtract
+
     now = now or timezone.now()
-    expired = TransferFile.objects.filter(expires_at__lte=now, content__isnull=False)
-    ids = list(expired.values_list("pk", flat=True))
-    if not ids:
+    ids = list(TransferFile.objects.filter(expires_at__lte=now, content__isnull=False)
+               .values_list("pk", flat=True))
+    extracts = list(AgencyExtract.objects.filter(expires_at__lte=now, content__isnull=False)
+                    .values_list("pk", flat=True))
+    if not ids and not extracts:
         return 0
     TransferFile.objects.filter(pk__in=ids).update(content=None, deleted_at=now)
+    AgencyExtract.objects.filter(pk__in=extracts).update(content=None)
     record_event(EventType.TRANSFERS_DELETED, acting_user=acting_user,
-                 summary=f"{len(ids)} transfer file(s) past retention deleted",
-                 object_type="transferfile", object_id=",".join(map(str, ids[:50])))
+                 summary=f"{len(ids)} transfer file(s) and {len(extracts)} agency extract(s) "
+                 "past retention deleted", object_type="transferfile",
+                 object_id=",".join(map(str, ids[:50])), extracts=extracts[:50])
     return len(ids)
 
 

@@ -73,3 +73,37 @@ class NewThreadForm(GovukFormMixin, forms.Form):
 
 class ReplyForm(GovukFormMixin, forms.Form):
     body = forms.CharField(label="Reply", max_length=5000, widget=forms.Textarea)
+
+
+class AgencyForm(GovukFormMixin, forms.Form):
+    name = forms.CharField(label="Agency name", max_length=200)
+    kind = forms.ChoiceField(label="Kind of agency", choices=())
+    email = forms.EmailField(label="Contact email", required=False)
+
+    def __init__(self, *args, **kwargs):
+        from keystage.transfer.models import AgencyKind
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = AgencyKind.choices
+
+
+class LinkAgencyForm(GovukFormMixin, forms.Form):
+    reference = forms.CharField(label="Reference another LA gave the agency", max_length=20)
+
+
+class ExtractForm(GovukFormMixin, forms.Form):
+    agency = forms.ChoiceField(label="Agency")
+    year = forms.TypedChoiceField(label="Pupils of the year", coerce=int)
+    school = forms.CharField(label="A school's roll (LAESTAB)", max_length=7, required=False)
+    upns = forms.CharField(label="Or these pupils (UPNs, one per line)", required=False,
+                           max_length=20000, widget=forms.Textarea)
+    fields = forms.MultipleChoiceField(label="Fields", widget=forms.CheckboxSelectMultiple)
+    purpose = forms.CharField(label="Why the agency needs it", max_length=300)
+
+    def __init__(self, *args, agencies=(), years=(), **kwargs):
+        from keystage.transfer.agencies import AGENCY_FIELDS
+
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].choices = [(a.pk, str(a)) for a in agencies]
+        self.fields["year"].choices = [(y, str(y)) for y in years]
+        self.fields["fields"].choices = [(f, f) for f in AGENCY_FIELDS]

@@ -258,3 +258,76 @@ class MessageRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reader_id} read {self.message_id}"
+
+
+class AgencyKind(models.TextChoices):
+    HEALTH = "health", "Health"
+    SOCIAL_CARE = "social_care", "Social care"
+    POLICE = "police", "Police"
+    DENTAL = "dental", "Dental health"
+    OTHER = "other", "Other"
+
+
+class Agency(models.Model):
+    """An organisation an LA sends pupil extracts to. Its reference is prefixed by the number
+    of the LA that registered it; other LAs that work with it link to the same reference."""
+
+    reference = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=12, choices=AgencyKind.choices)
+    email = models.EmailField(blank=True)
+    registered_by = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT,
+                                      related_name="+")
+    registered_at = models.DateTimeField(auto_now_add=True)
+    las = models.ManyToManyField("schools.LocalAuthority", through="AgencyLa",
+                                 related_name="+")
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name_plural = "agencies"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.reference})"
+
+
+class AgencyLa(models.Model):
+    """An LA works with an agency (and may send it extracts)."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["agency", "la"],
+                                               name="one_link_per_agency_and_la")]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id} with {self.la_id}"
+
+
+class AgencyExtract(models.Model):
+    """Chosen fields of chosen pupils (a list, or a school's roll) sent by an LA to an agency,
+    kept encrypted until the agency's user downloads it, once."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="extracts")
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
+    reference = models.CharField(max_length=30, unique=True)
+    purpose = models.CharField(max_length=300)
+    fields = models.JSONField(default=list)
+    school = models.ForeignKey("schools.Establishment", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+")
+    pupils = models.PositiveIntegerField(default=0)
+    content = models.BinaryField(null=True)  # sealed CSV; None once downloaded or expired
+    sent_by = models.ForeignKey("accounts.User", null=True, on_delete=models.PROTECT,
+                                related_name="+")
+    sent_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    downloaded_by = models.ForeignKey("accounts.User", null=True, blank=True,
+                                      on_delete=models.PROTECT, related_name="+")
+    downloaded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.reference

@@ -15,4 +15,8 @@ urlpatterns = [
     path("messages/", views.threads, name="messages"),
     path("messages/new/", views.new_thread, name="message-new"),
     path("messages/<int:thread_id>/", views.thread, name="thread"),
+    path("agencies/", views.agencies, name="agencies"),
+    path("extracts/", views.extracts, name="extracts"),
+    path("extracts/<int:extract_id>/download/", views.extract_download,
+         name="extract-download"),
 ]

@@ -31,9 +31,19 @@ from keystage.transfer.actions import (
     read_transfer_pupils,
     send_transfer_files,
 )
+from keystage.transfer.agencies import (
+    AgencyRefused,
+    do_download_agency_extract,
+    do_link_agency,
+    do_register_agency,
+    do_send_agency_extract,
+)
 from keystage.transfer.forms import (
+    AgencyForm,
     DecideForm,
+    ExtractForm,
     FoundForm,
+    LinkAgencyForm,
     NewThreadForm,
     RejectForm,
     ReplyForm,
@@ -315,3 +325,79 @@ def thread(request, thread_id: int):
         "reads__reader")
     return render(request, "transfer/thread.html", {"t": found, "messages_": messages_,
                                                     "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def agencies(request):
+    """The agencies the LA works with: register or link one, and send one an extract."""
+    from keystage.collection.choices import default_year
+
+    linked = access.access_agencies(request.user).order_by("name")
+    la = access.access_user_la(request.user, "manage-agencies")
+    current = default_year(la)
+    years = [current, current - 1]
+    agency_form = AgencyForm(request.POST if "register" in request.POST else None,
+                             prefix="agency")
+    link_form = LinkAgencyForm(request.POST if "link" in request.POST else None,
+                               prefix="link")
+    extract_form = ExtractForm(request.POST if "extract" in request.POST else None,
+                               prefix="extract", agencies=linked, years=years,
+                               initial={"year": current})
+    try:
+        if "register" in request.POST and agency_form.is_valid():
+            made = do_register_agency(la, acting_user=request.user,
+                                      **agency_form.cleaned_data)
+            messages.success(request, f"{made.name} registered as {made.reference}.")
+            return redirect("transfer:agencies")
+        if "link" in request.POST and link_form.is_valid():
+            made = do_link_agency(la, reference=link_form.cleaned_data["reference"],
+                                  acting_user=request.user)
+            messages.success(request, f"Your LA now works with {made}.")
+            return redirect("transfer:agencies")
+        if "extract" in request.POST and extract_form.is_valid():
+            data = extract_form.cleaned_data
+            agency = linked.filter(pk=data["agency"]).first()
+            school = None
+            if data["school"].strip():
+                school = access.access_schools(request.user, "manage-agencies").filter(
+                    laestab=data["school"].strip()).first()
+                if school is None:
+                    raise AgencyRefused("No school of your LA has that LAESTAB.")
+            made = do_send_agency_extract(
+                la, agency, year=data["year"], fields=data["fields"], purpose=data["purpose"],
+                acting_user=request.user, school=school,
+                upns=None if school else data["upns"].split())
+            messages.success(request, f"Extract {made.reference} ({made.pupils} pupils) is "
+                             f"waiting for {agency.name} to download.")
+            return redirect("transfer:agencies")
+    except AgencyRefused as error:
+        form = (agency_form if "register" in request.POST else link_form
+                if "link" in request.POST else extract_form)
+        form.add_error(None, str(error))
+    sent = access.access_agency_extracts(request.user, "manage-agencies")[:50]
+    return render(request, "transfer/agencies.html", {
+        "agencies": linked, "agency_form": agency_form, "link_form": link_form,
+        "extract_form": extract_form, "sent": sent})
+
+
+@login_required
+def extracts(request):
+    """The agency's extracts from every LA it works with, each downloadable once."""
+    found = access.access_agency_extracts(request.user, "agency-downloads")
+    return render(request, "transfer/extracts.html", {"grid": paginate(request, found)})
+
+
+@login_required
+@require_POST
+def extract_download(request, extract_id: int):
+    """Hand the extract over, once (a POST: a link preview must not spend it)."""
+    found = access.access_agency_extract_by_id(request.user, extract_id)
+    try:
+        data = do_download_agency_extract(found, acting_user=request.user)
+    except AgencyRefused as error:
+        messages.error(request, str(error))
+        return redirect("transfer:extracts")
+    response = HttpResponse(data, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{found.reference}.csv"'
+    return response

@@ -17,7 +17,7 @@ from keystage.jobs.actions import do_queue_job
 from keystage.jobs.models import Job
 from keystage.schools.models import Establishment, EstablishmentImport
 
-LA_USER_ROLES = [r.value for r in Role if r != Role.NATIONAL_ANALYST]
+LA_USER_ROLES = [r.value for r in Role if r not in (Role.NATIONAL_ANALYST, Role.AGENCY_USER)]
 
 
 @dataclass
@@ -202,12 +202,13 @@ def test_la_objects_answer_404_when_a_school_user_asks_for_its_own_las_objects(
 
 @pytest.mark.parametrize("la", ["330", "331"])
 @pytest.mark.parametrize("endpoint", OBJECT_ENDPOINTS)
-def test_every_object_endpoint_answers_404_when_the_national_analyst_asks(
-    tenancy, login, endpoint, la
+@pytest.mark.parametrize("who", ["national", "agency"])
+def test_every_object_endpoint_answers_404_when_the_national_analyst_or_an_agency_asks(
+    tenancy, login, endpoint, la, who
 ):
     world, ours, theirs = tenancy
     objects = ours if la == "330" else theirs
-    client = login(world.national)
+    client = login(world.national if who == "national" else world.a.agency_user)
 
     response = _request(client, endpoint, OBJECT_ENDPOINTS[endpoint][1](objects))
 
@@ -241,6 +242,10 @@ def _expected(role: str) -> dict[str, int]:
         allowed = {"home", "settings", "password-change", "national"}
         forbidden = {*LIST_PAGES, "job-detail", "job-status"}
         return {p: 200 if p in allowed else (403 if p in forbidden else 404) for p in pages}
+    if role == Role.AGENCY_USER:
+        # An agency sees only its extracts: no LA's pages, and no LA's objects exist for it.
+        allowed = {"home", "settings", "password-change"}
+        return {p: 200 if p in allowed else (403 if p in LIST_PAGES else 404) for p in pages}
     if role == Role.SCHOOL_USER:
         allowed = {"home", "settings", "password-change", "school-list", "school-detail",
                    "job-detail", "job-status"}
@@ -260,7 +265,8 @@ def test_own_la_pages_answer_as_the_role_allows_when_each_role_opens_them(
     tenancy, login, role, page, status
 ):
     world, ours, _ = tenancy
-    user = world.national if role == Role.NATIONAL_ANALYST else world.a.users[role]
+    user = (world.national if role == Role.NATIONAL_ANALYST else world.a.agency_user
+            if role == Role.AGENCY_USER else world.a.users[role])
     if role == Role.SCHOOL_USER:
         # Users with no LA-wide view follow the jobs they started themselves.
         ours.job = _queue_job(user.la, user, "import-files")

@@ -34,6 +34,7 @@ class Export:
     argv: tuple[str, ...] = ()
     shows_names: bool = True  # False: no text a school or user wrote reaches this export
     role: str = "la_data_officer"  # who downloads a web export
+    post: bool = False  # a download that is a POST (an agency extract is spent by it)
 
     @property
     def is_xlsx(self) -> bool:
@@ -90,6 +91,8 @@ EXPORTS = [
            argv=("lost", "list", "--la", "330")),
     Export("keystage transfer inbox", "transfer/management/commands/transfer.py",
            argv=("transfer", "inbox", "--school", "3302002")),
+    Export("agency extract CSV", "transfer/agencies.py",
+           url="/transfer/extracts/{extract}/download/", role="agency_user", post=True),
 ]
 
 
@@ -123,6 +126,11 @@ def _plant_hostile_pupils(world) -> None:
          (HOSTILE[0] + ".xml", transfer_ctf("330", school.estab, "330", "2002", leavers[:1]))],
         from_school=school, acting_user=None)
     assert [o.status for o in sent] == ["lost", "sent"], [o.message for o in sent]
+    from keystage.transfer.agencies import do_send_agency_extract
+
+    do_send_agency_extract(world.a.la, world.a.agency_user.agency, year=2026,
+                           fields=["upn", "surname", "forename", "laestab"], school=school,
+                           purpose="checks", acting_user=None)
 
 
 def _cells(export: Export, client, tmp_path) -> list[tuple[object, str | None]]:
@@ -138,7 +146,11 @@ def _cells(export: Export, client, tmp_path) -> list[tuple[object, str | None]]:
             from keystage.socialcare.models import CareReturn
 
             url = url.format(care_return=CareReturn.objects.get().pk)
-        response = client.get(url)
+        if "{extract}" in url:
+            from keystage.transfer.models import AgencyExtract
+
+            url = url.format(extract=AgencyExtract.objects.get().pk)
+        response = client.post(url) if export.post else client.get(url)
         assert response.status_code == 200, export.name
         if export.is_xlsx:
             workbook = load_workbook(io.BytesIO(response.content))
@@ -154,7 +166,8 @@ def _cells(export: Export, client, tmp_path) -> list[tuple[object, str | None]]:
 def test_every_export_writes_hostile_names_as_quoted_text(world, client, tmp_path):
     _plant_hostile_pupils(world)
     for export in EXPORTS:
-        client.force_login(world.a.users[export.role])
+        client.force_login(world.a.agency_user if export.role == "agency_user"
+                           else world.a.users[export.role])
         cells = _cells(export, client, tmp_path)
         texts = [value for value, _ in cells if isinstance(value, str)]
 

@@ -111,6 +111,10 @@ PAGES: dict[str, tuple[str, ...]] = {
     "transfer:messages": ("page",),
     "transfer:message-new": ("upn", "to", "subject", "body"),
     "transfer:thread": ("body",),
+    "transfer:agencies": ("agency-name", "agency-kind", "link-reference", "extract-upns",
+                          "extract-school", "extract-purpose"),
+    "transfer:extracts": ("page",),
+    "transfer:extract-download": (),
 }
 ROLES = (Role.LA_ADMIN, Role.LA_DATA_OFFICER, Role.SCHOOL_USER)
 
@@ -245,6 +249,7 @@ def _path_args(world, name: str, pattern: URLPattern) -> dict:
         "lost_id": 1,
         "match_id": 1,
         "thread_id": _thread(part).pk,
+        "extract_id": 1,
         "uidb64": "MQ",
         "token": "set-password",
     }

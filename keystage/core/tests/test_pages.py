@@ -14,6 +14,8 @@ from keystage.schools.models import Establishment, LocalAuthority
 
 
 def _user(world, role: str) -> User:
+    if role == Role.AGENCY_USER:
+        return world.a.agency_user
     return world.national if role == Role.NATIONAL_ANALYST else world.a.users[role]
 
 
@@ -35,10 +37,10 @@ def _organisation(html: str) -> str:
 
 EVERYONE = ["Home", "Settings"]
 NAVIGATION = {
-    Role.LA_ADMIN: ["Home", "Collections", "Cleaning", "Pupils", "Messages", "Reports",
-                    "Schools", "Users", "Audit log", "Settings"],
+    Role.LA_ADMIN: ["Home", "Collections", "Cleaning", "Pupils", "Messages", "Agencies",
+                    "Reports", "Schools", "Users", "Audit log", "Settings"],
     Role.LA_DATA_OFFICER: ["Home", "Collections", "Cleaning", "Pupils", "Social care",
-                           "Messages", "Reports", "Returns", "Schools", "Settings"],
+                           "Messages", "Agencies", "Reports", "Returns", "Schools", "Settings"],
     Role.LA_ANALYST: ["Home", "Collections", "Cleaning", "Pupils", "Reports", "Schools",
                       "Settings"],
     Role.VIRTUAL_SCHOOL: ["Home", "Social care", "Messages", "Schools", "Settings"],
@@ -47,10 +49,12 @@ NAVIGATION = {
     Role.SCHOOL_USER: ["Home", "Collections", "Cleaning", "Transfers", "Messages", "Reports",
                        "Schools", "Settings"],
     Role.NATIONAL_ANALYST: ["Home", "National figures", "Settings"],
+    Role.AGENCY_USER: ["Home", "Extracts", "Settings"],
 }
 ORGANISATION = {role: "Birmingham" for role in NAVIGATION} | {
     Role.SCHOOL_USER: "Birmingham Primary School",
     Role.NATIONAL_ANALYST: "National",
+    Role.AGENCY_USER: "Health Service 330",
 }
 # Links to pages a role may not open must not be offered anywhere on its home page.
 ADMIN_LINKS = ["/accounts/users/", "/audit/", "/schools/import/", "/schools/add-pvi/",
@@ -73,7 +77,7 @@ def test_home_page_shows_the_organisation_and_only_the_roles_navigation(world, l
     for link in ADMIN_LINKS:
         assert (f'href="{link}"' in html) == (link in offered), link
     assert ('href="/national/"' in html) == (role == Role.NATIONAL_ANALYST)
-    assert ('href="/schools/"' in html) == (role != Role.NATIONAL_ANALYST)
+    assert ('href="/schools/"' in html) == (role not in (Role.NATIONAL_ANALYST, Role.AGENCY_USER))
 
 
 def test_home_page_counts_the_las_open_establishments_when_an_la_user_opens_it(world, login):
@@ -242,4 +246,4 @@ def test_national_page_shows_only_aggregates_when_the_national_analyst_opens_it(
 
 @pytest.mark.parametrize("role", [r.value for r in Role if r != Role.NATIONAL_ANALYST])
 def test_national_page_answers_403_when_an_la_or_school_user_opens_it(world, login, role):
-    assert login(world.a.users[role]).get("/national/").status_code == 403
+    assert login(_user(world, role)).get("/national/").status_code == 403

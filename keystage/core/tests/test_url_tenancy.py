@@ -65,6 +65,7 @@ class Objects:
     lost: object
     lost_match: object
     thread: object
+    extract: object
 
 
 def _send(part, index: int, first_serial: int) -> None:
@@ -128,7 +129,17 @@ def _transfer_objects_of(part, index: int) -> dict:
         "lost_match": LostMatch.objects.create(lost=lost, la=part.la, laestab="9999999",
                                                source="census", score=0.9, reason="near"),
         "thread": _thread_of(part, school),
+        "extract": _extract_of(part, school),
     }
+
+
+def _extract_of(part, school):
+    """An extract of the school's roll for the LA's agency."""
+    from keystage.transfer.agencies import do_send_agency_extract
+
+    agency = part.agency_user.agency
+    return do_send_agency_extract(part.la, agency, year=2026, fields=["upn", "surname"],
+                                  purpose="health visits", school=school, acting_user=None)
 
 
 def _thread_of(part, school):
@@ -240,6 +251,9 @@ CASES: dict[str, Case] = {
     "transfer:download": Case(lambda o: {"transfer_id": o.transfer.pk}, Role.TRANSFER_OFFICER),
     "transfer:notice-dismiss": Case(lambda o: {"notice_id": o.transfer_notice.pk},
                                     Role.TRANSFER_OFFICER, method="post"),
+    # Only an agency's user downloads (a POST, which spends the extract).
+    "transfer:extract-download": Case(lambda o: {"extract_id": o.extract.pk}, "agency_user",
+                                      method="post", school_scoped=False),
     "transfer:thread": Case(lambda o: {"thread_id": o.thread.pk}, Role.TRANSFER_OFFICER),
     "transfer:lost-pupil": Case(lambda o: {"lost_id": o.lost.pk}, Role.LOST_PUPILS_OFFICER,
                                 school_scoped=False),
@@ -270,7 +284,8 @@ def _status(client, case: Case, name: str, kwargs: dict) -> int:
 def test_an_la_user_gets_404_for_another_las_object(objects, login, name):
     world, ours, _, theirs = objects
     case = CASES[name]
-    client = login(world.a.users[case.la_role])
+    client = login(world.a.agency_user if case.la_role == "agency_user"
+                   else world.a.users[case.la_role])
 
     assert _status(client, case, name, case.kwargs(theirs)) == 404
     if case.method == "get":

@@ -27,6 +27,7 @@ class Command(BaseCommand):
         scope = add.add_mutually_exclusive_group()
         scope.add_argument("--la", help="three-digit LA code, for LA roles")
         scope.add_argument("--school", help="LAESTAB (or EY URN), for school users")
+        scope.add_argument("--agency", help="the agency's reference, for agency users")
         add.add_argument("--email", default="")
         add.add_argument("--first-name", default="")
         add.add_argument("--last-name", default="")
@@ -43,8 +44,15 @@ class Command(BaseCommand):
         getattr(self, f"handle_{verb}")(**options)
 
     def handle_add(self, username, role, la, school, email, first_name, last_name,
-                   password_stdin, **options):
-        la_obj = school_obj = None
+                   password_stdin, agency=None, **options):
+        la_obj = school_obj = agency_obj = None
+        if agency:
+            from keystage.transfer.models import Agency
+
+            agency_obj = Agency.objects.filter(reference__iexact=agency).first()
+            if agency_obj is None:
+                raise CommandError(f"No agency has the reference {agency}: an LA registers it "
+                                   "on its Agencies page first.", returncode=2)
         if la:
             la_obj = LocalAuthority.objects.filter(code=la).first()
             if la_obj is None:
@@ -67,13 +75,13 @@ class Command(BaseCommand):
         try:
             user = do_create_user(
                 username, role=role, la=la_obj, school=school_obj, email=email,
-                first_name=first_name, last_name=last_name, acting_user=None,
+                first_name=first_name, last_name=last_name, acting_user=None, agency=agency_obj,
             )
             if password:
                 do_set_password(user, password, acting_user=None)
         except (ScopeError, ValueError) as error:
             raise CommandError(str(error), returncode=2) from None
-        scope = user.school or user.la or "national"
+        scope = user.school or user.la or user.agency or "national"
         self.stdout.write(f"Added {user.username} ({user.get_role_display()}, {scope}).")
         if not password:
             self.stdout.write("No password set: the user sets one with 'Forgotten your password?'.")
