@@ -81,6 +81,13 @@ class Command(BaseCommand):
                         email=f"{name}@demo.keystage.invalid", password=DEMO_PASSWORD,
                         first_name=name.capitalize(), last_name="Demo", acting_user=None,
                     )
+                from keystage.transfer.agencies import do_register_agency
+
+                agency = do_register_agency(la, name="Demo Health Visiting Service",
+                                            kind="health", acting_user=None)
+                do_create_user("agency", role=Role.AGENCY_USER, agency=agency,
+                               password=DEMO_PASSWORD, email="agency@demo.keystage.invalid",
+                               acting_user=None)
                 if not User.objects.filter(username="national").exists():
                     do_create_user("national", role=Role.NATIONAL_ANALYST, password=DEMO_PASSWORD,
                                    email="national@demo.keystage.invalid", acting_user=None)
@@ -167,7 +174,8 @@ class Command(BaseCommand):
                               f"{run.queries} queries.")
 
     def _print_logins(self):
-        users = User.objects.filter(username__in=[n for n, _ in DEMO_USERS] + ["national"])
+        names = [n for n, _ in DEMO_USERS] + ["national", "agency"]
+        users = User.objects.filter(username__in=names)
         if not users.exists():
             return
         self.stdout.write(f"Demo logins (password: {DEMO_PASSWORD}):")
