@@ -57,7 +57,12 @@ from keystage.transfer.messages import (
     do_send_message,
     do_start_thread,
 )
-from keystage.transfer.models import LostStatus, MatchStatus, TransferStatus
+from keystage.transfer.models import (
+    LOST_DESTINATIONS,
+    LostStatus,
+    MatchStatus,
+    TransferStatus,
+)
 
 
 def _send(request, form) -> list:
@@ -202,7 +207,11 @@ def lost_register(request):
         for word in words[:4]:
             pupils = pupils.filter(Q(upn__iexact=word) | Q(former_upn__iexact=word)
                                    | Q(surname__icontains=word) | Q(forename__icontains=word)
-                                   | Q(last_laestab=word) | Q(dob__iexact=word))
+                                   | Q(last_laestab=word) | Q(dob__iexact=word)
+                                   | Q(left_on__iexact=word))
+    destination = request.GET.get("destination", "")
+    if destination in LOST_DESTINATIONS:
+        pupils = pupils.filter(destination=destination)
     status = request.GET.get("status", LostStatus.LOST)
     if status in LostStatus.values:
         pupils = pupils.filter(status=status)
@@ -216,7 +225,8 @@ def lost_register(request):
         lost__isnull=False)[:20]
     return render(request, "transfer/lost.html", {
         "grid": paginate(request, pupils), "query": query, "status": status,
-        "matches": matches, "notices": notices, "decide_form": DecideForm()})
+        "matches": matches, "notices": notices, "decide_form": DecideForm(),
+        "destination": destination, "destinations": LOST_DESTINATIONS.items()})
 
 
 @login_required

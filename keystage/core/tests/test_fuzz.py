@@ -105,7 +105,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "transfer:download": (),
     "transfer:file": ("reject-reason", "route-laestab", "route-reason"),
     "transfer:notice-dismiss": (),
-    "transfer:lost": ("q", "status", "format", "page"),
+    "transfer:lost": ("q", "status", "destination", "format", "page"),
     "transfer:lost-pupil": ("laestab", "note"),
     "transfer:lost-match": ("decision", "reason"),
     "transfer:messages": ("page",),

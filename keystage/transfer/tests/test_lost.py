@@ -237,3 +237,15 @@ def test_a_census_of_an_earlier_year_does_not_find_a_pupil_who_left_later(world)
     lose(world, BEN)
 
     assert LostPupil.objects.get().status == "lost"
+
+
+def test_the_register_searches_by_date_left_and_why_lost(world, login):
+    lose(world, BEN)
+    lose(world, CAT, dest=("MMM", "MMMM"))
+    officer = login(world.a.users["lost_pupils_officer"])
+
+    by_date = officer.get(reverse("transfer:lost"), {"q": "2026-02-27"})
+    sector = officer.get(reverse("transfer:lost"), {"destination": "MMMMMMM"})
+
+    assert b"Brown" in by_date.content and b"Cole" in by_date.content
+    assert b"Cole" in sector.content and b"Ben Brown" not in sector.content

@@ -316,3 +316,35 @@ def test_the_receiving_school_reads_the_pupils_record_before_downloading(world, 
 
     assert b"SENhistory" in page.content and b"AB1 2CD" in page.content
     assert TransferFile.objects.get().status == "sent"  # reading is not downloading
+
+
+def test_a_zip_with_a_path_escape_is_refused_whole_and_nothing_is_sent(world, tmp_path,
+                                                                       capsys):
+    import zipfile
+
+    archive = tmp_path / "leavers.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("amy.xml", transfer_ctf("330", "2001", "331", "2001", [AMY]))
+        zipped.writestr("../escape.xml", transfer_ctf("330", "2001", "331", "2002", [AMY]))
+
+    with pytest.raises(CommandError) as error:
+        call_command("transfer", "send", str(archive), "--from", "3302001")
+
+    assert error.value.returncode == 1
+    assert "leavers.zip" in capsys.readouterr().err
+    assert not TransferFile.objects.exists()
+
+
+def test_a_zip_of_ctfs_is_sent_file_by_file(world, tmp_path):
+    import zipfile
+
+    archive = tmp_path / "leavers.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("amy.xml", transfer_ctf("330", "2001", "331", "2001", [AMY]))
+        zipped.writestr("ben.xml", transfer_ctf("330", "2001", "331", "2002", [
+            full_pupil("A330200121002", "Brown", "Ben", "2016-06-01")]))
+
+    call_command("transfer", "send", str(archive), "--from", "3302001")
+
+    assert sorted(TransferFile.objects.values_list("file_name", "to_laestab")) == [
+        ("leavers.zip/amy.xml", "3312001"), ("leavers.zip/ben.xml", "3312002")]
