@@ -78,6 +78,16 @@ def test_report_for_an_unknown_la_is_bad_usage(world, tmp_path):
                  str(tmp_path / "x.csv")]) == 2
 
 
+def test_a_report_of_a_year_with_no_data_says_what_to_load_and_writes_nothing(
+        world, tmp_path, capsys):
+    out = tmp_path / "x.csv"
+
+    assert main(["report", "phonics", "--la", "330", "--year", "2026", "--out", str(out)]) == 2
+
+    assert "No phonics results are loaded" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_an_analyst_reads_the_report_page_and_downloads_the_same_rows(world, tmp_path, login):
     from keystage.accounts.models import Role
 

@@ -30,6 +30,12 @@ class Command(BaseCommand):
         if authority is None:
             raise CommandError(f"--la {la}: no such local authority.", returncode=2)
         rows, counted = report_rows(authority, dataset, year, by=by, national=national)
+        if not counted:
+            # Bad input, not an empty report: say what to load (issue 12).
+            raise CommandError(
+                f"No {dataset} results are loaded for LA {la} in {year} (the {year - 1}/"
+                f"{year % 100:02d} academic year): import the schools' files first "
+                "(keystage import). No report was written.", returncode=2)
         path = Path(out)
         temporary = path.with_name(path.name + ".part")
         try:
@@ -42,7 +48,4 @@ class Command(BaseCommand):
             raise CommandError(f"{out}: could not be written ({error.strerror or error}).",
                                returncode=2) from error
         temporary.replace(path)
-        if not counted:
-            self.stdout.write(f"No {dataset} results are loaded for LA {la} in {year}: the "
-                              "report has no LA rows.")
         self.stdout.write(f"Wrote {len(rows)} rows to {path}.")
