@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from keystage.collection.models import AssessmentResult, PupilRecord, Submission
-from keystage.context.models import Ks2Result
+from keystage.context.models import Ks2Result, Ks4Result
 from keystage.context.queries import _laestab_sql
 from keystage.core.bulk import read_frame
 from keystage.schools.models import Establishment, LocalAuthority
@@ -64,6 +64,45 @@ def ks2_frame(year: int, la_id: int | None) -> pl.DataFrame:
          "GPSOUTCOME": pl.String, "WRITTAOUTCOME": pl.String})
 
 
+def ks4_frame(year: int, la_id: int | None) -> pl.DataFrame:
+    """The KS4 results file's rows: one per pupil and qualification, with the pupil's school."""
+    where, params = _scope(la_id)
+    return read_frame(
+        f"SELECT p.id, p.pupil_id, p.upn, a.code, {_laestab_sql('e')}, r.subject, "  # noqa: S608
+        f"r.grade FROM {_t(Ks4Result)} r JOIN {_t(PupilRecord)} p ON p.id = r.record_id "
+        f"JOIN {_t(Submission)} s ON s.id = p.submission_id "
+        f"JOIN {_t(Establishment)} e ON e.id = p.school_id "
+        f"JOIN {_t(LocalAuthority)} a ON a.id = p.la_id "
+        f"WHERE s.status = 'current' AND p.collection = 'ks4' AND p.year = %s{where}",
+        [year, *params],
+        {"record_id": pl.Int64, "pupil_id": pl.Int64, "upn": pl.String, "la": pl.String,
+         "laestab": pl.String, "subject": pl.String, "grade": pl.String})
+
+
+def ks2_priors(year: int, results: pl.DataFrame) -> pl.DataFrame:
+    """The KS2 reading and maths scaled scores, five years before the KS4 year, of the pupils
+    with KS4 results: through identity (the same pupil), else the same UPN in another LA."""
+    ks2 = ks2_frame(year - 5, None).select(
+        "pupil_id", "record_id", read=pl.col("READSCORE").cast(pl.Int64, strict=False),
+        maths=pl.col("MATSCORE").cast(pl.Int64, strict=False)).drop_nulls(["read", "maths"])
+    if ks2.is_empty():
+        return pl.DataFrame(schema={"pupil_id": pl.Int64, "read": pl.Int64, "maths": pl.Int64})
+    upns = read_frame(
+        f"SELECT p.id, p.upn FROM {_t(PupilRecord)} p "  # noqa: S608
+        f"WHERE p.collection = 'ks2' AND p.year = %s", [year - 5],
+        {"record_id": pl.Int64, "upn": pl.String})
+    ks2 = ks2.join(upns, on="record_id", how="left")
+    pupils = results.select("pupil_id", "upn").unique("pupil_id", keep="first")
+    same = pupils.join(ks2.select("pupil_id", "read", "maths").unique("pupil_id"),
+                       on="pupil_id", how="inner")
+    rest = pupils.join(same.select("pupil_id"), on="pupil_id", how="anti").filter(
+        pl.col("upn") != "")
+    by_upn = rest.join(ks2.select("upn", "read", "maths").unique("upn"), on="upn",
+                       how="inner")
+    return pl.concat([same.select("pupil_id", "read", "maths"),
+                      by_upn.select("pupil_id", "read", "maths")])
+
+
 def census_year2(year: int, la_id: int | None) -> pl.DataFrame:
     """Pupils in Year 2 in the year's spring census, at their census school."""
     where, params = _scope(la_id)
@@ -84,6 +123,11 @@ def pupil_outcomes(dataset: str, year: int, la_id: int | None) -> pl.DataFrame:
 
     if dataset == "ks2":
         return primary.ks2(ks2_frame(year, la_id))
+    if dataset == "ks4":
+        from keystage.measures import ks4
+
+        results = ks4_frame(year, la_id)
+        return ks4.ks4(results, ks2_priors(year, results), year)
     frame = collection_frame(dataset, year, la_id)
     if dataset == "phonics":
         earlier = collection_frame("phonics", year - 1, la_id)

@@ -28,6 +28,12 @@ def report_rows(la: LocalAuthority, dataset: str, year: int, *, by: str | None =
                        .filter(code__in=everyone["la"].unique().to_list())]
         characteristics = pl.concat([f.select(characteristics.columns)
                                      .cast(characteristics.schema) for f in frames])
+    sds = None
+    if dataset == "ks4":
+        from keystage.measures.ks4 import estimates
+
+        found = estimates(year)
+        sds = found.sd if found else None
     rows = primary.cells(ours, characteristics, dataset=dataset, year=year, la=la.code, by=by,
-                         national=everyone, show_national=national)
+                         national=everyone, show_national=national, sds=sds)
     return rows, bool(ours.filter(pl.col("counted")).height)

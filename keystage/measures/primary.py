@@ -41,7 +41,7 @@ class Measure:
     code: str
     dataset: str
     label: str
-    kind: str  # "pct" or "avg"
+    kind: str  # "pct", "avg" or "progress" (a score around 0, to 2 dp, with a national SD)
     direction: str = "higher"  # higher is better
 
 
@@ -71,6 +71,17 @@ MEASURES: tuple[Measure, ...] = (
     Measure("gps_hs", "ks2", "GPS: high score", "pct"),
     Measure("mtc_avg", "mtc", "MTC: average score", "avg"),
     Measure("mtc_full", "mtc", "MTC: full marks", "pct"),
+    # KS4 (methods.md 11.3; computed in keystage.measures.ks4).
+    Measure("a8", "ks4", "Attainment 8: average score", "avg"),
+    Measure("p8", "ks4", "Progress 8", "progress"),
+    Measure("p8_eng", "ks4", "Progress 8: English element", "progress"),
+    Measure("p8_mat", "ks4", "Progress 8: maths element", "progress"),
+    Measure("p8_ebacc", "ks4", "Progress 8: EBacc element", "progress"),
+    Measure("p8_open", "ks4", "Progress 8: open element", "progress"),
+    Measure("ebacc_entry", "ks4", "Entered for the EBacc", "pct"),
+    Measure("ebacc_aps", "ks4", "EBacc average point score", "avg"),
+    Measure("em_4plus", "ks4", "Grade 4 or above in English and maths", "pct"),
+    Measure("em_5plus", "ks4", "Grade 5 or above in English and maths", "pct"),
 )
 DATASETS = tuple(dict.fromkeys(m.dataset for m in MEASURES))
 
@@ -242,9 +253,10 @@ def wilson_interval(p: float, n: int, z: float = Z95) -> tuple[float, float]:
 
 def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, year: int,
           la: str, by: str | None, national: pl.DataFrame | None,
-          show_national: bool = False) -> list[list]:
+          show_national: bool = False, sds: dict[str, float] | None = None) -> list[list]:
     """The report rows (REPORT_COLUMNS) of one LA's pupil outcomes and, with `national` (every
-    LA's outcomes), the emerging national rows; national figures also give the bands."""
+    LA's outcomes), the emerging national rows; national figures also give the bands.
+    Progress measures take their interval from the national SD in `sds` (methods.md 1.6)."""
     groups = GROUPS if by == "group" else ()
 
     def with_groups(frame: pl.DataFrame) -> pl.DataFrame:
@@ -277,6 +289,9 @@ def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, 
         met = total
         suppressed = suppress_small and (n < MIN_PUPILS or (kind == "pct" and (
             met < MIN_EITHER_SIDE or n - met < MIN_EITHER_SIDE)))
+        if kind == "progress":
+            return _progress_row([dataset, year, measure, level, la_code, laestab, group,
+                                  value_key, n], total, (sds or {}).get(measure), suppressed)
         if kind == "pct":
             share = met / n
             value = round_half_up(100 * share, 1)
@@ -326,3 +341,22 @@ def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, 
                     if m == measure and group == g:
                         rows.append(row(measure, "national", "", "", g, val, n, total, True))
     return rows
+
+
+def _progress_row(head: list, total: float, sd: float | None, suppressed: bool) -> list:
+    """A progress score's row: the mean of unrounded pupil scores to 2 dp, its interval from
+    the national SD (score +/- 1.96 sd / sqrt(n)) and its band (methods.md 1.6, 1.8)."""
+    from keystage.measures.ks4 import band
+
+    if suppressed:
+        return [*head, "", "", "Y", "", "", ""]
+    n = head[-1]
+    mean = total / n
+    ci: list = ["", ""]
+    label = ""
+    if sd:
+        half = Z95 * sd / math.sqrt(n)
+        ci = [f"{round_half_up(mean - half, 2):.2f}", f"{round_half_up(mean + half, 2):.2f}"]
+        label = band(mean, mean - half, mean + half)
+    return [*head, f"{round_half_up(total, 2):.2f}", f"{round_half_up(mean, 2):.2f}", "N", *ci,
+            label]

@@ -96,7 +96,8 @@ def test_each_measure_counts_and_scores_each_pupil_as_defined(dataset, measure):
 
 
 def test_every_measure_has_a_case():
-    assert {(m.dataset, m.code) for m in MEASURES} == set(CASES)
+    # KS4's cases are in test_ks4.py (every KS4 measure has one there).
+    assert {(m.dataset, m.code) for m in MEASURES if m.dataset != "ks4"} == set(CASES)
 
 
 def test_a_year_2_pupil_who_met_the_standard_in_year_1_has_met_it_by_the_end_of_year_2():

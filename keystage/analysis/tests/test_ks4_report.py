@@ -1,0 +1,71 @@
+"""`keystage report ks4`: Attainment 8 and Progress 8 by school from loaded KS2 and KS4 files."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from keystage.cli import main
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the command line closes connections
+KS2_HEADER = ("UPN,LAESTAB,SURNAME,FORENAMES,DOB,SEX,READSCORE,READOUTCOME,MATSCORE,MATOUTCOME,"
+              "GPSSCORE,GPSOUTCOME,WRITTAOUTCOME,SCITAOUTCOME")
+KS4_HEADER = "UPN,LAESTAB,SURNAME,FORENAMES,DOB,SEX,QUALTYPE,SUBJECT,GRADE"
+WORKED = (("ENGLANG", "6"), ("ENGLIT", "5"), ("MATHS", "5"), ("COMBSCI", "5-4"),
+          ("HISTORY", "6"), ("FRENCH", "4"), ("ART", "7"))
+
+
+def _load(world, tmp_path):
+    """Two pupils at the academy: the worked example (KS2 104/106) and one with no KS2."""
+    primary, academy = world.a.schools[0].laestab, world.a.schools[2].laestab
+    ks2 = tmp_path / "ks2.csv"
+    ks2.write_text(f"{KS2_HEADER}\nA330200119001,{primary},Lee,Sam,2008-01-02,M,104,AS,106,AS,"
+                   "100,AS,EXS,EXS\n")
+    ks4 = tmp_path / "ks4.csv"
+    rows = [f"A330200119001,{academy},Lee,Sam,2008-01-02,M,GCSE,{s},{g}" for s, g in WORKED]
+    rows += [f"A330400119002,{academy},Ng,Bo,2008-03-04,F,GCSE,MATHS,4",
+             f"A330400119002,{academy},Ng,Bo,2008-03-04,F,GCSE,ENGLANG,4"]
+    ks4.write_text(KS4_HEADER + "\n" + "\n".join(rows) + "\n")
+    assert main(["import", str(ks2), "--la", "330", "--year", "2019"]) == 0
+    assert main(["import", str(ks4), "--la", "330", "--year", "2024"]) == 0
+    return academy
+
+
+def _report(tmp_path, year):
+    out = tmp_path / f"ks4_{year}.csv"
+    assert main(["report", "ks4", "--la", "330", "--year", str(year), "--by", "school",
+                 "--out", str(out)]) == 0
+    with out.open(newline="") as handle:
+        return {(r["measure"], r["level"]): r for r in csv.DictReader(handle)}
+
+
+def test_report_ks4_gives_a8_p8_with_its_interval_and_the_basics(world, tmp_path):
+    academy = _load(world, tmp_path)
+
+    rows = _report(tmp_path, 2024)
+
+    a8 = rows[("a8", "school")]
+    assert (a8["laestab"], a8["pupils"], a8["numerator"], a8["value"]) == (academy, "2", "65",
+                                                                          "32.5")
+    p8 = rows[("p8", "la")]
+    # Only the pupil with a KS2 prior: (53 - 45.12) / 10, the interval 1.96 * 1.41628 / 1.
+    assert (p8["pupils"], p8["value"], p8["ci_low"], p8["ci_high"], p8["band"]) == (
+        "1", "0.79", "-1.99", "3.56", "average")
+    assert rows[("p8_eng", "la")]["value"] == "1.08"  # 1.075 rounded half up
+    assert rows[("em_4plus", "la")]["numerator"] == "2"
+    assert rows[("em_5plus", "la")]["numerator"] == "1"
+    assert rows[("ebacc_entry", "la")]["numerator"] == "1"
+
+
+def test_a_year_without_progress_8_has_no_p8_rows_and_exits_0(world, tmp_path):
+    _load(world, tmp_path)
+    ks4 = tmp_path / "ks4_2026.csv"
+    ks4.write_text(KS4_HEADER + "\nA330400119002," + world.a.schools[2].laestab
+                   + ",Ng,Bo,2010-03-04,F,GCSE,MATHS,4\n")
+    assert main(["import", str(ks4), "--la", "330", "--year", "2026"]) == 0
+
+    rows = _report(tmp_path, 2026)
+
+    assert ("a8", "la") in rows
+    assert not [m for m, _ in rows if m.startswith("p8")]

@@ -1,0 +1,138 @@
+"""KS4 measures (keystage.measures.ks4) against methods.md sections 1, 2 and 11.3, case by case."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from keystage.measures.ks4 import band, capped, estimates, ks4, pupil_scores
+
+
+def results(*entries, pupil=1) -> pl.DataFrame:
+    return pl.DataFrame([{"pupil_id": pupil, "la": "330", "laestab": "3304001", "subject": s,
+                          "grade": g} for s, g in entries])
+
+
+def prior(read, maths, pupil=1) -> pl.DataFrame:
+    return pl.DataFrame({"pupil_id": [pupil], "read": [read], "maths": [maths]})
+
+
+WORKED = (("ENGLANG", "6"), ("ENGLIT", "5"), ("MATHS", "5"), ("COMBSCI", "5-4"),
+          ("HISTORY", "6"), ("FRENCH", "4"), ("ART", "7"))
+
+
+def test_the_worked_example_of_methods_1_5_gives_its_a8_p8_and_elements():
+    [pupil] = pupil_scores(results(*WORKED), prior(104, 106), 2024).to_dicts()
+
+    assert (pupil["english_points"], pupil["maths_points"], pupil["ebacc_points"],
+            pupil["open_points"], pupil["a8"]) == (12, 10, 15, 16, 53)
+    assert pupil["pag"] == 19
+    assert [round(pupil[k], 3) for k in ("p8", "p8_eng", "p8_mat", "p8_ebacc", "p8_open")] \
+        == [0.788, 1.075, 0.515, 0.683, 0.883]
+    assert pupil["open_subjects"] == ["ART", "ENGLIT", "FRENCH"]
+
+
+# (entries, expected a8, ebacc_entry, em_4plus, em_5plus)
+CASES = {
+    "one English counts single and leaves nothing for open": (
+        (("ENGLANG", "6"), ("MATHS", "4")), 6 + 8, False, True, False),
+    "English literature alone fills the English slot single": (
+        (("ENGLIT", "5"), ("MATHS", "5")), 5 + 10, False, True, True),
+    "the same subject twice counts once, at the better grade": (
+        (("MATHS", "3"), ("MATHS", "6")), 12, False, False, False),
+    "a U is an entry worth nothing": (
+        (("ENGLANG", "U"), ("ENGLIT", "U"), ("MATHS", "U"), ("COMBSCI", "U"), ("HISTORY", "U"),
+         ("FRENCH", "U")), 0, True, False, False),
+    "two single sciences are not an EBacc science entry": (
+        (("ENGLANG", "5"), ("ENGLIT", "5"), ("MATHS", "5"), ("BIOLOGY", "5"),
+         ("CHEMISTRY", "5"), ("HISTORY", "5"), ("FRENCH", "5")), 10 + 10 + 15 + 10, False,
+        True, True),
+    "three single sciences are": (
+        (("ENGLANG", "5"), ("ENGLIT", "5"), ("MATHS", "5"), ("BIOLOGY", "5"),
+         ("CHEMISTRY", "5"), ("PHYSICS", "5"), ("HISTORY", "5"), ("FRENCH", "5")),
+        10 + 10 + 15 + 15, True, True, True),
+    "combined science fills two EBacc slots at its mean grade": (
+        (("COMBSCI", "7-6"), ("GEOGRAPHY", "5")), 6.5 + 6.5 + 5, False, False, False),
+    "a fourth EBacc subject goes to the open slots": (
+        (("BIOLOGY", "9"), ("CHEMISTRY", "8"), ("PHYSICS", "7"), ("HISTORY", "6")),
+        9 + 8 + 7 + 6, False, False, False),
+    "only three open slots count": (
+        (("ART", "9"), ("MUSIC", "8"), ("DRAMA", "7"), ("PE", "9")), 9 + 9 + 8, False, False,
+        False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_attainment_8_ebacc_entry_and_the_basics_as_each_case_says(case):
+    entries, a8, entry, four, five = CASES[case]
+    [pupil] = pupil_scores(results(*entries), None, 2024).to_dicts()
+
+    assert pupil["a8"] == pytest.approx(a8)
+    assert (pupil["ebacc_entry"], pupil["em_4plus"], pupil["em_5plus"]) == (entry, four, five)
+
+
+def test_ebacc_aps_averages_six_pillars_with_a_missing_one_worth_nothing():
+    [pupil] = pupil_scores(results(("ENGLANG", "6"), ("ENGLIT", "4"), ("MATHS", "5"),
+                                   ("COMBSCI", "5-4"), ("GEOGRAPHY", "3")), None,
+                           2024).to_dicts()
+
+    # English 6, maths 5, science 4.5 + 4.5, humanity 3, no language.
+    assert pupil["ebacc_aps"] == pytest.approx(23 / 6)
+
+
+@pytest.mark.parametrize(("read", "maths", "pag"), [
+    (80, 84, 1), (82, 83, 2), (119, 120, 34), (100, 100, 14), (104, 106, 19)])
+def test_the_prior_attainment_group_follows_the_ranges_closed_at_the_top(read, maths, pag):
+    [pupil] = pupil_scores(results(("MATHS", "5")), prior(read, maths), 2024).to_dicts()
+
+    assert pupil["pag"] == pag
+
+
+def test_no_prior_means_no_progress_score_and_a8_still_counts():
+    rows = ks4(results(*WORKED), None, 2024)
+
+    assert rows.filter(pl.col("measure") == "a8")["counted"].to_list() == [True]
+    assert rows.filter(pl.col("measure") == "p8")["counted"].to_list() == [False]
+
+
+@pytest.mark.parametrize("year", [2025, 2026, 2021])
+def test_a_year_with_no_estimates_has_no_progress_rows_at_all(year):
+    rows = ks4(results(*WORKED), prior(104, 106), year)
+
+    assert estimates(year) is None
+    assert not rows.filter(pl.col("measure").str.starts_with("p8")).height
+
+
+def test_revised_estimates_are_used_where_the_dfe_revised_them():
+    assert (estimates(2023).version, estimates(2024).version) == ("revised", "provisional")
+    assert estimates(2023).table.filter(pl.col("pag") == 1)["a8"][0] == 15.86
+
+
+def test_a_score_below_its_groups_minimum_is_raised_to_it():
+    scores = pl.DataFrame({"pupil_id": [1, 2], "pag": [5, 5], "p8": [-4.0, -1.0]})
+
+    out = capped(scores, {5: -3.1})
+
+    assert out["p8_capped"].to_list() == [-3.1, -1.0]
+
+
+# methods.md 1.10: published 2019 P8, pupils and band (sigma 1.282479), borderline ones left out.
+PUBLISHED_2019 = [(1.19, 93, "well above"), (-0.40, 119, "below"), (0.95, 100, "well above"),
+                  (0.24, 120, "above"), (0.26, 196, "above"), (-0.21, 70, "average"),
+                  (0.14, 280, "average"), (-0.21, 275, "below"), (0.57, 265, "well above"),
+                  (0.90, 111, "well above")]
+
+
+@pytest.mark.parametrize(("p8", "n", "published"), PUBLISHED_2019)
+def test_bands_reproduce_the_published_2019_school_bands(p8, n, published):
+    half = 1.96 * 1.282479 / n ** 0.5
+
+    assert band(p8, p8 - half, p8 + half) == published
+
+
+def test_every_ks4_measure_of_the_registry_is_computed():
+    from keystage.measures.primary import measures_of
+
+    rows = ks4(results(*WORKED), prior(104, 106), 2024)
+
+    assert set(rows["measure"]) == {m.code for m in measures_of("ks4")}
