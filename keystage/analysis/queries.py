@@ -37,3 +37,29 @@ def report_rows(la: LocalAuthority, dataset: str, year: int, *, by: str | None =
     rows = primary.cells(ours, characteristics, dataset=dataset, year=year, la=la.code, by=by,
                          national=everyone, show_national=national, sds=sds)
     return rows, bool(ours.filter(pl.col("counted")).height)
+
+
+def ks4_working(pupil, year: int) -> dict | None:
+    """A pupil's KS4 working for a year (keystage.measures.ks4.explain), from their own current
+    KS4 results and their own KS2 scaled scores of five years before (same pupil, same LA)."""
+    from keystage.context.models import Ks2Result, Ks4Result
+    from keystage.measures import ks4
+
+    rows = list(Ks4Result.objects.filter(
+        record__pupil=pupil, record__la=pupil.la, record__year=year,
+        record__submission__status="current").values_list("subject", "grade"))
+    if not rows:
+        return None
+    results = pl.DataFrame([{"pupil_id": pupil.pk, "la": pupil.la.code, "laestab": "",
+                             "subject": s, "grade": g} for s, g in rows])
+    prior = Ks2Result.objects.filter(
+        record__pupil=pupil, record__la=pupil.la, record__year=year - 5,
+        record__collection="ks2", read_score__isnull=False, mat_score__isnull=False).first()
+    if prior is None and pupil.upn:
+        prior = Ks2Result.objects.filter(
+            record__upn=pupil.upn, record__la=pupil.la, record__year=year - 5,
+            record__collection="ks2", read_score__isnull=False,
+            mat_score__isnull=False).first()
+    priors = (pl.DataFrame({"pupil_id": [pupil.pk], "read": [prior.read_score],
+                            "maths": [prior.mat_score]}) if prior else None)
+    return ks4.explain(results, priors, year)

@@ -280,3 +280,57 @@ def band(score: float, low: float, high: float) -> str:
     if high < 0:
         return "well below" if score < -0.5 else "below"
     return "average"
+
+
+def explain(results: pl.DataFrame, priors: pl.DataFrame | None, year: int) -> dict | None:
+    """One pupil's working: each slot and what filled it, each entry left out and why, the
+    prior, group, estimates, A8, P8 and elements (issue 14: every pupil's figure explained)."""
+    if results.is_empty():
+        return None
+    [pupil] = pupil_scores(results, priors, year).to_dicts()
+    slots = _slots(year)
+    titles = {s.subject: s.title for s in ks4_subjects(year)}
+    used: dict[str, int] = {}
+    filled = []
+    english = pupil.get("english_subject")
+    if english:
+        filled.append(("English", titles.get(english, english), pupil["english_points"],
+                       "double: language and literature both entered" if
+                       pupil["english_double"] else "single: only one English entered"))
+        used[english] = used.get(english, 0) + 1
+    if pupil.get("maths_best") is not None:
+        filled.append(("Maths", titles.get("MATHS", "Maths"), pupil["maths_points"], "double"))
+        used["MATHS"] = used.get("MATHS", 0) + 1
+    for label, key in (("EBacc", "ebacc_subjects"), ("Open", "open_subjects")):
+        for subject in pupil.get(key) or []:
+            points = _points_of(results, subject, year)
+            filled.append((label, titles.get(subject, subject), points, ""))
+            used[subject] = used.get(subject, 0) + 1
+    left_out = []
+    seen: dict[str, int] = {}
+    order = pl.when(pl.col("grade") == "U").then(pl.lit("0")).otherwise(pl.col("grade"))
+    for row in results.with_columns(_order=order).sort(
+            ["subject", "_order"], descending=[False, True]).iter_rows(named=True):
+        subject = str(row["subject"]).strip().upper()
+        seen[subject] = seen.get(subject, 0) + 1
+        if subject not in slots:
+            left_out.append((subject, row["grade"], f"not a subject that counts in {year}"))
+        elif seen[subject] > 1:
+            left_out.append((titles.get(subject, subject), row["grade"],
+                             "entered again: the better grade counts once"))
+        elif used.get(subject, 0) == 0:
+            left_out.append((titles.get(subject, subject), row["grade"],
+                             "a lower score than every open slot already holds"))
+    return {"slots": filled, "left_out": left_out, "a8": pupil["a8"],
+            "ks2_prior": pupil.get("ks2_prior"), "pag": pupil.get("pag"),
+            "a8_estimate": pupil.get("a8_estimate"),
+            "progress": {code: pupil.get(code) for code in P8_MEASURES},
+            "ebacc_entry": pupil["ebacc_entry"], "ebacc_aps": pupil["ebacc_aps"],
+            "em_4plus": pupil["em_4plus"], "em_5plus": pupil["em_5plus"],
+            "has_estimates": estimates(year) is not None}
+
+
+def _points_of(results: pl.DataFrame, subject: str, year: int) -> float:
+    """The slot points of a subject's best entry (combined science: the mean of its pair)."""
+    found = _entries(results, year).filter(pl.col("subject") == subject)["points"]
+    return float(found.max()) if found.len() else 0.0

@@ -69,3 +69,19 @@ def test_a_year_without_progress_8_has_no_p8_rows_and_exits_0(world, tmp_path):
 
     assert ("a8", "la") in rows
     assert not [m for m, _ in rows if m.startswith("p8")]
+
+
+def test_the_pupil_page_shows_how_the_pupils_ks4_figures_were_worked_out(world, tmp_path,
+                                                                        client):
+    from keystage.collection.models import PupilRecord
+
+    _load(world, tmp_path)
+    record = PupilRecord.objects.get(collection="ks4", upn="A330200119001")
+    client.force_login(world.a.users["la_analyst"])
+
+    page = client.get(f"/pupils/{record.pupil_id}/").content.decode()
+
+    assert "Attainment 8 slots: 53.0 points" in page
+    assert "double: language and literature both entered" in page
+    assert "105.0 (mean of reading and maths scaled scores), group 19" in page
+    assert "0.79 (A8 53.0 against the group's estimate 45.12" in page

@@ -136,3 +136,19 @@ def test_every_ks4_measure_of_the_registry_is_computed():
     rows = ks4(results(*WORKED), prior(104, 106), 2024)
 
     assert set(rows["measure"]) == {m.code for m in measures_of("ks4")}
+
+
+def test_a_pupils_working_shows_each_slot_and_why_an_entry_was_left_out():
+    from keystage.measures.ks4 import explain
+
+    working = explain(results(*WORKED, ("ART", "3"), ("DANCE", "9"), ("MUSIC", "2")),
+                      prior(104, 106), 2024)
+
+    assert [s[0] for s in working["slots"]] == ["English", "Maths", "EBacc", "EBacc", "EBacc",
+                                                "Open", "Open", "Open"]
+    assert working["slots"][0][3] == "double: language and literature both entered"
+    assert working["a8"] == 53 and working["pag"] == 19 and working["a8_estimate"] == 45.12
+    reasons = {(s, g): r for s, g, r in working["left_out"]}
+    assert reasons[("DANCE", "9")] == "not a subject that counts in 2024"
+    assert reasons[("Art and design", "3")] == "entered again: the better grade counts once"
+    assert reasons[("Music", "2")] == "a lower score than every open slot already holds"
