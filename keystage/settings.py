@@ -271,12 +271,15 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing
 GOVUK_FRONTEND_DIR = BASE_DIR / "node_modules" / "govuk-frontend" / "dist" / "govuk"
+CHARTJS_DIR = BASE_DIR / "node_modules" / "chart.js" / "dist"
 STATICFILES_DIRS = [BASE_DIR / "keystage" / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
     # govuk-frontend's built files from node_modules, served under /static/govuk/
     "keystage.core.staticfiles.GovukFrontendFinder",
+    # Chart.js's built file, served under /static/chartjs/
+    "keystage.core.staticfiles.ChartJsFinder",
 ]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -63,3 +63,26 @@ def ks4_working(pupil, year: int) -> dict | None:
     priors = (pl.DataFrame({"pupil_id": [pupil.pk], "read": [prior.read_score],
                             "maths": [prior.mat_score]}) if prior else None)
     return ks4.explain(results, priors, year)
+
+
+def ks4_school_pupils(school, year: int) -> list[dict]:
+    """A school's KS4 pupils of a year with their KS2 prior, group, A8, P8 and EBacc entry."""
+    from keystage.analysis.frames import ks2_priors, ks4_frame
+    from keystage.collection.models import PupilRecord
+    from keystage.measures import ks4
+
+    results = ks4_frame(year, school.la_id).filter(pl.col("laestab") == school.laestab)
+    if results.is_empty():
+        return []
+    scores = ks4.pupil_scores(results, ks2_priors(year, results), year)
+    names = {r["pupil_id"]: r for r in PupilRecord.objects.filter(
+        pk__in=results["record_id"].unique().to_list()).values(
+        "pupil_id", "upn", "surname", "forename")}
+    out = []
+    for row in scores.sort("a8", descending=True).iter_rows(named=True):
+        who = names.get(row["pupil_id"], {})
+        out.append({"pupil_id": row["pupil_id"], "upn": who.get("upn", ""),
+                    "name": f"{who.get('forename', '')} {who.get('surname', '')}".strip(),
+                    "ks2_prior": row["ks2_prior"], "pag": row["pag"], "a8": row["a8"],
+                    "p8": row["p8"], "ebacc_entry": row["ebacc_entry"]})
+    return out

@@ -6,4 +6,5 @@ app_name = "analysis"
 
 urlpatterns = [
     path("", views.report, name="report"),
+    path("ks4/<str:urn>/", views.ks4_school, name="ks4-school"),
 ]

@@ -13,7 +13,8 @@ from keystage.accounts.permissions import has_permission
 from keystage.analysis.actions import do_set_report_sharing
 from keystage.analysis.forms import ReportForm
 from keystage.analysis.queries import report_rows
-from keystage.core.downloads import csv_response
+from keystage.analysis.charts import ks4_scatter, report_bars
+from keystage.core.downloads import csv_response, xlsx_response
 from keystage.measures import primary
 
 
@@ -62,13 +63,40 @@ def report(request):
         else:
             rows, counted = report_rows(la, dataset, data["year"], by=data["by"] or None,
                                         national=data["national"])
+        name = f"{la.code}_{dataset}_{data['year']}_report"
         if request.GET.get("format") == "csv":
-            return csv_response(f"{la.code}_{dataset}_{data['year']}_report",
-                                primary.REPORT_COLUMNS, rows)
+            return csv_response(name, primary.REPORT_COLUMNS, rows)
+        if request.GET.get("format") == "xlsx":
+            return xlsx_response(name, "Report", primary.REPORT_COLUMNS, rows)
     labels = {(m.dataset, m.code): m.label for m in primary.MEASURES}
     shown = [{"label": labels.get((r[0], r[2]), r[2]), "row": r} for r in rows]
+    measures = [m for m in primary.measures_of(dataset)] if dataset else []
+    chosen = request.GET.get("measure", "")
+    if chosen not in {m.code for m in measures}:
+        chosen = next((m.code for m in measures if any(r[2] == m.code for r in rows)), "")
+    chart = report_bars(rows, chosen) if rows and chosen else None
     return render(request, "analysis/report.html", {
+        "chart": chart, "measures": measures, "measure": chosen,
         "form": form, "rows": shown, "counted": counted, "submitted": form.is_bound,
         "query": request.GET.urlencode(), "school": school, "dataset": dataset,
         "shared": sharing.get(dataset, False) if dataset else False,
         "can_share": has_permission(request.user, "share-analysis")})
+
+
+@login_required
+def ks4_school(request, urn: str):
+    """A school's KS4 pupils: KS2 prior against Attainment 8 (a chart and a table), each
+    pupil's A8 and P8, for the LA's users and the school's own."""
+    from keystage.analysis.queries import ks4_school_pupils
+
+    school = access.access_school_by_urn(request.user, urn, "view-analysis")
+    year = request.GET.get("year", "")
+    year = int(year) if year.isdigit() and 2000 <= int(year) <= 2099 else (
+        school.la.current_year.assessment_year if school.la.current_year else None)
+    links = has_permission(request.user, "view-pupils")
+    pupils = ks4_school_pupils(school, year) if year else []
+    for p in pupils:
+        p["url"] = f"/pupils/{p['pupil_id']}/" if links else ""
+    return render(request, "analysis/ks4_school.html", {
+        "school": school, "year": year, "pupils": pupils, "links": links,
+        "chart": ks4_scatter(pupils, links=links)})

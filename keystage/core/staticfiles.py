@@ -71,3 +71,38 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
         assets = Path(settings.GOVUK_FRONTEND_DIR) / "assets"
         if assets.is_dir():
             self.add_files(str(assets), prefix="assets/")
+
+
+CHARTJS_FILES = ("chart.umd.min.js", "chart.umd.min.js.map")
+CHARTJS_PREFIX = "chartjs"
+
+
+class ChartJsFinder(BaseFinder):
+    """Finds Chart.js's built file (npm, pinned in package.json) under the static prefix
+    chartjs/ (docs/adr/0007-charts-with-chartjs.md)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.root = Path(settings.CHARTJS_DIR)
+        self.files = {name for name in CHARTJS_FILES if (self.root / name).is_file()}
+
+    def check(self, **kwargs):
+        if not self.files:
+            return [CheckWarning(
+                f"Chart.js is not installed at {self.root}; reports show their tables only.",
+                hint="Run `npm ci` (make setup does).", id="keystage.W002",
+            )]
+        return []
+
+    def find(self, path, find_all=False, **kwargs):
+        relative = path.removeprefix(f"{CHARTJS_PREFIX}/")
+        if path.startswith(f"{CHARTJS_PREFIX}/") and relative in self.files:
+            found = str(self.root / relative)
+            return [found] if find_all else found
+        return [] if find_all else None
+
+    def list(self, ignore_patterns):
+        storage = FileSystemStorage(location=str(self.root))
+        storage.prefix = CHARTJS_PREFIX
+        for name in sorted(self.files):
+            yield name, storage

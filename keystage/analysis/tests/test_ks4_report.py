@@ -85,3 +85,28 @@ def test_the_pupil_page_shows_how_the_pupils_ks4_figures_were_worked_out(world, 
     assert "double: language and literature both entered" in page
     assert "105.0 (mean of reading and maths scaled scores), group 19" in page
     assert "0.79 (A8 53.0 against the group's estimate 45.12" in page
+
+
+def test_the_schools_ks4_page_plots_prior_against_a8_with_links_for_la_users(world, tmp_path,
+                                                                             client):
+    _load(world, tmp_path)
+    academy = world.a.schools[2]
+    client.force_login(world.a.users["la_analyst"])
+
+    page = client.get(f"/reports/ks4/{academy.urn}/", {"year": 2024}).content.decode()
+
+    assert 'data-chart="ks4-scatter"' in page and "chartjs/chart.umd.min.js" in page
+    assert '"x": 105.0, "y": 53.0' in page and '"url": "/pupils/' in page
+    assert "Sam Lee" in page and "not available" in page  # Bo Ng has no KS2 prior
+
+
+def test_the_report_page_draws_the_chosen_measure_beside_its_table(world, tmp_path, client):
+    _load(world, tmp_path)
+    client.force_login(world.a.users["la_analyst"])
+
+    page = client.get("/reports/", {"dataset": "ks4", "year": 2024, "by": "school",
+                                    "measure": "p8"}).content.decode()
+    xlsx = client.get("/reports/", {"dataset": "ks4", "year": 2024, "format": "xlsx"})
+
+    assert 'data-chart="report-chart"' in page and "Progress 8: 2 bars" in page
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"

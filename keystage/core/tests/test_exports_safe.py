@@ -80,6 +80,8 @@ EXPORTS = [
            url="/social-care/returns/{care_return}/?format=csv"),
     Export("report CSV", "analysis/views.py",
            url="/reports/?dataset=eyfsp&year=2026&by=school&format=csv", shows_names=False),
+    Export("report XLSX", "analysis/views.py",
+           url="/reports/?dataset=eyfsp&year=2026&by=school&format=xlsx", shows_names=False),
     Export("keystage report", "analysis/management/commands/report.py",
            argv=("report", "eyfsp", "--la", "330", "--year", "2026", "--by", "school"),
            shows_names=False),

@@ -237,6 +237,7 @@ CASES: dict[str, Case] = {
     "returns:download": Case(lambda o: {"return_id": o.return_file.pk}, Role.LA_DATA_OFFICER,
                              school_scoped=False),
     "returns:moderation-school": Case(_urn, Role.LA_ANALYST),
+    "analysis:ks4-school": Case(_urn, Role.LA_ANALYST),
     "pupils:detail": Case(lambda o: {"pupil_id": o.pupil.pupil_id}, Role.LA_ANALYST,
                           school_scoped=False),
     "pupils:merge": Case(lambda o: {"pupil_id": o.pupil.pupil_id}, Role.LA_DATA_OFFICER,

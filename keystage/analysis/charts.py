@@ -1,0 +1,50 @@
+"""Chart specifications for the report pages: plain data the page's Chart.js module draws
+(keystage/static/keystage/charts.js). Each chart has a table beside it with the same figures,
+and a text summary for screen readers."""
+
+from __future__ import annotations
+
+from keystage.measures import primary
+
+
+def report_bars(rows: list[list], measure: str) -> dict | None:
+    """Bars of one measure: the LA and each school (or group) with its interval."""
+    labels, values, intervals = [], [], []
+    for r in rows:
+        if r[2] != measure or r[11] == "Y" or r[10] == "":
+            continue
+        if r[3] == "la" and r[6] == "all":
+            labels.append("LA")
+        elif r[3] == "national" and r[6] == "all":
+            labels.append("National")
+        elif r[3] == "school":
+            labels.append(str(r[5]))
+        elif r[6] != "all":
+            labels.append(f"{r[6]}: {r[7]}" + (" (national)" if r[3] == "national" else ""))
+        else:
+            continue
+        values.append(float(r[10]))
+        intervals.append([float(r[12]), float(r[13])] if r[12] != "" else None)
+    if not values:
+        return None
+    found = next((m for m in primary.MEASURES if m.code == measure and m.dataset == rows[0][0]),
+                 None)
+    label = found.label if found else measure
+    axis = "%" if found and found.kind == "pct" else "score"
+    summary = (f"{label}: {len(values)} bars, from {min(values):g} to {max(values):g}. The table "
+               "below gives every figure and its interval.")
+    return {"kind": "bars", "label": label, "axis": axis, "labels": labels, "values": values,
+            "intervals": intervals, "summary": summary, "height": 120 + 28 * len(values)}
+
+
+def ks4_scatter(pupils: list[dict], *, links: bool) -> dict | None:
+    """KS2 prior attainment against Attainment 8, a point per pupil (a link where allowed)."""
+    points = [{"x": p["ks2_prior"], "y": p["a8"], "name": p["name"],
+               **({"url": p["url"]} if links else {})}
+              for p in pupils if p.get("ks2_prior") is not None]
+    if not points:
+        return None
+    return {"kind": "scatter", "label": "Pupils", "x": "KS2 prior attainment (mean scaled score)",
+            "y": "Attainment 8", "points": points, "height": 420,
+            "summary": f"{len(points)} pupils: KS2 prior attainment against Attainment 8. The "
+                       "table below lists each pupil."}
