@@ -11,9 +11,9 @@ from keystage.accounts import access
 from keystage.accounts.models import Role
 from keystage.accounts.permissions import has_permission
 from keystage.analysis.actions import do_set_report_sharing
+from keystage.analysis.charts import ks4_scatter, report_bars
 from keystage.analysis.forms import ReportForm
 from keystage.analysis.queries import report_rows
-from keystage.analysis.charts import ks4_scatter, report_bars
 from keystage.core.downloads import csv_response, xlsx_response
 from keystage.measures import primary
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from keystage.analysis.tests.test_ks4_report import _load
-from keystage.core.tests.test_browser import _sign_in, browser, fast_settings  # noqa: F401
 from keystage.core.testing import build_test_world
+from keystage.core.tests.test_browser import _sign_in, browser, fast_settings  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
