@@ -48,3 +48,28 @@ def ks4_scatter(pupils: list[dict], *, links: bool) -> dict | None:
             "y": "Attainment 8", "points": points, "height": 420,
             "summary": f"{len(points)} pupils: KS2 prior attainment against Attainment 8. The "
                        "table below lists each pupil."}
+
+
+def trend_line(trend: list[dict], measure: str) -> dict | None:
+    """A measure's LA, emerging national and published national figures over the years."""
+    found = next((t for t in trend if t["measure"] == measure), None)
+    if found is None:
+        return None
+    years = [c["year"] for c in found["years"]]
+
+    def series(key: str) -> list:
+        return [float(c[key]) if c[key] != "" else None for c in found["years"]]
+
+    lines = [{"label": label, "data": series(key)} for label, key in
+             (("LA", "la"), ("Emerging national", "national"), ("Published national",
+                                                                "published"))]
+    lines = [line for line in lines if any(v is not None for v in line["data"])]
+    if not lines:
+        return None
+    return {"kind": "line", "label": found["label"], "years": [str(y) for y in years],
+            "lines": lines, "height": 320,
+            "summary": f"{found['label']} over {years[0]}-{years[-1]}: "
+                       + "; ".join(f"{line['label']} "
+                                   + ", ".join("no data" if v is None else f"{v:g}"
+                                               for v in line["data"]) for line in lines)
+                       + ". The trend table gives the same figures."}

@@ -86,3 +86,26 @@ def ks4_school_pupils(school, year: int) -> list[dict]:
                     "ks2_prior": row["ks2_prior"], "pag": row["pag"], "a8": row["a8"],
                     "p8": row["p8"], "ebacc_entry": row["ebacc_entry"]})
     return out
+
+
+TREND_YEARS = 3
+
+
+def trend_rows(la: LocalAuthority, dataset: str, year: int) -> list[dict]:
+    """Each measure's LA and emerging national figures over the three years up to `year`, with
+    the published national figure where there is one; years with no data are shown empty."""
+    years = list(range(year - TREND_YEARS + 1, year + 1))
+    by_year = {y: report_rows(la, dataset, y, national=True)[0] for y in years}
+    out = []
+    for measure in primary.measures_of(dataset):
+        cells = []
+        for y in years:
+            figures = {r[3]: r[10] for r in by_year[y] if r[2] == measure.code and r[6] == "all"
+                       and r[11] == "N"}
+            published = primary.published_national(dataset, y).get(measure.code)
+            cells.append({"year": y, "la": figures.get("la", ""),
+                          "national": figures.get("national", ""),
+                          "published": "" if published is None else f"{published.value:g}"})
+        if any(c["la"] or c["national"] or c["published"] for c in cells):
+            out.append({"measure": measure.code, "label": measure.label, "years": cells})
+    return out

@@ -11,9 +11,9 @@ from keystage.accounts import access
 from keystage.accounts.models import Role
 from keystage.accounts.permissions import has_permission
 from keystage.analysis.actions import do_set_report_sharing
-from keystage.analysis.charts import ks4_scatter, report_bars
+from keystage.analysis.charts import ks4_scatter, report_bars, trend_line
 from keystage.analysis.forms import ReportForm
-from keystage.analysis.queries import report_rows
+from keystage.analysis.queries import report_rows, trend_rows
 from keystage.core.downloads import csv_response, xlsx_response
 from keystage.measures import primary
 
@@ -75,8 +75,21 @@ def report(request):
     if chosen not in {m.code for m in measures}:
         chosen = next((m.code for m in measures if any(r[2] == m.code for r in rows)), "")
     chart = report_bars(rows, chosen) if rows and chosen else None
+    trend, trend_chart, published = [], None, {}
+    if form.is_valid() and dataset:
+        year = form.cleaned_data["year"]
+        published = primary.published_national(dataset, year)
+        if school is None:
+            trend = trend_rows(la, dataset, year)
+            trend_chart = trend_line(trend, chosen) if chosen else None
+    for item in shown:
+        r = item["row"]
+        if r[6] == "all" and r[3] in ("la", "national") and r[2] in published:
+            item["published"] = published[r[2]]
     return render(request, "analysis/report.html", {
-        "chart": chart, "measures": measures, "measure": chosen,
+        "chart": chart, "measures": measures, "measure": chosen, "trend": trend,
+        "trend_chart": trend_chart, "published": published,
+        "trend_years": [t["year"] for t in trend[0]["years"]] if trend else [],
         "form": form, "rows": shown, "counted": counted, "submitted": form.is_bound,
         "query": request.GET.urlencode(), "school": school, "dataset": dataset,
         "shared": sharing.get(dataset, False) if dataset else False,

@@ -360,3 +360,27 @@ def _progress_row(head: list, total: float, sd: float | None, suppressed: bool) 
         label = band(mean, mean - half, mean + half)
     return [*head, f"{round_half_up(total, 2):.2f}", f"{round_half_up(mean, 2):.2f}", "N", *ci,
             label]
+
+
+@dataclass(frozen=True)
+class Published:
+    """A published national figure of a measure and year, with where it comes from."""
+
+    value: float
+    source: str
+
+
+def published_national(dataset: str, year: int) -> dict[str, Published]:
+    """The published national figures of a dataset's measures for a year (reference data:
+    keystage/measures/data/published_national.csv), by measure code."""
+    return {r["measure"]: Published(float(r["value"]), r["source"])
+            for r in _published() if r["dataset"] == dataset and int(r["year"]) == year}
+
+
+def _published() -> list[dict]:
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).with_name("data") / "published_national.csv"
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(line for line in handle if not line.startswith("#")))

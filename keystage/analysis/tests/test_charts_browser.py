@@ -30,12 +30,11 @@ def test_the_report_chart_and_the_ks4_scatter_are_drawn_with_no_errors(
     for url in ("/reports/?dataset=ks4&year=2024&by=school&measure=a8",
                 f"/reports/ks4/{world.a.schools[2].urn}/?year=2024"):
         page.goto(url)
-        canvas = page.locator("canvas[data-chart]")
-        canvas.wait_for()
-        # Chart.js sizes the canvas to its figure once it has drawn.
+        page.locator("canvas[data-chart]").first.wait_for()
+        # Chart.js sizes every canvas to its figure once it has drawn.
         page.wait_for_function(
-            "() => { const c = document.querySelector('canvas[data-chart]');"
-            " return c && c.width > 0 && c.height > 0 && c.style.height !== ''; }")
+            "() => [...document.querySelectorAll('canvas[data-chart]')].every("
+            "c => c.width > 0 && c.height > 0 && c.style.height !== '')")
     assert academy
     assert not errors, errors
     context.close()

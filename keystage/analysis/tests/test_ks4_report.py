@@ -110,3 +110,17 @@ def test_the_report_page_draws_the_chosen_measure_beside_its_table(world, tmp_pa
 
     assert 'data-chart="report-chart"' in page and "Progress 8: 2 bars" in page
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+
+def test_the_report_page_shows_three_years_with_the_published_national_figures(world, tmp_path,
+                                                                              client):
+    _load(world, tmp_path)
+    client.force_login(world.a.users["la_analyst"])
+
+    page = client.get("/reports/", {"dataset": "ks4", "year": 2024, "measure": "a8"})
+    html = page.content.decode()
+
+    assert 'data-testid="trend"' in html and 'data-chart="trend-chart"' in html
+    # 2022 and 2023 have published figures and no LA data; 2024 has LA data.
+    # The 2024 national cell is hidden: fewer than five pupils (suppression, 11.2).
+    assert "– / – / 46.3" in html and "32.5 / – / –" in html

@@ -152,3 +152,22 @@ def test_an_average_has_no_interval_and_its_numerator_is_the_sum():
 @pytest.mark.parametrize(("value", "expected"), [(62.25, 62.3), (62.35, 62.4), (0.05, 0.1)])
 def test_values_round_half_away_from_zero(value, expected):
     assert round_half_up(value, 1) == expected
+
+
+def test_every_published_national_figure_names_a_measure_of_the_registry():
+    from keystage.measures.primary import _published
+
+    codes = {(m.dataset, m.code) for m in MEASURES}
+    rows = _published()
+
+    assert rows and all((r["dataset"], r["measure"]) in codes for r in rows)
+    assert all(r["source"] and 2000 <= int(r["year"]) <= 2099 for r in rows)
+
+
+def test_published_figures_are_read_by_dataset_and_year():
+    from keystage.measures.primary import published_national
+
+    figures = published_national("ks4", 2023)
+
+    assert figures["a8"].value == 46.3 and "revised" in figures["a8"].source
+    assert published_national("ks4", 2026) == {}

@@ -41,6 +41,24 @@ function scatter(spec) {
   };
 }
 
+function lines(spec) {
+  // One line per series (LA, emerging and published national) over the years; gaps stay gaps.
+  const colours = ["#1d70b8", "#f47738", "#0b0c0c"];
+  return {
+    type: "line",
+    data: {
+      labels: spec.years,
+      datasets: spec.lines.map((line, i) => ({
+        label: line.label, data: line.data, borderColor: colours[i % colours.length],
+        backgroundColor: colours[i % colours.length], spanGaps: false,
+      })),
+    },
+    options: { animation: false, responsive: true, maintainAspectRatio: false },
+  };
+}
+
+const KINDS = { scatter, line: lines, bars };
+
 if (Chart) {
   for (const canvas of document.querySelectorAll("canvas[data-chart]")) {
     const source = document.getElementById(canvas.dataset.chart);
@@ -48,6 +66,6 @@ if (Chart) {
     const spec = JSON.parse(source.textContent);
     // The figure's height from the spec (set here: the page's policy allows no inline styles).
     canvas.parentElement.style.height = `${spec.height}px`;
-    new Chart(canvas, spec.kind === "scatter" ? scatter(spec) : bars(spec));
+    new Chart(canvas, (KINDS[spec.kind] || bars)(spec));
   }
 }
