@@ -7,4 +7,5 @@ app_name = "analysis"
 urlpatterns = [
     path("", views.report, name="report"),
     path("ks4/<str:urn>/", views.ks4_school, name="ks4-school"),
+    path("school/<str:urn>.pdf", views.school_pdf, name="school-pdf"),
 ]

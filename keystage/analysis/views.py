@@ -82,8 +82,11 @@ def report(request):
         if school is None:
             trend = trend_rows(la, dataset, year)
             trend_chart = trend_line(trend, chosen) if chosen else None
+    urns = dict(access.access_schools(request.user, "view-analysis").exclude(
+        laestab__isnull=True).values_list("laestab", "urn")) if shown else {}
     for item in shown:
         r = item["row"]
+        item["urn"] = urns.get(r[5]) if r[3] == "school" else None
         if r[6] == "all" and r[3] in ("la", "national") and r[2] in published:
             item["published"] = published[r[2]]
     return render(request, "analysis/report.html", {
@@ -113,3 +116,29 @@ def ks4_school(request, urn: str):
     return render(request, "analysis/ks4_school.html", {
         "school": school, "year": year, "pupils": pupils, "links": links,
         "chart": ks4_scatter(pupils, links=links)})
+
+
+@login_required
+def school_pdf(request, urn: str):
+    """One school's report for a dataset and year as a PDF: for the LA's users, and for the
+    school's own users (with the LA and national figures once the LA shares them)."""
+    from django.http import HttpResponse
+
+    from keystage.analysis.pdf import school_report_pdf
+
+    school = access.access_school_by_urn(request.user, urn, "view-analysis")
+    dataset = request.GET.get("dataset", "")
+    year = request.GET.get("year", "")
+    if dataset not in primary.DATASETS or not (year.isdigit() and 2000 <= int(year) <= 2099):
+        messages.error(request, "Choose a dataset and year, then the school's PDF link.")
+        return redirect("analysis:report")
+    shared = True
+    if request.user.role == Role.SCHOOL_USER:
+        shared = access.access_report_sharing(request.user).filter(
+            dataset=dataset, share_with_schools=True).exists()
+    rows, _ = report_rows(school.la, dataset, int(year), by="school", national=shared)
+    data = school_report_pdf(school, dataset, int(year), rows, shared=shared)
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{school.laestab or school.urn}_{dataset}_{year}.pdf"')
+    return response

@@ -124,3 +124,19 @@ def test_the_report_page_shows_three_years_with_the_published_national_figures(w
     # 2022 and 2023 have published figures and no LA data; 2024 has LA data.
     # The 2024 national cell is hidden: fewer than five pupils (suppression, 11.2).
     assert "– / – / 46.3" in html and "32.5 / – / –" in html
+
+
+def test_a_schools_report_downloads_as_a_pdf_for_the_la(world, tmp_path, client):
+    _load(world, tmp_path)
+    academy = world.a.schools[2]
+    client.force_login(world.a.users["la_analyst"])
+
+    page = client.get("/reports/", {"dataset": "ks4", "year": 2024, "by": "school",
+                                    "measure": "a8"}).content.decode()
+    pdf = client.get(f"/reports/school/{academy.urn}.pdf", {"dataset": "ks4", "year": 2024})
+
+    assert f"/reports/school/{academy.urn}.pdf?dataset=ks4&amp;year=2024" in page
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf["Content-Disposition"].endswith(f'{academy.laestab}_ks4_2024.pdf"')
+    assert client.get(f"/reports/school/{academy.urn}.pdf",
+                      {"dataset": "nope", "year": 2024}).status_code == 302

@@ -99,6 +99,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "analysis:report": ("dataset", "year", "by", "national", "format", "share", "query",
                         "measure"),
     "analysis:ks4-school": ("year",),
+    "analysis:school-pdf": ("dataset", "year"),
     "socialcare:return": ("format", "page"),
     "socialcare:children": ("unlinked", "q", "page"),
     "socialcare:child": ("match-pupil", "match-reason", "leave-reason"),
