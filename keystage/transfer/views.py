@@ -289,6 +289,10 @@ def new_thread(request):
     school_user = request.user.role == Role.SCHOOL_USER
     form = NewThreadForm(request.POST or None, school_user=school_user,
                          initial={"upn": request.GET.get("upn", "")[:20]})
+    # A thread about a transfer file the user can see (its sender, receiver or their LAs).
+    about = request.POST.get("transfer") or request.GET.get("transfer") or ""
+    transfer = (access.access_transfers(request.user, "send-messages").filter(
+        pk=int(about)).first() if about.isdigit() and len(about) < 12 else None)
     if request.method == "POST" and form.is_valid():
         school = other_la = None
         to = form.cleaned_data.get("to", "").strip()
@@ -308,12 +312,12 @@ def new_thread(request):
                                        other_la=other_la,
                                        subject=form.cleaned_data["subject"],
                                        body=form.cleaned_data["body"],
-                                       upn=form.cleaned_data["upn"])
+                                       upn=form.cleaned_data["upn"], transfer=transfer)
             except MessageRefused as error:
                 form.add_error(None, str(error))
             else:
                 return redirect("transfer:thread", thread_id=made.pk)
-    return render(request, "transfer/new_thread.html", {"form": form,
+    return render(request, "transfer/new_thread.html", {"form": form, "transfer": transfer,
                                                         "school_user": school_user})
 
 

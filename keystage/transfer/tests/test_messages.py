@@ -78,3 +78,25 @@ def test_an_la_cannot_write_to_another_las_school(world):
 def test_the_analyst_has_no_messages(world, login):
     assert login(world.a.users["la_analyst"]).get(
         reverse("transfer:messages")).status_code == 403
+
+
+def test_a_thread_about_a_transfer_file_links_to_it_and_another_las_file_is_ignored(world,
+                                                                                   login):
+    from keystage.transfer.actions import send_transfer_files
+    from keystage.transfer.tests.builder import full_pupil, transfer_ctf
+
+    [ours] = send_transfer_files([("a.xml", transfer_ctf("330", "2001", "331", "2001", [
+        full_pupil("A330200121001", "Jones", "Amy", "2016-05-01")]))],
+        from_school=world.a.schools[0], acting_user=None)
+    [theirs] = send_transfer_files([("b.xml", transfer_ctf("331", "2002", "331", "2001", [
+        full_pupil("A331200221001", "Wu", "Li", "2016-05-01")]))],
+        from_school=world.b.schools[1], acting_user=None)
+    school = login(world.a.users["school_user"])
+
+    school.post("/transfer/messages/new/", {"transfer": ours.transfer.pk, "subject": "File",
+                                            "body": "Sent the wrong file?"})
+    school.post("/transfer/messages/new/", {"transfer": theirs.transfer.pk, "subject": "Other",
+                                            "body": "x"})
+
+    threads = {t.subject: t.transfer_id for t in MessageThread.objects.all()}
+    assert threads == {"File": ours.transfer.pk, "Other": None}
