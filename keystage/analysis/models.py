@@ -26,3 +26,27 @@ class ReportSharing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.la_id} {self.dataset}: {'shared' if self.share_with_schools else 'not'}"
+
+
+class StoredReport(models.Model):
+    """A report's rows as the worker computed them, with the fingerprint of the files they came
+    from: a page shows them only while the fingerprint still matches (never stale)."""
+
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.CASCADE, related_name="+")
+    dataset = models.CharField(max_length=10, choices=REPORT_DATASET_CHOICES)
+    year = models.PositiveSmallIntegerField()
+    by = models.CharField(max_length=6, blank=True)  # "", "school" or "group"
+    national = models.BooleanField(default=False)
+    fingerprint = models.CharField(max_length=64)
+    rows = models.JSONField(default=list)
+    counted = models.BooleanField(default=False)
+    # {"files": n, "latest": file name, "latest_at": ISO time}: what the figures were made from.
+    inputs = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["la", "dataset", "year", "by", "national"],
+                                               name="one_stored_report")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} {self.year} {self.by or 'la'} ({self.la_id})"

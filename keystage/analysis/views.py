@@ -14,6 +14,7 @@ from keystage.analysis.actions import do_set_report_sharing
 from keystage.analysis.charts import ks4_scatter, report_bars, trend_line
 from keystage.analysis.forms import ReportForm
 from keystage.analysis.queries import report_rows, trend_rows
+from keystage.analysis.stored import stored_report
 from keystage.core.downloads import csv_response, xlsx_response
 from keystage.measures import primary
 
@@ -51,18 +52,19 @@ def report(request):
         return redirect(f"{request.path}?{request.POST.get('query', '')}")
     current = la.current_year.assessment_year if la.current_year else None
     form = ReportForm(request.GET or None, initial={"year": current})
-    rows, counted, dataset = [], False, None
+    rows, counted, dataset, provenance = [], False, None, None
     if form.is_valid():
         data = form.cleaned_data
         dataset = data["dataset"]
         if school is not None:
             shared = sharing.get(dataset, False)
-            rows, counted = report_rows(la, dataset, data["year"], by="school",
-                                        national=shared)
+            rows, counted, provenance = stored_report(la, dataset, data["year"], by="school",
+                                                      national=shared)
             rows = _for_school(rows, school, shared)
         else:
-            rows, counted = report_rows(la, dataset, data["year"], by=data["by"] or None,
-                                        national=data["national"])
+            rows, counted, provenance = stored_report(la, dataset, data["year"],
+                                                      by=data["by"] or None,
+                                                      national=data["national"])
         name = f"{la.code}_{dataset}_{data['year']}_report"
         if request.GET.get("format") == "csv":
             return csv_response(name, primary.REPORT_COLUMNS, rows)
@@ -91,6 +93,7 @@ def report(request):
             item["published"] = published[r[2]]
     return render(request, "analysis/report.html", {
         "chart": chart, "measures": measures, "measure": chosen, "trend": trend,
+        "provenance": provenance,
         "trend_chart": trend_chart, "published": published,
         "trend_years": [t["year"] for t in trend[0]["years"]] if trend else [],
         "form": form, "rows": shown, "counted": counted, "submitted": form.is_bound,

@@ -655,8 +655,24 @@ def after_batch_commits(la, year: int, outcomes, *, acting_user, progress=None) 
     """What follows a committed batch: the collections it touched are checked by the rules."""
     from keystage.cleaning.actions import clean_after_import, collections_to_clean
 
-    return clean_after_import(la, year, collections_to_clean(outcomes, la, year),
+    runs = clean_after_import(la, year, collections_to_clean(outcomes, la, year),
                               acting_user=acting_user, progress=progress)
+    if any(o.status == "committed" for o in outcomes):
+        _queue_reports(la, year, acting_user)
+    return runs
+
+
+def _queue_reports(la, year: int, acting_user) -> None:
+    """The loaded files change the reports: the worker computes them again (one job waiting per
+    LA and year is enough)."""
+    from keystage.jobs.actions import do_queue_job
+    from keystage.jobs.models import Job, JobStatus
+
+    waiting = Job.objects.filter(kind="compute-reports", la=la, status=JobStatus.QUEUED,
+                                 params__year=year).exists()
+    if not waiting:
+        do_queue_job("compute-reports", f"Compute the {year} reports", la=la,
+                     params={"la_code": la.code, "year": year}, acting_user=acting_user)
 
 
 def do_import_files(

@@ -1,0 +1,101 @@
+"""Report figures computed by the worker after each load and kept with the fingerprint of their
+inputs (issue 12: recomputed automatically, never stale). A page uses the stored rows only while
+the current files still give the same fingerprint; otherwise it computes them live (the same
+code as `keystage report`) and asks the worker to store them again."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from keystage.analysis.models import StoredReport
+from keystage.analysis.queries import report_rows
+from keystage.measures import primary
+
+# The variants the worker keeps ready: the LA, by school and by group, with national rows.
+VARIANTS = (("", True), ("school", True), ("group", True))
+
+
+@dataclass
+class Inputs:
+    """What a dataset and year's figures are made from."""
+
+    fingerprint: str
+    files: int
+    latest: str
+    latest_at: datetime | None
+
+    def describe(self) -> dict:
+        return {"files": self.files, "latest": self.latest,
+                "latest_at": self.latest_at.isoformat() if self.latest_at else ""}
+
+
+def _sources(dataset: str, year: int) -> list[tuple[str, int]]:
+    """The (collection, year) pairs whose files a dataset's figures read (characteristics come
+    from the census, pupil premium and extra fields of the year)."""
+    pairs = [(dataset, year), ("census", year), ("pp", year), ("extra", year)]
+    if dataset == "phonics":
+        pairs.append(("phonics", year - 1))
+    if dataset == "ks4":
+        pairs.append(("ks2", year - 5))
+    return pairs
+
+
+def report_inputs(dataset: str, year: int) -> Inputs:
+    """The fingerprint of every current file (every LA: national rows read them all) and social
+    care return the figures of a dataset and year depend on."""
+    from django.db.models import Q
+
+    from keystage.collection.models import Submission
+    from keystage.socialcare.models import CareReturn
+
+    wanted = Q()
+    for collection, y in _sources(dataset, year):
+        wanted |= Q(collection=collection, year=y)
+    current = Submission.objects.filter(wanted, status="current")
+    ids = sorted(current.values_list("pk", flat=True))
+    care = sorted(CareReturn.objects.filter(status="current", year__in=(year - 1, year))
+                  .values_list("pk", flat=True))
+    digest = hashlib.sha256(f"{dataset}:{year}:{ids}:{care}".encode()).hexdigest()
+    # No file name: the national rows read other LAs' files, whose names are theirs.
+    return Inputs(digest, len(ids), "",
+                  current.aggregate(Max("submitted_at"))["submitted_at__max"])
+
+
+def stored_report(la, dataset: str, year: int, *, by: str | None,
+                  national: bool) -> tuple[list[list], bool, dict]:
+    """The report's rows, whether the LA has data, and where they came from: the worker's
+    stored rows while their inputs are unchanged, else computed now."""
+    inputs = report_inputs(dataset, year)
+    found = StoredReport.objects.filter(la=la, dataset=dataset, year=year, by=by or "",
+                                        national=national).first()
+    if found is not None and found.fingerprint == inputs.fingerprint:
+        return found.rows, found.counted, {"computed_at": found.computed_at, "stored": True,
+                                           **found.inputs}
+    rows, counted = report_rows(la, dataset, year, by=by, national=national)
+    return rows, counted, {"computed_at": timezone.now(), "stored": False, **inputs.describe()}
+
+
+@transaction.atomic
+def store_reports(la, year: int, *, datasets=None, progress=None) -> int:
+    """Compute and keep the LA's report variants of each dataset for a year; the count kept.
+    Run by the worker's compute-reports job (queued after every load)."""
+    datasets = list(datasets or primary.DATASETS)
+    done = 0
+    for index, dataset in enumerate(datasets):
+        if progress:
+            progress(index, len(datasets), f"Computing the {dataset} {year} reports")
+        inputs = report_inputs(dataset, year)
+        for by, national in VARIANTS:
+            rows, counted = report_rows(la, dataset, year, by=by or None, national=national)
+            StoredReport.objects.update_or_create(
+                la=la, dataset=dataset, year=year, by=by, national=national,
+                defaults={"fingerprint": inputs.fingerprint, "rows": rows, "counted": counted,
+                          "inputs": inputs.describe(), "computed_at": timezone.now()})
+            done += 1
+    return done
