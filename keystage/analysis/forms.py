@@ -12,3 +12,8 @@ class ReportForm(GovukFormMixin, forms.Form):
     by = forms.ChoiceField(label="Rows", required=False, choices=[
         ("", "The LA"), ("school", "Each school"), ("group", "Each pupil group")])
     national = forms.BooleanField(label="With the emerging national figures", required=False)
+    cross = forms.ChoiceField(label="Each group crossed with (pupil groups only)",
+                              required=False, choices=[("", "Nothing")] + [
+                                  (g, g.replace("_", " ")) for g in primary.GROUPS])
+    extra = forms.BooleanField(label="With your LA's extra pupil fields (pupil groups only)",
+                               required=False)

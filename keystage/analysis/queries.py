@@ -9,8 +9,12 @@ from keystage.schools.models import LocalAuthority
 
 
 def report_rows(la: LocalAuthority, dataset: str, year: int, *, by: str | None = None,
-                national: bool = False) -> tuple[list[list], bool]:
-    """The report's rows (primary.REPORT_COLUMNS) and whether the LA has any result counted."""
+                national: bool = False, cross: str | None = None,
+                extra_fields: bool = False) -> tuple[list[list], bool]:
+    """The report's rows (primary.REPORT_COLUMNS) and whether the LA has any result counted.
+    The pages may add, to `--by group`, each group crossed with another (`cross`, for example
+    disadvantaged boys: group `sex+disadvantaged`, value `M+Y`) and the LA's extra pupil fields
+    (group `extra:FIELD`); the command line's layout keeps to the groups of `export pupils`."""
     from keystage.analysis.frames import pupil_outcomes
     from keystage.context.queries import pupil_characteristics
 
@@ -34,8 +38,13 @@ def report_rows(la: LocalAuthority, dataset: str, year: int, *, by: str | None =
 
         found = estimates(year)
         sds = found.sd if found else None
+    groups = None
+    if by == "group" and (cross in primary.GROUPS or extra_fields):
+        characteristics, groups = _more_groups(characteristics, la, year,
+                                               cross if cross in primary.GROUPS else None,
+                                               extra_fields)
     rows = primary.cells(ours, characteristics, dataset=dataset, year=year, la=la.code, by=by,
-                         national=everyone, show_national=national, sds=sds)
+                         national=everyone, show_national=national, sds=sds, groups=groups)
     return rows, bool(ours.filter(pl.col("counted")).height)
 
 
@@ -109,3 +118,34 @@ def trend_rows(la: LocalAuthority, dataset: str, year: int) -> list[dict]:
         if any(c["la"] or c["national"] or c["published"] for c in cells):
             out.append({"measure": measure.code, "label": measure.label, "years": cells})
     return out
+
+
+def _more_groups(characteristics: pl.DataFrame, la: LocalAuthority, year: int,
+                 cross: str | None, extra_fields: bool) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """Characteristics with the crossed groups and the LA's extra fields as more columns."""
+    from keystage.context.models import ExtraValue
+
+    groups = list(primary.GROUPS)
+    value = lambda g: pl.col(g).cast(pl.String).fill_null("").replace("", "unknown")  # noqa: E731
+    if cross is not None:
+        crossed = [g for g in primary.GROUPS if g != cross]
+        characteristics = characteristics.with_columns(
+            pl.concat_str([value(g), value(cross)], separator="+").alias(f"{g}+{cross}")
+            for g in crossed)
+        groups += [f"{g}+{cross}" for g in crossed]
+    if extra_fields:
+        extra = pl.DataFrame(
+            list(ExtraValue.objects.filter(
+                record__la=la, record__year=year, record__pupil__isnull=False,
+                record__submission__status="current").values_list(
+                "record__pupil_id", "field", "value")),
+            schema={"pupil_id": pl.Int64, "field": pl.String, "value": pl.String},
+            orient="row")
+        if extra.height:
+            wide = extra.unique(["pupil_id", "field"], keep="last").with_columns(
+                field=pl.lit("extra:") + pl.col("field")).pivot(
+                on="field", index="pupil_id", values="value")
+            characteristics = characteristics.join(wide, on="pupil_id", how="full",
+                                                   coalesce=True)
+            groups += [c for c in wide.columns if c != "pupil_id"]
+    return characteristics, tuple(groups)

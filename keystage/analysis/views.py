@@ -61,6 +61,12 @@ def report(request):
             rows, counted, provenance = stored_report(la, dataset, data["year"], by="school",
                                                       national=shared)
             rows = _for_school(rows, school, shared)
+        elif data["by"] == "group" and (data["cross"] or data["extra"]):
+            # Crossed groups and extra fields are worked out when asked for, not stored.
+            rows, counted = report_rows(la, dataset, data["year"], by="group",
+                                        national=data["national"],
+                                        cross=data["cross"] or None, extra_fields=data["extra"])
+            provenance = None
         else:
             rows, counted, provenance = stored_report(la, dataset, data["year"],
                                                       by=data["by"] or None,

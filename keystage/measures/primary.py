@@ -253,18 +253,22 @@ def wilson_interval(p: float, n: int, z: float = Z95) -> tuple[float, float]:
 
 def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, year: int,
           la: str, by: str | None, national: pl.DataFrame | None,
-          show_national: bool = False, sds: dict[str, float] | None = None) -> list[list]:
+          show_national: bool = False, sds: dict[str, float] | None = None,
+          groups: tuple[str, ...] | None = None) -> list[list]:
     """The report rows (REPORT_COLUMNS) of one LA's pupil outcomes and, with `national` (every
     LA's outcomes), the emerging national rows; national figures also give the bands.
     Progress measures take their interval from the national SD in `sds` (methods.md 1.6)."""
-    groups = GROUPS if by == "group" else ()
+    # The pages may ask for more groups than the command line's (extra fields, intersections
+    # with disadvantage: keystage.analysis.queries); every one is a column of characteristics.
+    groups = (groups or GROUPS) if by == "group" else ()
+    columns = tuple(dict.fromkeys((*GROUPS, *groups)))
 
     def with_groups(frame: pl.DataFrame) -> pl.DataFrame:
         frame = frame.filter(pl.col("counted"))
-        joined = frame.join(characteristics.select("pupil_id", *GROUPS), on="pupil_id",
+        joined = frame.join(characteristics.select("pupil_id", *columns), on="pupil_id",
                             how="left")
         return joined.with_columns(pl.col(g).cast(pl.String).fill_null("")
-                                   .replace("", "unknown") for g in GROUPS)
+                                   .replace("", "unknown") for g in columns)
 
     def aggregate(frame: pl.DataFrame, keys: list[str]) -> dict[tuple, tuple[int, float]]:
         if not frame.height:

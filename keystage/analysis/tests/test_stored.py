@@ -55,3 +55,40 @@ def test_the_report_page_says_when_and_from_what_its_figures_were_computed(world
     text = page.content.decode()
     assert 'data-testid="provenance"' in text and "by the background worker" in text
     assert "from 1 current file" in text
+
+
+def test_the_page_crosses_each_group_with_disadvantage_and_adds_extra_fields(world, login):
+    from keystage.analysis.queries import report_rows
+
+    _load(world)
+
+    rows, _ = report_rows(world.a.la, "eyfsp", 2026, by="group", cross="disadvantaged",
+                          extra_fields=True)
+
+    groups = {(r[6], r[7]) for r in rows if r[2] == "gld"}
+    # No census here: sex comes from the files, disadvantage is unknown.
+    assert {v for g, v in groups if g == "sex+disadvantaged"} == {"F+unknown", "M+unknown"}
+    assert not [g for g, _ in groups if g == "disadvantaged+disadvantaged"]
+    page = login(world.a.users["la_analyst"]).get(
+        "/reports/", {"dataset": "eyfsp", "year": 2026, "by": "group",
+                      "cross": "disadvantaged"})
+    assert "sex+disadvantaged" in page.content.decode()
+
+
+def test_the_las_extra_pupil_fields_are_groups_on_the_page(world):
+    from keystage.analysis.queries import report_rows
+    from keystage.collection.models import PupilRecord
+
+    _load(world)
+    upns = list(PupilRecord.objects.values_list("upn", flat=True))
+    laestab = world.a.schools[0].laestab
+    extra = "UPN,LAESTAB,Young carer\n" + "".join(
+        f"{u},{laestab},{'Y' if i % 2 else 'N'}\n" for i, u in enumerate(upns))
+    outcome = do_import_batch([("carers.csv", extra.encode())], la=world.a.la, year=2026,
+                              acting_user=None, extra_fields={"Young carer": "young_carer"})
+    assert outcome.outcomes[0].status == "committed", outcome.outcomes[0].message
+
+    rows, _ = report_rows(world.a.la, "eyfsp", 2026, by="group", extra_fields=True)
+
+    carers = {r[7]: r[8] for r in rows if r[2] == "gld" and r[6] == "extra:young_carer"}
+    assert carers == {"N": 3, "Y": 3}

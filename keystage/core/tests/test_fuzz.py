@@ -97,7 +97,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "returns:moderation-school": ("year", "format", "table"),
     "socialcare:home": (),
     "analysis:report": ("dataset", "year", "by", "national", "format", "share", "query",
-                        "measure"),
+                        "measure", "cross", "extra"),
     "analysis:ks4-school": ("year",),
     "analysis:school-pdf": ("dataset", "year"),
     "socialcare:return": ("format", "page"),
