@@ -149,3 +149,39 @@ def _more_groups(characteristics: pl.DataFrame, la: LocalAuthority, year: int,
                                                    coalesce=True)
             groups += [c for c in wide.columns if c != "pupil_id"]
     return characteristics, tuple(groups)
+
+
+def national_report_rows(dataset: str, year: int) -> list[list]:
+    """The national analyst's picture: the emerging national rows (all and every group) and
+    each LA's own figure, small cells hidden as for any reader outside the LA (11.2)."""
+    from keystage.analysis.frames import pupil_outcomes
+    from keystage.context.queries import pupil_characteristics
+
+    everyone = pupil_outcomes(dataset, year, None)
+    codes = sorted(everyone.filter(pl.col("counted"))["la"].unique().to_list())
+    if not codes:
+        return []
+    las = list(LocalAuthority.objects.filter(code__in=codes).order_by("code"))
+    characteristics = pl.concat([
+        pupil_characteristics(la, year).select("pupil_id", *primary.GROUPS)
+        .cast({"pupil_id": pl.Int64, **dict.fromkeys(primary.GROUPS, pl.String)})
+        for la in las])
+    sds = None
+    if dataset == "ks4":
+        from keystage.measures.ks4 import estimates
+
+        found = estimates(year)
+        sds = found.sd if found else None
+    first, *rest = las
+    # The national rows once (with the first LA's), then each LA's own row, suppressed.
+    rows = [r for r in primary.cells(everyone.filter(pl.col("la") == first.code),
+                                     characteristics, dataset=dataset, year=year,
+                                     la=first.code, by="group", national=everyone,
+                                     show_national=True, sds=sds, suppress_la=True)
+            if r[3] == "national" or r[6] == "all"]
+    for la in rest:
+        rows += [r for r in primary.cells(everyone.filter(pl.col("la") == la.code),
+                                          characteristics, dataset=dataset, year=year,
+                                          la=la.code, by=None, national=everyone,
+                                          show_national=False, sds=sds, suppress_la=True)]
+    return rows

@@ -151,3 +151,27 @@ def school_pdf(request, urn: str):
     response["Content-Disposition"] = (
         f'attachment; filename="{school.laestab or school.urn}_{dataset}_{year}.pdf"')
     return response
+
+
+@login_required
+def national_report(request):
+    """For national analysts: the emerging national figures by group and each LA's own figure,
+    with small cells hidden, and how much of the national cohort is loaded."""
+    from keystage.analysis.queries import national_report_rows
+    from keystage.collection.indicators import national_indicators
+
+    access.require_permission(request.user, "view-national-aggregates")
+    form = ReportForm(request.GET or None)
+    rows, coverage = [], None
+    if form.is_valid():
+        dataset, year = form.cleaned_data["dataset"], form.cleaned_data["year"]
+        rows = national_report_rows(dataset, year)
+        coverage = next((r for r in national_indicators(year=year)
+                         if r["dataset"] == dataset), None)
+        if request.GET.get("format") == "csv":
+            return csv_response(f"national_{dataset}_{year}_report", primary.REPORT_COLUMNS,
+                                rows)
+    labels = {(m.dataset, m.code): m.label for m in primary.MEASURES}
+    return render(request, "analysis/national.html", {
+        "form": form, "coverage": coverage, "query": request.GET.urlencode(),
+        "rows": [{"label": labels.get((r[0], r[2]), r[2]), "row": r} for r in rows]})

@@ -254,7 +254,7 @@ def wilson_interval(p: float, n: int, z: float = Z95) -> tuple[float, float]:
 def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, year: int,
           la: str, by: str | None, national: pl.DataFrame | None,
           show_national: bool = False, sds: dict[str, float] | None = None,
-          groups: tuple[str, ...] | None = None) -> list[list]:
+          groups: tuple[str, ...] | None = None, suppress_la: bool = False) -> list[list]:
     """The report rows (REPORT_COLUMNS) of one LA's pupil outcomes and, with `national` (every
     LA's outcomes), the emerging national rows; national figures also give the bands.
     Progress measures take their interval from the national SD in `sds` (methods.md 1.6)."""
@@ -327,7 +327,9 @@ def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, 
     by_group = {g: aggregate(ours, [g]) for g in groups}
     for measure in order:
         if (measure,) in la_all:
-            rows.append(row(measure, "la", la, "", "all", "all", *la_all[(measure,)], False))
+            # An LA's own cells are never hidden from it; a national analyst's view of an LA is.
+            rows.append(row(measure, "la", la, "", "all", "all", *la_all[(measure,)],
+                            suppress_la))
         for g in groups:
             for (m, val), (n, total) in sorted(by_group[g].items()):
                 if m == measure:

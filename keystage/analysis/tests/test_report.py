@@ -137,3 +137,26 @@ def test_an_analyst_cannot_change_what_schools_see(world, login):
     response = login(world.a.users[Role.LA_ANALYST]).post("/reports/", {"dataset": "eyfsp",
                                                                         "share": "yes"})
     assert response.status_code == 403
+
+
+def test_the_national_analyst_sees_each_la_and_the_nation_with_small_cells_hidden(world, login):
+    from keystage.collection.actions import import_ctf
+    from keystage.collection.tests.ctf_builder import eyfsp_file
+
+    for part, count in ((world.a, 8), (world.b, 3)):
+        data, _ = eyfsp_file(part.la.code, part.schools[0].estab, count, expected=12)
+        assert import_ctf("e.xml", data, la=part.la, year=2026, acting_user=None,
+                          confirm_replacements=True).status == "committed"
+    client = login(world.national)
+
+    page = client.get("/reports/national/", {"dataset": "eyfsp", "year": 2026})
+    csv_rows = [line.split(",") for line in b"".join(client.get(
+        "/reports/national/", {"dataset": "eyfsp", "year": 2026, "format": "csv"})
+        .streaming_content).decode().splitlines()[1:]]
+
+    assert page.status_code == 200 and 'data-testid="coverage"' in page.content.decode()
+    # An average is hidden under five pupils (a percentage also with under three either side).
+    avg = {(r[3], r[4]): r for r in csv_rows if r[2] == "avg_elgs" and r[6] == "all"}
+    assert avg[("national", "")][8] == "11" and avg[("national", "")][11] == "N"
+    assert avg[("la", "330")][11] == "N" and avg[("la", "331")][11] == "Y"
+    assert login(world.a.users["la_analyst"]).get("/reports/national/").status_code == 403

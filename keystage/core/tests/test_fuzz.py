@@ -99,6 +99,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "analysis:report": ("dataset", "year", "by", "national", "format", "share", "query",
                         "measure", "cross", "extra"),
     "analysis:ks4-school": ("year",),
+    "analysis:national": ("dataset", "year", "format"),
     "analysis:school-pdf": ("dataset", "year"),
     "socialcare:return": ("format", "page"),
     "socialcare:children": ("unlinked", "q", "page"),
