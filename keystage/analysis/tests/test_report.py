@@ -160,3 +160,11 @@ def test_the_national_analyst_sees_each_la_and_the_nation_with_small_cells_hidde
     assert avg[("national", "")][8] == "11" and avg[("national", "")][11] == "N"
     assert avg[("la", "330")][11] == "N" and avg[("la", "331")][11] == "Y"
     assert login(world.a.users["la_analyst"]).get("/reports/national/").status_code == 403
+
+
+@pytest.mark.parametrize(("year", "says"), [(2025, "publishes no KS2 progress"),
+                                            (2026, "does not hold")])
+def test_ks1_to_ks2_progress_is_not_available_never_zero(world, login, year, says):
+    page = login(world.a.users["la_analyst"]).get("/reports/", {"dataset": "ks2", "year": year})
+
+    assert says in page.content.decode() and "not available" in page.content.decode()
