@@ -33,34 +33,57 @@ def govuk_files(root: Path) -> list[str]:
     return [name for name in BUILT_FILES if (root / name).is_file()] + assets
 
 
-class GovukFrontendFinder(BaseFinder):
-    """Finds govuk-frontend's built files under the static prefix govuk/."""
+class _PackageFinder(BaseFinder):
+    """Finds a front-end package's built files (npm, pinned in package.json) under a prefix."""
+
+    prefix = ""
+    label = ""
+    check_id = ""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.root = Path(settings.GOVUK_FRONTEND_DIR)
-        self.files = set(govuk_files(self.root))
+        self.root = self.package_root()
+        self.files = set(self.served(self.root))
+
+    def package_root(self) -> Path:
+        raise NotImplementedError
+
+    def served(self, root: Path) -> list[str]:
+        raise NotImplementedError
 
     def check(self, **kwargs):
         if not self.files:
             return [CheckWarning(
-                f"GOV.UK Frontend is not installed at {self.root}; pages will be unstyled.",
-                hint="Run `npm ci` (make setup does).", id="keystage.W001",
+                f"{self.label} is not installed at {self.root}.",
+                hint="Run `npm ci` (make setup does).", id=self.check_id,
             )]
         return []
 
     def find(self, path, find_all=False, **kwargs):
-        relative = path.removeprefix(f"{PREFIX}/")
-        if path.startswith(f"{PREFIX}/") and relative in self.files:
+        relative = path.removeprefix(f"{self.prefix}/")
+        if path.startswith(f"{self.prefix}/") and relative in self.files:
             found = str(self.root / relative)
             return [found] if find_all else found
         return [] if find_all else None
 
     def list(self, ignore_patterns):
         storage = FileSystemStorage(location=str(self.root))
-        storage.prefix = PREFIX
+        storage.prefix = self.prefix
         for name in sorted(self.files):
             yield name, storage
+
+
+class GovukFrontendFinder(_PackageFinder):
+    """Finds govuk-frontend's built files under the static prefix govuk/ (without it pages are
+    unstyled)."""
+
+    prefix, label, check_id = PREFIX, "GOV.UK Frontend", "keystage.W001"
+
+    def package_root(self) -> Path:
+        return Path(settings.GOVUK_FRONTEND_DIR)
+
+    def served(self, root: Path) -> list[str]:
+        return govuk_files(root)
 
 
 class StaticFilesMiddleware(WhiteNoiseMiddleware):
@@ -77,32 +100,14 @@ CHARTJS_FILES = ("chart.umd.min.js", "chart.umd.min.js.map")
 CHARTJS_PREFIX = "chartjs"
 
 
-class ChartJsFinder(BaseFinder):
-    """Finds Chart.js's built file (npm, pinned in package.json) under the static prefix
-    chartjs/ (docs/adr/0007-charts-with-chartjs.md)."""
+class ChartJsFinder(_PackageFinder):
+    """Finds Chart.js's built file under the static prefix chartjs/ (without it reports show
+    their tables only; docs/adr/0007-charts-with-chartjs.md)."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.root = Path(settings.CHARTJS_DIR)
-        self.files = {name for name in CHARTJS_FILES if (self.root / name).is_file()}
+    prefix, label, check_id = CHARTJS_PREFIX, "Chart.js", "keystage.W002"
 
-    def check(self, **kwargs):
-        if not self.files:
-            return [CheckWarning(
-                f"Chart.js is not installed at {self.root}; reports show their tables only.",
-                hint="Run `npm ci` (make setup does).", id="keystage.W002",
-            )]
-        return []
+    def package_root(self) -> Path:
+        return Path(settings.CHARTJS_DIR)
 
-    def find(self, path, find_all=False, **kwargs):
-        relative = path.removeprefix(f"{CHARTJS_PREFIX}/")
-        if path.startswith(f"{CHARTJS_PREFIX}/") and relative in self.files:
-            found = str(self.root / relative)
-            return [found] if find_all else found
-        return [] if find_all else None
-
-    def list(self, ignore_patterns):
-        storage = FileSystemStorage(location=str(self.root))
-        storage.prefix = CHARTJS_PREFIX
-        for name in sorted(self.files):
-            yield name, storage
+    def served(self, root: Path) -> list[str]:
+        return [name for name in CHARTJS_FILES if (root / name).is_file()]

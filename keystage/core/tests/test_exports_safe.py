@@ -21,7 +21,9 @@ from keystage.schools.models import Establishment
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "@SUM(1+1)", "+1", "-1+2", "\t=1+1", "\r=1+1"]
 PACKAGE = Path(__file__).resolve().parents[2]
-WRITERS = re.compile(r"\b(csv_response|xlsx_response|xlsx_sheets_response|SafeCsvWriter)\(")
+WRITERS = re.compile(
+    # write_csv: keystage.core.outfiles's, not a polars frame's method (.write_csv).
+    r"(?<![.\w])(csv_response|xlsx_response|xlsx_sheets_response|SafeCsvWriter|write_csv)\(")
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,8 @@ def test_every_export_writes_hostile_names_as_quoted_text(world, client, tmp_pat
 def test_every_module_that_writes_an_export_is_in_the_declared_list():
     writing = {
         str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
-        if "tests" not in path.parts and path.name not in ("downloads.py", "cells.py")
+        if "tests" not in path.parts
+        and path.name not in ("downloads.py", "cells.py", "outfiles.py")
         and WRITERS.search(path.read_text(encoding="utf-8"))
     }
     assert writing == {export.source for export in EXPORTS}

@@ -1,11 +1,9 @@
 """keystage report DATASET: the primary measures by LA, school or group, as the contract's CSV."""
 
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 
-from keystage.core.cells import SafeCsvWriter
 from keystage.core.inputs import assessment_year
+from keystage.core.outfiles import write_csv
 from keystage.measures import primary
 from keystage.schools.models import LocalAuthority
 
@@ -36,16 +34,5 @@ class Command(BaseCommand):
                 f"No {dataset} results are loaded for LA {la} in {year} (the {year - 1}/"
                 f"{year % 100:02d} academic year): import the schools' files first "
                 "(keystage import). No report was written.", returncode=2)
-        path = Path(out)
-        temporary = path.with_name(path.name + ".part")
-        try:
-            with temporary.open("w", encoding="utf-8", newline="") as handle:
-                writer = SafeCsvWriter(handle)
-                writer.writerow(primary.REPORT_COLUMNS)
-                writer.writerows(rows)
-        except OSError as error:
-            temporary.unlink(missing_ok=True)
-            raise CommandError(f"{out}: could not be written ({error.strerror or error}).",
-                               returncode=2) from error
-        temporary.replace(path)
+        path = write_csv(out, primary.REPORT_COLUMNS, rows)
         self.stdout.write(f"Wrote {len(rows)} rows to {path}.")

@@ -1,12 +1,10 @@
 """keystage indicators: what each LA has loaded of each dataset and year, against expectations."""
 
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 
 from keystage.collection.indicators import indicators
-from keystage.core.cells import SafeCsvWriter
 from keystage.core.inputs import assessment_year
+from keystage.core.outfiles import write_csv
 from keystage.measures.indicators import INDICATOR_COLUMNS
 from keystage.schools.models import LocalAuthority
 
@@ -28,17 +26,6 @@ class Command(BaseCommand):
             if authority is None:
                 raise CommandError(f"--la {la}: no such local authority.", returncode=2)
         rows = indicators(la=authority, year=year)
-        path = Path(out)
-        temporary = path.with_name(path.name + ".part")
-        try:
-            with temporary.open("w", encoding="utf-8", newline="") as handle:
-                writer = SafeCsvWriter(handle)
-                writer.writerow(INDICATOR_COLUMNS)
-                for row in rows:
-                    writer.writerow([row[c] for c in INDICATOR_COLUMNS])
-        except OSError as error:
-            temporary.unlink(missing_ok=True)
-            raise CommandError(f"{out}: could not be written ({error.strerror or error}).",
-                               returncode=2) from error
-        temporary.replace(path)
+        path = write_csv(out, INDICATOR_COLUMNS,
+                         ([row[c] for c in INDICATOR_COLUMNS] for row in rows))
         self.stdout.write(f"Wrote {len(rows)} indicator rows to {path}.")

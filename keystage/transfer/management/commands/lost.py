@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 
-from keystage.core.cells import SafeCsvWriter
+from keystage.core.outfiles import write_csv
 from keystage.schools.models import LocalAuthority
 
 LOST_COLUMNS = ("upn", "surname", "forename", "dob", "sex", "last_laestab", "left_on",
@@ -37,16 +35,5 @@ class Command(BaseCommand):
             raise CommandError(f"--la {la}: no such local authority.", returncode=2)
         pupils = LostPupil.objects.filter(la=authority).order_by("left_on", "surname",
                                                                  "forename", "id")
-        path = Path(out)
-        temporary = path.with_name(path.name + ".part")
-        try:
-            with temporary.open("w", encoding="utf-8", newline="") as handle:
-                writer = SafeCsvWriter(handle)
-                writer.writerow(LOST_COLUMNS)
-                writer.writerows(lost_rows(pupils))
-        except OSError as error:
-            temporary.unlink(missing_ok=True)
-            raise CommandError(f"{out}: could not be written ({error.strerror or error}).",
-                               returncode=2) from error
-        temporary.replace(path)
+        write_csv(out, LOST_COLUMNS, lost_rows(pupils))
         self.stdout.write(f"Wrote {pupils.count()} pupil(s) to {out}.")

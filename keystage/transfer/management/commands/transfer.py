@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from keystage.core.cells import SafeCsvWriter
+from keystage.core.outfiles import write_csv, write_out
 from keystage.schools.models import Establishment
 
 INBOX_COLUMNS = ("id", "from_laestab", "to_laestab", "file_name", "pupils", "sent_at", "status")
@@ -20,17 +20,6 @@ def _school(laestab: str, option: str) -> Establishment:
         raise CommandError(f"{option} {laestab}: no such school in the register (give its "
                            "seven-digit LAESTAB).", returncode=2)
     return school
-
-
-def _write_atomically(path: Path, write) -> None:
-    temporary = path.with_name(path.name + ".part")
-    try:
-        write(temporary)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise CommandError(f"{path}: could not be written ({error.strerror or error}).",
-                           returncode=2) from error
-    temporary.replace(path)
 
 
 def inbox_rows(files) -> list[list]:
@@ -85,13 +74,7 @@ class Command(BaseCommand):
         found = _school(school, "--school")
         files = TransferFile.objects.filter(to_school=found).order_by("-sent_at", "-id")
 
-        def write(path: Path) -> None:
-            with path.open("w", encoding="utf-8", newline="") as handle:
-                writer = SafeCsvWriter(handle)
-                writer.writerow(INBOX_COLUMNS)
-                writer.writerows(inbox_rows(files))
-
-        _write_atomically(Path(out), write)
+        write_csv(out, INBOX_COLUMNS, inbox_rows(files))
         self.stdout.write(f"Wrote {files.count()} file(s) to {out}.")
 
     def _download(self, *, id, school, out, **options):
@@ -107,5 +90,5 @@ class Command(BaseCommand):
             data = do_download_transfer_file(transfer, acting_user=None, school=found)
         except ValueError as error:
             raise CommandError(str(error), returncode=2) from error
-        _write_atomically(Path(out), lambda path: path.write_bytes(data))
+        write_out(out, lambda handle: handle.write(data), binary=True)
         self.stdout.write(f"Wrote {transfer.file_name} ({len(data)} bytes) to {out}.")
