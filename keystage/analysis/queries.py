@@ -185,3 +185,24 @@ def national_report_rows(dataset: str, year: int) -> list[list]:
                                           la=la.code, by=None, national=everyone,
                                           show_national=False, sds=sds, suppress_la=True)]
     return rows
+
+
+def school_ranks(dataset: str, year: int) -> dict[tuple[str, str], tuple[int, int]]:
+    """Each school's percentile rank among the deployment's schools with the measure (1 is the
+    highest, as the IDSR ranks), by (measure, laestab): (rank, schools ranked)."""
+    from keystage.analysis.frames import pupil_outcomes
+
+    everyone = pupil_outcomes(dataset, year, None).filter(pl.col("counted"))
+    if everyone.is_empty():
+        return {}
+    schools = everyone.group_by("measure", "laestab").agg(value=pl.col("value").mean())
+    lower_better = {m.code for m in primary.measures_of(dataset) if m.direction != "higher"}
+    ranked = schools.with_columns(
+        n=pl.len().over("measure"),
+        place=pl.when(pl.col("measure").is_in(list(lower_better)))
+        .then(pl.col("value").rank("max").over("measure"))
+        .otherwise(pl.col("value").rank("max", descending=True).over("measure")))
+    ranked = ranked.with_columns(
+        percentile=(100 * pl.col("place") / pl.col("n")).ceil().cast(pl.Int64))
+    return {(r["measure"], r["laestab"]): (r["percentile"], r["n"])
+            for r in ranked.iter_rows(named=True)}

@@ -13,7 +13,7 @@ from keystage.accounts.permissions import has_permission
 from keystage.analysis.actions import do_set_report_sharing
 from keystage.analysis.charts import ks4_scatter, report_bars, trend_line
 from keystage.analysis.forms import ReportForm
-from keystage.analysis.queries import report_rows, trend_rows
+from keystage.analysis.queries import report_rows, school_ranks, trend_rows
 from keystage.analysis.stored import stored_report
 from keystage.core.downloads import csv_response, xlsx_response
 from keystage.measures import primary
@@ -90,11 +90,15 @@ def report(request):
         if school is None:
             trend = trend_rows(la, dataset, year)
             trend_chart = trend_line(trend, chosen) if chosen else None
+    ranks = (school_ranks(dataset, form.cleaned_data["year"])
+             if dataset and form.is_valid() and any(i["row"][3] == "school" for i in shown)
+             else {})
     urns = dict(access.access_schools(request.user, "view-analysis").exclude(
         laestab__isnull=True).values_list("laestab", "urn")) if shown else {}
     for item in shown:
         r = item["row"]
         item["urn"] = urns.get(r[5]) if r[3] == "school" else None
+        item["rank"] = ranks.get((r[2], r[5])) if r[3] == "school" else None
         if r[6] == "all" and r[3] in ("la", "national") and r[2] in published:
             item["published"] = published[r[2]]
     return render(request, "analysis/report.html", {

@@ -92,3 +92,18 @@ def test_the_las_extra_pupil_fields_are_groups_on_the_page(world):
 
     carers = {r[7]: r[8] for r in rows if r[2] == "gld" and r[6] == "extra:young_carer"}
     assert carers == {"N": 3, "Y": 3}
+
+
+def test_schools_are_ranked_among_the_deployments_schools(world):
+    from keystage.analysis.queries import school_ranks
+    from keystage.collection.actions import import_ctf
+
+    for part, expected in ((world.a, 17), (world.b, 5)):
+        data, _ = eyfsp_file(part.la.code, part.schools[0].estab, 4, expected=expected)
+        assert import_ctf("e.xml", data, la=part.la, year=2026, acting_user=None,
+                          confirm_replacements=True).status == "committed"
+
+    ranks = school_ranks("eyfsp", 2026)
+
+    assert ranks[("avg_elgs", world.a.schools[0].laestab)] == (50, 2)
+    assert ranks[("avg_elgs", world.b.schools[0].laestab)] == (100, 2)
