@@ -103,8 +103,11 @@ TREND_YEARS = 3
 def trend_rows(la: LocalAuthority, dataset: str, year: int) -> list[dict]:
     """Each measure's LA and emerging national figures over the three years up to `year`, with
     the published national figure where there is one; years with no data are shown empty."""
+    from keystage.analysis.stored import stored_report
+
     years = list(range(year - TREND_YEARS + 1, year + 1))
-    by_year = {y: report_rows(la, dataset, y, national=True)[0] for y in years}
+    # The worker's stored figures where their files are unchanged (else computed now).
+    by_year = {y: stored_report(la, dataset, y, by=None, national=True)[0] for y in years}
     out = []
     for measure in primary.measures_of(dataset):
         cells = []
@@ -189,13 +192,23 @@ def national_report_rows(dataset: str, year: int) -> list[list]:
 
 def school_ranks(dataset: str, year: int) -> dict[tuple[str, str], tuple[int, int]]:
     """Each school's percentile rank among the deployment's schools with the measure (1 is the
-    highest, as the IDSR ranks), by (measure, laestab): (rank, schools ranked)."""
+    highest, as the IDSR ranks), by (measure, laestab): (rank, schools ranked). From every LA's
+    stored school rows while they are all current, else from every LA's pupils now."""
     from keystage.analysis.frames import pupil_outcomes
+    from keystage.analysis.stored import current_school_rows
 
-    everyone = pupil_outcomes(dataset, year, None).filter(pl.col("counted"))
-    if everyone.is_empty():
+    stored = current_school_rows(dataset, year)
+    if stored is not None:
+        schools = pl.DataFrame(
+            [(r[2], r[5], float(r[9]) / int(r[8])) for r in stored
+             if r[3] == "school" and r[8] and r[9] not in ("", None)],
+            schema={"measure": pl.String, "laestab": pl.String, "value": pl.Float64},
+            orient="row")
+    else:
+        everyone = pupil_outcomes(dataset, year, None).filter(pl.col("counted"))
+        schools = everyone.group_by("measure", "laestab").agg(value=pl.col("value").mean())
+    if schools.is_empty():
         return {}
-    schools = everyone.group_by("measure", "laestab").agg(value=pl.col("value").mean())
     lower_better = {m.code for m in primary.measures_of(dataset) if m.direction != "higher"}
     ranked = schools.with_columns(
         n=pl.len().over("measure"),

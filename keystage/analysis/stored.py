@@ -99,3 +99,19 @@ def store_reports(la, year: int, *, datasets=None, progress=None) -> int:
                           "inputs": inputs.describe(), "computed_at": timezone.now()})
             done += 1
     return done
+
+
+def current_school_rows(dataset: str, year: int) -> list[list] | None:
+    """Every LA's stored school rows of a dataset and year, if every LA with data has them
+    computed from the current files; None otherwise (the caller then computes)."""
+    from keystage.collection.models import Submission
+
+    fingerprint = report_inputs(dataset, year).fingerprint
+    stored = list(StoredReport.objects.filter(dataset=dataset, year=year, by="school",
+                                              national=True, fingerprint=fingerprint)
+                  .values_list("la_id", "rows"))
+    with_data = set(Submission.objects.filter(collection=dataset, year=year, status="current")
+                    .values_list("la_id", flat=True).distinct())
+    if not with_data or not with_data <= {la for la, _ in stored}:
+        return None
+    return [row for _, rows in stored for row in rows]

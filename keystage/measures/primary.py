@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 import polars as pl
 
@@ -383,10 +384,11 @@ def published_national(dataset: str, year: int) -> dict[str, Published]:
             for r in _published() if r["dataset"] == dataset and int(r["year"]) == year}
 
 
-def _published() -> list[dict]:
+@cache
+def _published() -> tuple[dict, ...]:
     import csv
     from pathlib import Path
 
     path = Path(__file__).with_name("data") / "published_national.csv"
     with path.open(encoding="utf-8") as handle:
-        return list(csv.DictReader(line for line in handle if not line.startswith("#")))
+        return tuple(csv.DictReader(line for line in handle if not line.startswith("#")))
