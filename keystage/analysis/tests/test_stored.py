@@ -107,3 +107,22 @@ def test_schools_are_ranked_among_the_deployments_schools(world):
 
     assert ranks[("avg_elgs", world.a.schools[0].laestab)] == (50, 2)
     assert ranks[("avg_elgs", world.b.schools[0].laestab)] == (100, 2)
+
+
+def test_ranks_from_every_las_stored_rows_equal_the_ranks_worked_out_now(world):
+    from keystage.analysis.queries import school_ranks
+    from keystage.analysis.stored import current_school_rows
+    from keystage.collection.actions import import_ctf
+
+    for part, expected in ((world.a, 17), (world.b, 5)):
+        data, _ = eyfsp_file(part.la.code, part.schools[0].estab, 4, expected=expected)
+        assert import_ctf("e.xml", data, la=part.la, year=2026, acting_user=None,
+                          confirm_replacements=True).status == "committed"
+    live = school_ranks("eyfsp", 2026)
+    store_reports(world.a.la, 2026, datasets=["eyfsp"])
+    assert current_school_rows("eyfsp", 2026) is None  # LA 331's are not stored yet
+
+    store_reports(world.b.la, 2026, datasets=["eyfsp"])
+
+    assert current_school_rows("eyfsp", 2026) is not None
+    assert school_ranks("eyfsp", 2026) == live
