@@ -125,7 +125,8 @@ def _find(records: pl.DataFrame, *, acting_user, register: pl.DataFrame | None =
                            "dob", "sex")
     if found.height:
         rows = found.join(by_id, on="record_id")
-        lost = LostPupil.objects.in_bulk(rows["lost_id"].to_list())
+        lost = LostPupil.objects.select_related("transfer", "la").in_bulk(
+            rows["lost_id"].to_list())
         mark_found([(lost[r["lost_id"]], r["laestab"], r["source"], r["method"], r["score"], "")
                     for r in rows.iter_rows(named=True)], acting_user=acting_user)
     if review.height:

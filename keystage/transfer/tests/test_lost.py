@@ -249,3 +249,30 @@ def test_the_register_searches_by_date_left_and_why_lost(world, login):
 
     assert b"Brown" in by_date.content and b"Cole" in by_date.content
     assert b"Cole" in sector.content and b"Ben Brown" not in sector.content
+
+
+def test_finding_many_lost_pupils_takes_as_many_queries_as_finding_a_few(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from keystage.collection.models import Submission
+    from keystage.transfer.lost import find_lost_in_submissions
+
+    def queries_to_find(n: int, first: int) -> int:
+        pupils = [(f"A33020012{first + i:04d}", f"Gone{first + i}", "Kid", "2016-06-01", "M")
+                  for i in range(n)]
+        lose(world, *pupils)
+        school = world.b.schools[first // 100]
+        data = census_xml("331", school.estab, [census_pupil(*p, "4") for p in pupils])
+        before = set(Submission.objects.values_list("pk", flat=True))
+        outcomes = do_import_batch([(f"c{first}.xml", data)], la=world.b.la, year=2026,
+                                   acting_user=None).outcomes
+        assert outcomes[0].status == "committed"
+        loaded = list(set(Submission.objects.values_list("pk", flat=True)) - before)
+        # Lost again, then found again by the same load: only the finding is counted.
+        LostPupil.objects.filter(upn__in=[p[0] for p in pupils]).update(status="lost")
+        with CaptureQueriesContext(connection) as captured:
+            assert find_lost_in_submissions(loaded) == n
+        return len(captured)
+
+    assert queries_to_find(12, 100) <= queries_to_find(3, 0) + 2
