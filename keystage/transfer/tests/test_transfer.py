@@ -195,13 +195,13 @@ def test_another_schools_file_cannot_be_downloaded_from_the_command_line(world, 
     assert error.value.returncode == 2
 
 
-def test_a_refused_file_on_the_command_line_exits_1(world, tmp_path):
+def test_a_refused_file_on_the_command_line_exits_2_as_import_does(world, tmp_path):
     path = tmp_path / "bad.xml"
     path.write_bytes(transfer_ctf("330", "2001", None, None, [AMY]))
 
     with pytest.raises(CommandError) as error:
         call_command("transfer", "send", str(path), "--from", "3302001")
-    assert error.value.returncode == 1
+    assert error.value.returncode == 2
 
 
 def test_an_unknown_sending_school_is_bad_usage(world, tmp_path):
@@ -330,7 +330,7 @@ def test_a_zip_with_a_path_escape_is_refused_whole_and_nothing_is_sent(world, tm
     with pytest.raises(CommandError) as error:
         call_command("transfer", "send", str(archive), "--from", "3302001")
 
-    assert error.value.returncode == 1
+    assert error.value.returncode == 2
     assert "leavers.zip" in capsys.readouterr().err
     assert not TransferFile.objects.exists()
 

@@ -64,9 +64,10 @@ class Command(BaseCommand):
             stream = self.stderr if outcome.status == "refused" else self.stdout
             stream.write(f"{outcome.status}: {outcome.message}")
         if any(o.status == "refused" for o in outcomes):
+            # As `keystage import`: a refused file is unreadable or unusable input (exit 2).
             raise CommandError(f"{sum(o.status == 'refused' for o in outcomes)} of "
-                               f"{len(outcomes)} file(s) refused; nothing of them was stored.",
-                               returncode=1)
+                               f"{len(outcomes)} file(s) refused; nothing of them was stored; "
+                               "the others were sent.", returncode=2)
 
     def _inbox(self, *, school, out, **options):
         from keystage.transfer.models import TransferFile
