@@ -73,3 +73,15 @@ def trend_line(trend: list[dict], measure: str) -> dict | None:
                                    + ", ".join("no data" if v is None else f"{v:g}"
                                                for v in line["data"]) for line in lines)
                        + ". The trend table gives the same figures."}
+
+
+def disadvantage_chart(schools: list[dict], label: str) -> dict | None:
+    """Schools' attainment against their share of disadvantaged pupils, a point per school."""
+    if not schools:
+        return None
+    points = [{"x": s["x"], "y": s["y"], "name": f"{s['laestab']} ({s['pupils']} pupils)"}
+              for s in schools]
+    return {"kind": "scatter", "label": "Schools", "points": points, "height": 420,
+            "x": "Disadvantaged pupils (%)", "y": label,
+            "summary": f"{label} of {len(points)} schools against their share of disadvantaged "
+                       "pupils. The table below lists each school."}

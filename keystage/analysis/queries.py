@@ -219,3 +219,26 @@ def school_ranks(dataset: str, year: int) -> dict[tuple[str, str], tuple[int, in
         percentile=(100 * pl.col("place") / pl.col("n")).ceil().cast(pl.Int64))
     return {(r["measure"], r["laestab"]): (r["percentile"], r["n"])
             for r in ranked.iter_rows(named=True)}
+
+
+def disadvantage_scatter(la: LocalAuthority, dataset: str, year: int,
+                         measure: str) -> list[dict]:
+    """Each school of the LA: the share of its pupils counted in a measure who are
+    disadvantaged, against its value of the measure (percent for a percentage)."""
+    from keystage.analysis.frames import pupil_outcomes
+    from keystage.context.queries import pupil_characteristics
+
+    counted = pupil_outcomes(dataset, year, la.pk).filter(
+        (pl.col("measure") == measure) & pl.col("counted"))
+    if counted.is_empty():
+        return []
+    kind = next((m.kind for m in primary.measures_of(dataset) if m.code == measure), "avg")
+    flags = pupil_characteristics(la, year).select(
+        "pupil_id", disadvantaged=pl.col("disadvantaged").cast(pl.String) == "Y")
+    schools = counted.join(flags, on="pupil_id", how="left").group_by("laestab").agg(
+        pupils=pl.len(), value=pl.col("value").mean(),
+        disadvantaged=pl.col("disadvantaged").fill_null(False).mean())
+    scale = 100 if kind == "pct" else 1
+    return [{"laestab": r["laestab"], "pupils": r["pupils"],
+             "x": round(100 * r["disadvantaged"], 1), "y": round(scale * r["value"], 2)}
+            for r in schools.sort("laestab").iter_rows(named=True)]

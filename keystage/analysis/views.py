@@ -11,9 +11,19 @@ from keystage.accounts import access
 from keystage.accounts.models import Role
 from keystage.accounts.permissions import has_permission
 from keystage.analysis.actions import do_set_report_sharing
-from keystage.analysis.charts import ks4_scatter, report_bars, trend_line
+from keystage.analysis.charts import (
+    disadvantage_chart,
+    ks4_scatter,
+    report_bars,
+    trend_line,
+)
 from keystage.analysis.forms import ReportForm
-from keystage.analysis.queries import report_rows, school_ranks, trend_rows
+from keystage.analysis.queries import (
+    disadvantage_scatter,
+    report_rows,
+    school_ranks,
+    trend_rows,
+)
 from keystage.analysis.stored import stored_report
 from keystage.core.downloads import csv_response, xlsx_response
 from keystage.measures import primary
@@ -101,7 +111,14 @@ def report(request):
         item["rank"] = ranks.get((r[2], r[5])) if r[3] == "school" else None
         if r[6] == "all" and r[3] in ("la", "national") and r[2] in published:
             item["published"] = published[r[2]]
+    scatter, scatter_rows = None, []
+    if (request.GET.get("scatter") == "disadvantage" and school is None and chosen
+            and form.is_valid()):
+        scatter_rows = disadvantage_scatter(la, dataset, form.cleaned_data["year"], chosen)
+        label = next((m.label for m in measures if m.code == chosen), chosen)
+        scatter = disadvantage_chart(scatter_rows, label)
     return render(request, "analysis/report.html", {
+        "scatter": scatter, "scatter_rows": scatter_rows,
         "chart": chart, "measures": measures, "measure": chosen, "trend": trend,
         "provenance": provenance,
         "trend_chart": trend_chart, "published": published,

@@ -27,7 +27,7 @@ def test_the_report_chart_and_the_ks4_scatter_are_drawn_with_no_errors(
             and not r.url.endswith("/favicon.ico") else None)
     _sign_in(page, world.a.users["la_analyst"].username)
 
-    for url in ("/reports/?dataset=ks4&year=2024&by=school&measure=a8",
+    for url in ("/reports/?dataset=ks4&year=2024&by=school&measure=a8&scatter=disadvantage",
                 f"/reports/ks4/{world.a.schools[2].urn}/?year=2024"):
         page.goto(url)
         page.locator("canvas[data-chart]").first.wait_for()

@@ -126,3 +126,15 @@ def test_ranks_from_every_las_stored_rows_equal_the_ranks_worked_out_now(world):
 
     assert current_school_rows("eyfsp", 2026) is not None
     assert school_ranks("eyfsp", 2026) == live
+
+
+def test_schools_are_plotted_against_their_share_of_disadvantaged_pupils(world, login):
+    _load(world)
+
+    page = login(world.a.users["la_analyst"]).get(
+        "/reports/", {"dataset": "eyfsp", "year": 2026, "by": "school", "measure": "gld",
+                      "scatter": "disadvantage"}).content.decode()
+
+    assert 'data-chart="disadvantage-chart"' in page and 'data-testid="disadvantage"' in page
+    # No census here, so nobody is known to be disadvantaged: every child has a GLD.
+    assert '"x": 0.0, "y": 100.0' in page

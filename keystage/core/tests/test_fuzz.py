@@ -97,7 +97,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "returns:moderation-school": ("year", "format", "table"),
     "socialcare:home": (),
     "analysis:report": ("dataset", "year", "by", "national", "format", "share", "query",
-                        "measure", "cross", "extra"),
+                        "measure", "cross", "extra", "scatter"),
     "analysis:ks4-school": ("year",),
     "analysis:national": ("dataset", "year", "format"),
     "analysis:school-pdf": ("dataset", "year"),
