@@ -242,3 +242,28 @@ def disadvantage_scatter(la: LocalAuthority, dataset: str, year: int,
     return [{"laestab": r["laestab"], "pupils": r["pupils"],
              "x": round(100 * r["disadvantaged"], 1), "y": round(scale * r["value"], 2)}
             for r in schools.sort("laestab").iter_rows(named=True)]
+
+
+def ks4_school_subject_va(school, year: int) -> list[dict]:
+    """A school's EBacc subject value added (science, humanities, languages) with the DfE's
+    interval (VA +/- 1.96 sd / sqrt(n)) and band."""
+    import math
+
+    from keystage.analysis.frames import ks2_priors, ks4_frame
+    from keystage.measures import ks4
+
+    found = ks4.ebacc_va_estimates(year)
+    results = ks4_frame(year, school.la_id).filter(pl.col("laestab") == school.laestab)
+    if found is None or results.is_empty():
+        return []
+    _, sds = found
+    va = ks4.ebacc_subject_va(results, ks2_priors(year, results), year)
+    out = []
+    for area in ks4.EBACC_AREAS:
+        scores = va.filter(pl.col("area") == area)["va"]
+        if not scores.len():
+            continue
+        mean, half = scores.mean(), primary.Z95 * sds[area] / math.sqrt(scores.len())
+        out.append({"area": area, "pupils": scores.len(), "va": mean, "low": mean - half,
+                    "high": mean + half, "band": ks4.band(mean, mean - half, mean + half)})
+    return out

@@ -133,7 +133,7 @@ def report(request):
 def ks4_school(request, urn: str):
     """A school's KS4 pupils: KS2 prior against Attainment 8 (a chart and a table), each
     pupil's A8 and P8, for the LA's users and the school's own."""
-    from keystage.analysis.queries import ks4_school_pupils
+    from keystage.analysis.queries import ks4_school_pupils, ks4_school_subject_va
 
     school = access.access_school_by_urn(request.user, urn, "view-analysis")
     year = request.GET.get("year", "")
@@ -141,10 +141,12 @@ def ks4_school(request, urn: str):
         school.la.current_year.assessment_year if school.la.current_year else None)
     links = has_permission(request.user, "view-pupils")
     pupils = ks4_school_pupils(school, year) if year else []
+    subject_va = ks4_school_subject_va(school, year) if year else []
     for p in pupils:
         p["url"] = f"/pupils/{p['pupil_id']}/" if links else ""
     return render(request, "analysis/ks4_school.html", {
         "school": school, "year": year, "pupils": pupils, "links": links,
+        "subject_va": subject_va,
         "chart": ks4_scatter(pupils, links=links)})
 
 

@@ -334,3 +334,58 @@ def _points_of(results: pl.DataFrame, subject: str, year: int) -> float:
     """The slot points of a subject's best entry (combined science: the mean of its pair)."""
     found = _entries(results, year).filter(pl.col("subject") == subject)["points"]
     return float(found.max()) if found.len() else 0.0
+
+
+EBACC_AREAS = ("science", "humanities", "languages")
+
+
+@cache
+def ebacc_va_estimates(year: int) -> tuple[pl.DataFrame, dict[str, float]] | None:
+    """The year's EBacc subject VA estimates by PAG and their national SDs (revised where the
+    DfE revised them), or None for a year with none."""
+    rows = [r for r in _rows("ks4_ebacc_va_estimates.csv") if int(r["year"]) == year]
+    if not rows:
+        return None
+    version = "revised" if any(r["version"] == "revised" for r in rows) else "provisional"
+    table = pl.DataFrame([{"pag": int(r["pag"]), **{a: float(r[a]) for a in EBACC_AREAS}}
+                          for r in rows if r["version"] == version])
+    [sd] = [r for r in _rows("ks4_ebacc_va_sd.csv")
+            if int(r["year"]) == year and r["version"] == version]
+    return table, {a: float(sd[a]) for a in EBACC_AREAS}
+
+
+def ebacc_subject_va(results: pl.DataFrame, priors: pl.DataFrame | None,
+                     year: int) -> pl.DataFrame:
+    """Each pupil's EBacc subject value added (methods.md 1.11), one row per pupil and area
+    entered: pupil_id, laestab, area, score, estimate, va. Keystage's working scores: science
+    the mean of the best two science entries (combined science counts twice at its mean; one
+    entry alone counts), humanities the better of geography and history, languages the best
+    language; the pupil is in an area's model when entered in it and has a KS2 prior."""
+    empty = pl.DataFrame(schema={"pupil_id": pl.Int64, "laestab": pl.String, "area": pl.String,
+                                 "score": pl.Float64, "estimate": pl.Float64,
+                                 "va": pl.Float64})
+    found = ebacc_va_estimates(year)
+    if found is None or priors is None or priors.is_empty() or results.is_empty():
+        return empty
+    table, _ = found
+    slots = _slots(year)
+    area_of = {s: {"ebacc_science": "science", "ebacc_humanities": "humanities",
+                   "ebacc_language": "languages"}.get(slot) for s, slot in slots.items()}
+    entries = _entries(results, year).with_columns(
+        area=pl.col("subject").replace_strict(area_of, default=None)).filter(
+        pl.col("area").is_not_null())
+    ranked = entries.sort("pupil_id", "area", "points",
+                          descending=[False, False, True]).with_columns(
+        rank=pl.int_range(pl.len()).over("pupil_id", "area"))
+    # Science takes its best two entries, the other areas their best one.
+    kept = ranked.filter(pl.col("rank") < pl.when(pl.col("area") == "science").then(2)
+                         .otherwise(1))
+    scores = kept.group_by("pupil_id", "area").agg(score=pl.col("points").mean())
+    scores = scores.with_columns(pl.col("score").cast(pl.Float64))
+    pags = pupil_scores(results, priors, year).select("pupil_id", "laestab", "pag").filter(
+        pl.col("pag").is_not_null())
+    long = table.unpivot(index="pag", on=list(EBACC_AREAS), variable_name="area",
+                         value_name="estimate")
+    joined = scores.join(pags, on="pupil_id").join(long, on=["pag", "area"])
+    return joined.select("pupil_id", "laestab", "area", "score", "estimate",
+                         va=pl.col("score") - pl.col("estimate")).cast(empty.schema)

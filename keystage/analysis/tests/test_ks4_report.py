@@ -140,3 +140,13 @@ def test_a_schools_report_downloads_as_a_pdf_for_the_la(world, tmp_path, client)
     assert pdf["Content-Disposition"].endswith(f'{academy.laestab}_ks4_2024.pdf"')
     assert client.get(f"/reports/school/{academy.urn}.pdf",
                       {"dataset": "nope", "year": 2024}).status_code == 302
+
+
+def test_the_schools_ks4_page_shows_ebacc_subject_value_added(world, tmp_path, client):
+    _load(world, tmp_path)
+    client.force_login(world.a.users["la_analyst"])
+
+    page = client.get(f"/reports/ks4/{world.a.schools[2].urn}/", {"year": 2024}).content.decode()
+
+    assert 'data-testid="subject-va"' in page
+    assert "Science" in page and "Humanities" in page and "Languages" in page

@@ -152,3 +152,19 @@ def test_a_pupils_working_shows_each_slot_and_why_an_entry_was_left_out():
     assert reasons[("DANCE", "9")] == "not a subject that counts in 2024"
     assert reasons[("Art and design", "3")] == "entered again: the better grade counts once"
     assert reasons[("Music", "2")] == "a lower score than every open slot already holds"
+
+
+def test_ebacc_subject_value_added_takes_each_areas_score_from_the_groups_estimate():
+    from keystage.measures.ks4 import ebacc_subject_va
+
+    va = ebacc_subject_va(results(*WORKED, ("GEOGRAPHY", "8")), prior(104, 106), 2024)
+
+    got = {r["area"]: (r["score"], r["estimate"], round(r["va"], 2)) for r in va.to_dicts()}
+    estimates_19 = pl.read_csv(
+        "keystage/measures/data/ks4_ebacc_va_estimates.csv", comment_prefix="#").filter(
+        (pl.col("year") == 2024) & (pl.col("pag") == 19)).to_dicts()[0]
+    # Science: combined science 5-4 twice (4.5); humanities: the better of history 6 and
+    # geography 8; languages: French 4.
+    assert got["science"][:2] == (4.5, estimates_19["science"])
+    assert got["humanities"][0] == 8 and got["languages"][0] == 4
+    assert set(got) == {"science", "humanities", "languages"}
