@@ -259,10 +259,19 @@ def _notice(la, school, title: str, body: str, *, transfer=None, lost=None,
 
 
 def open_transfer_file(transfer: TransferFile) -> bytes:
-    """The file as it was sent (decrypted); ValueError once retention has deleted it."""
+    """The file as it was sent (decrypted); ValueError once retention has deleted it, or when
+    none of this server's keys opens it."""
+    from keystage.core.sealed import SealBroken
+
     if transfer.content is None:
         raise ValueError(f"{transfer.file_name} was deleted at the end of its retention period.")
-    return unseal(transfer.content)
+    try:
+        return unseal(transfer.content)
+    except SealBroken as error:
+        raise ValueError(
+            f"{transfer.file_name} cannot be opened with this server's file keys (the "
+            "SECRET_KEY or KEYSTAGE_FILE_KEYS changed). Ask your administrator to add the old "
+            "key to KEYSTAGE_FILE_KEYS.") from error
 
 
 def read_transfer_pupils(transfer: TransferFile) -> list:
@@ -270,8 +279,11 @@ def read_transfer_pupils(transfer: TransferFile) -> list:
     the file is deleted."""
     if transfer.content is None:
         return []
-    with CtfReader(open_transfer_file(transfer), filename=transfer.file_name,
-                   full=True) as reader:
+    try:
+        data = open_transfer_file(transfer)
+    except ValueError:
+        return []  # the page says why when the file is downloaded
+    with CtfReader(data, filename=transfer.file_name, full=True) as reader:
         return list(reader.pupils())
 
 

@@ -230,7 +230,11 @@ def _forward(forward: dict, *, schools: dict, actor: str, acting_user, expires) 
         school = schools[school_id]
         if source.content is None:
             continue  # deleted at the end of its retention period: the notices still go
-        data = forward_ctf(open_transfer_file(source), keep={f.position for f in found},
+        try:
+            original = open_transfer_file(source)
+        except ValueError:
+            continue  # unreadable with this server's keys: the notices still tell everyone
+        data = forward_ctf(original, keep={f.position for f in found},
                            dest_la=school.la.code, dest_estab=school.estab or "",
                            filename=source.file_name)
         made.append(TransferFile(

@@ -348,3 +348,17 @@ def test_a_zip_of_ctfs_is_sent_file_by_file(world, tmp_path):
 
     assert sorted(TransferFile.objects.values_list("file_name", "to_laestab")) == [
         ("leavers.zip/amy.xml", "3312001"), ("leavers.zip/ben.xml", "3312002")]
+
+
+def test_a_file_sealed_with_another_key_is_a_clear_message_not_a_server_error(world, login,
+                                                                              settings):
+    send(world.a.schools[0], ("amy.xml", transfer_ctf("330", "2001", "331", "2001", [AMY])))
+    transfer = TransferFile.objects.get()
+    settings.KEYSTAGE_FILE_KEYS = ["Vg8PEgt6ZMX0LqfNh2FMmNfy4kA4XoZOJ1h3s4vM0Wk="]
+    browser = login(world.b.users["school_user"])
+
+    page = browser.get(reverse("transfer:file", args=[transfer.pk]))
+    download = browser.get(reverse("transfer:download", args=[transfer.pk]), follow=True)
+
+    assert page.status_code == 200
+    assert "file keys" in download.content.decode()
