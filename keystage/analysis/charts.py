@@ -27,6 +27,14 @@ def report_bars(rows: list[list], measure: str) -> dict | None:
         intervals.append([float(r[12]), float(r[13])] if r[12] != "" else None)
     if not values:
         return None
+    # Schools ranked, highest first; the LA and national bars stay on top.
+    fixed = [i for i, label in enumerate(labels) if label in ("LA", "National")]
+    ranked = sorted((i for i in range(len(labels)) if i not in fixed),
+                    key=lambda i: -values[i])
+    order = fixed + ranked
+    labels = [labels[i] for i in order]
+    values = [values[i] for i in order]
+    intervals = [intervals[i] for i in order]
     found = next((m for m in primary.MEASURES if m.code == measure and m.dataset == rows[0][0]),
                  None)
     label = found.label if found else measure

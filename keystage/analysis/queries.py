@@ -267,3 +267,26 @@ def ks4_school_subject_va(school, year: int) -> list[dict]:
         out.append({"area": area, "pupils": scores.len(), "va": mean, "low": mean - half,
                     "high": mean + half, "band": ks4.band(mean, mean - half, mean + half)})
     return out
+
+
+# The gaps an LA watches: (group, the value compared, the value it is compared with).
+GAPS = (("disadvantaged", "Y", "N"), ("sex", "F", "M"), ("eal", "Y", "N"),
+        ("sen", "K", "N"), ("sen", "E", "N"), ("fsm", "Y", "N"))
+
+
+def report_gaps(rows: list[list]) -> list[dict]:
+    """Each measure's gaps between groups (for example disadvantaged less the others), the LA's
+    and, where the rows have them, the emerging national one, in points of the measure."""
+    values = {(r[2], r[3], r[6], r[7]): float(r[10]) for r in rows
+              if r[11] == "N" and r[10] != "" and r[6] != "all"}
+    out = []
+    for measure in dict.fromkeys(r[2] for r in rows):
+        for group, one, other in GAPS:
+            la = [values.get((measure, "la", group, v)) for v in (one, other)]
+            if None in la:
+                continue
+            nat = [values.get((measure, "national", group, v)) for v in (one, other)]
+            out.append({"measure": measure, "group": group, "one": one, "other": other,
+                        "la": round(la[0] - la[1], 2),
+                        "national": None if None in nat else round(nat[0] - nat[1], 2)})
+    return out

@@ -20,6 +20,7 @@ from keystage.analysis.charts import (
 from keystage.analysis.forms import ReportForm
 from keystage.analysis.queries import (
     disadvantage_scatter,
+    report_gaps,
     report_rows,
     school_ranks,
     trend_rows,
@@ -111,6 +112,7 @@ def report(request):
         item["rank"] = ranks.get((r[2], r[5])) if r[3] == "school" else None
         if r[6] == "all" and r[3] in ("la", "national") and r[2] in published:
             item["published"] = published[r[2]]
+    gaps = report_gaps(rows) if rows and school is None else []
     scatter, scatter_rows = None, []
     if (request.GET.get("scatter") == "disadvantage" and school is None and chosen
             and form.is_valid()):
@@ -118,7 +120,7 @@ def report(request):
         label = next((m.label for m in measures if m.code == chosen), chosen)
         scatter = disadvantage_chart(scatter_rows, label)
     return render(request, "analysis/report.html", {
-        "scatter": scatter, "scatter_rows": scatter_rows,
+        "scatter": scatter, "scatter_rows": scatter_rows, "gaps": gaps,
         "chart": chart, "measures": measures, "measure": chosen, "trend": trend,
         "provenance": provenance,
         "trend_chart": trend_chart, "published": published,

@@ -138,3 +138,31 @@ def test_schools_are_plotted_against_their_share_of_disadvantaged_pupils(world, 
     assert 'data-chart="disadvantage-chart"' in page and 'data-testid="disadvantage"' in page
     # No census here, so nobody is known to be disadvantaged: every child has a GLD.
     assert '"x": 0.0, "y": 100.0' in page
+
+
+def test_gaps_between_groups_are_the_difference_of_their_figures():
+    from keystage.analysis.queries import report_gaps
+
+    def row(level, group, value, figure):
+        return ["eyfsp", 2026, "gld", level, "330", "", group, value, 10, 5, figure, "N", "",
+                "", ""]
+
+    gaps = report_gaps([row("la", "sex", "F", "70.0"), row("la", "sex", "M", "62.5"),
+                        row("national", "sex", "F", "71.0"), row("national", "sex", "M", "64.0"),
+                        row("la", "disadvantaged", "Y", "50.0")])
+
+    assert gaps == [{"measure": "gld", "group": "sex", "one": "F", "other": "M", "la": 7.5,
+                     "national": 7.0}]
+
+
+def test_the_chart_ranks_schools_highest_first_below_the_la():
+    from keystage.analysis.charts import report_bars
+
+    def row(level, laestab, figure):
+        return ["eyfsp", 2026, "gld", level, "330", laestab, "all", "all", 10, 5, figure, "N",
+                "", "", ""]
+
+    chart = report_bars([row("la", "", "60.0"), row("school", "3302001", "40.0"),
+                         row("school", "3302002", "80.0")], "gld")
+
+    assert chart["labels"] == ["LA", "3302002", "3302001"]
