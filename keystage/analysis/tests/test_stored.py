@@ -18,6 +18,16 @@ def _load(world, expected=17, serial=1):
     assert outcomes[0].status == "committed", outcomes[0].message
 
 
+def _load_both(world):
+    """Four children at a school of each LA: every ELG expected in LA 330, five in LA 331."""
+    from keystage.collection.actions import import_ctf
+
+    for part, expected in ((world.a, 17), (world.b, 5)):
+        data, _ = eyfsp_file(part.la.code, part.schools[0].estab, 4, expected=expected)
+        assert import_ctf("e.xml", data, la=part.la, year=2026, acting_user=None,
+                          confirm_replacements=True).status == "committed"
+
+
 def test_a_load_queues_the_reports_and_the_worker_stores_them(world):
     _load(world)
 
@@ -96,12 +106,8 @@ def test_the_las_extra_pupil_fields_are_groups_on_the_page(world):
 
 def test_schools_are_ranked_among_the_deployments_schools(world):
     from keystage.analysis.queries import school_ranks
-    from keystage.collection.actions import import_ctf
 
-    for part, expected in ((world.a, 17), (world.b, 5)):
-        data, _ = eyfsp_file(part.la.code, part.schools[0].estab, 4, expected=expected)
-        assert import_ctf("e.xml", data, la=part.la, year=2026, acting_user=None,
-                          confirm_replacements=True).status == "committed"
+    _load_both(world)
 
     ranks = school_ranks("eyfsp", 2026)
 
@@ -112,12 +118,8 @@ def test_schools_are_ranked_among_the_deployments_schools(world):
 def test_ranks_from_every_las_stored_rows_equal_the_ranks_worked_out_now(world):
     from keystage.analysis.queries import school_ranks
     from keystage.analysis.stored import current_school_rows
-    from keystage.collection.actions import import_ctf
 
-    for part, expected in ((world.a, 17), (world.b, 5)):
-        data, _ = eyfsp_file(part.la.code, part.schools[0].estab, 4, expected=expected)
-        assert import_ctf("e.xml", data, la=part.la, year=2026, acting_user=None,
-                          confirm_replacements=True).status == "committed"
+    _load_both(world)
     live = school_ranks("eyfsp", 2026)
     store_reports(world.a.la, 2026, datasets=["eyfsp"])
     assert current_school_rows("eyfsp", 2026) is None  # LA 331's are not stored yet
