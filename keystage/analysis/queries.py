@@ -290,3 +290,77 @@ def report_gaps(rows: list[list]) -> list[dict]:
                         "la": round(la[0] - la[1], 2),
                         "national": None if None in nat else round(nat[0] - nat[1], 2)})
     return out
+
+
+def school_report(school, dataset: str, year: int, *,
+                  compare: bool) -> tuple[list[dict], list[dict], list[str]]:
+    """A school's page: each measure for `all` and every group, beside the LA's and the emerging
+    national figures (with `compare`), and its pupils with their outcome of each measure."""
+    from keystage.analysis.frames import pupil_outcomes
+    from keystage.analysis.stored import stored_report
+    from keystage.collection.models import PupilRecord
+    from keystage.context.queries import pupil_characteristics
+
+    own = school.urn if school.is_pvi else (school.laestab or school.urn)
+    everyone = pupil_outcomes(dataset, year, school.la_id)
+    mine = everyone.filter(pl.col("laestab") == own)
+    if mine.filter(pl.col("counted")).is_empty():
+        return [], [], []
+    characteristics = pupil_characteristics(school.la, year).select("pupil_id", *primary.GROUPS)
+    sds = None
+    if dataset == "ks4":
+        from keystage.measures.ks4 import estimates
+
+        found = estimates(year)
+        sds = found.sd if found else None
+    school_rows = primary.cells(mine, characteristics, dataset=dataset, year=year,
+                                la=school.la.code, by="group", national=None, sds=sds)
+    others = {}
+    if compare:
+        rows, _, _ = stored_report(school.la, dataset, year, by="group", national=True)
+        others = {(r[3], r[2], r[6], r[7]): r for r in rows if r[3] in ("la", "national")}
+    labels = {m.code: m.label for m in primary.measures_of(dataset)}
+    figures = []
+    for r in school_rows:
+        key = (r[2], r[6], r[7])
+        la_row, nat_row = others.get(("la", *key)), others.get(("national", *key))
+        figures.append({
+            "measure": labels.get(r[2], r[2]), "group": r[6], "value_key": r[7],
+            "pupils": r[8], "value": r[10], "low": r[12], "high": r[13],
+            "la": la_row[10] if la_row and la_row[11] == "N" else "",
+            "national": nat_row[10] if nat_row and nat_row[11] == "N" else "",
+            "band": _band_against(r, nat_row)})
+    codes = [m.code for m in primary.measures_of(dataset)
+             if mine.filter((pl.col("measure") == m.code) & pl.col("counted")).height]
+    wide = mine.filter(pl.col("counted")).pivot(on="measure", index="pupil_id",
+                                                  values="value", aggregate_function="first")
+    names = {r["pupil_id"]: r for r in PupilRecord.objects.filter(
+        school=school, year=year, collection=dataset, submission__status="current",
+        pupil__isnull=False).values("pupil_id", "upn", "surname", "forename")}
+    pupils = []
+    for row in wide.iter_rows(named=True):
+        who = names.get(row["pupil_id"], {})
+        pupils.append({"pupil_id": row["pupil_id"], "upn": who.get("upn", ""),
+                       "name": f"{who.get('forename', '')} {who.get('surname', '')}".strip(),
+                       "values": [_shown(row.get(c), c, dataset) for c in codes]})
+    pupils.sort(key=lambda p: (p["name"].split(" ")[-1:], p["name"]))
+    return figures, pupils, [labels[c] for c in codes]
+
+
+def _band_against(row: list, national: list | None) -> str:
+    """The school row's own band against the emerging national figure, where there is one."""
+    if national is None or national[11] != "N" or row[10] == "" or row[12] == "":
+        return ""
+    if row[2].startswith("p8") or row[2].startswith("ks5"):
+        return row[14]
+    low, high, nat = float(row[12]), float(row[13]), float(national[10])
+    return "above" if low > nat else "below" if high < nat else "in line"
+
+
+def _shown(value, code: str, dataset: str) -> str:
+    if value is None:
+        return ""
+    kind = next((m.kind for m in primary.measures_of(dataset) if m.code == code), "avg")
+    if kind == "pct":
+        return "yes" if value >= 0.5 else "no"
+    return f"{value:.2f}" if kind == "progress" else f"{value:g}"

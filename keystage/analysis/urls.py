@@ -9,4 +9,5 @@ urlpatterns = [
     path("national/", views.national_report, name="national"),
     path("ks4/<str:urn>/", views.ks4_school, name="ks4-school"),
     path("school/<str:urn>.pdf", views.school_pdf, name="school-pdf"),
+    path("school/<str:urn>/", views.school_page, name="school"),
 ]

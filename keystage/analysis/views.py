@@ -200,3 +200,27 @@ def national_report(request):
     return render(request, "analysis/national.html", {
         "form": form, "coverage": coverage, "query": request.GET.urlencode(),
         "rows": [{"label": labels.get((r[0], r[2]), r[2]), "row": r} for r in rows]})
+
+
+@login_required
+def school_page(request, urn: str):
+    """One school against its LA and the emerging nation, by group, with its pupils (each a
+    link to the pupil for those who may open pupils); a school sees the LA and national
+    columns once the LA shares them."""
+    from keystage.analysis.queries import school_report
+
+    school = access.access_school_by_urn(request.user, urn, "view-analysis")
+    dataset = request.GET.get("dataset", "")
+    year = request.GET.get("year", "")
+    if dataset not in primary.DATASETS or not (year.isdigit() and 2000 <= int(year) <= 2099):
+        messages.error(request, "Choose a dataset and year, then the school's page link.")
+        return redirect("analysis:report")
+    compare = True
+    if request.user.role == Role.SCHOOL_USER:
+        compare = access.access_report_sharing(request.user).filter(
+            dataset=dataset, share_with_schools=True).exists()
+    figures, pupils, columns = school_report(school, dataset, int(year), compare=compare)
+    return render(request, "analysis/school.html", {
+        "school": school, "dataset": dataset, "year": int(year), "figures": figures,
+        "pupils": pupils, "columns": columns, "compare": compare,
+        "links": has_permission(request.user, "view-pupils")})

@@ -168,3 +168,19 @@ def test_the_chart_ranks_schools_highest_first_below_the_la():
                          row("school", "3302002", "80.0")], "gld")
 
     assert chart["labels"] == ["LA", "3302002", "3302001"]
+
+
+def test_a_schools_page_shows_it_by_group_beside_the_la_with_its_pupils(world, login, client):
+    _load(world)
+    school = world.a.schools[0]
+    url = f"/reports/school/{school.urn}/"
+
+    page = login(world.a.users["la_analyst"]).get(url, {"dataset": "eyfsp", "year": 2026})
+    text = page.content.decode()
+
+    assert 'data-testid="school-figures"' in text and 'data-testid="school-pupils"' in text
+    assert "Pupils (6)" in text and "/pupils/" in text
+    client.logout()
+    own = login(world.a.users["school_user"]).get(url, {"dataset": "eyfsp", "year": 2026})
+    assert own.status_code == 200 and "/pupils/" not in own.content.decode()
+    assert "has not shared" in own.content.decode()

@@ -101,6 +101,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "analysis:ks4-school": ("year",),
     "analysis:national": ("dataset", "year", "format"),
     "analysis:school-pdf": ("dataset", "year"),
+    "analysis:school": ("dataset", "year"),
     "socialcare:return": ("format", "page"),
     "socialcare:children": ("unlinked", "q", "page"),
     "socialcare:child": ("match-pupil", "match-reason", "leave-reason"),
