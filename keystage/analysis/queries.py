@@ -364,3 +364,34 @@ def _shown(value, code: str, dataset: str) -> str:
     if kind == "pct":
         return "yes" if value >= 0.5 else "no"
     return f"{value:.2f}" if kind == "progress" else f"{value:g}"
+
+
+def group_report(la: LocalAuthority, dataset: str, year: int, group: str,
+                 value: str) -> list[list]:
+    """One pupil group (for example disadvantaged `Y`) across the LA: the group's LA row and
+    each school's row for its pupils in the group, with the emerging national row of the group."""
+    from keystage.analysis.frames import pupil_outcomes
+    from keystage.analysis.stored import stored_report
+    from keystage.context.queries import pupil_characteristics
+
+    if group not in primary.GROUPS:
+        return []
+    ours = pupil_outcomes(dataset, year, la.pk)
+    characteristics = pupil_characteristics(la, year)
+    members = characteristics.select(
+        "pupil_id", member=pl.col(group).cast(pl.String).fill_null("").replace("", "unknown")
+        == value).filter(pl.col("member"))
+    in_group = ours.join(members.select("pupil_id"), on="pupil_id", how="semi")
+    sds = None
+    if dataset == "ks4":
+        from keystage.measures.ks4 import estimates
+
+        found = estimates(year)
+        sds = found.sd if found else None
+    rows = primary.cells(in_group, characteristics, dataset=dataset, year=year, la=la.code,
+                         by="school", national=None, sds=sds)
+    for row in rows:
+        row[6], row[7] = group, value  # the rows are the group's, at each level
+    stored, _, _ = stored_report(la, dataset, year, by="group", national=True)
+    national = [r for r in stored if r[3] == "national" and r[6] == group and r[7] == value]
+    return rows + national

@@ -7,6 +7,7 @@ app_name = "analysis"
 urlpatterns = [
     path("", views.report, name="report"),
     path("national/", views.national_report, name="national"),
+    path("group/", views.group_page, name="group"),
     path("ks4/<str:urn>/", views.ks4_school, name="ks4-school"),
     path("school/<str:urn>.pdf", views.school_pdf, name="school-pdf"),
     path("school/<str:urn>/", views.school_page, name="school"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -224,3 +225,32 @@ def school_page(request, urn: str):
         "school": school, "dataset": dataset, "year": int(year), "figures": figures,
         "pupils": pupils, "columns": columns, "compare": compare,
         "links": has_permission(request.user, "view-pupils")})
+
+
+@login_required
+def group_page(request):
+    """One pupil group across the LA's schools, beside the group's emerging national figure."""
+    from keystage.analysis.queries import group_report
+
+    la = access.access_user_la(request.user, "view-analysis")
+    if request.user.role == Role.SCHOOL_USER:
+        raise PermissionDenied("The group page compares the LA's schools: it is for LA users.")
+    dataset = request.GET.get("dataset", "")
+    year = request.GET.get("year", "")
+    group = request.GET.get("group", "")
+    value = request.GET.get("value", "")[:20]
+    if (dataset not in primary.DATASETS or group not in primary.GROUPS or not value
+            or not (year.isdigit() and 2000 <= int(year) <= 2099)):
+        messages.error(request, "Choose a dataset, year and pupil group on the reports page.")
+        return redirect("analysis:report")
+    rows = group_report(la, dataset, int(year), group, value)
+    measures = primary.measures_of(dataset)
+    chosen = request.GET.get("measure", "")
+    if chosen not in {m.code for m in measures}:
+        chosen = next((m.code for m in measures if any(r[2] == m.code for r in rows)), "")
+    labels = {m.code: m.label for m in measures}
+    return render(request, "analysis/group.html", {
+        "dataset": dataset, "year": int(year), "group": group, "value": value,
+        "rows": [{"label": labels.get(r[2], r[2]), "row": r} for r in rows],
+        "chart": report_bars(rows, chosen) if rows and chosen else None,
+        "measures": measures, "measure": chosen})

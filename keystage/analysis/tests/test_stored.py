@@ -184,3 +184,16 @@ def test_a_schools_page_shows_it_by_group_beside_the_la_with_its_pupils(world, l
     own = login(world.a.users["school_user"]).get(url, {"dataset": "eyfsp", "year": 2026})
     assert own.status_code == 200 and "/pupils/" not in own.content.decode()
     assert "has not shared" in own.content.decode()
+
+
+def test_a_group_page_shows_the_group_at_each_school_beside_the_la(world, login):
+    _load(world)
+
+    page = login(world.a.users["la_analyst"]).get("/reports/group/", {
+        "dataset": "eyfsp", "year": 2026, "group": "sex", "value": "F"})
+    text = page.content.decode()
+
+    assert page.status_code == 200 and 'data-testid="group-report"' in text
+    assert world.a.schools[0].laestab in text and 'data-chart="group-chart"' in text
+    assert login(world.a.users["school_user"]).get("/reports/group/", {
+        "dataset": "eyfsp", "year": 2026, "group": "sex", "value": "F"}).status_code == 403

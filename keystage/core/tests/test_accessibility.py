@@ -40,7 +40,8 @@ def test_report_transfer_and_lost_pupil_pages_meet_wcag_22_aa(
         "la_analyst": ["/reports/?dataset=ks4&year=2024&by=school&measure=a8"
                        "&scatter=disadvantage",
                        f"/reports/ks4/{academy.urn}/?year=2024",
-                       f"/reports/school/{academy.urn}/?dataset=ks4&year=2024"],
+                       f"/reports/school/{academy.urn}/?dataset=ks4&year=2024",
+                       "/reports/group/?dataset=ks4&year=2024&group=sex&value=M"],
         "school_user": ["/transfer/", "/transfer/messages/new/"],
         "lost_pupils_officer": ["/transfer/lost/"],
         "la_data_officer": ["/transfer/agencies/"],

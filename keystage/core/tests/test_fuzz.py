@@ -100,6 +100,7 @@ PAGES: dict[str, tuple[str, ...]] = {
                         "measure", "cross", "extra", "scatter"),
     "analysis:ks4-school": ("year",),
     "analysis:national": ("dataset", "year", "format"),
+    "analysis:group": ("dataset", "year", "group", "value", "measure"),
     "analysis:school-pdf": ("dataset", "year"),
     "analysis:school": ("dataset", "year"),
     "socialcare:return": ("format", "page"),
