@@ -129,6 +129,10 @@ def read_pp(source, *, filename: str, year: int | None = None, **options) -> Dat
     return _file("pp_csv", "pp", filename, "pupils", frame, table, year)
 
 
+def _code(column: str) -> pl.Expr:
+    return pl.col(column).fill_null("").str.strip_chars().str.to_uppercase()
+
+
 def read_ks2(source, *, filename: str, year: int | None = None, **options) -> DatasetFile:
     """A KS2 results CSV from the DfE, whole: scores as numbers, codes and outcomes as text."""
     table = read_csv(source, filename=filename, required=KS2_COLUMNS)
@@ -137,6 +141,13 @@ def read_ks2(source, *, filename: str, year: int | None = None, **options) -> Da
                "scitaoutcome").str.to_uppercase())
     scores = [parse_ints(frame, c.lower(), filename=filename, codes=KS2_SCORE_CODES,
                          label=c).alias(c.lower()) for c in KS2_SCORES]
+    # A code in the score cell (A, B, ...) with no outcome is the outcome: the pupil counts in
+    # the subject's measures as not meeting them (methods.md 11.2), not as having no result.
+    frame = frame.with_columns(
+        pl.when((pl.col(f"{c}outcome").fill_null("").str.strip_chars() == "")
+                & _code(f"{c}score").is_in(list(KS2_SCORE_CODES)))
+        .then(_code(f"{c}score")).otherwise(pl.col(f"{c}outcome")).alias(f"{c}outcome")
+        for c in ("read", "mat", "gps"))
     frame = frame.select(*_identity(table, filename), "sex", *scores, "readoutcome",
                          "matoutcome", "gpsoutcome", "writtaoutcome", "scitaoutcome")
     return _file("ks2_csv", "ks2", filename, "results", frame, table, year)

@@ -30,8 +30,8 @@ def _slot_sql(record: str, submission: str) -> str:
     """A record's dataset, year and census term as one text key."""
     return (f"({record}.collection || ':' || CAST({record}.year AS TEXT) || ':' || "
             f"{submission}.term)")
-_PUPILS = {"pupil_id": pl.Int64, "surname": pl.String, "forename": pl.String, "dob": pl.Date,
-           "sex": pl.String}
+_PUPILS = {"pupil_id": pl.Int64, "upn": pl.String, "surname": pl.String, "forename": pl.String,
+           "dob": pl.Date, "sex": pl.String}
 _IDENTIFIERS = {"pupil_id": pl.Int64, "kind": pl.String, "value": pl.String}
 _CHUNK = 900  # ids per IN list: under SQLite's oldest limit of 999 parameters
 
@@ -74,8 +74,8 @@ def link_unlinked_records(la) -> int:
 
 def _link_la(la_id: int, records: pl.DataFrame) -> int:
     pupils = read_frame(
-        f"SELECT id, surname, forename, CAST(dob AS TEXT), sex FROM {_t(Pupil)} "  # noqa: S608
-        f"WHERE la_id = %s", [la_id], _PUPILS)
+        f"SELECT id, upn, surname, forename, CAST(dob AS TEXT), sex "  # noqa: S608
+        f"FROM {_t(Pupil)} WHERE la_id = %s", [la_id], _PUPILS)
     identifiers = read_frame(
         f"SELECT pupil_id, kind, value FROM {_t(PupilIdentifier)} WHERE la_id = %s",  # noqa: S608
         [la_id], _IDENTIFIERS)
@@ -128,12 +128,17 @@ def _link_la(la_id: int, records: pl.DataFrame) -> int:
     bulk_insert(PupilIdentifier, ["pupil", "la", "kind", "value"],
                 ((p, la_id, k, v[:40]) for p, k, v in fresh.iter_rows()))
 
-    # Known pupils take the details of their newest record, so search finds them as they are now.
+    # Known pupils take the details of their newest record, so search finds them as they are now;
+    # a detail the record leaves empty (a pupil premium file has no sex, a results row may have
+    # no UPN) keeps the pupil's own.
     known = linked.filter(pl.col("new_id").is_null()).sort("record_id").unique(
         "pupil_id", keep="last")
-    bulk_update_by_pk(Pupil, ["upn", "surname", "forename", "dob", "sex"],
-                      known.select("pupil_id", "upn", "surname", "forename", "dob",
-                                   "sex").iter_rows())
+    details = ["upn", "surname", "forename", "dob", "sex"]
+    known = known.select("pupil_id", *details).join(
+        pupils, on="pupil_id", how="left", suffix="_own").with_columns(
+        pl.when(pl.col(c).cast(pl.String).fill_null("").str.strip_chars() == "")
+        .then(pl.col(f"{c}_own")).otherwise(pl.col(c)).alias(c) for c in details)
+    bulk_update_by_pk(Pupil, details, known.select("pupil_id", *details).iter_rows())
     bulk_update_by_pk(PupilRecord, ["pupil", "link_method", "link_score"],
                       links.select("record_id", "pupil_id", "method", "score").iter_rows())
     if result.review.height:

@@ -52,6 +52,14 @@ def test_ks2_scores_are_numbers_and_codes_leave_them_empty():
     assert (row["matoutcome"], row["writtaoutcome"]) == ("A", "EXS")
 
 
+def test_a_ks2_code_in_the_score_cell_with_no_outcome_becomes_the_outcome():
+    """An absent pupil (A) still counts in the subject's denominator (methods.md 11.2)."""
+    data = csv(KS2_HEADER, "A330200121001,3302001,Lee,Sam,2014-09-03,M,b,,A,NS,104,,EXS,EXS")
+    [row] = read_ks2(data, filename="ks2.csv").frames["results"].to_dicts()
+    assert (row["readscore"], row["matscore"], row["gpsscore"]) == (None, None, 104)
+    assert (row["readoutcome"], row["matoutcome"], row["gpsoutcome"]) == ("B", "NS", "")
+
+
 def test_ks4_reads_one_row_per_qualification():
     data = csv(KS4_HEADER, "A330200121001,3302001,Lee,Sam,2010-01-02,F,GCSE,MATHS,7",
                "A330200121001,3302001,Lee,Sam,2010-01-02,F,GCSE,COMBSCI,5-4",

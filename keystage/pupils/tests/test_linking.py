@@ -75,6 +75,22 @@ def test_a_pupil_known_by_a_former_upn_is_found_by_it(world):
     assert (record.pupil_id, record.link_method) == (pupil.pk, "upn")
 
 
+def test_a_record_without_a_sex_or_upn_keeps_the_pupils_own(world):
+    """A pupil premium row has no sex column; a row found by details has no UPN."""
+    school = world.a.schools[0]
+    data, upns = eyfsp_file("330", school.estab, 1)
+    load(world, ("eyfsp.xml", data))
+    before = Pupil.objects.get()
+    load(world, ("pp.csv", pp(f"{upns[0]},{school.laestab},Smith,Childa,2020-11-02,Y,FSM6")))
+    assert Pupil.objects.get().sex == before.sex and before.sex in ("M", "F")
+
+    load(world, ("pp.csv", pp(f",{school.laestab},Smith,Childa,2020-11-02,Y,FSM6")), yes=True)
+
+    pupil = Pupil.objects.get()
+    assert PupilRecord.objects.get(upn="").pupil_id == pupil.pk
+    assert (pupil.upn, pupil.sex) == (upns[0], before.sex)
+
+
 def test_the_same_upn_in_two_las_is_two_pupils(world):
     a, b = world.a.schools[0], world.b.schools[0]
     upn = "A330200121001"
