@@ -465,29 +465,27 @@ def access_transfer_by_id(user, transfer_id: int, action: str = "transfer-files"
     return found
 
 
-def access_transfer_notices(user, action: str = "transfer-files"):
+def _notices_in_scope(user):
     """Notices for the user: their school's, or (LA officers) their LA's own."""
     from keystage.transfer.models import TransferNotice
 
-    require_permission(user, action)
-    notices = TransferNotice.objects.filter(dismissed_at__isnull=True)
+    notices = TransferNotice.objects.all()
+    if not getattr(user, "is_authenticated", False):
+        return notices.none()
     if user.role == Role.SCHOOL_USER:
         return notices.filter(school_id=user.school_id)
     return notices.filter(la_id=user.la_id, school__isnull=True)
 
 
+def access_transfer_notices(user, action: str = "transfer-files"):
+    """The notices not yet dismissed for the user: their school's, or their LA's own."""
+    require_permission(user, action)
+    return _notices_in_scope(user).filter(dismissed_at__isnull=True)
+
+
 def access_transfer_notice_by_id(user, notice_id: int, action: str = "transfer-files"):
     """One notice for the user: 404 for anyone else's."""
-    from keystage.transfer.models import TransferNotice
-
-    notices = TransferNotice.objects.all()
-    if not getattr(user, "is_authenticated", False):
-        notices = notices.none()
-    elif user.role == Role.SCHOOL_USER:
-        notices = notices.filter(school_id=user.school_id)
-    else:
-        notices = notices.filter(la_id=user.la_id, school__isnull=True)
-    found = notices.filter(pk=notice_id).first()
+    found = _notices_in_scope(user).filter(pk=notice_id).first()
     if found is None:
         raise Http404("No such notice.")
     if not (has_permission(user, "transfer-files") or has_permission(user, "manage-lost-pupils")):

@@ -19,10 +19,6 @@ def report_bars(rows: list[list], measure: str) -> dict | None:
             labels.append("National")
         elif r[3] == "school":
             labels.append(str(r[5]))
-        elif r[3] in ("la", "national") and r[6] != "all" and any(
-                x[3] == "school" for x in rows):
-            # A group page: the group's LA and national rows stand for the LA and the nation.
-            labels.append("LA" if r[3] == "la" else "National")
         elif r[6] != "all":
             labels.append(f"{r[6]}: {r[7]}" + (" (national)" if r[3] == "national" else ""))
         else:

@@ -8,6 +8,17 @@ from keystage.measures import primary
 from keystage.schools.models import LocalAuthority
 
 
+def progress_sds(dataset: str, year: int) -> dict[str, float] | None:
+    """The national SDs that give the progress measures of a dataset and year their intervals
+    (KS4: the DfE's, per year), or None."""
+    if dataset != "ks4":
+        return None
+    from keystage.measures.ks4 import estimates
+
+    found = estimates(year)
+    return found.sd if found else None
+
+
 def report_rows(la: LocalAuthority, dataset: str, year: int, *, by: str | None = None,
                 national: bool = False, cross: str | None = None,
                 extra_fields: bool = False) -> tuple[list[list], bool]:
@@ -32,12 +43,7 @@ def report_rows(la: LocalAuthority, dataset: str, year: int, *, by: str | None =
                        .filter(code__in=everyone["la"].unique().to_list())]
         characteristics = pl.concat([f.select(characteristics.columns)
                                      .cast(characteristics.schema) for f in frames])
-    sds = None
-    if dataset == "ks4":
-        from keystage.measures.ks4 import estimates
-
-        found = estimates(year)
-        sds = found.sd if found else None
+    sds = progress_sds(dataset, year)
     groups = None
     if by == "group" and (cross in primary.GROUPS or extra_fields):
         characteristics, groups = _more_groups(characteristics, la, year,
@@ -74,40 +80,18 @@ def ks4_working(pupil, year: int) -> dict | None:
     return ks4.explain(results, priors, year)
 
 
-def ks4_school_pupils(school, year: int) -> list[dict]:
-    """A school's KS4 pupils of a year with their KS2 prior, group, A8, P8 and EBacc entry."""
-    from keystage.analysis.frames import ks2_priors, ks4_frame
-    from keystage.collection.models import PupilRecord
-    from keystage.measures import ks4
-
-    results = ks4_frame(year, school.la_id).filter(pl.col("laestab") == school.laestab)
-    if results.is_empty():
-        return []
-    scores = ks4.pupil_scores(results, ks2_priors(year, results), year)
-    names = {r["pupil_id"]: r for r in PupilRecord.objects.filter(
-        pk__in=results["record_id"].unique().to_list()).values(
-        "pupil_id", "upn", "surname", "forename")}
-    out = []
-    for row in scores.sort("a8", descending=True).iter_rows(named=True):
-        who = names.get(row["pupil_id"], {})
-        out.append({"pupil_id": row["pupil_id"], "upn": who.get("upn", ""),
-                    "name": f"{who.get('forename', '')} {who.get('surname', '')}".strip(),
-                    "ks2_prior": row["ks2_prior"], "pag": row["pag"], "a8": row["a8"],
-                    "p8": row["p8"], "ebacc_entry": row["ebacc_entry"]})
-    return out
-
-
 TREND_YEARS = 3
 
 
-def trend_rows(la: LocalAuthority, dataset: str, year: int) -> list[dict]:
+def trend_rows(la: LocalAuthority, dataset: str, year: int, inputs=None) -> list[dict]:
     """Each measure's LA and emerging national figures over the three years up to `year`, with
     the published national figure where there is one; years with no data are shown empty."""
     from keystage.analysis.stored import stored_report
 
     years = list(range(year - TREND_YEARS + 1, year + 1))
     # The worker's stored figures where their files are unchanged (else computed now).
-    by_year = {y: stored_report(la, dataset, y, by=None, national=True)[0] for y in years}
+    by_year = {y: stored_report(la, dataset, y, by=None, national=True,
+                                inputs=inputs if y == year else None)[0] for y in years}
     out = []
     for measure in primary.measures_of(dataset):
         cells = []
@@ -169,12 +153,7 @@ def national_report_rows(dataset: str, year: int) -> list[list]:
         pupil_characteristics(la, year).select("pupil_id", *primary.GROUPS)
         .cast({"pupil_id": pl.Int64, **dict.fromkeys(primary.GROUPS, pl.String)})
         for la in las])
-    sds = None
-    if dataset == "ks4":
-        from keystage.measures.ks4 import estimates
-
-        found = estimates(year)
-        sds = found.sd if found else None
+    sds = progress_sds(dataset, year)
     first, *rest = las
     # The national rows once (with the first LA's), then each LA's own row, suppressed.
     rows = [r for r in primary.cells(everyone.filter(pl.col("la") == first.code),
@@ -190,14 +169,15 @@ def national_report_rows(dataset: str, year: int) -> list[list]:
     return rows
 
 
-def school_ranks(dataset: str, year: int) -> dict[tuple[str, str], tuple[int, int]]:
+def school_ranks(dataset: str, year: int,
+                 inputs=None) -> dict[tuple[str, str], tuple[int, int]]:
     """Each school's percentile rank among the deployment's schools with the measure (1 is the
     highest, as the IDSR ranks), by (measure, laestab): (rank, schools ranked). From every LA's
     stored school rows while they are all current, else from every LA's pupils now."""
     from keystage.analysis.frames import pupil_outcomes
     from keystage.analysis.stored import current_school_rows
 
-    stored = current_school_rows(dataset, year)
+    stored = current_school_rows(dataset, year, inputs)
     if stored is not None:
         schools = pl.DataFrame(
             [(r[2], r[5], float(r[9]) / int(r[8])) for r in stored
@@ -244,29 +224,46 @@ def disadvantage_scatter(la: LocalAuthority, dataset: str, year: int,
             for r in schools.sort("laestab").iter_rows(named=True)]
 
 
-def ks4_school_subject_va(school, year: int) -> list[dict]:
-    """A school's EBacc subject value added (science, humanities, languages) with the DfE's
-    interval (VA +/- 1.96 sd / sqrt(n)) and band."""
+def ks4_school(school, year: int) -> tuple[list[dict], list[dict]]:
+    """A school's KS4 pupils of a year (KS2 prior, group, A8, P8, EBacc entry) and its EBacc
+    subject value added (science, humanities, languages) with the DfE's interval (VA +/- 1.96 sd
+    / sqrt(n)) and band; the results and priors are read once for both."""
     import math
 
     from keystage.analysis.frames import ks2_priors, ks4_frame
+    from keystage.collection.models import PupilRecord
     from keystage.measures import ks4
 
-    found = ks4.ebacc_va_estimates(year)
     results = ks4_frame(year, school.la_id).filter(pl.col("laestab") == school.laestab)
-    if found is None or results.is_empty():
-        return []
-    _, sds = found
-    va = ks4.ebacc_subject_va(results, ks2_priors(year, results), year)
-    out = []
-    for area in ks4.EBACC_AREAS:
-        scores = va.filter(pl.col("area") == area)["va"]
-        if not scores.len():
-            continue
-        mean, half = scores.mean(), primary.Z95 * sds[area] / math.sqrt(scores.len())
-        out.append({"area": area, "pupils": scores.len(), "va": mean, "low": mean - half,
-                    "high": mean + half, "band": ks4.band(mean, mean - half, mean + half)})
-    return out
+    if results.is_empty():
+        return [], []
+    priors = ks2_priors(year, results)
+    scores = ks4.pupil_scores(results, priors, year)
+    names = {r["pupil_id"]: r for r in PupilRecord.objects.filter(
+        pk__in=results["record_id"].unique().to_list()).values(
+        "pupil_id", "upn", "surname", "forename")}
+    pupils = []
+    for row in scores.sort("a8", descending=True).iter_rows(named=True):
+        who = names.get(row["pupil_id"], {})
+        pupils.append({"pupil_id": row["pupil_id"], "upn": who.get("upn", ""),
+                       "name": f"{who.get('forename', '')} {who.get('surname', '')}".strip(),
+                       "ks2_prior": row["ks2_prior"], "pag": row["pag"], "a8": row["a8"],
+                       "p8": row["p8"], "ebacc_entry": row["ebacc_entry"]})
+    found = ks4.ebacc_va_estimates(year)
+    subject_va = []
+    if found is not None:
+        sds = found[1]
+        va = ks4.ebacc_subject_va(results, priors, year)
+        for area in ks4.EBACC_AREAS:
+            area_scores = va.filter(pl.col("area") == area)["va"]
+            if not area_scores.len():
+                continue
+            mean = area_scores.mean()
+            half = primary.Z95 * sds[area] / math.sqrt(area_scores.len())
+            subject_va.append({"area": area, "pupils": area_scores.len(), "va": mean,
+                               "low": mean - half, "high": mean + half,
+                               "band": ks4.band(mean, mean - half, mean + half)})
+    return pupils, subject_va
 
 
 # The gaps an LA watches: (group, the value compared, the value it is compared with).
@@ -307,12 +304,7 @@ def school_report(school, dataset: str, year: int, *,
     if mine.filter(pl.col("counted")).is_empty():
         return [], [], []
     characteristics = pupil_characteristics(school.la, year).select("pupil_id", *primary.GROUPS)
-    sds = None
-    if dataset == "ks4":
-        from keystage.measures.ks4 import estimates
-
-        found = estimates(year)
-        sds = found.sd if found else None
+    sds = progress_sds(dataset, year)
     school_rows = primary.cells(mine, characteristics, dataset=dataset, year=year,
                                 la=school.la.code, by="group", national=None, sds=sds)
     others = {}
@@ -369,7 +361,8 @@ def _shown(value, code: str, dataset: str) -> str:
 def group_report(la: LocalAuthority, dataset: str, year: int, group: str,
                  value: str) -> list[list]:
     """One pupil group (for example disadvantaged `Y`) across the LA: the group's LA row and
-    each school's row for its pupils in the group, with the emerging national row of the group."""
+    each school's row for its pupils in the group, with the emerging national row of the group;
+    the rows' group columns read `all`, as every row is the group's."""
     from keystage.analysis.frames import pupil_outcomes
     from keystage.analysis.stored import stored_report
     from keystage.context.queries import pupil_characteristics
@@ -382,16 +375,11 @@ def group_report(la: LocalAuthority, dataset: str, year: int, group: str,
         "pupil_id", member=pl.col(group).cast(pl.String).fill_null("").replace("", "unknown")
         == value).filter(pl.col("member"))
     in_group = ours.join(members.select("pupil_id"), on="pupil_id", how="semi")
-    sds = None
-    if dataset == "ks4":
-        from keystage.measures.ks4 import estimates
-
-        found = estimates(year)
-        sds = found.sd if found else None
+    sds = progress_sds(dataset, year)
     rows = primary.cells(in_group, characteristics, dataset=dataset, year=year, la=la.code,
                          by="school", national=None, sds=sds)
-    for row in rows:
-        row[6], row[7] = group, value  # the rows are the group's, at each level
+    # Every row is the group's (the page says which): its national row reads as the nation's.
     stored, _, _ = stored_report(la, dataset, year, by="group", national=True)
-    national = [r for r in stored if r[3] == "national" and r[6] == group and r[7] == value]
+    national = [[*r[:6], "all", "all", *r[8:]] for r in stored
+                if r[3] == "national" and r[6] == group and r[7] == value]
     return rows + national

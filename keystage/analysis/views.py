@@ -26,7 +26,7 @@ from keystage.analysis.queries import (
     school_ranks,
     trend_rows,
 )
-from keystage.analysis.stored import stored_report
+from keystage.analysis.stored import report_inputs, stored_report
 from keystage.core.downloads import csv_response, xlsx_response
 from keystage.measures import primary
 
@@ -64,14 +64,16 @@ def report(request):
         return redirect(f"{request.path}?{request.POST.get('query', '')}")
     current = la.current_year.assessment_year if la.current_year else None
     form = ReportForm(request.GET or None, initial={"year": current})
-    rows, counted, dataset, provenance = [], False, None, None
+    rows, counted, dataset, provenance, inputs = [], False, None, None, None
     if form.is_valid():
         data = form.cleaned_data
         dataset = data["dataset"]
+        # The fingerprint of the figures' files, once for every stored read of this page.
+        inputs = report_inputs(dataset, data["year"])
         if school is not None:
             shared = sharing.get(dataset, False)
             rows, counted, provenance = stored_report(la, dataset, data["year"], by="school",
-                                                      national=shared)
+                                                      national=shared, inputs=inputs)
             rows = _for_school(rows, school, shared)
         elif data["by"] == "group" and (data["cross"] or data["extra"]):
             # Crossed groups and extra fields are worked out when asked for, not stored.
@@ -82,7 +84,7 @@ def report(request):
         else:
             rows, counted, provenance = stored_report(la, dataset, data["year"],
                                                       by=data["by"] or None,
-                                                      national=data["national"])
+                                                      national=data["national"], inputs=inputs)
         name = f"{la.code}_{dataset}_{data['year']}_report"
         if request.GET.get("format") == "csv":
             return csv_response(name, primary.REPORT_COLUMNS, rows)
@@ -100,9 +102,9 @@ def report(request):
         year = form.cleaned_data["year"]
         published = primary.published_national(dataset, year)
         if school is None:
-            trend = trend_rows(la, dataset, year)
+            trend = trend_rows(la, dataset, year, inputs)
             trend_chart = trend_line(trend, chosen) if chosen else None
-    ranks = (school_ranks(dataset, form.cleaned_data["year"])
+    ranks = (school_ranks(dataset, form.cleaned_data["year"], inputs)
              if dataset and form.is_valid() and any(i["row"][3] == "school" for i in shown)
              else {})
     urns = dict(access.access_schools(request.user, "view-analysis").exclude(
@@ -136,21 +138,40 @@ def report(request):
 def ks4_school(request, urn: str):
     """A school's KS4 pupils: KS2 prior against Attainment 8 (a chart and a table), each
     pupil's A8 and P8, for the LA's users and the school's own."""
-    from keystage.analysis.queries import ks4_school_pupils, ks4_school_subject_va
+    from keystage.analysis.queries import ks4_school
 
     school = access.access_school_by_urn(request.user, urn, "view-analysis")
     year = request.GET.get("year", "")
     year = int(year) if year.isdigit() and 2000 <= int(year) <= 2099 else (
         school.la.current_year.assessment_year if school.la.current_year else None)
     links = has_permission(request.user, "view-pupils")
-    pupils = ks4_school_pupils(school, year) if year else []
-    subject_va = ks4_school_subject_va(school, year) if year else []
+    pupils, subject_va = ks4_school(school, year) if year else ([], [])
     for p in pupils:
         p["url"] = f"/pupils/{p['pupil_id']}/" if links else ""
     return render(request, "analysis/ks4_school.html", {
         "school": school, "year": year, "pupils": pupils, "links": links,
         "subject_va": subject_va,
         "chart": ks4_scatter(pupils, links=links)})
+
+
+def _dataset_and_year(request) -> tuple[str | None, int | None]:
+    """The page's `dataset` and `year` parameters, or (None, None) with a message to choose
+    them on the reports page."""
+    dataset = request.GET.get("dataset", "")
+    year = request.GET.get("year", "")
+    if dataset in primary.DATASETS and year.isdigit() and 2000 <= int(year) <= 2099:
+        return dataset, int(year)
+    messages.error(request, "Choose a dataset and year on the reports page first.")
+    return None, None
+
+
+def _figures_shared(user, dataset: str) -> bool:
+    """Whether the user sees the LA and national figures of a dataset: LA users always, a
+    school once its LA shares them."""
+    if user.role != Role.SCHOOL_USER:
+        return True
+    return access.access_report_sharing(user).filter(dataset=dataset,
+                                                     share_with_schools=True).exists()
 
 
 @login_required
@@ -162,17 +183,12 @@ def school_pdf(request, urn: str):
     from keystage.analysis.pdf import school_report_pdf
 
     school = access.access_school_by_urn(request.user, urn, "view-analysis")
-    dataset = request.GET.get("dataset", "")
-    year = request.GET.get("year", "")
-    if dataset not in primary.DATASETS or not (year.isdigit() and 2000 <= int(year) <= 2099):
-        messages.error(request, "Choose a dataset and year, then the school's PDF link.")
+    dataset, year = _dataset_and_year(request)
+    if dataset is None:
         return redirect("analysis:report")
-    shared = True
-    if request.user.role == Role.SCHOOL_USER:
-        shared = access.access_report_sharing(request.user).filter(
-            dataset=dataset, share_with_schools=True).exists()
-    rows, _ = report_rows(school.la, dataset, int(year), by="school", national=shared)
-    data = school_report_pdf(school, dataset, int(year), rows, shared=shared)
+    shared = _figures_shared(request.user, dataset)
+    rows, _ = report_rows(school.la, dataset, year, by="school", national=shared)
+    data = school_report_pdf(school, dataset, year, rows, shared=shared)
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = (
         f'attachment; filename="{school.laestab or school.urn}_{dataset}_{year}.pdf"')
@@ -211,18 +227,13 @@ def school_page(request, urn: str):
     from keystage.analysis.queries import school_report
 
     school = access.access_school_by_urn(request.user, urn, "view-analysis")
-    dataset = request.GET.get("dataset", "")
-    year = request.GET.get("year", "")
-    if dataset not in primary.DATASETS or not (year.isdigit() and 2000 <= int(year) <= 2099):
-        messages.error(request, "Choose a dataset and year, then the school's page link.")
+    dataset, year = _dataset_and_year(request)
+    if dataset is None:
         return redirect("analysis:report")
-    compare = True
-    if request.user.role == Role.SCHOOL_USER:
-        compare = access.access_report_sharing(request.user).filter(
-            dataset=dataset, share_with_schools=True).exists()
-    figures, pupils, columns = school_report(school, dataset, int(year), compare=compare)
+    compare = _figures_shared(request.user, dataset)
+    figures, pupils, columns = school_report(school, dataset, year, compare=compare)
     return render(request, "analysis/school.html", {
-        "school": school, "dataset": dataset, "year": int(year), "figures": figures,
+        "school": school, "dataset": dataset, "year": year, "figures": figures,
         "pupils": pupils, "columns": columns, "compare": compare,
         "links": has_permission(request.user, "view-pupils")})
 
@@ -235,22 +246,22 @@ def group_page(request):
     la = access.access_user_la(request.user, "view-analysis")
     if request.user.role == Role.SCHOOL_USER:
         raise PermissionDenied("The group page compares the LA's schools: it is for LA users.")
-    dataset = request.GET.get("dataset", "")
-    year = request.GET.get("year", "")
+    dataset, year = _dataset_and_year(request)
     group = request.GET.get("group", "")
     value = request.GET.get("value", "")[:20]
-    if (dataset not in primary.DATASETS or group not in primary.GROUPS or not value
-            or not (year.isdigit() and 2000 <= int(year) <= 2099)):
-        messages.error(request, "Choose a dataset, year and pupil group on the reports page.")
+    if dataset is None:
         return redirect("analysis:report")
-    rows = group_report(la, dataset, int(year), group, value)
+    if group not in primary.GROUPS or not value:
+        messages.error(request, "Choose a pupil group on the reports page.")
+        return redirect("analysis:report")
+    rows = group_report(la, dataset, year, group, value)
     measures = primary.measures_of(dataset)
     chosen = request.GET.get("measure", "")
     if chosen not in {m.code for m in measures}:
         chosen = next((m.code for m in measures if any(r[2] == m.code for r in rows)), "")
     labels = {m.code: m.label for m in measures}
     return render(request, "analysis/group.html", {
-        "dataset": dataset, "year": int(year), "group": group, "value": value,
+        "dataset": dataset, "year": year, "group": group, "value": value,
         "rows": [{"label": labels.get(r[2], r[2]), "row": r} for r in rows],
         "chart": report_bars(rows, chosen) if rows and chosen else None,
         "measures": measures, "measure": chosen})

@@ -289,3 +289,19 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
         cursor.execute(f"SELECT MAX({connection.ops.quote_name(pk)}) FROM {quoted}")  # noqa: S608
         top = max(row[0] if row else 0, cursor.fetchone()[0] or 0)
         return list(range(top + 1, top + 1 + count))
+
+
+IN_CHUNK = 900  # values per IN list: under SQLite's oldest limit of 999 parameters
+
+
+def read_frame_in(sql: str, values: Sequence, schema: dict, *, params: Sequence = ()
+                  ) -> pl.DataFrame:
+    """read_frame for a SELECT whose `{values}` is an IN list, run over `values` in chunks
+    (after `params`, the statement's other parameters); one frame of every chunk's rows."""
+    parts = [pl.DataFrame(schema=schema)]
+    values = list(values)
+    for start in range(0, len(values), IN_CHUNK):
+        chunk = values[start:start + IN_CHUNK]
+        marks = ", ".join(["%s"] * len(chunk))
+        parts.append(read_frame(sql.replace("{values}", marks), [*params, *chunk], schema))
+    return pl.concat(parts)

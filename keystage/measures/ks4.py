@@ -301,9 +301,10 @@ def explain(results: pl.DataFrame, priors: pl.DataFrame | None, year: int) -> di
     if pupil.get("maths_best") is not None:
         filled.append(("Maths", titles.get("MATHS", "Maths"), pupil["maths_points"], "double"))
         used["MATHS"] = used.get("MATHS", 0) + 1
+    best = dict(_entries(results, year).group_by("subject").agg(pl.col("points").max()).iter_rows())
     for label, key in (("EBacc", "ebacc_subjects"), ("Open", "open_subjects")):
         for subject in pupil.get(key) or []:
-            points = _points_of(results, subject, year)
+            points = best.get(subject, 0.0)
             filled.append((label, titles.get(subject, subject), points, ""))
             used[subject] = used.get(subject, 0) + 1
     left_out = []
@@ -329,11 +330,6 @@ def explain(results: pl.DataFrame, priors: pl.DataFrame | None, year: int) -> di
             "em_4plus": pupil["em_4plus"], "em_5plus": pupil["em_5plus"],
             "has_estimates": estimates(year) is not None}
 
-
-def _points_of(results: pl.DataFrame, subject: str, year: int) -> float:
-    """The slot points of a subject's best entry (combined science: the mean of its pair)."""
-    found = _entries(results, year).filter(pl.col("subject") == subject)["points"]
-    return float(found.max()) if found.len() else 0.0
 
 
 EBACC_AREAS = ("science", "humanities", "languages")

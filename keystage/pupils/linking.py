@@ -16,7 +16,13 @@ from django.utils import timezone
 
 from keystage.collection.models import PupilRecord, Submission
 from keystage.context.models import CensusDetail
-from keystage.core.bulk import allocate_ids, bulk_insert, bulk_update_by_pk, read_frame
+from keystage.core.bulk import (
+    allocate_ids,
+    bulk_insert,
+    bulk_update_by_pk,
+    read_frame,
+    read_frame_in,
+)
 from keystage.identity.link import link_records
 from keystage.pupils.models import LinkReview, Pupil, PupilIdentifier
 
@@ -33,7 +39,6 @@ def _slot_sql(record: str, submission: str) -> str:
 _PUPILS = {"pupil_id": pl.Int64, "upn": pl.String, "surname": pl.String, "forename": pl.String,
            "dob": pl.Date, "sex": pl.String}
 _IDENTIFIERS = {"pupil_id": pl.Int64, "kind": pl.String, "value": pl.String}
-_CHUNK = 900  # ids per IN list: under SQLite's oldest limit of 999 parameters
 
 
 def _t(model) -> str:
@@ -41,19 +46,14 @@ def _t(model) -> str:
 
 
 def _records(submission_ids: Sequence[int]) -> pl.DataFrame:
-    parts = [pl.DataFrame(schema=_RECORDS)]
-    for start in range(0, len(submission_ids), _CHUNK):
-        chunk = list(submission_ids[start:start + _CHUNK])
-        marks = ", ".join(["%s"] * len(chunk))
-        parts.append(read_frame(
-            f"SELECT p.id, p.la_id, p.upn, COALESCE(c.former_upn, ''), p.surname, "  # noqa: S608
-            f"p.forename, CAST(p.dob AS TEXT), p.sex, {_slot_sql('p', 's')} "
-            f"FROM {_t(PupilRecord)} p "
-            f"JOIN {_t(Submission)} s ON s.id = p.submission_id "
-            f"LEFT JOIN {_t(CensusDetail)} c ON c.record_id = p.id "
-            f"WHERE p.submission_id IN ({marks}) AND p.pupil_id IS NULL",
-            chunk, _RECORDS))
-    return pl.concat(parts)
+    return read_frame_in(
+        f"SELECT p.id, p.la_id, p.upn, COALESCE(c.former_upn, ''), p.surname, "  # noqa: S608
+        f"p.forename, CAST(p.dob AS TEXT), p.sex, {_slot_sql('p', 's')} "
+        f"FROM {_t(PupilRecord)} p "
+        f"JOIN {_t(Submission)} s ON s.id = p.submission_id "
+        f"LEFT JOIN {_t(CensusDetail)} c ON c.record_id = p.id "
+        "WHERE p.submission_id IN ({values}) AND p.pupil_id IS NULL",
+        submission_ids, _RECORDS)
 
 
 def link_submissions(submission_ids: Sequence[int]) -> int:

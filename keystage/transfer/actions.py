@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from keystage.audit.log import record_event
+from keystage.audit.log import actor_name, record_event
 from keystage.audit.models import EventType
 from keystage.core.sealed import seal, unseal
 from keystage.formats.ctf import CtfReader
@@ -177,7 +177,7 @@ def do_send_transfer_file(name: str, data: bytes, *, from_school: Establishment,
         from_school=from_school, from_la=from_school.la, from_laestab=from_school.laestab,
         to_laestab=to_laestab, to_school=to_school, to_la=to_la, file_name=name,
         sha256=digest, size=len(data), content=seal(data), pupils=len(pupils), status=status,
-        note=note[:300], sent_by=acting_user, sent_by_name=_actor(acting_user),
+        note=note[:300], sent_by=acting_user, sent_by_name=actor_name(acting_user),
         expires_at=_expires())
     rows = [_pupil_fields(p) for p in pupils]
     TransferPupil.objects.bulk_create([TransferPupil(transfer=transfer, **r) for r in rows],
@@ -225,12 +225,6 @@ def do_send_transfer_file(name: str, data: bytes, *, from_school: Establishment,
 
         find_lost_in_transfer(transfer)
     return SendOutcome(name, status, message, transfer)
-
-
-def _actor(acting_user) -> str:
-    from keystage.audit.log import actor_name
-
-    return actor_name(acting_user)
 
 
 NOTICE_EMAIL_ROLES = ("transfer_officer", "lost_pupils_officer")

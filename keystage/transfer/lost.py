@@ -20,7 +20,7 @@ from keystage.audit.log import record_events
 from keystage.audit.models import EventType
 from keystage.collection.models import PupilRecord
 from keystage.context.models import CensusDetail
-from keystage.core.bulk import bulk_update_by_pk, read_frame
+from keystage.core.bulk import bulk_update_by_pk, read_frame, read_frame_in
 from keystage.identity.lost import find_lost
 from keystage.schools.models import Establishment, LocalAuthority
 from keystage.transfer.models import (
@@ -39,7 +39,8 @@ _RECORDS = {"record_id": pl.Int64, "upn": pl.String, "former_upns": pl.String,
 _LOST = {"lost_id": pl.Int64, "upn": pl.String, "former_upn": pl.String, "surname": pl.String,
          "forename": pl.String, "dob": pl.Date, "sex": pl.String, "last_laestab": pl.String,
          "left_on": pl.Date}
-_CHUNK = 900
+# Where a sighting comes from, as the register says it: a census or an assessment file.
+_SOURCE = "CASE WHEN p.collection = 'census' THEN 'census' ELSE 'assessment' END"
 
 
 def _t(model) -> str:
@@ -58,18 +59,13 @@ def find_lost_in_submissions(submission_ids: Sequence[int], *, acting_user=None)
     """Find register pupils among the records of these (just loaded) submissions."""
     if not submission_ids or not LostPupil.objects.filter(status=LostStatus.LOST).exists():
         return 0
-    parts = [pl.DataFrame(schema=_RECORDS)]
-    for start in range(0, len(submission_ids), _CHUNK):
-        chunk = list(submission_ids[start:start + _CHUNK])
-        marks = ", ".join(["%s"] * len(chunk))
-        parts.append(read_frame(
-            f"SELECT p.id, p.upn, COALESCE(c.former_upn, ''), p.surname, p.forename, "  # noqa: S608
-            f"CAST(p.dob AS TEXT), p.sex, COALESCE(e.laestab, ''), "
-            f"CASE WHEN p.collection = 'census' THEN 'census' ELSE 'assessment' END "
-            f"FROM {_t(PupilRecord)} p JOIN {_t(Establishment)} e ON e.id = p.school_id "
-            f"LEFT JOIN {_t(CensusDetail)} c ON c.record_id = p.id "
-            f"WHERE p.submission_id IN ({marks})", chunk, _RECORDS))
-    return _find(pl.concat(parts), acting_user=acting_user)
+    records = read_frame_in(
+        f"SELECT p.id, p.upn, COALESCE(c.former_upn, ''), p.surname, p.forename, "  # noqa: S608
+        f"CAST(p.dob AS TEXT), p.sex, COALESCE(e.laestab, ''), {_SOURCE} "
+        f"FROM {_t(PupilRecord)} p JOIN {_t(Establishment)} e ON e.id = p.school_id "
+        f"LEFT JOIN {_t(CensusDetail)} c ON c.record_id = p.id "
+        "WHERE p.submission_id IN ({values})", submission_ids, _RECORDS)
+    return _find(records, acting_user=acting_user)
 
 
 def find_lost_in_loaded_data(lost_ids: Sequence[int], *, acting_user=None) -> int:
@@ -89,20 +85,15 @@ def find_lost_in_loaded_data(lost_ids: Sequence[int], *, acting_user=None) -> in
                    if u})
     # The assessment year (summer) of the academic year each pupil left in.
     first_year = min(d.year + (1 if d.month >= 9 else 0) for d in register["left_on"])
-    parts = [pl.DataFrame(schema=_RECORDS)]
-    for column, values in (("p.dob", dobs), ("p.upn", upns)):
-        for start in range(0, len(values), _CHUNK):
-            chunk = values[start:start + _CHUNK]
-            marks = ", ".join(["%s"] * len(chunk))
-            parts.append(read_frame(
-                f"SELECT p.id, p.upn, COALESCE(c.former_upn, ''), p.surname, "  # noqa: S608
-                f"p.forename, CAST(p.dob AS TEXT), p.sex, COALESCE(e.laestab, ''), "
-                f"CASE WHEN p.collection = 'census' THEN 'census' ELSE 'assessment' END "
-                f"FROM {_t(PupilRecord)} p JOIN {_t(Submission)} s ON s.id = p.submission_id "
-                f"JOIN {_t(Establishment)} e ON e.id = p.school_id "
-                f"LEFT JOIN {_t(CensusDetail)} c ON c.record_id = p.id "
-                f"WHERE s.status = 'current' AND p.year >= %s AND {column} IN ({marks})",
-                [first_year, *chunk], _RECORDS))
+    parts = [read_frame_in(
+        f"SELECT p.id, p.upn, COALESCE(c.former_upn, ''), p.surname, "  # noqa: S608
+        f"p.forename, CAST(p.dob AS TEXT), p.sex, COALESCE(e.laestab, ''), {_SOURCE} "
+        f"FROM {_t(PupilRecord)} p JOIN {_t(Submission)} s ON s.id = p.submission_id "
+        f"JOIN {_t(Establishment)} e ON e.id = p.school_id "
+        f"LEFT JOIN {_t(CensusDetail)} c ON c.record_id = p.id "
+        f"WHERE s.status = 'current' AND p.year >= %s AND {column} IN ({{values}})",
+        values, _RECORDS, params=[first_year]) for column, values in (("p.dob", dobs),
+                                                                    ("p.upn", upns))]
     records = pl.concat(parts).unique("record_id")
     return _find(records, acting_user=acting_user, register=register)
 
