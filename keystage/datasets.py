@@ -3,8 +3,8 @@
 Pure (no Django): models, forms, rules, returns, measures, the synthetic world and the command
 line all read their lists of datasets, cohort codes and thresholds from here. Codes are those of
 the command-line contract (design.md): `eyfsp`, `phonics`, `ks1`, `ks2ta`, `mtc` (statutory
-collections the LA returns to the DfE), `census`, `pp`, `ks2`, `ks4`, `extra` (context datasets
-joined to pupils) and `ssda903`, `cin` (children's social care returns).
+collections the LA returns to the DfE), `census`, `pp`, `ks2`, `ks4`, `ks5`, `extra` (context
+datasets joined to pupils) and `ssda903`, `cin` (children's social care returns).
 """
 
 from __future__ import annotations
@@ -90,6 +90,10 @@ KS4 = Dataset(
     "ks4", "KS4 results", Family.CONTEXT, 2016, rule_prefix="KS4", ncyears=("11",),
     per_school=False,
 )
+KS5 = Dataset(
+    "ks5", "KS5 results (A levels)", Family.CONTEXT, 2016, rule_prefix="KS5", ncyears=("13",),
+    per_school=False,
+)
 EXTRA = Dataset("extra", "Extra pupil fields", Family.CONTEXT, 2016, rule_prefix="EXT",
                 per_school=False)
 SSDA903 = Dataset("ssda903", "Children looked after (SSDA903)", Family.SOCIAL_CARE, 2018,
@@ -98,7 +102,8 @@ CIN = Dataset("cin", "Children in need census", Family.SOCIAL_CARE, 2021, per_sc
 
 DATASETS: dict[str, Dataset] = {
     d.code: d
-    for d in (EYFSP, PHONICS, KS1, KS2TA, MTC, CENSUS, PP, KS2, KS4, EXTRA, SSDA903, CIN)
+    for d in (EYFSP, PHONICS, KS1, KS2TA, MTC, CENSUS, PP, KS2, KS4, KS5, EXTRA, SSDA903,
+              CIN)
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from keystage.collection.models import AssessmentResult, PupilRecord, Submission
-from keystage.context.models import Ks2Result, Ks4Result
+from keystage.context.models import Ks2Result, Ks4Result, Ks5Result
 from keystage.context.queries import _laestab_sql
 from keystage.core.bulk import read_frame
 from keystage.schools.models import Establishment, LocalAuthority
@@ -79,6 +79,24 @@ def ks4_frame(year: int, la_id: int | None) -> pl.DataFrame:
          "laestab": pl.String, "subject": pl.String, "grade": pl.String})
 
 
+def ks5_frame(year: int, la_id: int | None) -> pl.DataFrame:
+    """The KS5 results file's rows: one per student and qualification, with the student's
+    school and KS4 prior attainment."""
+    where, params = _scope(la_id)
+    return read_frame(
+        f"SELECT p.id, p.pupil_id, p.upn, a.code, {_laestab_sql('e')}, "  # noqa: S608
+        f"r.qualification, r.subject, r.grade, r.prior_aps "
+        f"FROM {_t(Ks5Result)} r JOIN {_t(PupilRecord)} p ON p.id = r.record_id "
+        f"JOIN {_t(Submission)} s ON s.id = p.submission_id "
+        f"JOIN {_t(Establishment)} e ON e.id = p.school_id "
+        f"JOIN {_t(LocalAuthority)} a ON a.id = p.la_id "
+        f"WHERE s.status = 'current' AND p.collection = 'ks5' AND p.year = %s{where}",
+        [year, *params],
+        {"record_id": pl.Int64, "pupil_id": pl.Int64, "upn": pl.String, "la": pl.String,
+         "laestab": pl.String, "qualification": pl.String, "subject": pl.String,
+         "grade": pl.String, "prior": pl.Float64})
+
+
 def ks2_priors(year: int, results: pl.DataFrame) -> pl.DataFrame:
     """The KS2 reading and maths scaled scores, five years before the KS4 year, of the pupils
     with KS4 results: through identity (the same pupil), else the same UPN in another LA."""
@@ -128,6 +146,10 @@ def pupil_outcomes(dataset: str, year: int, la_id: int | None) -> pl.DataFrame:
 
         results = ks4_frame(year, la_id)
         return ks4.ks4(results, ks2_priors(year, results), year)
+    if dataset == "ks5":
+        from keystage.measures import ks5
+
+        return ks5.ks5(ks5_frame(year, la_id), year)
     frame = collection_frame(dataset, year, la_id)
     if dataset == "phonics":
         earlier = collection_frame("phonics", year - 1, la_id)

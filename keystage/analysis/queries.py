@@ -10,7 +10,12 @@ from keystage.schools.models import LocalAuthority
 
 def progress_sds(dataset: str, year: int) -> dict[str, float] | None:
     """The national SDs that give the progress measures of a dataset and year their intervals
-    (KS4: the DfE's, per year), or None."""
+    (KS4: the DfE's, per year; KS5: the A level subjects' pooled), or None."""
+    if dataset == "ks5":
+        from keystage.measures.ks5 import pooled_sd
+
+        sd = pooled_sd(year)
+        return {"ks5_va": sd} if sd else None
     if dataset != "ks4":
         return None
     from keystage.measures.ks4 import estimates

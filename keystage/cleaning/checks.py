@@ -55,6 +55,8 @@ CONTEXT_FIELDS = {
     "GPSSCORE": ("ks2", "ks2", "gps_score"),
     "SUBJECT": ("ks4", "ks4", "subject"),
     "GRADE": ("ks4", "ks4", "grade"),
+    "SUBJECTCODE": ("ks5", "ks5", "subject"),
+    "PRIORAPS": ("ks5", "ks5", "prior_aps"),
     "FIELD": ("extra", "extra", "field"),
 }
 FIELD_KINDS = ("pupil", "result", "school", "context")
@@ -911,6 +913,34 @@ def ks4_grade_invalid(data: CleaningData, rule: Rule) -> pl.DataFrame:
                                  on=["qualification", "subject"], how="semi")
     wrong = known.join(reference, on=["qualification", "subject", "grade"], how="anti")
     return _found(wrong, pl.lit("GRADE"), pl.format("{} {}", "subject", "grade"))
+
+
+def _ks5_rows(data: CleaningData) -> pl.LazyFrame:
+    return data.ks5.lazy().join(data.pupils.lazy().select("pupil_id", "school_id"),
+                                on="pupil_id", how="inner")
+
+
+@check("ks5_subject_unknown", kind="context", fields=("SUBJECTCODE",), exact=True)
+def ks5_subject_unknown(data: CleaningData, rule: Rule) -> pl.DataFrame:
+    """An A or AS level result's subject is not one the DfE estimates value added for (the
+    year's list, or the latest earlier one)."""
+    from keystage.measures.ks5 import POINTS, subject_list
+
+    known = subject_list(data.year).lazy().select("qualification", "subject")
+    wrong = _ks5_rows(data).filter(pl.col("qualification").is_in(list(POINTS))).join(
+        known, on=["qualification", "subject"], how="anti")
+    return _found(wrong, pl.lit("SUBJECTCODE"), pl.format("{} {}", "qualification", "subject"))
+
+
+@check("ks5_prior_missing", kind="context", fields=("PRIORAPS",), exact=True)
+def ks5_prior_missing(data: CleaningData, rule: Rule) -> pl.DataFrame:
+    """A student with A or AS level results has no KS4 prior attainment (so no value added)."""
+    from keystage.measures.ks5 import POINTS
+
+    rows = _ks5_rows(data).filter(pl.col("qualification").is_in(list(POINTS)))
+    missing = rows.group_by("pupil_id", "school_id").agg(
+        pl.col("prior_aps").is_null().all().alias("missing")).filter(pl.col("missing"))
+    return _found(missing, pl.lit("PRIORAPS"), pl.lit(""))
 
 
 @check("duplicate_upn_in_dataset", kind="pupil", fields=("UPN",), exact=True)

@@ -4,7 +4,7 @@ The caller loads the data into the polars frames of CleaningData (schemas below)
 each rule's check over whole columns and returns one table of issues, never stopping at the first.
 The statutory collections fill pupils, results, schools, cohorts, others and earlier_phonics; a
 context dataset fills pupils and schools and the frames of its own rows (census, fsm_periods,
-pp, ks2, ks4, extra) and census_upns that its rules read (frames_needed).
+pp, ks2, ks4, ks5, extra) and census_upns that its rules read (frames_needed).
 """
 
 from __future__ import annotations
@@ -87,6 +87,14 @@ KS4_SCHEMA: dict[str, pl.DataType] = {
     "subject": pl.String(),
     "grade": pl.String(),
 }
+KS5_SCHEMA: dict[str, pl.DataType] = {
+    "pupil_id": pl.Int64(),
+    "row": pl.Int64(),
+    "qualification": pl.String(),
+    "subject": pl.String(),
+    "grade": pl.String(),
+    "prior_aps": pl.Float64(),  # null where the student has no KS4 prior attainment
+}
 EXTRA_SCHEMA: dict[str, pl.DataType] = {
     "pupil_id": pl.Int64(),
     "field": pl.String(),
@@ -122,6 +130,7 @@ FRAME_SCHEMAS = {
     "pp": PP_SCHEMA,
     "ks2": KS2_SCHEMA,
     "ks4": KS4_SCHEMA,
+    "ks5": KS5_SCHEMA,
     "extra": EXTRA_SCHEMA,
     "census_upns": CENSUS_UPNS_SCHEMA,
     "upn_owners": UPN_OWNERS_SCHEMA,
@@ -150,6 +159,7 @@ class CleaningData:
     pp: pl.DataFrame = _empty("pp")
     ks2: pl.DataFrame = _empty("ks2")
     ks4: pl.DataFrame = _empty("ks4")
+    ks5: pl.DataFrame = _empty("ks5")
     extra: pl.DataFrame = _empty("extra")
     census_upns: pl.DataFrame = _empty("census_upns")
     upn_owners: pl.DataFrame = _empty("upn_owners")

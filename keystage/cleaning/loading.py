@@ -20,6 +20,7 @@ from keystage.cleaning.engine import (
     FSM_PERIODS_SCHEMA,
     KS2_SCHEMA,
     KS4_SCHEMA,
+    KS5_SCHEMA,
     OTHERS_SCHEMA,
     PP_SCHEMA,
     PUPILS_SCHEMA,
@@ -38,6 +39,7 @@ from keystage.context.models import (
     FsmPeriod,
     Ks2Result,
     Ks4Result,
+    Ks5Result,
     PupilPremium,
 )
 from keystage.core.bulk import read_frame
@@ -197,6 +199,7 @@ _CONTEXT_READS = {
            "ELSE 0 END, d.reason", PP_SCHEMA),
     "ks2": (Ks2Result, "d.read_score, d.mat_score, d.gps_score", KS2_SCHEMA),
     "ks4": (Ks4Result, "d.row, d.qualification, d.subject, d.grade", KS4_SCHEMA),
+    "ks5": (Ks5Result, "d.row, d.qualification, d.subject, d.grade, d.prior_aps", KS5_SCHEMA),
     "extra": (ExtraValue, "d.field, d.value", EXTRA_SCHEMA),
 }
 

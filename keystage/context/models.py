@@ -138,6 +138,23 @@ class Ks4Result(models.Model):
         return f"{self.subject} {self.grade}"
 
 
+class Ks5Result(models.Model):
+    """One KS5 (16-18) qualification result of a student, with their KS4 prior attainment."""
+
+    record = models.ForeignKey(
+        "collection.PupilRecord", on_delete=models.CASCADE, related_name="ks5_results"
+    )
+    row = models.PositiveIntegerField()
+    qualification = models.CharField(max_length=10)  # DfE code: 111 A level, 121 AS level
+    subject = models.CharField(max_length=10)  # DfE subject code, e.g. 11010 biology
+    grade = models.CharField(max_length=4)
+    # The student's KS4 average point score (the DfE's prior attainment for value added).
+    prior_aps = models.FloatField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.qualification} {self.subject} {self.grade}"
+
+
 class ExtraValue(models.Model):
     """One LA-named field of a pupil from an extra-fields CSV (e.g. a local young-carer flag)."""
 

@@ -239,6 +239,20 @@ def _ks4_details(file: DatasetFile, records: pl.DataFrame) -> list[DetailRows]:
                        frame)]
 
 
+def _ks5_details(file: DatasetFile, records: pl.DataFrame) -> list[DetailRows]:
+    rows = _ks4_rows(file)
+    keyed = rows.join(records.select("key", "laestab", "upn"), on=["laestab", "upn"],
+                      how="inner")
+    frame = keyed.select(
+        "key", pl.col("line").alias("row"),
+        _text(keyed, "qualcode").alias("qualification"),
+        _text(keyed, "subjectcode").alias("subject"), _text(keyed, "grade").alias("grade"),
+        pl.col("prioraps").cast(pl.Float64).alias("prior_aps"),
+    )
+    return [DetailRows("context.Ks5Result",
+                       ("row", "qualification", "subject", "grade", "prior_aps"), frame)]
+
+
 def _extra_rows(file: DatasetFile) -> pl.DataFrame:
     values = file.frames["values"]
     return values.with_columns(_line(values).alias("line"),
@@ -273,6 +287,8 @@ STORES: dict[str, Store] = {
     "pp": Store(_pp_records, _pp_details),
     "ks2": Store(_ks2_records, _ks2_details),
     "ks4": Store(_ks4_records, _ks4_details),
+    # KS5 has the KS4 file's shape: one record per student, a row per qualification.
+    "ks5": Store(_ks4_records, _ks5_details),
     "extra": Store(_extra_records, _extra_details),
 }
 

@@ -116,6 +116,8 @@ register(FileKind("ks2_csv", "ks2", "KS2 results (CSV)", "keystage.formats.tabul
                   "keystage.formats.tabular:read_ks2", priority=40))
 register(FileKind("ks4_csv", "ks4", "KS4 results (CSV)", "keystage.formats.tabular:looks_like_ks4",
                   "keystage.formats.tabular:read_ks4", priority=40))
+register(FileKind("ks5_csv", "ks5", "KS5 results (CSV)", "keystage.formats.tabular:looks_like_ks5",
+                  "keystage.formats.tabular:read_ks5", priority=40))
 register(FileKind("extra_csv", "extra", "Extra pupil fields (CSV)",
                   "keystage.formats.tabular:never", "keystage.formats.tabular:read_extra",
                   priority=1000))

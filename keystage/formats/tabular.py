@@ -12,6 +12,9 @@ Frames (every column text unless said; `row` Int64; `dob` Date):
   readoutcome, matoutcome, gpsoutcome, writtaoutcome, scitaoutcome.
 - KS4 results, kind `ks4_csv`, frame "results": row, upn, laestab, surname, forenames, dob, sex,
   qualtype, subject, grade (one row per pupil and qualification).
+- KS5 results, kind `ks5_csv`, frame "results": row, upn, laestab, surname, forenames, dob, sex,
+  qualcode (the DfE qualification code: 111 A level, 121 AS level), subjectcode (DfE subject code),
+  grade, prioraps (Float64: the student's KS4 average point score; null where empty).
 - extra pupil fields, kind `extra_csv`, frame "values": row, upn, laestab, field, value (long
   form: one row per pupil and named field).
 """
@@ -38,6 +41,11 @@ KS2_SCORES = ("READSCORE", "MATSCORE", "GPSSCORE")
 KS2_COLUMNS = (*IDENTITY, "SEX", "READSCORE", "READOUTCOME", "MATSCORE", "MATOUTCOME",
                "GPSSCORE", "GPSOUTCOME", "WRITTAOUTCOME", "SCITAOUTCOME")
 KS4_COLUMNS = (*IDENTITY, "SEX", "QUALTYPE", "SUBJECT", "GRADE")
+KS5_COLUMNS = (*IDENTITY, "SEX", "QUALCODE", "SUBJECTCODE", "GRADE", "PRIORAPS")
+# The grades of the qualifications the KS5 measures read (keystage.measures.ks5.POINTS; the
+# reckoner writes A* as `*`). Other qualification codes are kept as the file gives them.
+KS5_GRADES = {"111": ("A*", "*", "A", "B", "C", "D", "E", "U"),
+              "121": ("A", "B", "C", "D", "E", "U")}
 EXTRA_REQUIRED = ("UPN", "LAESTAB")
 PP_REASONS = ("FSM6", "CLA", "POSTLAC", "SERVICE")
 # The codes a KS2 test score cell may hold instead of a score (formats.md 2.4).
@@ -54,6 +62,8 @@ SCHEMAS = {
             "scitaoutcome": pl.String},
     "ks4": {**_IDENTITY_SCHEMA, "sex": pl.String, "qualtype": pl.String, "subject": pl.String,
             "grade": pl.String},
+    "ks5": {**_IDENTITY_SCHEMA, "sex": pl.String, "qualcode": pl.String,
+            "subjectcode": pl.String, "grade": pl.String, "prioraps": pl.Float64},
     "extra": {ROW: pl.Int64, "upn": pl.String, "laestab": pl.String, "field": pl.String,
               "value": pl.String},
 }
@@ -76,6 +86,11 @@ def looks_like_ks2(head: bytes) -> bool:
 def looks_like_ks4(head: bytes) -> bool:
     """A header row with every KS4 results column."""
     return _has(head, KS4_COLUMNS)
+
+
+def looks_like_ks5(head: bytes) -> bool:
+    """A header row with every KS5 results column."""
+    return _has(head, KS5_COLUMNS)
 
 
 def never(head: bytes) -> bool:
@@ -183,6 +198,44 @@ def read_ks4(source, *, filename: str, year: int | None = None, **options) -> Da
                 filename=filename, line=row, column="GRADE")
     frame = frame.select(*_identity(table, filename), "sex", "qualtype", "subject", "grade")
     return _file("ks4_csv", "ks4", filename, "results", frame, table, year)
+
+
+def read_ks5(source, *, filename: str, year: int | None = None, **options) -> DatasetFile:
+    """A KS5 results CSV, whole: an A or AS level grade the qualification does not have, or a
+    prior attainment that is not a KS4 average point score (0 to 9), refuses the file."""
+    table = read_csv(source, filename=filename, required=KS5_COLUMNS)
+    frame = table.frame.with_columns(pl.col("sex", "qualcode", "subjectcode", "grade")
+                                     .fill_null("").str.strip_chars().str.to_uppercase())
+    bad_code = frame.filter(~pl.col("qualcode").str.contains(r"^\d{3}$"))
+    if bad_code.height:
+        row, value = bad_code.select(ROW, "qualcode").row(0)
+        raise FormatError(f"QUALCODE '{value[:20]}' is not a DfE qualification code (three "
+                          "digits: 111 for an A level, 121 for an AS level). Correct it, then "
+                          "send the file again.", filename=filename, line=row, column="QUALCODE")
+    for qualification, grades in KS5_GRADES.items():
+        wrong = frame.filter((pl.col("qualcode") == qualification)
+                             & ~pl.col("grade").is_in(list(grades)))
+        if wrong.height:
+            row, grade = wrong.select(ROW, "grade").row(0)
+            name = "A level" if qualification == "111" else "AS level"
+            raise FormatError(f"grade '{grade[:10]}' is not an {name} grade "
+                              f"({', '.join(g for g in grades if g != '*')}). Correct the "
+                              "grade from the awarding body's results, then send the file "
+                              "again.", filename=filename, line=row, column="GRADE")
+    prior = frame.with_columns(
+        _prior=pl.col("prioraps").fill_null("").str.strip_chars()).with_columns(
+        prioraps=pl.when(pl.col("_prior") == "").then(None)
+        .otherwise(pl.col("_prior").cast(pl.Float64, strict=False)))
+    wrong = prior.filter(((pl.col("_prior") != "") & pl.col("prioraps").is_null())
+                         | ~pl.col("prioraps").is_between(0, 9) | pl.col("prioraps").is_nan())
+    if wrong.height:
+        row, value = wrong.select(ROW, "_prior").row(0)
+        raise FormatError(f"PRIORAPS '{value[:20]}' is not a KS4 average point score (a number "
+                          "from 0 to 9, or empty when the student has none). Correct it, then "
+                          "send the file again.", filename=filename, line=row, column="PRIORAPS")
+    frame = prior.select(*_identity(table, filename), "sex", "qualcode", "subjectcode",
+                         pl.col("grade").replace("*", "A*"), "prioraps")
+    return _file("ks5_csv", "ks5", filename, "results", frame, table, year)
 
 
 def read_extra(source, *, filename: str, year: int | None = None,

@@ -83,6 +83,18 @@ MEASURES: tuple[Measure, ...] = (
     Measure("ebacc_aps", "ks4", "EBacc average point score", "avg"),
     Measure("em_4plus", "ks4", "Grade 4 or above in English and maths", "pct"),
     Measure("em_5plus", "ks4", "Grade 5 or above in English and maths", "pct"),
+    # KS5 (methods.md 11.4; computed in keystage.measures.ks5). Entry measures count A level
+    # entries (their `pupils` is entries), the others A level students.
+    Measure("ks5_aps", "ks5", "A level average point score per entry", "avg"),
+    Measure("ks5_va", "ks5", "A level value added (grades)", "progress"),
+    Measure("ks5_best3", "ks5", "A level average point score of the best three", "avg"),
+    Measure("ks5_astar_a", "ks5", "A level entries graded A*-A", "pct"),
+    Measure("ks5_astar_b", "ks5", "A level entries graded A*-B", "pct"),
+    Measure("ks5_astar_c", "ks5", "A level entries graded A*-C", "pct"),
+    Measure("ks5_astar_e", "ks5", "A level entries graded A*-E", "pct"),
+    Measure("ks5_aaa", "ks5", "Three A levels at A*-A", "pct"),
+    Measure("ks5_aab", "ks5", "AAB or better in three A levels", "pct"),
+    Measure("ks5_aab2f", "ks5", "AAB or better, two in facilitating subjects", "pct"),
 )
 DATASETS = tuple(dict.fromkeys(m.dataset for m in MEASURES))
 

@@ -1,4 +1,4 @@
-"""The synthetic world's context files: school census XML, pupil premium, KS2 and KS4 results.
+"""The synthetic world's context files: school census XML, pupil premium, KS2, KS4 and KS5 results.
 
 Pure (no Django). Written from the same world as the CTFs, in the layouts Keystage reads
 (encodings.md sections 3 and 4), deterministically for a seed. The results files carry planted
@@ -36,6 +36,7 @@ class ContextFiles:
     pupil_premium: Path | None = None
     ks2: Path | None = None
     ks4: Path | None = None
+    ks5: Path | None = None
     planted: pl.DataFrame | None = None
 
 
@@ -266,10 +267,95 @@ def write_results(world, folder: Path, *, seed: int = 1) -> ContextFiles:
     return files
 
 
+# A level subjects sixth formers take (DfE subject codes) and how often, roughly as entries
+# split nationally: maths, psychology, biology, chemistry, history, English literature,
+# sociology, business, geography, physics, art and design, economics, computing, PE, politics,
+# French; further maths only beside maths.
+KS5_SUBJECTS = (("12210", 12), ("14850", 9), ("11010", 8), ("11110", 7), ("14010", 6),
+                ("15110", 5), ("14890", 5), ("13210", 5), ("13910", 4), ("11210", 4),
+                ("13510", 4), ("14410", 4), ("12610", 3), ("17210", 2), ("14830", 3),
+                ("15650", 1))
+FURTHER_MATHS = "12330"
+KS5_SHARE = 0.45  # of Year 11 pupils who go on to take A levels (more of the higher attainers)
+
+
+def write_ks5(world, folder: Path, *, seed: int = 1) -> Path:
+    """A KS5 results CSV: sixth formers two years on from the world's Year 11 (new UPNs, born
+    two years earlier), their KS4 average point score from their Attainment 8, three A levels
+    (some four, some two and an AS level) graded around the DfE's national estimate for their
+    prior, so value added centres on 0 and attainment follows prior attainment."""
+    import numpy as np
+
+    from keystage.formats.upn import make_upn
+    from keystage.measures.ks5 import A_LEVEL, AS_LEVEL, POINTS, curves, subject_list
+
+    year = world.spec.year
+    known = subject_list(year)
+    table = curves(year)
+    if table is None:
+        held = [y for y in (2025, 2024, 2019) if y <= year] or [2019]
+        table = curves(held[0])
+    curve = {(q, s): (np.array([r[f"x_{i}"] for i in range(22)]),
+                      np.array([r[f"y_{i}"] for i in range(22)]))
+             for r in table.iter_rows(named=True) for q, s in [(r["qualification"],
+                                                                 r["subject_code"])]}
+    rng = np.random.default_rng(seed + 13)
+    pupils = _on_roll(world).with_columns(pl.col("ncyear").cast(pl.String)).filter(
+        pl.col("ncyear") == "11")
+    att8 = pupils["ks4_att8"].fill_null(45.0).to_numpy()
+    chance = np.clip((att8 - 30) / 35, 0.02, 0.95) * KS5_SHARE / 0.5
+    chosen = pupils.filter(pl.Series(rng.random(pupils.height) < chance))
+    subjects = [s for s, _ in KS5_SUBJECTS if (A_LEVEL, s) in curve]
+    weights = np.array([w for s, w in KS5_SUBJECTS if (A_LEVEL, s) in curve], dtype=float)
+    as_subjects = [s for s in subjects if (AS_LEVEL, s) in curve]
+    grades_by_points = {v: g for g, v in POINTS[A_LEVEL].items()}
+    as_by_points = {v: g for g, v in POINTS[AS_LEVEL].items()}
+    lines = ["UPN,LAESTAB,SURNAME,FORENAMES,DOB,SEX,QUALCODE,SUBJECTCODE,GRADE,PRIORAPS"]
+    serials: dict[str, int] = {}
+    names = dict(known.select(pl.concat_str("qualification", "subject"), "name").iter_rows())
+    for p, a8 in zip(chosen.iter_rows(named=True),
+                     chosen["ks4_att8"].fill_null(45.0).to_list(), strict=True):
+        serial = serials[p["laestab"]] = serials.get(p["laestab"], 0) + 1
+        dob = date.fromisoformat(str(p["dob"])).replace(day=1) - timedelta(days=365 * 2)
+        # Year 13 UPNs were issued the year before they started Reception (as the world's own).
+        upn = make_upn(p["laestab"][:3], p["laestab"][3:], (year - 14) % 100, serial % 1000)
+        prior = float(np.clip(a8 / 10 * 1.1 + 0.2 + rng.normal(0, 0.35), 1.0, 8.9))
+        talent = rng.normal(0, 6)
+        n_a = 4 if rng.random() < 0.1 else 2 if rng.random() < 0.08 else 3
+        picked = list(rng.choice(subjects, size=n_a, replace=False, p=weights / weights.sum()))
+        if "12210" in picked and rng.random() < 0.15 and FURTHER_MATHS not in picked:
+            picked[-1] = FURTHER_MATHS if (A_LEVEL, FURTHER_MATHS) in curve else picked[-1]
+        entries = [(A_LEVEL, s) for s in picked]
+        if n_a == 2:
+            extra = [s for s in as_subjects if s not in picked]
+            if extra:
+                entries.append((AS_LEVEL, str(rng.choice(extra))))
+        recorded = "" if rng.random() < 0.03 else f"{prior:.2f}"
+        for qualification, subject in entries:
+            xs, ys = curve[(qualification, subject)]
+            expected = float(np.interp(prior, xs, ys))
+            if qualification == A_LEVEL:
+                points = int(np.clip(round((expected + talent + rng.normal(0, 9)) / 10) * 10,
+                                     0, 60))
+                grade = grades_by_points[points]
+            else:
+                points = int(np.clip(round((expected + talent / 2 + rng.normal(0, 4.5)) / 5)
+                                     * 5, 0, 25))
+                grade = as_by_points[points]
+            assert qualification + subject in names
+            lines.append(",".join([upn, p["laestab"], p["surname"], p["forename"],
+                                   dob.isoformat(), p["sex"], qualification, subject, grade,
+                                   recorded]))
+    path = Path(folder) / "ks5_results.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def write_context_files(world, folder: Path, *, seed: int = 1) -> ContextFiles:
-    """Every context file of the world: census per school (and as a ZIP), PP, KS2, KS4."""
+    """Every context file of the world: census per school (and as a ZIP), PP, KS2, KS4, KS5."""
     folder = Path(folder)
     files = write_results(world, folder, seed=seed)
+    files.ks5 = write_ks5(world, folder, seed=seed)
     files.census, census_planted = write_census(world, folder, seed=seed)
     files.census_zip = folder / "census_batch.zip"
     with zipfile.ZipFile(files.census_zip, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -289,7 +289,8 @@ def test_the_rules_catalogue_lists_a_datasets_rules(world, login):
     assert codes == ["GEN001", "GEN002", "GEN003", "GEN004", "GEN005", "GEN023", "GEN024",
                      "PPR001"]
     collections = [r["collections"] for r in response.context["rules"]]
-    assert collections[0] == "eyfsp, phonics, ks1, ks2ta, mtc, census, pp, ks2, ks4, extra"
+    assert collections[0] == ("eyfsp, phonics, ks1, ks2ta, mtc, census, pp, ks2, ks4, ks5, "
+                              "extra")
     assert collections[-1] == "pp"
 
 

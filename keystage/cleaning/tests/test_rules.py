@@ -108,6 +108,7 @@ CONTEXT_NCYEARS = {
     "pp": ["2", "4", "6"],
     "ks2": ["6", "6", "6"],
     "ks4": ["11", "11", "11"],
+    "ks5": ["13", "13", "13"],
     "extra": ["1", "5", "9"],
 }
 CONTEXT_ROWS = {
@@ -121,6 +122,10 @@ CONTEXT_ROWS = {
     "ks4": {"ks4": [(1, 2, "GCSE", "ENGLANG", "5"), (1, 3, "GCSE", "MATHS", "4"),
                     (2, 4, "GCSE", "COMBSCI", "5-4"), (2, 5, "GCSE", "HISTORY", "U"),
                     (3, 6, "GCSE", "FRENCH", "9")]},
+    # Biology, maths and chemistry A levels, and an AS level in economics.
+    "ks5": {"ks5": [(1, 2, "111", "11010", "A", 7.0), (1, 3, "111", "12210", "A*", 7.0),
+                    (2, 4, "111", "11110", "C", 5.5), (2, 5, "121", "14410", "B", 5.5),
+                    (3, 6, "111", "14010", "E", 4.2)]},
     "extra": {"extra": [(1, "YOUNG_CARER", "Y"), (2, "YOUNG_CARER", "N"),
                         (3, "RESOURCE_BASE", "Y")]},
 }
@@ -472,6 +477,10 @@ CASES = [
          passing=rows("ks4", (3, 7, "GCSE", "ENGLIT", "6"))),
     Case("KS4002", "ks4", rows("ks4", (3, 7, "GCSE", "COMBSCI", "5-3")), {(3, "GRADE")},
          passing=rows("ks4", (3, 7, "GCSE", "COMBSCI", "6-5"))),
+    Case("KS5001", "ks5", rows("ks5", (3, 7, "111", "99999", "B", 4.2)), {(3, "SUBJECTCODE")},
+         passing=rows("ks5", (3, 7, "111", "13910", "B", 4.2))),
+    Case("KS5002", "ks5", row_values("ks5", 3, prior_aps=None), {(3, "PRIORAPS")},
+         passing=row_values("ks5", 3, prior_aps=3.9)),
     Case("EXT001", "extra",
          both(copy_of_pupil(1, 4, SCHOOL), rows("extra", (4, "YOUNG_CARER", "N"))),
          {(1, "FIELD"), (4, "FIELD")},

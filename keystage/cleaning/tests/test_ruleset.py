@@ -151,7 +151,8 @@ def test_a_rule_with_two_versions_gives_each_year_its_own(tmp_path):
         pytest.param([row(collections="ks2", check="score_out_of_range", fields="READSCORE",
                           params='{"min_threshold": "lowest", "max_threshold": "max_score"}')],
                      3, "dataset ks2 has no threshold 'lowest'", id="unknown-threshold"),
-        pytest.param([row(code="CEN15")], 3, "(GEN SCH EYF PHO KS1 KS2 MTC CEN PPR KSR KS4 EXT)",
+        pytest.param([row(code="CEN15")], 3,
+                     "(GEN SCH EYF PHO KS1 KS2 MTC CEN PPR KSR KS4 KS5 EXT)",
                      id="bad-code-names-every-prefix"),
     ],
 )

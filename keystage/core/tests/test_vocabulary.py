@@ -301,8 +301,8 @@ def test_ages_and_recent_years():
 
 def test_the_registry_holds_the_command_line_contract_codes_in_order():
     assert list(datasets.DATASETS) == [
-        "eyfsp", "phonics", "ks1", "ks2ta", "mtc", "census", "pp", "ks2", "ks4", "extra",
-        "ssda903", "cin",
+        "eyfsp", "phonics", "ks1", "ks2ta", "mtc", "census", "pp", "ks2", "ks4", "ks5",
+        "extra", "ssda903", "cin",
     ]
     assert datasets.COLLECTION_CODES == ("eyfsp", "phonics", "ks1", "ks2ta", "mtc")
     assert datasets.RETURN_CODES == ("eyfsp", "phonics", "ks1", "ks2ta")

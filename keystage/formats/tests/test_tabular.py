@@ -11,12 +11,13 @@ from hypothesis import strategies as st
 from keystage.formats.csvsource import read_csv
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import kind_of
-from keystage.formats.tabular import read_extra, read_ks2, read_ks4, read_pp
+from keystage.formats.tabular import read_extra, read_ks2, read_ks4, read_ks5, read_pp
 
 PP_HEADER = "UPN,LAESTAB,SURNAME,FORENAMES,DOB,PP_ELIGIBLE,PP_REASON"
 KS2_HEADER = ("UPN,LAESTAB,SURNAME,FORENAMES,DOB,SEX,READSCORE,READOUTCOME,MATSCORE,MATOUTCOME,"
               "GPSSCORE,GPSOUTCOME,WRITTAOUTCOME,SCITAOUTCOME")
 KS4_HEADER = "UPN,LAESTAB,SURNAME,FORENAMES,DOB,SEX,QUALTYPE,SUBJECT,GRADE"
+KS5_HEADER = "UPN,LAESTAB,SURNAME,FORENAMES,DOB,SEX,QUALCODE,SUBJECTCODE,GRADE,PRIORAPS"
 
 
 def csv(*lines: str) -> bytes:
@@ -69,6 +70,15 @@ def test_ks4_reads_one_row_per_qualification():
                                                        ("KLINGON", "4")]
 
 
+def test_ks5_reads_one_row_per_qualification_with_the_prior_as_a_number():
+    data = csv(KS5_HEADER, "A330200121001,3302001,Lee,Sam,2007-01-02,F,111,11010,*,6.84",
+               "A330200121001,3302001,Lee,Sam,2007-01-02,F,121,14410,b,6.84",
+               "A330200121002,3302001,Ng,Bo,2007-03-02,M,253,99999,DIST,")
+    frame = read_ks5(data, filename="ks5.csv", year=2025).frames["results"]
+    assert frame.select("qualcode", "subjectcode", "grade", "prioraps").rows() == [
+        ("111", "11010", "A*", 6.84), ("121", "14410", "B", 6.84), ("253", "99999", "DIST", None)]
+
+
 def test_extra_fields_keep_the_named_columns_under_their_names_in_long_form():
     data = csv("UPN,LAESTAB,Young carer,Other", "A330200121001,3302001,Y,x",
                "A330200121002,3302001,,y")
@@ -95,6 +105,14 @@ REFUSALS = [
                                "AS,EXS,EXS"), "READSCORE '1o4' is not a whole number", 2),
     (read_ks4, csv(KS4_HEADER, "A330200121001,3302001,Lee,Sam,2010-01-02,F,GCSE,MATHS,A*"),
      "grade 'A*' is not a GCSE grade (MATHS, Mathematics)", 2),
+    (read_ks5, csv(KS5_HEADER, "A330200121001,3302001,Lee,Sam,2007-01-02,F,111,11010,F,6"),
+     "grade 'F' is not an A level grade", 2),
+    (read_ks5, csv(KS5_HEADER, "A330200121001,3302001,Lee,Sam,2007-01-02,F,11,11010,A,6"),
+     "QUALCODE '11' is not a DfE qualification code", 2),
+    (read_ks5, csv(KS5_HEADER, "A330200121001,3302001,Lee,Sam,2007-01-02,F,111,11010,A,NaN"),
+     "PRIORAPS 'NaN' is not a KS4 average point score", 2),
+    (read_ks5, csv(KS5_HEADER, "A330200121001,3302001,Lee,Sam,2007-01-02,F,111,11010,A,-1"),
+     "PRIORAPS '-1' is not a KS4 average point score", 2),
     (read_extra, csv("UPN,LAESTAB,Young carer", "A330200121001,3302001,Y"),
      "no column named Carer", 1),
     (read_pp, b"", "the file is empty", None),
@@ -134,6 +152,7 @@ def test_blank_trailing_rows_are_not_data_and_a_bom_is_tolerated():
 
 @pytest.mark.parametrize(("header", "kind"), [
     (PP_HEADER, "pp_csv"), (KS2_HEADER, "ks2_csv"), (KS4_HEADER.lower(), "ks4_csv"),
+    (KS5_HEADER, "ks5_csv"),
     ("UPN,LAESTAB,Young carer", None), ("LAESTAB,Collection,AcademicYear,ExpectedCount", None),
 ])
 def test_each_kind_is_recognised_from_its_header_row(header, kind):
@@ -142,9 +161,11 @@ def test_each_kind_is_recognised_from_its_header_row(header, kind):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.binary(max_size=400), which=st.sampled_from([read_pp, read_ks2, read_ks4]))
+@given(data=st.binary(max_size=400),
+       which=st.sampled_from([read_pp, read_ks2, read_ks4, read_ks5]))
 def test_any_bytes_give_a_file_or_a_format_error_never_another_exception(data, which):
-    header = {read_pp: PP_HEADER, read_ks2: KS2_HEADER, read_ks4: KS4_HEADER}[which]
+    header = {read_pp: PP_HEADER, read_ks2: KS2_HEADER, read_ks4: KS4_HEADER,
+              read_ks5: KS5_HEADER}[which]
     for candidate in (data, header.encode() + b"\n" + data):
         try:
             which(candidate, filename="f.csv", year=2026)

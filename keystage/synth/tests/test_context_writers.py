@@ -39,3 +39,27 @@ def test_the_same_seed_writes_the_same_bytes(tmp_path):
     b = write_context_files(world, tmp_path / "b", seed=5)
     for left, right in ((a.ks2, b.ks2), (a.ks4, b.ks4), (a.census[0], b.census[0])):
         assert left.read_bytes() == right.read_bytes()
+
+
+def test_the_ks5_file_grades_around_the_national_estimates_at_national_rates(tmp_path):
+    """Sixth formers' A level points per entry near the national 34-35 (methods.md 8), value
+    added centred on 0 against the DfE curves, and prior attainment driving attainment."""
+    from keystage.formats.tabular import read_ks5
+    from keystage.measures import ks5
+
+    world = build_world(WorldSpec(seed=5, primary_schools=30, year=2025))
+    path = write_context_files(world, tmp_path, seed=5).ks5
+    assert kind_of(path.read_bytes()[:65536]).code == "ks5_csv"
+    rows = read_ks5(path, filename="ks5.csv", year=2025).frames["results"]
+    results = rows.select(pupil_id=pl.col("upn").rank("dense").cast(pl.Int64), la=pl.lit("330"),
+                          laestab="laestab", qualification="qualcode", subject="subjectcode",
+                          grade="grade", prior="prioraps")
+    entries = ks5.entries(results, 2025)
+    a_levels = entries.filter(pl.col("qualification") == ks5.A_LEVEL)
+
+    assert rows["upn"].n_unique() > 100
+    assert 31 <= a_levels["points"].mean() <= 38
+    assert abs(ks5.cohort_va(entries, 2025)["va"]) < 0.15
+    high = a_levels.filter(pl.col("prior") >= 7)["points"].mean()
+    low = a_levels.filter(pl.col("prior") < 5.5)["points"].mean()
+    assert high > low + 10

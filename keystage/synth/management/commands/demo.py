@@ -129,7 +129,8 @@ class Command(BaseCommand):
             from keystage.synth.context_writers import write_context_files
 
             context = write_context_files(world, folder / "context", seed=seed)
-            paths = [*context.census, context.pupil_premium, context.ks2, context.ks4]
+            paths = [*context.census, context.pupil_premium, context.ks2, context.ks4,
+                     context.ks5]
             context_batch = do_import_batch(
                 ((p.name, p.read_bytes()) for p in paths), la=la, year=year, acting_user=None)
             # The LA's social care returns of the same world, for the virtual school.

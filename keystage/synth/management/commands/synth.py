@@ -84,7 +84,7 @@ class Command(BaseCommand):
             f"truth/planted_errors.csv, and {len(earlier.files)} files of the {year - 1} phonics "
             "check of today's Year 2 pupils in previous/ctf/. Context files: "
             f"{len(context.census)} spring census returns in census/ (also census_batch.zip), "
-            "pupil_premium.csv, ks2_results.csv and ks4_results.csv, with "
+            "pupil_premium.csv, ks2_results.csv, ks4_results.csv and ks5_results.csv, with "
             f"{context.planted.height} planted identity variants in truth/context_planted.csv. "
             f"Social care: {len(care.ssda903)} SSDA903 folders and CIN censuses in socialcare/, "
             f"{care.truth.height} children in truth/socialcare_truth.csv. Transfers: "

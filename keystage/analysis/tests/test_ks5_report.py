@@ -1,0 +1,98 @@
+"""`keystage report ks5`: A level points, grades and value added from a loaded KS5 file."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from keystage.cli import main
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the command line closes connections
+KS5_HEADER = "UPN,LAESTAB,SURNAME,FORENAMES,DOB,SEX,QUALCODE,SUBJECTCODE,GRADE,PRIORAPS"
+
+
+def _load(world, tmp_path, year=2025):
+    """Two students at the academy: one with the worked example's prior (7.0), one with none."""
+    academy = world.a.schools[2].laestab
+    rows = [f"A330200119001,{academy},Lee,Sam,2006-01-02,M,111,11010,A,7.0",
+            f"A330200119001,{academy},Lee,Sam,2006-01-02,M,111,12210,*,7.0",
+            f"A330200119001,{academy},Lee,Sam,2006-01-02,M,111,11110,B,7.0",
+            f"A330200119001,{academy},Lee,Sam,2006-01-02,M,121,14410,C,7.0",
+            f"A330400119002,{academy},Ng,Bo,2006-03-04,F,111,14850,C,",
+            f"A330400119002,{academy},Ng,Bo,2006-03-04,F,111,14890,D,"]
+    ks5 = tmp_path / "ks5.csv"
+    ks5.write_text(KS5_HEADER + "\n" + "\n".join(rows) + "\n")
+    assert main(["import", str(ks5), "--la", "330", "--year", str(year)]) == 0
+    return academy
+
+
+def _report(tmp_path, year, *extra):
+    out = tmp_path / f"ks5_{year}.csv"
+    assert main(["report", "ks5", "--la", "330", "--year", str(year), "--by", "school",
+                 *extra, "--out", str(out)]) == 0
+    with out.open(newline="") as handle:
+        return {(r["measure"], r["level"]): r for r in csv.DictReader(handle)}
+
+
+def test_report_ks5_gives_points_per_entry_grades_and_value_added(world, tmp_path):
+    academy = _load(world, tmp_path)
+
+    rows = _report(tmp_path, 2025)
+
+    aps = rows[("ks5_aps", "school")]
+    # Five A level entries: 50 + 60 + 40 + 30 + 20 = 200 points; the AS level is not one.
+    assert (aps["laestab"], aps["pupils"], aps["numerator"], aps["value"]) == (
+        academy, "5", "200", "40.0")
+    assert rows[("ks5_astar_a", "la")]["numerator"] == "2"
+    assert rows[("ks5_best3", "la")]["pupils"] == "1"
+    assert rows[("ks5_best3", "la")]["value"] == "50.0"
+    assert rows[("ks5_aab2f", "la")]["pupils"] == "2"
+    va = rows[("ks5_va", "la")]
+    # Only the student with a prior: three A levels against the 2025 curves, in grades.
+    assert va["pupils"] == "3"
+    assert va["ci_low"] and va["ci_high"] and va["band"]
+
+
+def test_a_year_without_national_curves_has_no_value_added_rows(world, tmp_path):
+    _load(world, tmp_path, year=2026)
+
+    rows = _report(tmp_path, 2026)
+
+    assert ("ks5_aps", "la") in rows
+    assert ("ks5_va", "la") not in rows
+
+
+def test_a_ks5_grade_the_qualification_does_not_have_refuses_the_file(world, tmp_path, capsys):
+    academy = world.a.schools[2].laestab
+    bad = tmp_path / "ks5_bad.csv"
+    bad.write_text(KS5_HEADER + f"\nA330200119001,{academy},Lee,Sam,2006-01-02,M,121,14410,"
+                   "A*,7.0\n")
+
+    assert main(["import", str(bad), "--la", "330", "--year", "2025"]) != 0
+
+    err = capsys.readouterr().err
+    assert "ks5_bad.csv" in err and "line 2" in err and "AS level grade" in err
+
+
+def test_a_prior_that_is_not_a_ks4_average_point_score_refuses_the_file(world, tmp_path, capsys):
+    academy = world.a.schools[2].laestab
+    bad = tmp_path / "ks5_prior.csv"
+    bad.write_text(KS5_HEADER + f"\nA330200119001,{academy},Lee,Sam,2006-01-02,M,111,11010,"
+                   "A,71\n")
+
+    assert main(["import", str(bad), "--la", "330", "--year", "2025"]) != 0
+
+    assert "PRIORAPS '71'" in capsys.readouterr().err
+
+
+def test_ks5_rules_query_a_student_without_prior_attainment(world, tmp_path):
+    _load(world, tmp_path)
+    out = tmp_path / "issues.csv"
+
+    main(["clean", "--la", "330", "--year", "2025", "--collection", "ks5", "--report",
+          str(out)])
+
+    with out.open(newline="") as handle:
+        issues = {(r["rule_code"], r["upn"]) for r in csv.DictReader(handle)}
+    assert ("KS5002", "A330400119002") in issues
