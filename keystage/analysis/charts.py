@@ -58,6 +58,20 @@ def ks4_scatter(pupils: list[dict], *, links: bool) -> dict | None:
                        "table below lists each pupil."}
 
 
+def ks5_scatter(students: list[dict], *, links: bool) -> dict | None:
+    """KS4 prior attainment against A level points per entry, a point per student."""
+    points = [{"x": round(s["prior"], 2), "y": round(s["aps"], 1), "name": s["name"],
+               **({"url": s["url"]} if links else {})}
+              for s in students if s.get("prior") is not None and s.get("aps") is not None]
+    if not points:
+        return None
+    return {"kind": "scatter", "label": "Students",
+            "x": "KS4 prior attainment (average point score)",
+            "y": "A level points per entry", "points": points, "height": 420,
+            "summary": f"{len(points)} students: KS4 prior attainment against A level points "
+                       "per entry. The table below lists each student."}
+
+
 def trend_line(trend: list[dict], measure: str) -> dict | None:
     """A measure's LA, emerging national and published national figures over the years."""
     found = next((t for t in trend if t["measure"] == measure), None)

@@ -271,6 +271,59 @@ def ks4_school(school, year: int) -> tuple[list[dict], list[dict]]:
     return pupils, subject_va
 
 
+def ks5_working(pupil, year: int) -> dict | None:
+    """A student's KS5 working for a year (keystage.measures.ks5.explain), from their own
+    current KS5 results."""
+    from keystage.context.models import Ks5Result
+    from keystage.measures import ks5
+
+    rows = list(Ks5Result.objects.filter(
+        record__pupil=pupil, record__la=pupil.la, record__year=year,
+        record__submission__status="current").values_list(
+        "qualification", "subject", "grade", "prior_aps"))
+    if not rows:
+        return None
+    results = pl.DataFrame(
+        [{"pupil_id": pupil.pk, "la": pupil.la.code, "laestab": "", "qualification": q,
+          "subject": s, "grade": g, "prior": p} for q, s, g, p in rows],
+        schema={"pupil_id": pl.Int64, "la": pl.String, "laestab": pl.String,
+                "qualification": pl.String, "subject": pl.String, "grade": pl.String,
+                "prior": pl.Float64})
+    return ks5.explain(results, year)
+
+
+def ks5_school(school, year: int) -> tuple[list[dict], list[dict], dict | None]:
+    """A school's KS5 students of a year (prior, entries, APS per entry and average grade, best
+    three, VA), its subject value added and its A level cohort value added, each with the DfE
+    16-18 interval and band; the results are read once for all three."""
+    from keystage.analysis.frames import ks5_frame
+    from keystage.collection.models import PupilRecord
+    from keystage.measures import ks5
+
+    results = ks5_frame(year, school.la_id).filter(pl.col("laestab") == school.laestab)
+    if results.is_empty():
+        return [], [], None
+    entries = ks5.entries(results, year)
+    if entries.is_empty():
+        return [], [], None
+    names = {r["pupil_id"]: r for r in PupilRecord.objects.filter(
+        pk__in=results["record_id"].unique().to_list()).values(
+        "pupil_id", "upn", "surname", "forename")}
+    students = []
+    for row in ks5.students(entries).sort("aps", descending=True).iter_rows(named=True):
+        who = names.get(row["pupil_id"], {})
+        students.append({
+            "pupil_id": row["pupil_id"], "upn": who.get("upn", ""),
+            "name": f"{who.get('forename', '')} {who.get('surname', '')}".strip(),
+            "prior": row["prior"], "a_levels": row["a_levels"], "entries": row["entries"],
+            "aps": row["aps"], "grade": ks5.average_grade(row["aps"]), "best3": row["best3"],
+            "va": row["va"]})
+    subjects = ks5.subject_va(entries, year).to_dicts()
+    for subject in subjects:
+        subject["qualification_name"] = ks5.QUALIFICATIONS[subject["qualification"]]
+    return students, subjects, ks5.cohort_va(entries, year)
+
+
 # The gaps an LA watches: (group, the value compared, the value it is compared with).
 GAPS = (("disadvantaged", "Y", "N"), ("sex", "F", "M"), ("eal", "Y", "N"),
         ("sen", "K", "N"), ("sen", "E", "N"), ("fsm", "Y", "N"))

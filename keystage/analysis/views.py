@@ -15,6 +15,7 @@ from keystage.analysis.actions import do_set_report_sharing
 from keystage.analysis.charts import (
     disadvantage_chart,
     ks4_scatter,
+    ks5_scatter,
     report_bars,
     trend_line,
 )
@@ -152,6 +153,27 @@ def ks4_school(request, urn: str):
         "school": school, "year": year, "pupils": pupils, "links": links,
         "subject_va": subject_va,
         "chart": ks4_scatter(pupils, links=links)})
+
+
+@login_required
+def ks5_school(request, urn: str):
+    """A school's KS5 students: KS4 prior against A level points per entry (a chart and a
+    table), its A level cohort and subject value added with intervals, for the LA's users and
+    the school's own."""
+    from keystage.analysis.queries import ks5_school
+
+    school = access.access_school_by_urn(request.user, urn, "view-analysis")
+    year = request.GET.get("year", "")
+    year = int(year) if year.isdigit() and 2000 <= int(year) <= 2099 else (
+        school.la.current_year.assessment_year if school.la.current_year else None)
+    links = has_permission(request.user, "view-pupils")
+    students, subjects, cohort = ks5_school(school, year) if year else ([], [], None)
+    for s in students:
+        s["url"] = f"/pupils/{s['pupil_id']}/" if links else ""
+    return render(request, "analysis/ks5_school.html", {
+        "school": school, "year": year, "students": students, "links": links,
+        "subjects": subjects, "cohort": cohort,
+        "chart": ks5_scatter(students, links=links)})
 
 
 def _dataset_and_year(request) -> tuple[str | None, int | None]:

@@ -79,14 +79,17 @@ def detail(request, pupil_id: int):
             row = frame.row(0, named=True)
             characteristics.append({"year": years.academic_year_label(year),
                                     "values": [row[c] for c in shown]})
-    from keystage.analysis.queries import ks4_working
+    from keystage.analysis.queries import ks4_working, ks5_working
 
     ks4 = [{"year": years.academic_year_label(year), "working": working}
            for year in sorted({r.year for r in records if r.collection == "ks4"}, reverse=True)
            if (working := ks4_working(pupil, year))]
+    ks5 = [{"year": years.academic_year_label(year), "working": working}
+           for year in sorted({r.year for r in records if r.collection == "ks5"}, reverse=True)
+           if (working := ks5_working(pupil, year))]
     return render(request, "pupils/detail.html", {
         "pupil": pupil, "rows": rows, "columns": shown, "characteristics": characteristics,
-        "ks4": ks4,
+        "ks4": ks4, "ks5": ks5,
         "identifiers": pupil.identifiers.order_by("kind", "value"),
         "can_manage": has_permission(request.user, "manage-identity"),
     })

@@ -96,3 +96,45 @@ def test_ks5_rules_query_a_student_without_prior_attainment(world, tmp_path):
     with out.open(newline="") as handle:
         issues = {(r["rule_code"], r["upn"]) for r in csv.DictReader(handle)}
     assert ("KS5002", "A330400119002") in issues
+
+
+def test_the_pupil_page_shows_each_entrys_estimate_and_value_added(world, tmp_path, client):
+    from keystage.collection.models import PupilRecord
+
+    _load(world, tmp_path)
+    sam = PupilRecord.objects.get(collection="ks5", upn="A330200119001")
+    bo = PupilRecord.objects.get(collection="ks5", upn="A330400119002")
+    client.force_login(world.a.users["la_analyst"])
+
+    page = client.get(f"/pupils/{sam.pupil_id}/").content.decode()
+    assert "KS5 2024/25: how the figures were worked out" in page
+    # Biology A at a prior of 7.0: the worked example's estimate 35.03 and +1.50 grades.
+    assert "Biology" in page and "35.03" in page and "1.50" in page
+    assert "7.00 (average point score)" in page and "GCE AS level" in page
+
+    other = client.get(f"/pupils/{bo.pupil_id}/").content.decode()
+    assert "none: no prior attainment (KS4 average point score)" in other
+    assert "not available: no KS4 prior" in other
+
+
+def test_the_schools_ks5_page_gives_cohort_and_subject_value_added_and_a_scatter(
+        world, tmp_path, client):
+    _load(world, tmp_path)
+    academy = world.a.schools[2]
+    client.force_login(world.a.users["la_analyst"])
+
+    page = client.get(f"/reports/ks5/{academy.urn}/", {"year": 2025}).content.decode()
+
+    assert 'data-testid="cohort-va"' in page and 'data-testid="ks5-subject-va"' in page
+    assert "Mathematics" in page and "Economics" in page
+    assert 'data-chart="ks5-scatter"' in page and '"x": 7.0' in page
+    assert '"url": "/pupils/' in page
+    assert "Sam Lee" in page and "Bo Ng" in page
+
+
+def test_another_las_user_gets_a_404_for_the_schools_ks5_page(world, tmp_path, client):
+    _load(world, tmp_path)
+    client.force_login(world.b.users["la_analyst"])
+
+    assert client.get(f"/reports/ks5/{world.a.schools[2].urn}/",
+                      {"year": 2025}).status_code == 404

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 
 from keystage.analysis.tests.test_ks4_report import _load
+from keystage.analysis.tests.test_ks5_report import _load as _load_ks5
 from keystage.core.testing import build_test_world
 from keystage.core.tests.test_browser import _sign_in, browser, fast_settings  # noqa: F401
 
@@ -35,13 +36,15 @@ def test_report_transfer_and_lost_pupil_pages_meet_wcag_22_aa(
         pytest.fail(f"{AXE} is missing: run npm ci (make setup does)")
     world = build_test_world()
     _load(world, tmp_path)
+    _load_ks5(world, tmp_path)
     academy = world.a.schools[2]
     pages = {
         "la_analyst": ["/reports/?dataset=ks4&year=2024&by=school&measure=a8"
                        "&scatter=disadvantage",
                        f"/reports/ks4/{academy.urn}/?year=2024",
                        f"/reports/school/{academy.urn}/?dataset=ks4&year=2024",
-                       "/reports/group/?dataset=ks4&year=2024&group=sex&value=M"],
+                       "/reports/group/?dataset=ks4&year=2024&group=sex&value=M",
+                       f"/reports/ks5/{academy.urn}/?year=2025"],
         "school_user": ["/transfer/", "/transfer/messages/new/"],
         "lost_pupils_officer": ["/transfer/lost/"],
         "la_data_officer": ["/transfer/agencies/"],

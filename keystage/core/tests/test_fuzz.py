@@ -99,6 +99,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "analysis:report": ("dataset", "year", "by", "national", "format", "share", "query",
                         "measure", "cross", "extra", "scatter"),
     "analysis:ks4-school": ("year",),
+    "analysis:ks5-school": ("year",),
     "analysis:national": ("dataset", "year", "format"),
     "analysis:group": ("dataset", "year", "group", "value", "measure"),
     "analysis:school-pdf": ("dataset", "year"),

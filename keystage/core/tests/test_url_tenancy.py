@@ -238,6 +238,7 @@ CASES: dict[str, Case] = {
                              school_scoped=False),
     "returns:moderation-school": Case(_urn, Role.LA_ANALYST),
     "analysis:ks4-school": Case(_urn, Role.LA_ANALYST),
+    "analysis:ks5-school": Case(_urn, Role.LA_ANALYST),
     "analysis:school-pdf": Case(_urn, Role.LA_ANALYST),
     "analysis:school": Case(_urn, Role.LA_ANALYST),
     "pupils:detail": Case(lambda o: {"pupil_id": o.pupil.pupil_id}, Role.LA_ANALYST,
