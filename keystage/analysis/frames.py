@@ -98,13 +98,17 @@ def ks5_frame(year: int, la_id: int | None) -> pl.DataFrame:
 
 
 def ks2_priors(year: int, results: pl.DataFrame) -> pl.DataFrame:
-    """The KS2 reading and maths scaled scores, five years before the KS4 year, of the pupils
-    with KS4 results: through identity (the same pupil), else the same UPN in another LA."""
-    ks2 = ks2_frame(year - 5, None).select(
-        "pupil_id", "record_id", read=pl.col("READSCORE").cast(pl.Int64, strict=False),
-        maths=pl.col("MATSCORE").cast(pl.Int64, strict=False)).drop_nulls(["read", "maths"])
+    """The KS2 reading and maths scaled scores (or nominal scores), five years before the KS4
+    year, of the pupils with KS4 results: through identity (the same pupil), else the same UPN
+    in another LA."""
+    from keystage.measures.ks2_scores import prior_scores
+
+    # Scaled scores, else the DfE's nominal scores for pupils working below the test (1.3).
+    ks2 = prior_scores(ks2_frame(year - 5, None), year - 5).select(
+        "pupil_id", "record_id", "read", "maths").drop_nulls(["read", "maths"])
     if ks2.is_empty():
-        return pl.DataFrame(schema={"pupil_id": pl.Int64, "read": pl.Int64, "maths": pl.Int64})
+        return pl.DataFrame(schema={"pupil_id": pl.Int64, "read": pl.Float64,
+                                    "maths": pl.Float64})
     upns = read_frame(
         f"SELECT p.id, p.upn FROM {_t(PupilRecord)} p "  # noqa: S608
         f"WHERE p.collection = 'ks2' AND p.year = %s", [year - 5],

@@ -61,7 +61,8 @@ def report_rows(la: LocalAuthority, dataset: str, year: int, *, by: str | None =
 
 def ks4_working(pupil, year: int) -> dict | None:
     """A pupil's KS4 working for a year (keystage.measures.ks4.explain), from their own current
-    KS4 results and their own KS2 scaled scores of five years before (same pupil, same LA)."""
+    KS4 results and their own KS2 scaled (or nominal) scores of five years before (same pupil,
+    same LA)."""
     from keystage.context.models import Ks2Result, Ks4Result
     from keystage.measures import ks4
 
@@ -72,16 +73,29 @@ def ks4_working(pupil, year: int) -> dict | None:
         return None
     results = pl.DataFrame([{"pupil_id": pupil.pk, "la": pupil.la.code, "laestab": "",
                              "subject": s, "grade": g} for s, g in rows])
-    prior = Ks2Result.objects.filter(
+    from keystage.measures.ks2_scores import prior_scores
+
+    fields = ("read_score", "read_outcome", "mat_score", "mat_outcome")
+    found = list(Ks2Result.objects.filter(
         record__pupil=pupil, record__la=pupil.la, record__year=year - 5,
-        record__collection="ks2", read_score__isnull=False, mat_score__isnull=False).first()
-    if prior is None and pupil.upn:
-        prior = Ks2Result.objects.filter(
+        record__collection="ks2").order_by("record_id").values_list(*fields)[:1])
+    if not found and pupil.upn:
+        found = list(Ks2Result.objects.filter(
             record__upn=pupil.upn, record__la=pupil.la, record__year=year - 5,
-            record__collection="ks2", read_score__isnull=False,
-            mat_score__isnull=False).first()
-    priors = (pl.DataFrame({"pupil_id": [pupil.pk], "read": [prior.read_score],
-                            "maths": [prior.mat_score]}) if prior else None)
+            record__collection="ks2").order_by("record_id").values_list(*fields)[:1])
+    priors = None
+    if found:
+        # Scaled scores, else the DfE's nominal scores for pupils working below the test.
+        [(read, read_outcome, maths, maths_outcome)] = found
+        scores = prior_scores(pl.DataFrame(
+            {"READSCORE": [None if read is None else str(read)], "READOUTCOME": [read_outcome],
+             "MATSCORE": [None if maths is None else str(maths)],
+             "MATOUTCOME": [maths_outcome]}, schema=dict.fromkeys(
+                ("READSCORE", "READOUTCOME", "MATSCORE", "MATOUTCOME"), pl.String)), year - 5)
+        scores = scores.drop_nulls(["read", "maths"])
+        if scores.height:
+            priors = scores.select(pupil_id=pl.lit(pupil.pk, pl.Int64), read="read",
+                                   maths="maths")
     return ks4.explain(results, priors, year)
 
 

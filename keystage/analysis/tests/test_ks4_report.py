@@ -150,3 +150,22 @@ def test_the_schools_ks4_page_shows_ebacc_subject_value_added(world, tmp_path, c
 
     assert 'data-testid="subject-va"' in page
     assert "Science" in page and "Humanities" in page and "Languages" in page
+
+
+def test_a_pupil_below_the_ks2_test_threshold_takes_the_nominal_score_79(world, tmp_path):
+    """Methods.md 1.3: `N` (took the test, no scaled score) is 79, so the pupil has a prior
+    of (79 + 95) / 2 = 87 and a Progress 8 score."""
+    primary, academy = world.a.schools[0].laestab, world.a.schools[2].laestab
+    ks2 = tmp_path / "ks2.csv"
+    ks2.write_text(f"{KS2_HEADER}\nA330200119003,{primary},Roy,Al,2008-05-02,M,N,,95,NS,"
+                   "90,NS,WTS,HNM\n")
+    ks4 = tmp_path / "ks4.csv"
+    ks4.write_text(KS4_HEADER + "\n" + "\n".join(
+        f"A330200119003,{academy},Roy,Al,2008-05-02,M,GCSE,{s},{g}"
+        for s, g in (("ENGLANG", "3"), ("MATHS", "3"))) + "\n")
+    assert main(["import", str(ks2), "--la", "330", "--year", "2019"]) == 0
+    assert main(["import", str(ks4), "--la", "330", "--year", "2024"]) == 0
+
+    rows = _report(tmp_path, 2024)
+
+    assert rows[("p8", "la")]["pupils"] == "1"
