@@ -125,6 +125,27 @@ def ks2_priors(year: int, results: pl.DataFrame) -> pl.DataFrame:
                       by_upn.select("pupil_id", "read", "maths")])
 
 
+def ks2_progress_rows(year: int, la_id: int | None) -> pl.DataFrame:
+    """KS1 to KS2 progress rows (keystage.measures.ks2_progress) of one LA or all: the
+    estimates are always every LA's, so the KS2 results of every LA are read."""
+    from keystage.measures import ks2_progress
+
+    ks1 = collection_frame("ks1", year - 4, None)
+    if ks1.is_empty():
+        return pl.DataFrame(schema=primary_schema())
+    rows = ks2_progress.progress_rows(ks1, ks2_frame(year, None), year)
+    if la_id is None:
+        return rows
+    code = LocalAuthority.objects.filter(pk=la_id).values_list("code", flat=True).first()
+    return rows.filter(pl.col("la") == code)
+
+
+def primary_schema() -> dict:
+    from keystage.measures.primary import PUPIL_SCHEMA
+
+    return PUPIL_SCHEMA
+
+
 def census_year2(year: int, la_id: int | None) -> pl.DataFrame:
     """Pupils in Year 2 in the year's spring census, at their census school."""
     where, params = _scope(la_id)
@@ -144,7 +165,8 @@ def pupil_outcomes(dataset: str, year: int, la_id: int | None) -> pl.DataFrame:
     from keystage.measures import primary
 
     if dataset == "ks2":
-        return primary.ks2(ks2_frame(year, la_id))
+        frame = ks2_frame(year, la_id)
+        return pl.concat([primary.ks2(frame), ks2_progress_rows(year, la_id)])
     if dataset == "ks4":
         from keystage.measures import ks4
 

@@ -10,7 +10,13 @@ from keystage.schools.models import LocalAuthority
 
 def progress_sds(dataset: str, year: int) -> dict[str, float] | None:
     """The national SDs that give the progress measures of a dataset and year their intervals
-    (KS4: the DfE's, per year; KS5: the A level subjects' pooled), or None."""
+    (KS4: the DfE's, per year; KS5: the A level subjects' pooled; KS2 progress: the pupils'
+    national SD of the deployment's emerging figures), or None."""
+    if dataset == "ks2":
+        from keystage.analysis.frames import ks2_progress_rows
+        from keystage.measures.ks2_progress import national_sds
+
+        return national_sds(ks2_progress_rows(year, None)) or None
     if dataset == "ks5":
         from keystage.measures.ks5 import pooled_sd
 

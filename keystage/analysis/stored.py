@@ -43,6 +43,8 @@ def _sources(dataset: str, year: int) -> list[tuple[str, int]]:
         pairs.append(("phonics", year - 1))
     if dataset == "ks4":
         pairs.append(("ks2", year - 5))
+    if dataset == "ks2":
+        pairs.append(("ks1", year - 4))  # the prior of KS1 to KS2 progress
     return pairs
 
 

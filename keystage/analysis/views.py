@@ -130,6 +130,7 @@ def report(request):
         "trend_chart": trend_chart, "published": published,
         "trend_years": [t["year"] for t in trend[0]["years"]] if trend else [],
         "form": form, "rows": shown, "counted": counted, "submitted": form.is_bound,
+        "ks2_progress": any(r[2].endswith("_prog") for r in rows),
         "query": request.GET.urlencode(), "school": school, "dataset": dataset,
         "shared": sharing.get(dataset, False) if dataset else False,
         "can_share": has_permission(request.user, "share-analysis")})

@@ -70,6 +70,11 @@ MEASURES: tuple[Measure, ...] = (
     Measure("rea_hs", "ks2", "Reading: high score", "pct"),
     Measure("mat_hs", "ks2", "Maths: high score", "pct"),
     Measure("gps_hs", "ks2", "GPS: high score", "pct"),
+    # KS1 to KS2 progress (methods.md 3.2; keystage.measures.ks2_progress): only where the
+    # pupils' KS1 of four years before is loaded, with the deployment's emerging estimates.
+    Measure("rea_prog", "ks2", "KS1 to KS2 progress: reading", "progress"),
+    Measure("wri_prog", "ks2", "KS1 to KS2 progress: writing", "progress"),
+    Measure("mat_prog", "ks2", "KS1 to KS2 progress: maths", "progress"),
     Measure("mtc_avg", "mtc", "MTC: average score", "avg"),
     Measure("mtc_full", "mtc", "MTC: full marks", "pct"),
     # KS4 (methods.md 11.3; computed in keystage.measures.ks4).
@@ -377,6 +382,10 @@ def _progress_row(head: list, total: float, sd: float | None, suppressed: bool) 
         half = Z95 * sd / math.sqrt(n)
         ci = [f"{round_half_up(mean - half, 2):.2f}", f"{round_half_up(mean + half, 2):.2f}"]
         label = band(mean, mean - half, mean + half)
+        if head[0] == "ks2":
+            # KS2 progress is in scaled-score points: "well" needs the school's rank among all
+            # schools (methods.md 3.2), so Keystage says only above, below or average.
+            label = label.removeprefix("well ")
     return [*head, f"{round_half_up(total, 2):.2f}", f"{round_half_up(mean, 2):.2f}", "N", *ci,
             label]
 

@@ -163,7 +163,7 @@ def test_the_national_analyst_sees_each_la_and_the_nation_with_small_cells_hidde
 
 
 @pytest.mark.parametrize(("year", "says"), [(2025, "publishes no KS2 progress"),
-                                            (2026, "does not hold")])
+                                            (2026, "No KS1 assessments")])
 def test_ks1_to_ks2_progress_is_not_available_never_zero(world, login, year, says):
     page = login(world.a.users["la_analyst"]).get("/reports/", {"dataset": "ks2", "year": year})
 
