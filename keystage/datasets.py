@@ -44,6 +44,8 @@ class Dataset:
     per_school: bool = True
     # The census has terms; every other dataset has one load per year.
     terms: tuple[str, ...] = ()
+    # Results a school or LA may load early (August) as provisional, replaced by the DfE's file.
+    early_results: bool = False
 
     def covers(self, year: int) -> bool:
         """True when Keystage reads this dataset for the assessment year."""
@@ -88,11 +90,11 @@ KS2 = Dataset(
 )
 KS4 = Dataset(
     "ks4", "KS4 results", Family.CONTEXT, 2016, rule_prefix="KS4", ncyears=("11",),
-    per_school=False,
+    per_school=False, early_results=True,
 )
 KS5 = Dataset(
     "ks5", "KS5 results (A levels)", Family.CONTEXT, 2016, rule_prefix="KS5", ncyears=("13",),
-    per_school=False,
+    per_school=False, early_results=True,
 )
 EXTRA = Dataset("extra", "Extra pupil fields", Family.CONTEXT, 2016, rule_prefix="EXT",
                 per_school=False)

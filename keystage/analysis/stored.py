@@ -29,10 +29,13 @@ class Inputs:
     files: int
     latest: str
     latest_at: datetime | None
+    # Some of the dataset's own current files are early results loaded as provisional.
+    provisional: bool = False
 
     def describe(self) -> dict:
         return {"files": self.files, "latest": self.latest,
-                "latest_at": self.latest_at.isoformat() if self.latest_at else ""}
+                "latest_at": self.latest_at.isoformat() if self.latest_at else "",
+                "provisional": self.provisional}
 
 
 def _sources(dataset: str, year: int) -> list[tuple[str, int]]:
@@ -65,8 +68,9 @@ def report_inputs(dataset: str, year: int) -> Inputs:
                   .values_list("pk", flat=True))
     digest = hashlib.sha256(f"{dataset}:{year}:{ids}:{care}".encode()).hexdigest()
     # No file name: the national rows read other LAs' files, whose names are theirs.
+    provisional = current.filter(collection=dataset, year=year, provisional=True).exists()
     return Inputs(digest, len(ids), "",
-                  current.aggregate(Max("submitted_at"))["submitted_at__max"])
+                  current.aggregate(Max("submitted_at"))["submitted_at__max"], provisional)
 
 
 def stored_report(la, dataset: str, year: int, *, by: str | None, national: bool,

@@ -610,6 +610,7 @@ def do_import_batch(
     previewed: dict[str, int | None] | None = None,
     extra_fields: dict[str, str] | None = None,
     care_year_from_file: bool = False,
+    provisional: bool = False,
 ) -> BatchOutcome:
     """Import a batch of files of any kind, then re-check what it changed.
 
@@ -640,7 +641,7 @@ def do_import_batch(
     outcomes = do_import_files(
         files(), la=la, year=year, acting_user=acting_user,
         confirm_replacements=confirm_replacements, only_school=only_school, progress=progress,
-        total=total, previewed=previewed, extra_fields=extra_fields,
+        total=total, previewed=previewed, extra_fields=extra_fields, provisional=provisional,
     )
     outcomes = load_cohorts_files(cohorts, la, acting_user, only_school) + outcomes
     outcomes += import_care_files(care, la=la, year=year, acting_user=acting_user,
@@ -687,6 +688,7 @@ def do_import_files(
     total: int = 0,
     previewed: dict[str, int | None] | None = None,
     extra_fields: dict[str, str] | None = None,
+    provisional: bool = False,
 ) -> list[FileOutcome]:
     """Import a batch of files; each is all or nothing and a bad one leaves the others alone.
 
@@ -699,7 +701,7 @@ def do_import_files(
     done = 0
     options = dict(la=la, year=year, acting_user=acting_user,
                    confirm_replacements=confirm_replacements, only_school=only_school,
-                   previewed=previewed, extra_fields=extra_fields)
+                   previewed=previewed, extra_fields=extra_fields, provisional=provisional)
     for chunk in _chunks(items, FILES_PER_TRANSACTION, BYTES_PER_TRANSACTION):
         # Each file commits or rolls back alone (a savepoint), but the chunk shares one
         # transaction and one COPY per table: per-file round trips cost more than small files.
@@ -760,7 +762,8 @@ def _chunks(items, size: int, max_bytes: int):
 
 
 def _import_item(name, data, *, la, year, acting_user, confirm_replacements, only_school,
-                 register, previewed=None, extra_fields=None) -> FileOutcome:
+                 register, previewed=None, extra_fields=None,
+                 provisional=False) -> FileOutcome:
     """One file of a batch, classified by its content."""
     if isinstance(data, FormatError):
         return FileOutcome(name, "refused", str(data))
@@ -787,7 +790,7 @@ def _import_item(name, data, *, la, year, acting_user, confirm_replacements, onl
         from keystage.collection.intake import import_dataset_file
 
         return import_dataset_file(
-            name, data, kind, **options,
+            name, data, kind, **options, provisional=provisional,
             options={"fields": extra_fields} if kind.dataset == "extra" else None)
     except Exception:
         # The file's savepoint has rolled back; the rest of the batch goes on.

@@ -47,6 +47,11 @@ class UploadForm(GovukFormMixin, forms.Form):
         help_text="The summer in which the assessments were made.",
     )
 
+    provisional = forms.BooleanField(
+        label="These KS4 or KS5 results are early results (provisional)", required=False,
+        help_text="Results loaded in August before the DfE's file: the reports say they are "
+        "provisional until the DfE's file replaces them and lists the grades it changes.",
+    )
     extra_fields = forms.CharField(
         label="Extra pupil fields", required=False, max_length=500,
         help_text="To load a CSV of your own pupil fields keyed by UPN and LAESTAB (a local "

@@ -153,8 +153,11 @@ def import_dataset_file(
     register,
     previewed: dict | None = None,
     options: dict | None = None,
+    provisional: bool = False,
 ) -> FileOutcome:
-    """Import one non-CTF file for one LA and assessment year: all of it, or nothing."""
+    """Import one non-CTF file for one LA and assessment year: all of it, or nothing.
+    `provisional` marks early results (datasets.Dataset.early_results) until the DfE's file
+    replaces them; other datasets ignore it."""
     if kind.code == "census_csv":
         # The extracts' schools and pupils are the peer's own hashed ids (NativeId, table ids),
         # which name no school of the register: they are read and checked, not stored.
@@ -189,13 +192,20 @@ def import_dataset_file(
                             f"files for {only_school.name}.", file.warnings)
         groups = {school: records}
     else:
-        if only_school is not None:
+        if only_school is not None and not dataset.early_results:
             return _refused(filename, f"{dataset.label} files hold pupils of many schools and "
                             "are loaded by the LA. Send it to your LA's data team.",
                             file.warnings)
         groups, refusal = _group_by_school(records, la, register, filename)
         if refusal:
             return _refused(filename, refusal, file.warnings)
+        others = [s for s in groups if only_school is not None and s.pk != only_school.pk]
+        if others:
+            # A school may send its own early results; the LA's file covers every school.
+            return _refused(filename, f"this file has pupils of {others[0].name} (LAESTAB "
+                            f"{others[0].laestab}); a school sends its own school's results "
+                            "only. Remove the other schools' rows, or ask your LA's data "
+                            "team to load the whole file.", file.warnings)
 
     digest = data.sha256
     term = file.term or ""
@@ -210,7 +220,7 @@ def import_dataset_file(
             collection=dataset.code, school=school, pupils=rows.height,
             results=_result_count(details, rows), replaces=current, term=term,
         ), rows))
-    if not dataset.per_school:
+    if not dataset.per_school and only_school is None:
         # A new LA-wide file replaces the whole of the last one, schools it no longer names too.
         named = {school.pk for school in groups}
         for (school_id, code, current_term), current in list(register.current.items()):
@@ -223,6 +233,8 @@ def import_dataset_file(
         return FileOutcome(filename, "unchanged", f"{filename}: identical to the {dataset.label} "
                            "file already loaded; nothing changed.", warnings=file.warnings)
     _diff(changes)
+    if dataset.code in RESULT_MODELS:
+        _result_changes(changes, details, dataset.code)
     if confirm_replacements and previewed is not None:
         for change, _ in changes:
             now = change.replaces.pk if change.replaces else None
@@ -238,8 +250,9 @@ def import_dataset_file(
             "added and removed, then confirm.",
             changes=[c for c, _ in changes], warnings=file.warnings,
         )
+    provisional = provisional and dataset.early_results
     _commit(filename, data, digest, file, dataset, changes, details, la=la, year=year,
-            acting_user=acting_user, register=register)
+            acting_user=acting_user, register=register, provisional=provisional)
     for change, _ in changes:
         key = (change.school.pk, dataset.code, term)
         if change.submission is not None:
@@ -250,6 +263,8 @@ def import_dataset_file(
     summary = (f"{dataset.label}" + (f" ({years.census_term_label(term)})" if term else "")
                + f": {sum(c.pupils for c in loaded)} pupils at {len(loaded)} "
                + ("school" if len(loaded) == 1 else "schools"))
+    if provisional:
+        summary += ", provisional (early results)"
     if any(c.replaces for c, _ in changes):
         summary += " (replaced the earlier file)"
     return FileOutcome(filename, "committed", f"{filename}: {summary}",
@@ -308,9 +323,50 @@ def _diff(changes) -> None:
         change.la_edits = _edits_overwritten_by_replacing(change.replaces)
 
 
+# The results datasets whose replacements list each pupil's changed grades: the model of their
+# rows and how a row names what was assessed (KS4 subject; KS5 qualification and subject).
+RESULT_MODELS = {"ks4": ("context.Ks4Result", ("subject",)),
+                 "ks5": ("context.Ks5Result", ("qualification", "subject"))}
+
+
+def _result_changes(changes, details, dataset: str) -> None:
+    """Each replaced pupil's grades that the new file changes, adds or drops (field: the
+    subject, old and new grade), so early results replaced by the DfE's file say what changed."""
+    model_name, keys = RESULT_MODELS[dataset]
+    model = apps.get_model(model_name)
+    replaced = [c for c, rows in changes if c.replaces is not None and rows is not None]
+    if not replaced:
+        return
+    new_rows = next((d.frame for d in details if d.model == model_name), None)
+    old = pl.DataFrame(
+        list(model.objects.filter(record__submission__in=[c.replaces for c in replaced])
+             .values_list("record__submission_id", "record__upn", *keys, "grade")),
+        schema={"submission": pl.Int64, "upn": pl.String, **dict.fromkeys(keys, pl.String),
+                "grade": pl.String}, orient="row")
+    for change, rows in changes:
+        if change.replaces is None or rows is None or new_rows is None:
+            continue
+        new = new_rows.join(rows.select("key", "upn"), on="key").select(
+            "upn", *keys, "grade").with_columns(pl.col(*keys).cast(pl.String))
+        before = old.filter(pl.col("submission") == change.replaces.pk).drop("submission")
+        both = before.join(new, on=["upn", *keys], how="full", coalesce=True,
+                           suffix="_new").filter(
+            pl.col("grade").fill_null("") != pl.col("grade_new").fill_null(""))
+        # Pupils added or removed whole are listed as such, not grade by grade.
+        both = both.filter(~pl.col("upn").is_in(change.added + change.removed))
+        names = {u: f"{f} {s}".strip() for u, s, f in
+                 rows.select("upn", "surname", "forename").iter_rows()}
+        for row in both.sort("upn", *keys).iter_rows(named=True):
+            field = " ".join(str(row[k]) for k in keys)
+            change.details.append({"upn": row["upn"], "name": names.get(row["upn"], ""),
+                                   "field": field, "old": row["grade"] or "",
+                                   "new": row["grade_new"] or ""})
+        change.changed = sorted({d["upn"] for d in change.details})
+
+
 @transaction.atomic
 def _commit(filename, data, digest, file: DatasetFile, dataset, changes, details, *, la, year,
-            acting_user, register) -> None:
+            acting_user, register, provisional: bool = False) -> None:
     received = ReceivedFile.objects.create(
         la=la, filename=filename[:255], sha256=digest, size=data.size,
         stored_path=_store_original(data, digest, register.staged),
@@ -339,10 +395,10 @@ def _commit(filename, data, digest, file: DatasetFile, dataset, changes, details
             reference_date=file.reference_date, file=received, replaces=change.replaces,
             supplier=file.software[:100], pupil_count=change.pupils,
             result_count=change.results, submitted_by=acting_user,
-            submitted_by_name=received.received_by_name,
+            submitted_by_name=received.received_by_name, provisional=provisional,
             report={"warnings": file.warnings, "added": change.added,
-                    "removed": change.removed, "changed": [], "ignored_rows": 0,
-                    "kind": file.kind},
+                    "removed": change.removed, "changed": change.changed,
+                    "details": change.details[:1000], "ignored_rows": 0, "kind": file.kind},
         )
         change.submission = submission
         if change.replaces is not None:
@@ -355,6 +411,7 @@ def _commit(filename, data, digest, file: DatasetFile, dataset, changes, details
         record_event(
             event, acting_user=acting_user, la=la, school=change.school, obj=submission,
             summary=f"{dataset.label} {year}"
+            + (" (provisional)" if provisional else "")
             + (f" {change.term}" if change.term else "")
             + f" for {change.school.name}: {change.pupils} pupils from {filename}"
             + (f" ({len(change.added)} added, {len(change.removed)} removed)"

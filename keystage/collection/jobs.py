@@ -58,6 +58,7 @@ def run_file_import(context: JobContext) -> dict:
         progress=context.report, total=count_input_files(paths),
         previewed=job.params.get("previewed") if job.params.get("confirm") else None,
         extra_fields=job.params.get("extra_fields"),
+        provisional=job.params.get("provisional", False),
     ).outcomes
     waiting = sorted({names[o.filename].name for o in outcomes
                       if o.status == "needs-confirmation"})

@@ -53,6 +53,9 @@ class Submission(models.Model):
     # The census term ("AUT", "SPR", "SUM"; keystage.datasets CENSUS.terms) and its reference
     # date; empty for every other dataset, which has one load a year.
     term = models.CharField(max_length=3, blank=True, default="")
+    # Early results loaded as provisional (datasets with early_results): the reports say so
+    # until the DfE's file replaces them.
+    provisional = models.BooleanField(default=False)
     reference_date = models.DateField(null=True, blank=True)
     file = models.ForeignKey(ReceivedFile, on_delete=models.PROTECT, related_name="submissions")
     status = models.CharField(

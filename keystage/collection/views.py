@@ -87,7 +87,8 @@ def upload(request):
                     acting_user=request.user,
                     params={"folder": folder_name, "la_code": la.code,
                             "year": form.cleaned_data["year"],
-                            "extra_fields": form.cleaned_data.get("extra_fields")},
+                            "extra_fields": form.cleaned_data.get("extra_fields"),
+                            "provisional": form.cleaned_data.get("provisional", False)},
                 )
         if job is None:
             shutil.rmtree(folder, ignore_errors=True)

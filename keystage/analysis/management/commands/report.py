@@ -36,3 +36,8 @@ class Command(BaseCommand):
                 "(keystage import). No report was written.", returncode=2)
         path = write_csv(out, primary.REPORT_COLUMNS, rows)
         self.stdout.write(f"Wrote {len(rows)} rows to {path}.")
+        from keystage.analysis.stored import report_inputs
+
+        if report_inputs(dataset, year).provisional:
+            self.stdout.write(f"Provisional: some {dataset} {year} results were loaded as early "
+                              "results; the figures change when the DfE's file replaces them.")

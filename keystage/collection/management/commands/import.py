@@ -24,11 +24,14 @@ class Command(BaseCommand):
                             "current academic year")
         parser.add_argument("--yes", action="store_true",
                             help="confirm that files replace what their school sent before")
+        parser.add_argument("--provisional", action="store_true",
+                            help="the KS4 or KS5 results are early results (August), marked "
+                            "provisional in the reports until the DfE's file replaces them")
         parser.add_argument("--fields", type=extra_fields, default=None,
                             help="read CSVs keyed by UPN that are no other kind as extra pupil "
                             "fields, keeping these columns: COLUMN[=NAME],... (e.g. "
                             "'Young carer=young_carer')")
-    def handle(self, *args, paths, la, year, yes, fields=None, **options):
+    def handle(self, *args, paths, la, year, yes, fields=None, provisional=False, **options):
         authority = LocalAuthority.objects.filter(code=la).first()
         if authority is None:
             raise CommandError(f"--la {la}: no such local authority in the register. Import a "
@@ -51,7 +54,7 @@ class Command(BaseCommand):
         batch = do_import_batch(
             iter_input_files(inputs), la=authority, year=year, acting_user=None,
             confirm_replacements=yes, progress=progress, total=count_input_files(inputs),
-            extra_fields=fields, care_year_from_file=not year_given,
+            extra_fields=fields, care_year_from_file=not year_given, provisional=provisional,
         )
         outcomes = batch.outcomes
         self._report(outcomes)
