@@ -42,3 +42,14 @@ def media_in_a_temporary_folder(settings, tmp_path_factory):
 def fast_password_hashing(settings):
     """Tests hash many passwords; a fast hasher keeps the suite quick (never used outside tests)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: rendered pages are keyed on audit ids, which a
+    rolled-back test may hand out again."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods
 
 from keystage.accounts import access
@@ -66,6 +70,19 @@ def report(request):
     current = la.current_year.assessment_year if la.current_year else None
     form = ReportForm(request.GET or None, initial={"year": current})
     rows, counted, dataset, provenance, inputs = [], False, None, None, None
+    page = {"form": form, "submitted": form.is_bound, "school": school,
+            "query": request.GET.urlencode(),
+            "can_share": has_permission(request.user, "share-analysis")}
+    key = None
+    if form.is_valid() and request.GET.get("format") not in ("csv", "xlsx"):
+        dataset = form.cleaned_data["dataset"]
+        page.update(dataset=dataset, shared=sharing.get(dataset, False))
+        key = _page_key(request, la, school)
+        cached = cache.get(key)
+        if cached is not None:
+            form_html, body, charts = cached
+            return render(request, "analysis/report.html",
+                          {**page, "form_html": form_html, "body": body, **charts})
     if form.is_valid():
         data = form.cleaned_data
         dataset = data["dataset"]
@@ -123,17 +140,42 @@ def report(request):
         scatter_rows = disadvantage_scatter(la, dataset, form.cleaned_data["year"], chosen)
         label = next((m.label for m in measures if m.code == chosen), chosen)
         scatter = disadvantage_chart(scatter_rows, label)
-    return render(request, "analysis/report.html", {
-        "scatter": scatter, "scatter_rows": scatter_rows, "gaps": gaps,
+    context = {
+        **page, "scatter": scatter, "scatter_rows": scatter_rows, "gaps": gaps,
         "chart": chart, "measures": measures, "measure": chosen, "trend": trend,
-        "provenance": provenance,
-        "trend_chart": trend_chart, "published": published,
+        "provenance": provenance, "trend_chart": trend_chart, "published": published,
         "trend_years": [t["year"] for t in trend[0]["years"]] if trend else [],
-        "form": form, "rows": shown, "counted": counted, "submitted": form.is_bound,
+        "rows": shown, "counted": counted,
         "ks2_progress": any(r[2].endswith("_prog") for r in rows),
-        "query": request.GET.urlencode(), "school": school, "dataset": dataset,
-        "shared": sharing.get(dataset, False) if dataset else False,
-        "can_share": has_permission(request.user, "share-analysis")})
+        "dataset": dataset, "shared": sharing.get(dataset, False) if dataset else False,
+        "year": form.cleaned_data["year"] if form.is_valid() else None}
+    body = form_html = ""
+    if form.is_valid():
+        body = render_to_string("analysis/_report_body.html", context, request=request)
+        if key is not None:
+            # The form's widgets take a third of a page's rendering: kept with the body.
+            form_html = render_to_string("analysis/_report_form.html", context, request=request)
+            charts = {"chart": bool(chart), "trend_chart": bool(trend_chart),
+                      "scatter": bool(scatter)}
+            cache.set(key, (form_html, body, charts), PAGE_CACHE_SECONDS)
+    return render(request, "analysis/report.html",
+                  {**context, "body": body, "form_html": form_html})
+
+
+# A rendered report body is kept for a few minutes under the deployment's data version: any
+# audited write (a load, an edit, a sharing change) gives a new version, so it is never stale.
+PAGE_CACHE_SECONDS = 300
+
+
+def _page_key(request, la, school) -> str:
+    """The cache key of a report page's data part: who may see what (LA, role, school), what
+    was asked (the query) and the data version (the latest audit event)."""
+    from keystage.audit.log import data_version
+
+    version = data_version()
+    query = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:32]
+    return (f"report-page:{la.pk}:{request.user.role}:{school.pk if school else ''}:"
+            f"{version}:{query}")
 
 
 @login_required

@@ -124,3 +124,11 @@ def _event_fields(
         "reason": reason,
         "extra_data": data,
     }
+
+
+def data_version() -> int:
+    """The id of the latest audit event: every write is an audited action, so a new value means
+    something may have changed (caches of rendered figures key on it)."""
+    from django.db.models import Max
+
+    return AuditEvent.objects.aggregate(last=Max("pk"))["last"] or 0

@@ -82,3 +82,24 @@ def test_provisional_does_not_mark_datasets_without_early_results(world, tmp_pat
                     acting_user=None, provisional=True)
 
     assert Submission.objects.get(collection="pp").provisional is False
+
+
+def test_the_report_page_is_served_from_cache_until_the_data_changes(
+        world, tmp_path, client, django_assert_max_num_queries):
+    academy = world.a.schools[2].laestab
+    assert main(["import", str(_ks4(tmp_path, "a.csv", academy)), "--la", "330",
+                 "--year", "2026"]) == 0
+    client.force_login(world.a.users["la_analyst"])
+    query = {"dataset": "ks4", "year": 2026, "by": "school"}
+    first = client.get("/reports/", query).content.decode()
+
+    # Again: session, user, sharing, the data version; the figures come from the cache.
+    with django_assert_max_num_queries(10):
+        again = client.get("/reports/", query).content.decode()
+    assert 'data-testid="report"' in again and again.count("<tr") == first.count("<tr")
+
+    assert main(["import", str(_ks4(tmp_path, "b.csv", academy, maths="9", english="9")),
+                 "--la", "330", "--year", "2026", "--yes"]) == 0
+    after = client.get("/reports/", query).content.decode()
+    # A8 was 5 * 2 + 6 = 16 (English once: language only); now 9 * 2 + 9 = 27.
+    assert ">16.0<" in first and ">27.0<" in after and ">16.0<" not in after
