@@ -281,12 +281,18 @@ def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, 
     groups = (groups or GROUPS) if by == "group" else ()
     columns = tuple(dict.fromkeys((*GROUPS, *groups)))
 
-    def with_groups(frame: pl.DataFrame) -> pl.DataFrame:
-        frame = frame.filter(pl.col("counted"))
-        joined = frame.join(characteristics.select("pupil_id", *columns), on="pupil_id",
-                            how="left")
-        return joined.with_columns(pl.col(g).cast(pl.String).fill_null("")
-                                   .replace("", "unknown") for g in columns)
+    # Pupils' characteristics are joined once as a profile number (each combination of the
+    # groups' values), not as a column per group: a national year's long rows times a dozen
+    # text columns would take gigabytes. Counted rows are summed per measure and profile, and
+    # each group's cells read those sums.
+    traits = characteristics.select("pupil_id", *(
+        pl.col(g).cast(pl.String).fill_null("").replace("", "unknown") for g in columns))
+    profiles = traits.select(columns).unique(maintain_order=True).with_row_index("profile")
+    pupil_profile = (traits.join(profiles, on=list(columns), how="inner", nulls_equal=True)
+                     .select("pupil_id", "profile") if columns else None)
+
+    def counted(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.filter(pl.col("counted"))
 
     def aggregate(frame: pl.DataFrame, keys: list[str]) -> dict[tuple, tuple[int, float]]:
         if not frame.height:
@@ -294,15 +300,34 @@ def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, 
         out = frame.group_by(["measure", *keys]).agg(pupils=pl.len(), total=pl.col("value").sum())
         return {tuple(r[: len(keys) + 1]): (r[-2], r[-1]) for r in out.iter_rows()}
 
-    ours = with_groups(pupils)
-    theirs = with_groups(national) if national is not None else None
+    def by_profile(frame: pl.DataFrame) -> pl.DataFrame | None:
+        if pupil_profile is None:
+            return None
+        # A pupil with no characteristics row is `unknown` in every group (profile null).
+        return frame.join(pupil_profile, on="pupil_id", how="left").group_by(
+            "measure", "profile").agg(pupils=pl.len(), total=pl.col("value").sum())
+
+    def of_group(summary: pl.DataFrame | None, g: str) -> dict[tuple, tuple[int, float]]:
+        if summary is None or not summary.height:
+            return {}
+        out = summary.join(profiles.select("profile", g), on="profile", how="left").with_columns(
+            pl.col(g).fill_null("unknown")).group_by("measure", g).agg(
+            pl.col("pupils").sum(), pl.col("total").sum())
+        return {(m, v): (n, t) for m, v, n, t in out.iter_rows()}
+
+    ours = counted(pupils)
+    ours_profiles = by_profile(ours) if groups else None
+    theirs = counted(national) if national is not None else None
     # National figures per (measure, group, value), for bands and national rows.
     nat: dict[tuple, tuple[int, float]] = {}
     if theirs is not None:
         nat.update({(m, "all", "all"): v for (m,), v in aggregate(theirs, []).items()})
         # Group figures need every LA's characteristics: only with the national rows.
-        for g in groups if show_national else ():
-            nat.update({(m, g, val): v for (m, val), v in aggregate(theirs, [g]).items()})
+        if show_national and groups:
+            theirs_profiles = by_profile(theirs)
+            for g in groups:
+                nat.update({(m, g, val): v for (m, val), v in
+                            of_group(theirs_profiles, g).items()})
     rows: list[list] = []
     kinds = {m.code: m.kind for m in measures_of(dataset)}
 
@@ -342,7 +367,7 @@ def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, 
     order = [m.code for m in measures_of(dataset)]
     la_all = aggregate(ours, [])
     schools = aggregate(ours, ["laestab"]) if by == "school" else {}
-    by_group = {g: aggregate(ours, [g]) for g in groups}
+    by_group = {g: of_group(ours_profiles, g) for g in groups}
     for measure in order:
         if (measure,) in la_all:
             # An LA's own cells are never hidden from it; a national analyst's view of an LA is.
