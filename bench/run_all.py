@@ -8,7 +8,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = [
     "bench_gias_read.py", "bench_gias_import.py", "bench_synth.py", "bench_ctf_read.py",
     "bench_synth_ctf.py", "bench_collection.py", "bench_cleaning.py", "bench_return.py",
-    "bench_upload_memory.py",
+    "bench_upload_memory.py", "bench_ks4.py",
 ]
 
 if __name__ == "__main__":

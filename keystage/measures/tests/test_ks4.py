@@ -168,3 +168,27 @@ def test_ebacc_subject_value_added_takes_each_areas_score_from_the_groups_estima
     assert got["science"][:2] == (4.5, estimates_19["science"])
     assert got["humanities"][0] == 8 and got["languages"][0] == 4
     assert set(got) == {"science", "humanities", "languages"}
+
+
+def test_scores_do_not_depend_on_the_ids_the_rows_order_or_the_batches(monkeypatch):
+    """The national code path (issue 14's benchmark) works on the rows as integers, in
+    batches: any ids, any order and any batch size give the same scores."""
+    from keystage.measures import ks4 as module
+
+    frame = pl.concat([results(*entries, pupil=index) for index, (entries, *_)
+                       in enumerate(CASES.values(), start=1)] + [results(*WORKED, pupil=99)])
+    priors = pl.concat([prior(100 + i, 98 + i, pupil=i) for i in (1, 3, 5, 99)])
+
+    def scores(frame, priors, shift=0):
+        out = pupil_scores(frame, priors.with_columns(pl.col("pupil_id") + shift), 2024)
+        return out.with_columns(pl.col("pupil_id") - shift).sort("pupil_id")
+
+    expected = scores(frame, priors)
+    for shift in (2**45, -1000):
+        assert scores(frame.with_columns(pl.col("pupil_id") + shift), priors,
+                      shift).equals(expected)
+    assert scores(frame.sample(fraction=1.0, shuffle=True, seed=4), priors).equals(expected)
+    monkeypatch.setattr(module, "BATCH", 3)
+    monkeypatch.setattr(module, "SLICE", 2)
+    assert scores(frame, priors).equals(expected)
+    assert expected.filter(pl.col("pupil_id") == 99)["a8"].to_list() == [53]
