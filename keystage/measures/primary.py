@@ -291,21 +291,24 @@ def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, 
     pupil_profile = (traits.join(profiles, on=list(columns), how="inner", nulls_equal=True)
                      .select("pupil_id", "profile") if columns else None)
 
-    def counted(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.filter(pl.col("counted"))
+    def counted(frame: pl.DataFrame) -> pl.LazyFrame:
+        # Lazy, and streamed when collected: a national year's rows are summed without a
+        # filtered or joined copy of them.
+        return frame.lazy().filter(pl.col("counted")).select(
+            "pupil_id", "laestab", "measure", "value")
 
-    def aggregate(frame: pl.DataFrame, keys: list[str]) -> dict[tuple, tuple[int, float]]:
-        if not frame.height:
-            return {}
-        out = frame.group_by(["measure", *keys]).agg(pupils=pl.len(), total=pl.col("value").sum())
+    def aggregate(frame: pl.LazyFrame, keys: list[str]) -> dict[tuple, tuple[int, float]]:
+        out = frame.group_by(["measure", *keys]).agg(
+            pupils=pl.len(), total=pl.col("value").sum()).collect(engine="streaming")
         return {tuple(r[: len(keys) + 1]): (r[-2], r[-1]) for r in out.iter_rows()}
 
-    def by_profile(frame: pl.DataFrame) -> pl.DataFrame | None:
+    def by_profile(frame: pl.LazyFrame) -> pl.DataFrame | None:
         if pupil_profile is None:
             return None
         # A pupil with no characteristics row is `unknown` in every group (profile null).
-        return frame.join(pupil_profile, on="pupil_id", how="left").group_by(
-            "measure", "profile").agg(pupils=pl.len(), total=pl.col("value").sum())
+        return frame.join(pupil_profile.lazy(), on="pupil_id", how="left").group_by(
+            "measure", "profile").agg(pupils=pl.len(), total=pl.col("value").sum()).collect(
+            engine="streaming")
 
     def of_group(summary: pl.DataFrame | None, g: str) -> dict[tuple, tuple[int, float]]:
         if summary is None or not summary.height:
