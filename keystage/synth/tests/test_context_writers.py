@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from keystage.formats.census import read_census
 from keystage.formats.kinds import kind_of
@@ -63,3 +64,25 @@ def test_the_ks5_file_grades_around_the_national_estimates_at_national_rates(tmp
     high = a_levels.filter(pl.col("prior") >= 7)["points"].mean()
     low = a_levels.filter(pl.col("prior") < 5.5)["points"].mean()
     assert high > low + 10
+
+
+def test_the_ks4_file_gives_the_national_figures_it_is_calibrated_to(tmp_path):
+    """Issue 14: the synthetic KS4 results come out near the national figures of 2023
+    (methods.md 8: A8 46.2, grade 4+ and 5+ in English and maths 64.8% and 45.0%, EBacc entry
+    39.3%, EBacc APS 4.05) when Keystage's own measures read them."""
+    from keystage.measures import ks4
+
+    world = build_world(WorldSpec(seed=3, primary_schools=60, year=2024))
+    path = write_context_files(world, tmp_path, seed=3).ks4
+    rows = read_ks4(path, filename="ks4.csv", year=2024).frames["results"]
+    results = rows.select(pupil_id=pl.col("upn").rank("dense").cast(pl.Int64), la=pl.lit("330"),
+                          laestab="laestab", subject="subject", grade="grade")
+
+    scores = ks4.pupil_scores(results, None, 2024)
+
+    assert scores.height > 1000
+    assert scores["a8"].mean() == pytest.approx(46.2, abs=1.5)
+    assert scores["em_4plus"].mean() == pytest.approx(0.648, abs=0.04)
+    assert scores["em_5plus"].mean() == pytest.approx(0.450, abs=0.04)
+    assert scores["ebacc_entry"].mean() == pytest.approx(0.393, abs=0.04)
+    assert scores["ebacc_aps"].mean() == pytest.approx(4.05, abs=0.3)
