@@ -344,6 +344,30 @@ def ks5_school(school, year: int) -> tuple[list[dict], list[dict], dict | None]:
     return students, subjects, ks5.cohort_va(entries, year)
 
 
+def report_coverage(la: LocalAuthority, dataset: str, year: int) -> dict | None:
+    """How complete a dataset's figures are for the LA (issue 12: a measure whose inputs are
+    incomplete is shown with its coverage): pupils loaded against expected (the LA's expected
+    cohorts, else the spring census), schools loaded, and the schools expected that have sent
+    nothing; None for the social care returns (no schools)."""
+    from keystage import datasets
+    from keystage.collection.indicators import indicators
+    from keystage.collection.queries import completeness
+
+    if datasets.dataset(dataset).family == datasets.Family.SOCIAL_CARE:
+        return None
+    row = next((r for r in indicators(la=la, year=year) if r["dataset"] == dataset), None)
+    if row is None:
+        return None
+    missing = []
+    if datasets.dataset(dataset).cohort_codes:
+        missing = [r["school"].name for r in completeness(la, dataset, year) if r["missing"]
+                   and r["expected"]]
+    pct = row["coverage_pct"]
+    return {"pupils": row["pupils"], "expected": row["expected_pupils"], "pct": pct,
+            "schools": row["schools"], "missing": missing,
+            "complete": not missing and (pct == "" or float(pct) >= 100)}
+
+
 # The gaps an LA watches: (group, the value compared, the value it is compared with).
 GAPS = (("disadvantaged", "Y", "N"), ("sex", "F", "M"), ("eal", "Y", "N"),
         ("sen", "K", "N"), ("sen", "E", "N"), ("fsm", "Y", "N"))

@@ -26,6 +26,7 @@ from keystage.analysis.charts import (
 from keystage.analysis.forms import ReportForm
 from keystage.analysis.queries import (
     disadvantage_scatter,
+    report_coverage,
     report_gaps,
     report_rows,
     school_ranks,
@@ -140,8 +141,11 @@ def report(request):
         scatter_rows = disadvantage_scatter(la, dataset, form.cleaned_data["year"], chosen)
         label = next((m.label for m in measures if m.code == chosen), chosen)
         scatter = disadvantage_chart(scatter_rows, label)
+    coverage = (report_coverage(la, dataset, form.cleaned_data["year"])
+                if form.is_valid() and school is None else None)
     context = {
         **page, "scatter": scatter, "scatter_rows": scatter_rows, "gaps": gaps,
+        "coverage": coverage,
         "chart": chart, "measures": measures, "measure": chosen, "trend": trend,
         "provenance": provenance, "trend_chart": trend_chart, "published": published,
         "trend_years": [t["year"] for t in trend[0]["years"]] if trend else [],

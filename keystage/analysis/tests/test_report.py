@@ -168,3 +168,25 @@ def test_ks1_to_ks2_progress_is_not_available_never_zero(world, login, year, say
     page = login(world.a.users["la_analyst"]).get("/reports/", {"dataset": "ks2", "year": year})
 
     assert says in page.content.decode() and "not available" in page.content.decode()
+
+
+def test_a_report_with_a_schools_file_missing_says_it_is_incomplete(world, tmp_path, client):
+    """Issue 12, bad input: the measure is shown with its coverage, not as if complete."""
+    from keystage.cli import main
+    from keystage.collection.tests.ctf_builder import eyfsp_file
+
+    a0, a1 = world.a.schools[0], world.a.schools[1]
+    cohorts = tmp_path / "cohorts.csv"
+    cohorts.write_text("LAESTAB,Collection,AcademicYear,ExpectedCount\n"
+                       f"{a0.laestab},EYFSP,2025/26,2\n{a1.laestab},EYFSP,2025/26,30\n")
+    data, _ = eyfsp_file("330", a0.estab, 2)
+    ctf = tmp_path / "f.xml"
+    ctf.write_bytes(data)
+    assert main(["import", str(cohorts), str(ctf), "--la", "330", "--year", "2026"]) == 0
+    client.force_login(world.a.users["la_analyst"])
+
+    text = client.get("/reports/", {"dataset": "eyfsp", "year": 2026}).content.decode()
+
+    assert 'data-testid="coverage"' in text
+    assert "Incomplete: 2 pupils from 1 school of 32 expected (6.3%)" in text
+    assert f"Not yet received from 1 school: {a1.name}" in text
