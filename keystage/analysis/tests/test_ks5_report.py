@@ -138,3 +138,23 @@ def test_another_las_user_gets_a_404_for_the_schools_ks5_page(world, tmp_path, c
 
     assert client.get(f"/reports/ks5/{world.a.schools[2].urn}/",
                       {"year": 2025}).status_code == 404
+
+
+def test_every_report_page_reads_ks5_for_each_role_that_may_see_it(world, tmp_path, client):
+    academy = world.a.schools[2]
+    _load(world, tmp_path)
+    q = {"dataset": "ks5", "year": 2025}
+    for role, url, params in [
+        ("la_analyst", "/reports/", {**q, "by": "school", "national": "on"}),
+        ("la_analyst", "/reports/", {**q, "by": "group"}),
+        ("la_analyst", f"/reports/school/{academy.urn}/", q),
+        ("la_analyst", f"/reports/school/{academy.urn}.pdf", q),
+        ("la_analyst", "/reports/group/", {**q, "group": "sex", "value": "M"}),
+        ("national_analyst", "/reports/national/", q),
+    ]:
+        client.force_login(world.a.users[role] if role in world.a.users else world.national)
+        response = client.get(url, params)
+        assert response.status_code == 200, (role, url, response.status_code)
+    client.force_login(world.a.users["la_analyst"])
+    page = client.get("/reports/", {**q, "by": "school"}).content.decode()
+    assert "A level average point score per entry" in page and "A level value added" in page
