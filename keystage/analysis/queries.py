@@ -314,8 +314,9 @@ def ks5_working(pupil, year: int) -> dict | None:
 
 def ks5_school(school, year: int) -> tuple[list[dict], list[dict], dict | None]:
     """A school's KS5 students of a year (prior, entries, APS per entry and average grade, best
-    three, VA), its subject value added and its A level cohort value added, each with the DfE
-    16-18 interval and band; the results are read once for all three."""
+    three, VA), its subjects (entries, points per entry, average grade, grade shares, value
+    added) and its A level cohort value added, each VA with the DfE 16-18 interval and band;
+    the results are read once for all three."""
     from keystage.analysis.frames import ks5_frame
     from keystage.collection.models import PupilRecord
     from keystage.measures import ks5
@@ -338,9 +339,15 @@ def ks5_school(school, year: int) -> tuple[list[dict], list[dict], dict | None]:
             "prior": row["prior"], "a_levels": row["a_levels"], "entries": row["entries"],
             "aps": row["aps"], "grade": ks5.average_grade(row["aps"]), "best3": row["best3"],
             "va": row["va"]})
-    subjects = ks5.subject_va(entries, year).to_dicts()
-    for subject in subjects:
-        subject["qualification_name"] = ks5.QUALIFICATIONS[subject["qualification"]]
+    va = {(r["qualification"], r["subject"]): r
+          for r in ks5.subject_va(entries, year).to_dicts()}
+    subjects = []
+    for subject in ks5.subject_points(entries, year).to_dicts():
+        found = va.get((subject["qualification"], subject["subject"]), {})
+        subjects.append({**subject, "va": found.get("va"), "va_students": found.get("students"),
+                         "ci_low": found.get("ci_low"), "ci_high": found.get("ci_high"),
+                         "band": found.get("band", ""),
+                         "qualification_name": ks5.QUALIFICATIONS[subject["qualification"]]})
     return students, subjects, ks5.cohort_va(entries, year)
 
 

@@ -260,6 +260,25 @@ def _band(score: float, low: float, high: float) -> str:
     return band(score, low, high)
 
 
+def subject_points(frame: pl.DataFrame, year: int) -> pl.DataFrame:
+    """Per qualification and subject (from `entries`): entries, average points per entry and
+    its grade (AS points doubled to read on the A level scale of grades), and the shares at
+    A*-A and A*-E, as the subject tables A level users read."""
+    names = subject_names(year)
+    schema = {"qualification": pl.String, "subject": pl.String, "name": pl.String,
+              "entries": pl.Int64, "aps": pl.Float64, "grade": pl.String,
+              "astar_a": pl.Float64, "astar_e": pl.Float64}
+    if frame.is_empty():
+        return pl.DataFrame(schema=schema)
+    scale = pl.col("points") / pl.col("size")  # an AS level A (25) reads as an A (50)
+    out = frame.group_by("qualification", "subject").agg(
+        entries=pl.len(), aps=pl.col("points").mean(), _scaled=scale.mean(),
+        astar_a=(scale >= 50).mean() * 100, astar_e=(scale >= 10).mean() * 100)
+    rows = [{**r, "name": names.get((r["qualification"], r["subject"]), r["subject"]),
+             "grade": average_grade(r.pop("_scaled"))} for r in out.to_dicts()]
+    return pl.DataFrame(rows).select(list(schema)).cast(schema).sort("qualification", "name")
+
+
 def subject_va(frame: pl.DataFrame, year: int) -> pl.DataFrame:
     """Per qualification and subject (from `entries`): students, VA in grades, its standard
     error and interval and band, as the ready reckoner's subject table."""

@@ -165,3 +165,18 @@ def test_every_curve_is_monotone_with_22_points_for_every_year_held():
             xs = [row[f"x_{i}"] for i in range(22)]
             ys = [row[f"y_{i}"] for i in range(22)]
             assert xs == sorted(xs) and ys == sorted(ys), (year, row["qual_id"])
+
+
+def test_subject_points_give_entries_points_per_entry_grade_and_shares():
+    rows = [(1, "111", "11010", "A", 7.0), (2, "111", "11010", "C", 5.0),
+            (3, "111", "11010", "B", None), (1, "121", "14410", "A", 7.0)]
+
+    table = {r["subject"]: r for r in ks5.subject_points(ks5.entries(_results(*rows), 2025),
+                                                         2025).to_dicts()}
+
+    biology = table["11010"]
+    assert (biology["name"], biology["entries"], biology["aps"], biology["grade"]) == (
+        "Biology", 3, 40.0, "B")
+    assert biology["astar_a"] == pytest.approx(100 / 3) and biology["astar_e"] == 100.0
+    economics = table["14410"]
+    assert (economics["aps"], economics["grade"], economics["astar_a"]) == (25.0, "A", 100.0)
