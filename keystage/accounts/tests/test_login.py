@@ -291,6 +291,22 @@ def test_session_lasts_the_idle_time_from_the_last_request_when_the_user_is_acti
     assert session.expire_date > timezone.now() + idle - dt.timedelta(minutes=1)
 
 
+def test_a_request_soon_after_the_last_save_reads_the_session_without_writing_it(
+    client, officer
+):
+    """The expiry moves on at most once a minute (keystage.core.sessions): a busy page costs
+    a read, and the session still lasts the idle time from about the last request."""
+    _log_in(client, officer.username)
+    saved = Session.objects.get().expire_date
+
+    client.get("/")
+    assert Session.objects.get().expire_date == saved
+
+    Session.objects.update(expire_date=saved - dt.timedelta(minutes=2))
+    client.get("/")
+    assert Session.objects.get().expire_date > saved - dt.timedelta(seconds=5)
+
+
 def test_next_request_redirects_to_login_when_the_idle_time_is_set_to_nothing(
     client, officer, settings
 ):
