@@ -279,17 +279,20 @@ def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, 
     # The pages may ask for more groups than the command line's (extra fields, intersections
     # with disadvantage: keystage.analysis.queries); every one is a column of characteristics.
     groups = (groups or GROUPS) if by == "group" else ()
-    columns = tuple(dict.fromkeys((*GROUPS, *groups)))
+    columns = tuple(dict.fromkeys(groups))
 
-    # Pupils' characteristics are joined once as a profile number (each combination of the
-    # groups' values), not as a column per group: a national year's long rows times a dozen
-    # text columns would take gigabytes. Counted rows are summed per measure and profile, and
-    # each group's cells read those sums.
+    # Pupils' characteristics are never joined to the long rows as a text column per group: a
+    # national year's rows times a dozen groups would take gigabytes. They are categories, and
+    # each combination of the groups' values is a profile; counted rows are summed once per
+    # profile when there are few of them, else a group at a time (by_group).
     traits = characteristics.select("pupil_id", *(
-        pl.col(g).cast(pl.String).fill_null("").replace("", "unknown") for g in columns))
+        pl.col(g).cast(pl.String).fill_null("").replace("", "unknown").cast(pl.Categorical)
+        for g in columns))
     profiles = traits.select(columns).unique(maintain_order=True).with_row_index("profile")
+    # Few profiles (real pupils' traits go together): rows are summed once per profile.
+    few = bool(columns) and profiles.height * 4 <= max(traits.height, 1)
     pupil_profile = (traits.join(profiles, on=list(columns), how="inner", nulls_equal=True)
-                     .select("pupil_id", "profile") if columns else None)
+                     .select("pupil_id", "profile") if few else None)
 
     def counted(frame: pl.DataFrame) -> pl.LazyFrame:
         # Lazy, and streamed when collected: a national year's rows are summed without a
@@ -302,24 +305,33 @@ def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, 
             pupils=pl.len(), total=pl.col("value").sum()).collect(engine="streaming")
         return {tuple(r[: len(keys) + 1]): (r[-2], r[-1]) for r in out.iter_rows()}
 
-    def by_profile(frame: pl.LazyFrame) -> pl.DataFrame | None:
-        if pupil_profile is None:
-            return None
-        # A pupil with no characteristics row is `unknown` in every group (profile null).
-        return frame.join(pupil_profile.lazy(), on="pupil_id", how="left").group_by(
-            "measure", "profile").agg(pupils=pl.len(), total=pl.col("value").sum()).collect(
-            engine="streaming")
-
-    def of_group(summary: pl.DataFrame | None, g: str) -> dict[tuple, tuple[int, float]]:
-        if summary is None or not summary.height:
+    def by_group(frame: pl.LazyFrame) -> dict[str, dict[tuple, tuple[int, float]]]:
+        """Each group's sums by (measure, value). With few profiles (real pupils' traits go
+        together) the rows are summed once per profile; with many, a group at a time, streamed,
+        so neither way holds a copy of the rows with their traits."""
+        if not groups:
             return {}
-        out = summary.join(profiles.select("profile", g), on="profile", how="left").with_columns(
-            pl.col(g).fill_null("unknown")).group_by("measure", g).agg(
-            pl.col("pupils").sum(), pl.col("total").sum())
-        return {(m, v): (n, t) for m, v, n, t in out.iter_rows()}
+        if pupil_profile is not None:
+            # A pupil with no characteristics row is `unknown` in every group (profile null).
+            summary = frame.join(pupil_profile.lazy(), on="pupil_id", how="left").group_by(
+                "measure", "profile").agg(pupils=pl.len(), total=pl.col("value").sum()
+                                          ).collect(engine="streaming")
+            sums = {g: summary.join(profiles.select("profile", g), on="profile", how="left")
+                    for g in groups}
+        else:
+            sums = {g: frame.join(traits.lazy().select("pupil_id", g), on="pupil_id",
+                                  how="left").group_by("measure", g).agg(
+                pupils=pl.len(), total=pl.col("value").sum()).collect(engine="streaming")
+                for g in groups}
+        out = {}
+        for g, part in sums.items():
+            done = part.with_columns(pl.col(g).cast(pl.String).fill_null("unknown")).group_by(
+                "measure", g).agg(pl.col("pupils").sum(), pl.col("total").sum())
+            out[g] = {(m, v): (n, t) for m, v, n, t in done.iter_rows()}
+        return out
 
     ours = counted(pupils)
-    ours_profiles = by_profile(ours) if groups else None
+    ours_groups = by_group(ours)
     theirs = counted(national) if national is not None else None
     # National figures per (measure, group, value), for bands and national rows.
     nat: dict[tuple, tuple[int, float]] = {}
@@ -327,10 +339,8 @@ def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, 
         nat.update({(m, "all", "all"): v for (m,), v in aggregate(theirs, []).items()})
         # Group figures need every LA's characteristics: only with the national rows.
         if show_national and groups:
-            theirs_profiles = by_profile(theirs)
-            for g in groups:
-                nat.update({(m, g, val): v for (m, val), v in
-                            of_group(theirs_profiles, g).items()})
+            for g, sums in by_group(theirs).items():
+                nat.update({(m, g, val): v for (m, val), v in sums.items()})
     rows: list[list] = []
     kinds = {m.code: m.kind for m in measures_of(dataset)}
 
@@ -370,7 +380,7 @@ def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, 
     order = [m.code for m in measures_of(dataset)]
     la_all = aggregate(ours, [])
     schools = aggregate(ours, ["laestab"]) if by == "school" else {}
-    by_group = {g: of_group(ours_profiles, g) for g in groups}
+    by_group = {g: ours_groups.get(g, {}) for g in groups}
     for measure in order:
         if (measure,) in la_all:
             # An LA's own cells are never hidden from it; a national analyst's view of an LA is.

@@ -7,7 +7,15 @@ import polars as pl
 import pytest
 
 from keystage.measures import primary
-from keystage.measures.primary import ELGS, MEASURES, cells, round_half_up, wilson_interval
+from keystage.measures.primary import (
+    ELGS,
+    GROUPS,
+    MEASURES,
+    PUPIL_SCHEMA,
+    cells,
+    round_half_up,
+    wilson_interval,
+)
 
 
 def _frame(rows: list[dict]) -> pl.DataFrame:
@@ -173,3 +181,35 @@ def test_published_figures_are_read_by_dataset_and_year():
 
     assert figures["a8"].value == 46.3 and "revised" in figures["a8"].source
     assert published_national("ks4", 2026) == {}
+
+
+@pytest.mark.parametrize("spread", ["few profiles", "many profiles"])
+def test_group_cells_count_the_same_whichever_way_the_traits_are_summed(spread):
+    """cells() sums groups once per profile of traits when pupils share a few, else a group at
+    a time: both give what a plain join of every row with its traits gives."""
+    import random
+
+    rng = random.Random(7)
+    n = 400
+    pupils = pl.DataFrame({
+        "pupil_id": list(range(n)), "la": ["330"] * n,
+        "laestab": [f"330200{i % 3}" for i in range(n)], "measure": ["gld"] * n,
+        "counted": [i % 10 != 0 for i in range(n)],
+        "value": [float(rng.random() < 0.6) for _ in range(n)]}).cast(PUPIL_SCHEMA)
+    values = (["Y", "N"] if spread == "few profiles" else ["Y", "N", "", None])
+    traits = {g: [rng.choice(values) if spread == "many profiles" or g == "sex" else "N"
+                  for _ in range(n)] for g in GROUPS}
+    characteristics = pl.DataFrame({"pupil_id": list(range(n - 5)),
+                                    **{g: v[: n - 5] for g, v in traits.items()}})
+
+    rows = cells(pupils, characteristics, dataset="eyfsp", year=2026, la="330", by="group",
+                 national=None)
+
+    got = {(r[6], r[7]): (r[8], r[9]) for r in rows if r[2] == "gld" and r[6] != "all"}
+    joined = pupils.filter(pl.col("counted")).join(characteristics, on="pupil_id", how="left")
+    for g in GROUPS:
+        expected = joined.with_columns(pl.col(g).cast(pl.String).fill_null("")
+                                       .replace("", "unknown")).group_by(g).agg(
+            pl.len(), pl.col("value").sum())
+        for value, count, total in expected.iter_rows():
+            assert got[(g, value)] == (count, int(total)), (g, value)
