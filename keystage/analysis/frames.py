@@ -64,37 +64,36 @@ def ks2_frame(year: int, la_id: int | None) -> pl.DataFrame:
          "GPSOUTCOME": pl.String, "WRITTAOUTCOME": pl.String})
 
 
-def ks4_frame(year: int, la_id: int | None) -> pl.DataFrame:
-    """The KS4 results file's rows: one per pupil and qualification, with the pupil's school."""
+def _results_frame(model, dataset: str, columns: str, schema: dict, year: int,
+                   la_id: int | None) -> pl.DataFrame:
+    """A results file's rows (KS4, KS5): one per pupil and qualification, with the pupil's
+    record, UPN, LA and school before the table's own `columns` (SQL, as `r.`)."""
     where, params = _scope(la_id)
     return read_frame(
-        f"SELECT p.id, p.pupil_id, p.upn, a.code, {_laestab_sql('e')}, r.subject, "  # noqa: S608
-        f"r.grade FROM {_t(Ks4Result)} r JOIN {_t(PupilRecord)} p ON p.id = r.record_id "
+        f"SELECT p.id, p.pupil_id, p.upn, a.code, {_laestab_sql('e')}, {columns} "  # noqa: S608
+        f"FROM {_t(model)} r JOIN {_t(PupilRecord)} p ON p.id = r.record_id "
         f"JOIN {_t(Submission)} s ON s.id = p.submission_id "
         f"JOIN {_t(Establishment)} e ON e.id = p.school_id "
         f"JOIN {_t(LocalAuthority)} a ON a.id = p.la_id "
-        f"WHERE s.status = 'current' AND p.collection = 'ks4' AND p.year = %s{where}",
-        [year, *params],
+        f"WHERE s.status = 'current' AND p.collection = %s AND p.year = %s{where}",
+        [dataset, year, *params],
         {"record_id": pl.Int64, "pupil_id": pl.Int64, "upn": pl.String, "la": pl.String,
-         "laestab": pl.String, "subject": pl.String, "grade": pl.String})
+         "laestab": pl.String, **schema})
+
+
+def ks4_frame(year: int, la_id: int | None) -> pl.DataFrame:
+    """The KS4 results file's rows: one per pupil and qualification, with the pupil's school."""
+    return _results_frame(Ks4Result, "ks4", "r.subject, r.grade",
+                          {"subject": pl.String, "grade": pl.String}, year, la_id)
 
 
 def ks5_frame(year: int, la_id: int | None) -> pl.DataFrame:
     """The KS5 results file's rows: one per student and qualification, with the student's
     school and KS4 prior attainment."""
-    where, params = _scope(la_id)
-    return read_frame(
-        f"SELECT p.id, p.pupil_id, p.upn, a.code, {_laestab_sql('e')}, "  # noqa: S608
-        f"r.qualification, r.subject, r.grade, r.prior_aps "
-        f"FROM {_t(Ks5Result)} r JOIN {_t(PupilRecord)} p ON p.id = r.record_id "
-        f"JOIN {_t(Submission)} s ON s.id = p.submission_id "
-        f"JOIN {_t(Establishment)} e ON e.id = p.school_id "
-        f"JOIN {_t(LocalAuthority)} a ON a.id = p.la_id "
-        f"WHERE s.status = 'current' AND p.collection = 'ks5' AND p.year = %s{where}",
-        [year, *params],
-        {"record_id": pl.Int64, "pupil_id": pl.Int64, "upn": pl.String, "la": pl.String,
-         "laestab": pl.String, "qualification": pl.String, "subject": pl.String,
-         "grade": pl.String, "prior": pl.Float64})
+    return _results_frame(
+        Ks5Result, "ks5", "r.qualification, r.subject, r.grade, r.prior_aps",
+        {"qualification": pl.String, "subject": pl.String, "grade": pl.String,
+         "prior": pl.Float64}, year, la_id)
 
 
 def ks2_priors(year: int, results: pl.DataFrame) -> pl.DataFrame:

@@ -226,31 +226,29 @@ def _ks4_records(file: DatasetFile) -> pl.DataFrame:
     return _records(first)
 
 
-def _ks4_details(file: DatasetFile, records: pl.DataFrame) -> list[DetailRows]:
-    rows = _ks4_rows(file)
-    keyed = rows.join(records.select("key", "laestab", "upn"), on=["laestab", "upn"],
-                      how="inner")
-    frame = keyed.select(
-        "key", pl.col("line").alias("row"),
-        _text(keyed, "qualtype", "qualification").alias("qualification"),
-        _text(keyed, "subject").alias("subject"), _text(keyed, "grade").alias("grade"),
-    )
-    return [DetailRows("context.Ks4Result", ("row", "qualification", "subject", "grade"),
-                       frame)]
+def _results_details(model: str, columns: dict[str, pl.Expr | tuple[str, ...]]):
+    """The detail rows of a results file (KS4, KS5): each row keyed to its candidate's record,
+    with the file's line and the model's `columns` (text from the first of the names given,
+    or an expression)."""
+
+    def details(file: DatasetFile, records: pl.DataFrame) -> list[DetailRows]:
+        rows = _ks4_rows(file)
+        keyed = rows.join(records.select("key", "laestab", "upn"), on=["laestab", "upn"],
+                          how="inner")
+        frame = keyed.select("key", pl.col("line").alias("row"), *(
+            (_text(keyed, *source) if isinstance(source, tuple) else source).alias(name)
+            for name, source in columns.items()))
+        return [DetailRows(model, ("row", *columns), frame)]
+
+    return details
 
 
-def _ks5_details(file: DatasetFile, records: pl.DataFrame) -> list[DetailRows]:
-    rows = _ks4_rows(file)
-    keyed = rows.join(records.select("key", "laestab", "upn"), on=["laestab", "upn"],
-                      how="inner")
-    frame = keyed.select(
-        "key", pl.col("line").alias("row"),
-        _text(keyed, "qualcode").alias("qualification"),
-        _text(keyed, "subjectcode").alias("subject"), _text(keyed, "grade").alias("grade"),
-        pl.col("prioraps").cast(pl.Float64).alias("prior_aps"),
-    )
-    return [DetailRows("context.Ks5Result",
-                       ("row", "qualification", "subject", "grade", "prior_aps"), frame)]
+_ks4_details = _results_details("context.Ks4Result", {
+    "qualification": ("qualtype", "qualification"), "subject": ("subject",),
+    "grade": ("grade",)})
+_ks5_details = _results_details("context.Ks5Result", {
+    "qualification": ("qualcode",), "subject": ("subjectcode",), "grade": ("grade",),
+    "prior_aps": pl.col("prioraps").cast(pl.Float64)})
 
 
 def _extra_rows(file: DatasetFile) -> pl.DataFrame:
