@@ -784,9 +784,9 @@ def _import_item(name, data, *, la, year, acting_user, confirm_replacements, onl
         if kind is None:
             return FileOutcome(
                 name, "skipped", f"{name}: not a file Keystage recognises (skipped). Send CTF "
-                "XML, school census XML or CSV extracts, or the pupil premium, KS2 or KS4 "
-                "results CSVs (README, 'Files Keystage reads'); for a CSV of your own pupil "
-                "fields, import it as extra fields.")
+                "XML, school census XML or CSV extracts, or the pupil premium, KS2, KS4 or "
+                "KS5 results CSVs (README, 'The command line': import); for a CSV of your own "
+                "pupil fields, import it as extra fields.")
         from keystage.collection.intake import import_dataset_file
 
         return import_dataset_file(

@@ -37,9 +37,9 @@ class MultipleFileField(forms.FileField):
 class UploadForm(GovukFormMixin, forms.Form):
     files = MultipleFileField(
         label="Files",
-        help_text="CTF files (XML) from schools' MIS, school census XML, pupil premium, KS2 or "
-        "KS4 results CSVs, an expected-cohorts CSV, or ZIPs of them. Choose several at once, or "
-        "a ZIP of a folder. The kind of each file is read from its content.",
+        help_text="CTF files (XML) from schools' MIS, school census XML, pupil premium, KS2, "
+        "KS4 or KS5 results CSVs, an expected-cohorts CSV, or ZIPs of them. Choose several at "
+        "once, or a ZIP of a folder. The kind of each file is read from its content.",
         error_messages={"required": "Choose the files or ZIP to upload."},
     )
     year = forms.TypedChoiceField(
