@@ -124,6 +124,26 @@ def child_import(url: str, folder: Path, collections: list[str], las: list[str])
             "peak_mb": peak_mb()}
 
 
+def child_report(url: str, folder: Path, collections: list[str]) -> dict:
+    """The emerging national picture of the loaded collection after the import, read from the
+    database as `keystage report --by group --national` and the pages read it: one LA's rows
+    with every group and the national rows over every LA (issue 12's national recompute)."""
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "keystage.settings"
+    os.environ["KEYSTAGE_VAR_DIR"] = str(folder / "var")
+    import django
+
+    django.setup()
+    from keystage.analysis.queries import report_rows
+    from keystage.schools.models import LocalAuthority
+
+    la = LocalAuthority.objects.order_by("code").first()
+    started = time.perf_counter()
+    rows = sum(len(report_rows(la, dataset, 2026, by="group", national=True)[0])
+               for dataset in collections)
+    return {"seconds": time.perf_counter() - started, "rows": rows, "peak_mb": peak_mb()}
+
+
 def child_floor(url: str, folder: Path, collections: list[str]) -> dict:
     """lxml iterparse alone over the same files, plus bulk-loading as many rows alone."""
     from lxml import etree
@@ -235,13 +255,15 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     # 831's synthetic size is the nearest to the issue's LA batch (about 5,000 per year group).
     parser.add_argument("--la", default="831", help="the LA of the `la` scope")
-    parser.add_argument("--child", choices=["setup", "import", "floor"])
+    parser.add_argument("--child", choices=["setup", "import", "floor", "report"])
     parser.add_argument("--url")
     parser.add_argument("--folder")
     parser.add_argument("--collections", default="eyfsp")
     parser.add_argument("--las", default="")
     parser.add_argument("--workers", type=int, default=1,
                         help="import processes at once (each takes a share of the LAs)")
+    parser.add_argument("--report", action="store_true",
+                        help="after the import, time the national report of what was loaded")
     args = parser.parse_args()
     if args.child == "setup":
         child_setup(args.url, Path(args.folder))
@@ -250,6 +272,9 @@ def main() -> None:
     if args.child == "import":
         print(json.dumps(child_import(args.url, Path(args.folder), args.collections.split(","),
                                       args.las.split(","))))
+        return
+    if args.child == "report":
+        print(json.dumps(child_report(args.url, Path(args.folder), args.collections.split(","))))
         return
     if args.child == "floor":
         print(json.dumps(child_floor(args.url, Path(args.folder), args.collections.split(","))))
@@ -278,6 +303,12 @@ def main() -> None:
                         database_urls("postgres", folder)
                     run_child("setup", url, folder, collections)
                     ours = run_import(url, folder, collections, args.workers)
+                    if args.report:
+                        done = run_child("report", url, folder, collections)
+                        print(f"{label} national report of {'+'.join(collections)} (every "
+                              f"group, national rows, read from the database): "
+                              f"{done['rows']} rows in {done['seconds']:.1f} s, peak "
+                              f"{done['peak_mb']:.0f} MB")
                     floor = run_child("floor", url, folder, collections)
                     name = "+".join(collections) if len(collections) < 5 else "all five"
                     print(f"{label} {name} ({args.workers} worker(s)): {ours['pupils']} pupils, "

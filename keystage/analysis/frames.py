@@ -20,29 +20,30 @@ def _scope(la_id: int | None) -> tuple[str, list]:
 
 
 def collection_frame(dataset: str, year: int, la_id: int | None) -> pl.DataFrame:
-    """One row per current record of a statutory collection, a column per component (latest)."""
+    """One row per current record of a statutory collection, a column per component (latest).
+
+    The database turns the result rows into a column per component of the year's specification
+    (keystage.formats.assessment_spec), so a national EYFSP year arrives as 600,000 rows, not as
+    10 million to pivot here."""
+    from keystage.formats.assessment_spec import collection_components
+
     where, params = _scope(la_id)
-    base = read_frame(
-        f"SELECT p.id, p.pupil_id, a.code, {_laestab_sql('e')}, p.ncyear "  # noqa: S608
+    codes = list(dict.fromkeys(c.component for c in collection_components(dataset, year)))
+    # Component codes come from the specification file (E01, PSC, MAT ...), never from a user;
+    # they are checked as plain codes before they are written into the statement.
+    codes = [c for c in codes if c.isalnum()]
+    wide = "".join(f", MAX(CASE WHEN r.component = '{c}' THEN r.result END)" for c in codes)
+    return read_frame(
+        f"SELECT p.id, p.pupil_id, a.code, {_laestab_sql('e')}, p.ncyear{wide} "  # noqa: S608
         f"FROM {_t(PupilRecord)} p JOIN {_t(Submission)} s ON s.id = p.submission_id "
         f"JOIN {_t(Establishment)} e ON e.id = p.school_id "
         f"JOIN {_t(LocalAuthority)} a ON a.id = p.la_id "
-        f"WHERE s.status = 'current' AND p.collection = %s AND p.year = %s{where}",
+        f"LEFT JOIN {_t(AssessmentResult)} r ON r.pupil_id = p.id AND r.is_latest "
+        f"WHERE s.status = 'current' AND p.collection = %s AND p.year = %s{where} "
+        f"GROUP BY p.id, p.pupil_id, a.code, {_laestab_sql('e')}, p.ncyear",
         [dataset, year, *params],
         {"record_id": pl.Int64, "pupil_id": pl.Int64, "la": pl.String, "laestab": pl.String,
-         "ncyear": pl.String})
-    results = read_frame(
-        f"SELECT r.pupil_id, r.component, r.result FROM {_t(AssessmentResult)} r "  # noqa: S608
-        f"JOIN {_t(PupilRecord)} p ON p.id = r.pupil_id "
-        f"JOIN {_t(Submission)} s ON s.id = p.submission_id "
-        f"WHERE r.is_latest AND s.status = 'current' AND p.collection = %s AND p.year = %s"
-        f"{where}", [dataset, year, *params],
-        {"record_id": pl.Int64, "component": pl.String, "result": pl.String})
-    if results.height:
-        wide = results.unique(["record_id", "component"], keep="last").pivot(
-            on="component", index="record_id", values="result")
-        base = base.join(wide, on="record_id", how="left")
-    return base
+         "ncyear": pl.String, **dict.fromkeys(codes, pl.String)})
 
 
 def ks2_frame(year: int, la_id: int | None) -> pl.DataFrame:
