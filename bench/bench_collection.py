@@ -264,6 +264,7 @@ def main() -> None:
                         help="import processes at once (each takes a share of the LAs)")
     parser.add_argument("--report", action="store_true",
                         help="after the import, time the national report of what was loaded")
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor (with --report)")
     args = parser.parse_args()
     if args.child == "setup":
         child_setup(args.url, Path(args.folder))
@@ -309,6 +310,8 @@ def main() -> None:
                               f"group, national rows, read from the database): "
                               f"{done['rows']} rows in {done['seconds']:.1f} s, peak "
                               f"{done['peak_mb']:.0f} MB")
+                    if args.no_floor:
+                        continue
                     floor = run_child("floor", url, folder, collections)
                     name = "+".join(collections) if len(collections) < 5 else "all five"
                     print(f"{label} {name} ({args.workers} worker(s)): {ours['pupils']} pupils, "
