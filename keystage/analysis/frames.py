@@ -8,6 +8,7 @@ from keystage.collection.models import AssessmentResult, PupilRecord, Submission
 from keystage.context.models import Ks2Result, Ks4Result, Ks5Result
 from keystage.context.queries import _laestab_sql
 from keystage.core.bulk import read_frame
+from keystage.measures.primary import PUPIL_SCHEMA
 from keystage.schools.models import Establishment, LocalAuthority
 
 
@@ -125,25 +126,22 @@ def ks2_priors(year: int, results: pl.DataFrame) -> pl.DataFrame:
                       by_upn.select("pupil_id", "read", "maths")])
 
 
-def ks2_progress_rows(year: int, la_id: int | None) -> pl.DataFrame:
+def ks2_progress_rows(year: int, la_id: int | None,
+                      every_ks2: pl.DataFrame | None = None) -> pl.DataFrame:
     """KS1 to KS2 progress rows (keystage.measures.ks2_progress) of one LA or all: the
-    estimates are always every LA's, so the KS2 results of every LA are read."""
+    estimates are always every LA's, so every LA's KS2 results are read (or `every_ks2`,
+    when the caller has read them)."""
     from keystage.measures import ks2_progress
 
     ks1 = collection_frame("ks1", year - 4, None)
     if ks1.is_empty():
-        return pl.DataFrame(schema=primary_schema())
-    rows = ks2_progress.progress_rows(ks1, ks2_frame(year, None), year)
+        return pl.DataFrame(schema=PUPIL_SCHEMA)
+    every_ks2 = ks2_frame(year, None) if every_ks2 is None else every_ks2
+    rows = ks2_progress.progress_rows(ks1, every_ks2, year)
     if la_id is None:
         return rows
     code = LocalAuthority.objects.filter(pk=la_id).values_list("code", flat=True).first()
     return rows.filter(pl.col("la") == code)
-
-
-def primary_schema() -> dict:
-    from keystage.measures.primary import PUPIL_SCHEMA
-
-    return PUPIL_SCHEMA
 
 
 def census_year2(year: int, la_id: int | None) -> pl.DataFrame:
@@ -166,7 +164,8 @@ def pupil_outcomes(dataset: str, year: int, la_id: int | None) -> pl.DataFrame:
 
     if dataset == "ks2":
         frame = ks2_frame(year, la_id)
-        return pl.concat([primary.ks2(frame), ks2_progress_rows(year, la_id)])
+        return pl.concat([primary.ks2(frame), ks2_progress_rows(
+            year, la_id, every_ks2=frame if la_id is None else None)])
     if dataset == "ks4":
         from keystage.measures import ks4
 

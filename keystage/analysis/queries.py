@@ -8,15 +8,18 @@ from keystage.measures import primary
 from keystage.schools.models import LocalAuthority
 
 
-def progress_sds(dataset: str, year: int) -> dict[str, float] | None:
+def progress_sds(dataset: str, year: int,
+                 everyone: pl.DataFrame | None = None) -> dict[str, float] | None:
     """The national SDs that give the progress measures of a dataset and year their intervals
     (KS4: the DfE's, per year; KS5: the A level subjects' pooled; KS2 progress: the pupils'
-    national SD of the deployment's emerging figures), or None."""
+    national SD of the deployment's emerging figures, from `everyone`'s rows when the caller
+    has every LA's, else read), or None."""
     if dataset == "ks2":
         from keystage.analysis.frames import ks2_progress_rows
         from keystage.measures.ks2_progress import national_sds
 
-        return national_sds(ks2_progress_rows(year, None)) or None
+        rows = everyone if everyone is not None else ks2_progress_rows(year, None)
+        return national_sds(rows) or None
     if dataset == "ks5":
         from keystage.measures.ks5 import pooled_sd
 
@@ -54,7 +57,7 @@ def report_rows(la: LocalAuthority, dataset: str, year: int, *, by: str | None =
                        .filter(code__in=everyone["la"].unique().to_list())]
         characteristics = pl.concat([f.select(characteristics.columns)
                                      .cast(characteristics.schema) for f in frames])
-    sds = progress_sds(dataset, year)
+    sds = progress_sds(dataset, year, everyone)
     groups = None
     if by == "group" and (cross in primary.GROUPS or extra_fields):
         characteristics, groups = _more_groups(characteristics, la, year,
@@ -178,7 +181,7 @@ def national_report_rows(dataset: str, year: int) -> list[list]:
         pupil_characteristics(la, year).select("pupil_id", *primary.GROUPS)
         .cast({"pupil_id": pl.Int64, **dict.fromkeys(primary.GROUPS, pl.String)})
         for la in las])
-    sds = progress_sds(dataset, year)
+    sds = progress_sds(dataset, year, everyone)
     first, *rest = las
     # The national rows once (with the first LA's), then each LA's own row, suppressed.
     rows = [r for r in primary.cells(everyone.filter(pl.col("la") == first.code),
@@ -249,6 +252,24 @@ def disadvantage_scatter(la: LocalAuthority, dataset: str, year: int,
             for r in schools.sort("laestab").iter_rows(named=True)]
 
 
+_NO_NAME = {"upn": "", "name": ""}
+
+
+def _record_names(records) -> dict[int, dict]:
+    """pupil_id -> UPN and name as these pupil records give them, in one query."""
+    return {pupil: {"upn": upn, "name": f"{forename} {surname}".strip()}
+            for pupil, upn, surname, forename in records.values_list(
+                "pupil_id", "upn", "surname", "forename")}
+
+
+def _result_names(results: pl.DataFrame) -> dict[int, dict]:
+    """_record_names of the records a results frame (KS4, KS5) was read from."""
+    from keystage.collection.models import PupilRecord
+
+    return _record_names(PupilRecord.objects.filter(
+        pk__in=results["record_id"].unique().to_list()))
+
+
 def ks4_school(school, year: int) -> tuple[list[dict], list[dict]]:
     """A school's KS4 pupils of a year (KS2 prior, group, A8, P8, EBacc entry) and its EBacc
     subject value added (science, humanities, languages) with the DfE's interval (VA +/- 1.96 sd
@@ -256,7 +277,6 @@ def ks4_school(school, year: int) -> tuple[list[dict], list[dict]]:
     import math
 
     from keystage.analysis.frames import ks2_priors, ks4_frame
-    from keystage.collection.models import PupilRecord
     from keystage.measures import ks4
 
     results = ks4_frame(year, school.la_id).filter(pl.col("laestab") == school.laestab)
@@ -264,14 +284,10 @@ def ks4_school(school, year: int) -> tuple[list[dict], list[dict]]:
         return [], []
     priors = ks2_priors(year, results)
     scores = ks4.pupil_scores(results, priors, year)
-    names = {r["pupil_id"]: r for r in PupilRecord.objects.filter(
-        pk__in=results["record_id"].unique().to_list()).values(
-        "pupil_id", "upn", "surname", "forename")}
+    names = _result_names(results)
     pupils = []
     for row in scores.sort("a8", descending=True).iter_rows(named=True):
-        who = names.get(row["pupil_id"], {})
-        pupils.append({"pupil_id": row["pupil_id"], "upn": who.get("upn", ""),
-                       "name": f"{who.get('forename', '')} {who.get('surname', '')}".strip(),
+        pupils.append({"pupil_id": row["pupil_id"], **names.get(row["pupil_id"], _NO_NAME),
                        "ks2_prior": row["ks2_prior"], "pag": row["pag"], "a8": row["a8"],
                        "p8": row["p8"], "ebacc_entry": row["ebacc_entry"]})
     found = ks4.ebacc_va_estimates(year)
@@ -318,7 +334,6 @@ def ks5_school(school, year: int) -> tuple[list[dict], list[dict], dict | None]:
     added) and its A level cohort value added, each VA with the DfE 16-18 interval and band;
     the results are read once for all three."""
     from keystage.analysis.frames import ks5_frame
-    from keystage.collection.models import PupilRecord
     from keystage.measures import ks5
 
     results = ks5_frame(year, school.la_id).filter(pl.col("laestab") == school.laestab)
@@ -327,15 +342,11 @@ def ks5_school(school, year: int) -> tuple[list[dict], list[dict], dict | None]:
     entries = ks5.entries(results, year)
     if entries.is_empty():
         return [], [], None
-    names = {r["pupil_id"]: r for r in PupilRecord.objects.filter(
-        pk__in=results["record_id"].unique().to_list()).values(
-        "pupil_id", "upn", "surname", "forename")}
+    names = _result_names(results)
     students = []
     for row in ks5.students(entries).sort("aps", descending=True).iter_rows(named=True):
-        who = names.get(row["pupil_id"], {})
         students.append({
-            "pupil_id": row["pupil_id"], "upn": who.get("upn", ""),
-            "name": f"{who.get('forename', '')} {who.get('surname', '')}".strip(),
+            "pupil_id": row["pupil_id"], **names.get(row["pupil_id"], _NO_NAME),
             "prior": row["prior"], "a_levels": row["a_levels"], "entries": row["entries"],
             "aps": row["aps"], "grade": ks5.average_grade(row["aps"]), "best3": row["best3"],
             "va": row["va"]})
@@ -435,14 +446,12 @@ def school_report(school, dataset: str, year: int, *,
              if mine.filter((pl.col("measure") == m.code) & pl.col("counted")).height]
     wide = mine.filter(pl.col("counted")).pivot(on="measure", index="pupil_id",
                                                   values="value", aggregate_function="first")
-    names = {r["pupil_id"]: r for r in PupilRecord.objects.filter(
+    names = _record_names(PupilRecord.objects.filter(
         school=school, year=year, collection=dataset, submission__status="current",
-        pupil__isnull=False).values("pupil_id", "upn", "surname", "forename")}
+        pupil__isnull=False))
     pupils = []
     for row in wide.iter_rows(named=True):
-        who = names.get(row["pupil_id"], {})
-        pupils.append({"pupil_id": row["pupil_id"], "upn": who.get("upn", ""),
-                       "name": f"{who.get('forename', '')} {who.get('surname', '')}".strip(),
+        pupils.append({"pupil_id": row["pupil_id"], **names.get(row["pupil_id"], _NO_NAME),
                        "values": [_shown(row.get(c), c, dataset) for c in codes]})
     pupils.sort(key=lambda p: (p["name"].split(" ")[-1:], p["name"]))
     return figures, pupils, [labels[c] for c in codes]
