@@ -443,6 +443,16 @@ def band(score: float, low: float, high: float) -> str:
     return "average"
 
 
+def band_expr(score: str, low: str, high: str) -> pl.Expr:
+    """`band` as an expression over columns of a score and its interval."""
+    return (pl.when(pl.col(low) > 0).then(
+                pl.when(pl.col(score) > 0.5).then(pl.lit("well above")).otherwise(pl.lit("above")))
+            .when(pl.col(high) < 0).then(
+                pl.when(pl.col(score) < -0.5).then(pl.lit("well below"))
+                .otherwise(pl.lit("below")))
+            .otherwise(pl.lit("average")))
+
+
 def explain(results: pl.DataFrame, priors: pl.DataFrame | None, year: int) -> dict | None:
     """One pupil's working: each slot and what filled it, each entry left out and why, the
     prior, group, estimates, A8, P8 and elements (issue 14: every pupil's figure explained)."""

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import polars as pl
 
+from keystage.measures.ks4 import band, band_expr
+
 DATA = Path(__file__).with_name("data")
 A_LEVEL = "111"
 AS_LEVEL = "121"
@@ -254,12 +256,6 @@ def ks5(results: pl.DataFrame, year: int) -> pl.DataFrame:
     return pl.concat([f.cast(PUPIL_SCHEMA) for f in frames])
 
 
-def _band(score: float, low: float, high: float) -> str:
-    from keystage.measures.ks4 import band
-
-    return band(score, low, high)
-
-
 def subject_points(frame: pl.DataFrame, year: int) -> pl.DataFrame:
     """Per qualification and subject (from `entries`): entries, average points per entry and
     its grade (AS points doubled to read on the A level scale of grades), and the shares at
@@ -296,8 +292,7 @@ def subject_va(frame: pl.DataFrame, year: int) -> pl.DataFrame:
         se=pl.col("sd_suqu") / pl.col("students").sqrt())
     out = out.with_columns(ci_low=pl.col("va") - Z95 * pl.col("se"),
                            ci_high=pl.col("va") + Z95 * pl.col("se"))
-    out = out.with_columns(band=pl.struct("va", "ci_low", "ci_high").map_elements(
-        lambda r: _band(r["va"], r["ci_low"], r["ci_high"]), return_dtype=pl.String))
+    out = out.with_columns(band=band_expr("va", "ci_low", "ci_high"))
     return out.select(list(schema)).cast(schema).sort("qualification", "name")
 
 
@@ -321,7 +316,7 @@ def cohort_va(frame: pl.DataFrame, year: int) -> dict | None:
           / scored["weighting"].sum() / 10)
     low, high = va - Z95 * se, va + Z95 * se
     return {"students": scored["pupil_id"].n_unique(), "entries": scored.height, "va": va,
-            "se": se, "ci_low": low, "ci_high": high, "band": _band(va, low, high)}
+            "se": se, "ci_low": low, "ci_high": high, "band": band(va, low, high)}
 
 
 def explain(results: pl.DataFrame, year: int) -> dict | None:
@@ -349,8 +344,8 @@ def explain(results: pl.DataFrame, year: int) -> dict | None:
     summary = students(found).to_dicts() if found.height else []
     student = summary[0] if summary else {}
     return {
-        "year": year, "prior": results["prior"].drop_nulls().first() if "prior" in results.columns
-        else None, "entries": counted, "left_out": left_out,
+        "year": year, "prior": results["prior"].drop_nulls().first(), "entries": counted,
+        "left_out": left_out,
         "aps": student.get("aps"), "average_grade": average_grade(student.get("aps")),
         "best3": student.get("best3"), "va": student.get("va"),
         "has_curves": curves(year) is not None,

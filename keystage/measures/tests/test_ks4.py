@@ -192,3 +192,15 @@ def test_scores_do_not_depend_on_the_ids_the_rows_order_or_the_batches(monkeypat
     monkeypatch.setattr(module, "SLICE", 2)
     assert scores(frame, priors).equals(expected)
     assert expected.filter(pl.col("pupil_id") == 99)["a8"].to_list() == [53]
+
+
+def test_the_band_expression_bands_each_row_as_band_does():
+    from keystage.measures.ks4 import band, band_expr
+
+    cases = [(0.8, 0.1, 1.5), (0.3, 0.1, 0.5), (0.0, -0.4, 0.4), (-0.3, -0.6, -0.1),
+             (-0.9, -1.5, -0.2), (0.5, 0.0, 1.0)]
+    frame = pl.DataFrame(cases, schema=["va", "low", "high"], orient="row")
+
+    got = frame.select(band=band_expr("va", "low", "high"))["band"].to_list()
+
+    assert got == [band(*case) for case in cases]
