@@ -14,8 +14,11 @@ Run from the project root:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import cProfile
 import os
 import platform
+import pstats
 import secrets
 import sys
 import time
@@ -40,6 +43,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
     parser.add_argument("--la", default="831")
+    parser.add_argument("--profile", action="store_true",
+                        help="print where the import's time goes (cProfile, top 30 by cumulative)")
     parser.add_argument("--schools", type=int, default=None,
                         help="primary schools in the LA (default: the LA's synthetic size)")
     args = parser.parse_args()
@@ -78,10 +83,34 @@ def run(args, folder: Path) -> None:
     print(f"prepared {len(paths)} census files ({size / 1e6:.1f} MB) in "
           f"{time.perf_counter() - started:.0f} s")
 
+    profiler = cProfile.Profile() if args.profile else None
+    statements: dict[str, list[float]] = {}
+
+    def timed(execute, sql, params, many, context):
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            statements.setdefault(sql[:110], []).append(time.perf_counter() - began)
+
     started = time.perf_counter()
-    outcomes = do_import_files(((p.name, p.read_bytes()) for p in paths), la=la, year=2026,
-                               acting_user=None)
+    if profiler:
+        profiler.enable()
+    with connection.execute_wrapper(timed) if profiler else contextlib.nullcontext():
+        outcomes = do_import_files(((p.name, p.read_bytes()) for p in paths), la=la,
+                                   year=2026, acting_user=None)
     imported = time.perf_counter() - started
+    if profiler:
+        profiler.disable()
+        # SORT and TOP choose the order and length of the listing; CALLERS lists who called
+        # the functions matching it.
+        stats = pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative"))
+        stats.print_stats(int(os.environ.get("TOP", "30")))
+        print("slowest statements (total s, count, SQL):")
+        for sql, times in sorted(statements.items(), key=lambda kv: -sum(kv[1]))[:12]:
+            print(f"  {sum(times):6.3f} {len(times):5d} {sql}")
+        if os.environ.get("CALLERS"):
+            pstats.Stats(profiler).print_callers(os.environ["CALLERS"])
     pupils = sum(c.pupils for o in outcomes for c in o.changes)
     refused = [o.message for o in outcomes if o.status != "committed"]
     started = time.perf_counter()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -32,7 +33,7 @@ from keystage.collection.models import (
     Submission,
     SubmissionStatus,
 )
-from keystage.core.bulk import bulk_insert
+from keystage.core.bulk import allocate_ids, bulk_insert
 from keystage.core.inputs import check_text
 from keystage.formats.assessment_spec import component_for
 from keystage.formats.cohorts import sniff_cohorts
@@ -126,7 +127,6 @@ class _Register:
         self.deferred = deferred
         self.pending: list[_PendingRows] = []
         # Submissions whose rows are written but not yet linked to pupils (deferred batches).
-        self.to_link: list[int] = []
         # Non-CTF files committed in this chunk whose rows wait for the chunk's inserts.
         self.pending_files: list = []
         # Originals copied aside for this batch, moved into place when their import commits.
@@ -493,8 +493,7 @@ def _commit(filename, data, digest, school, la, year, changes, acting_user, warn
         if register is not None and register.deferred:
             register.pending.append(rows)
         else:
-            _write_rows([rows])
-            _link([submission.pk])
+            _write_rows([rows], la_id=la.pk, year=year)
 
 
 RETIRED_PUPIL_FIELDS = ["id", "la", "school", "collection", "year", "upn"]
@@ -528,9 +527,9 @@ class _PendingRows:
 
 
 PUPIL_FIELDS = [
-    "submission", "la", "school", "collection", "year", "line", "upn", "surname", "forename",
-    "middle_names", "dob", "dob_text", "sex", "ncyear", "gld", "elgs_expected", "phonics_met",
-    "mtc_full_marks",
+    "id", "submission", "la", "school", "collection", "year", "line", "upn", "surname",
+    "forename", "middle_names", "dob", "dob_text", "sex", "ncyear", "gld", "elgs_expected",
+    "phonics_met", "mtc_full_marks", "pupil", "link_method", "link_score",
 ]
 RESULT_FIELDS = [
     "pupil", "stage", "locale", "year", "subject", "method", "component", "status", "qualifier",
@@ -538,41 +537,62 @@ RESULT_FIELDS = [
 ]
 
 
-def _write_rows(pending: list[_PendingRows]) -> None:
-    """Load the pupils and results of several submissions: one COPY for each table."""
-    if not pending:
+def _write_rows(pending: list[_PendingRows], pending_files=(), *, la_id: int = 0,
+                year: int = 0) -> None:
+    """Write a chunk's pupil records, each already linked to its pupil, and their results and
+    the datasets' own rows: one allocation of keys, one link of the LA's pupils, one COPY per
+    table (the records go in once, never updated to add their pupil)."""
+    from keystage.collection.intake import file_records, write_file_details
+    from keystage.pupils.linking import link_new_records
+    from keystage.transfer.lost import find_lost_in_submissions
+
+    for p in pending_files:
+        # A later file of the same chunk may have replaced this one before it was written.
+        p.written = [(s, rows) for s, rows in p.written if s.status == SubmissionStatus.CURRENT]
+    pending_files = [p for p in pending_files if p.written]
+    files = file_records(pending_files, la_id=la_id, year=year)
+    pupils = [p for r in pending for p in r.pupils]
+    total = len(pupils) + files.height
+    if not total:
         return
+    ids = allocate_ids(PupilRecord, total)
+    ctf_ids, file_ids = ids[:len(pupils)], ids[len(pupils):]
+    ctf = pl.DataFrame({
+        "record_id": ctf_ids,
+        "la_id": [r.la_id for r in pending for _ in r.pupils],
+        "upn": [p.upn for p in pupils], "former_upns": [""] * len(pupils),
+        "surname": [p.surname[:100] for p in pupils],
+        "forename": [p.forename[:100] for p in pupils],
+        "dob": [p.dob for p in pupils], "sex": [p.sex[:10] for p in pupils],
+        "slot": [f"{r.collection}:{r.year}:" for r in pending for _ in r.pupils],
+    }, schema=LINK_RECORDS)
+    files = files.with_columns(record_id=pl.Series(file_ids, dtype=pl.Int64))
+    links, write_reviews = link_new_records(pl.concat([ctf, files.select(list(LINK_RECORDS))]))
+    link_of = {r: (p, m, s) for r, p, m, s in links.iter_rows()}
     bulk_insert(
         PupilRecord,
         PUPIL_FIELDS,
         (
-            (r.submission_id, r.la_id, r.school_id, r.collection, r.year, p.line, p.upn,
-             p.surname[:100], p.forename[:100], p.middle_names[:100], p.dob, p.dob_text[:30],
-             p.sex[:10], p.ncyear[:4], *_measures(r.collection, p))
-            for r in pending
-            for p in r.pupils
+            (record_id, r.submission_id, r.la_id, r.school_id, r.collection, r.year, p.line,
+             p.upn, p.surname[:100], p.forename[:100], p.middle_names[:100], p.dob,
+             p.dob_text[:30], p.sex[:10], p.ncyear[:4], *_measures(r.collection, p),
+             *link_of.get(record_id, (None, "", None)))
+            for record_id, (r, p) in zip(ctf_ids, ((r, p) for r in pending for p in r.pupils),
+                                         strict=True)
         ),
     )
-    # Rows get their keys in insertion order (a sequence on PostgreSQL, rowid on SQLite); lines
-    # cannot serve, as several pupils may share a line of a minified file.
-    ids = list(
-        PupilRecord.objects.filter(submission_id__in=[r.submission_id for r in pending])
-        .order_by("pk").values_list("pk", flat=True)
-    )
-    pupils = [p for r in pending for p in r.pupils]
-    bulk_insert(AssessmentResult, RESULT_FIELDS, _result_rows(pupils, ids))
+    bulk_insert(AssessmentResult, RESULT_FIELDS, _result_rows(pupils, ctf_ids))
+    write_file_details(pending_files, files, links)
+    write_reviews()
+    # Any LA's lost pupils this load names are found now (keystage/transfer/lost.py).
+    find_lost_in_submissions([r.submission_id for r in pending]
+                             + [s.pk for p in pending_files for s, _ in p.written])
 
 
-def _link(submission_ids: list[int]) -> None:
-    """Link the records of these submissions to pupils: once per chunk of a batch, as the
-    matcher reads the LA's pupils whole (keystage/pupils/linking.py)."""
-    from keystage.pupils.linking import link_submissions
-    from keystage.transfer.lost import find_lost_in_submissions
-
-    if submission_ids:
-        link_submissions(submission_ids)
-        # Any LA's lost pupils this load names are found now (keystage/transfer/lost.py).
-        find_lost_in_submissions(submission_ids)
+# The columns the matcher reads of each record (keystage.pupils.linking).
+LINK_RECORDS = {"record_id": pl.Int64, "la_id": pl.Int64, "upn": pl.String,
+                "former_upns": pl.String, "surname": pl.String, "forename": pl.String,
+                "dob": pl.Date, "sex": pl.String, "slot": pl.String}
 
 
 def _measures(collection: str, pupil: _ParsedPupil) -> tuple:
@@ -710,11 +730,8 @@ def do_import_files(
                 with transaction.atomic():
                     chunk_outcomes = [_import_item(name, data, register=register, **options)
                                       for name, data in chunk]
-                    _write_rows(register.pending)
-                    from keystage.collection.intake import write_pending_files
-
-                    write_pending_files(register.pending_files, la_id=la.pk, year=year)
-                    _link([r.submission_id for r in register.pending] + register.to_link)
+                    _write_rows(register.pending, register.pending_files, la_id=la.pk,
+                                year=year)
             except Exception:
                 # The whole chunk rolled back: load it again file by file, each on its own.
                 logger.exception("loading a chunk of %d files failed; retrying one by one",
@@ -728,7 +745,6 @@ def do_import_files(
                 register.deferred = True
         finally:
             register.pending = []
-            register.to_link = []
             register.pending_files = []
             discard_uncommitted_originals(staged)
             close_all(chunk)

@@ -25,9 +25,9 @@ from keystage.collection.actions import (
     SubmissionChange,
     _edits_overwritten_by_replacing,
     _find_school,
-    _link,
     _retire_pupil_records,
     _store_original,
+    _write_rows,
     preview_key,
 )
 from keystage.collection.inputs import InputFile
@@ -38,7 +38,7 @@ from keystage.collection.models import (
     SubmissionStatus,
 )
 from keystage.context.store import census_leavers, details_of, records_of
-from keystage.core.bulk import bulk_insert, read_frame_in
+from keystage.core.bulk import bulk_insert, bulk_insert_frame, read_frame_in
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import DatasetFile, FileKind
 
@@ -46,8 +46,6 @@ from keystage.formats.kinds import DatasetFile, FileKind
 # written, so a long value refuses the file with its row rather than failing in the database.
 _TEXT_LIMITS = {"upn": 20, "surname": 100, "forename": 100, "middle_names": 100, "sex": 10,
                 "ncyear": 4, "laestab": 7}
-_PUPIL_FIELDS = ["submission", "la", "school", "collection", "year", "line", "upn", "surname",
-                 "forename", "middle_names", "dob", "dob_text", "sex", "ncyear"]
 _LEAVER_FIELDS = ["submission", "line", "upn", "surname", "forename", "dob", "sex",
                   "entry_date", "leaving_date"]
 
@@ -425,14 +423,11 @@ def _commit(filename, data, digest, file: DatasetFile, dataset, changes, details
         written.append((submission, rows))
     pending = PendingFile(written, details, dataset.code,
                           census_leavers(file) if dataset.code == "census" else None)
-    ids = [s.pk for s, _ in written]
     if register.deferred:
         # Written and linked once for the whole chunk of the batch: one insert per table.
         register.pending_files.append(pending)
-        register.to_link.extend(ids)
     else:
-        write_pending_files([pending], la_id=la.pk, year=year)
-        _link(ids)
+        _write_rows([], [pending], la_id=la.pk, year=year)
 
 
 @dataclass
@@ -445,44 +440,73 @@ class PendingFile:
     leavers: pl.DataFrame | None  # census leavers, kept on the file's (one) submission
 
 
-def write_pending_files(pending: list[PendingFile], *, la_id: int, year: int) -> None:
-    """Write the records, the datasets' own rows and leavers of several files: one bulk insert
-    per table for them all."""
-    for p in pending:
-        # A later file of the same chunk may have replaced this one before it was written.
-        p.written = [(s, rows) for s, rows in p.written
-                     if s.status == SubmissionStatus.CURRENT]
-    pending = [p for p in pending if p.written]
-    if not pending:
+# A file record's columns: PupilRecord's, and the matcher's (keystage.pupils.linking).
+_FILE_RECORDS = {
+    "file": pl.Int64, "key": pl.Int64, "submission": pl.Int64, "school": pl.Int64,
+    "collection": pl.String, "line": pl.Int64, "upn": pl.String, "surname": pl.String,
+    "forename": pl.String, "middle_names": pl.String, "dob": pl.Date, "sex": pl.String,
+    "ncyear": pl.String, "former_upns": pl.String, "slot": pl.String, "la_id": pl.Int64,
+    "year": pl.Int64,
+}
+
+
+def file_records(pending: list[PendingFile], *, la_id: int, year: int) -> pl.DataFrame:
+    """Every pupil record of these files in write order: PupilRecord's columns, and what the
+    matcher reads (a census pupil's former UPN, the dataset, year and term as its slot)."""
+    frames = []
+    for i, p in enumerate(pending):
+        former = next((d.frame.select("key", former_upns="former_upn") for d in p.details
+                       if d.model == "context.CensusDetail"), None)
+        for submission, rows in p.written:
+            frame = rows.select("key", "line", "upn", "surname", "forename", "middle_names",
+                                "dob", "sex", "ncyear").with_columns(
+                file=pl.lit(i, pl.Int64), submission=pl.lit(submission.pk, pl.Int64),
+                school=pl.lit(submission.school_id, pl.Int64),
+                collection=pl.lit(p.dataset),
+                slot=pl.lit(f"{p.dataset}:{year}:{submission.term}"))
+            if former is not None:
+                frame = frame.join(former, on="key", how="left")
+            frames.append(frame)
+    if not frames:
+        return pl.DataFrame(schema=_FILE_RECORDS)
+    combined = pl.concat(frames, how="diagonal_relaxed")
+    if "former_upns" not in combined.columns:
+        combined = combined.with_columns(former_upns=pl.lit(""))
+    return combined.with_columns(pl.col("former_upns").fill_null(""),
+                                 la_id=pl.lit(la_id, pl.Int64), year=pl.lit(year, pl.Int64)
+                                 ).select(list(_FILE_RECORDS)).cast(_FILE_RECORDS)
+
+
+_RECORD_FIELDS = ["id", "submission", "la", "school", "collection", "year", "line", "upn",
+                  "surname", "forename", "middle_names", "dob", "dob_text", "sex", "ncyear",
+                  "pupil", "link_method", "link_score"]
+
+
+def write_file_details(pending: list[PendingFile], records: pl.DataFrame,
+                       links: pl.DataFrame) -> None:
+    """Write the files' pupil records (`records`: file_records with each one's `record_id`),
+    linked as `links` says, then the datasets' own rows and census leavers: one bulk insert per
+    table for them all."""
+    if not records.height:
         return
-
-    def pupil_rows():
-        for p in pending:
-            for submission, rows in p.written:
-                for r in rows.iter_rows(named=True):
-                    yield (submission.pk, la_id, submission.school_id, p.dataset, year,
-                           r["line"] or 0, r["upn"], r["surname"], r["forename"],
-                           r["middle_names"], r["dob"],
-                           r["dob"].isoformat() if r["dob"] else "", r["sex"], r["ncyear"])
-
-    bulk_insert(PupilRecord, _PUPIL_FIELDS, pupil_rows())
-    # Keys come in insertion order (a sequence on PostgreSQL, rowid on SQLite).
-    submission_ids = [s.pk for p in pending for s, _ in p.written]
-    ids = list(PupilRecord.objects.filter(submission_id__in=submission_ids)
-               .order_by("pk").values_list("pk", flat=True))
-    keys = pl.concat([rows.select("key").with_columns(file=pl.lit(i, pl.Int64))
-                      for i, p in enumerate(pending) for _, rows in p.written]
-                     ).with_columns(record=pl.Series(ids, dtype=pl.Int64))
+    frame = records.join(links, on="record_id", how="left").select(
+        pl.col("record_id").alias("id"), "submission", "la_id", "school", "collection",
+        "year", pl.col("line").fill_null(0), "upn", "surname", "forename",
+        "middle_names", "dob",
+        pl.col("dob").dt.strftime("%Y-%m-%d").fill_null("").alias("dob_text"), "sex", "ncyear",
+        "pupil_id", pl.col("method").fill_null(""), "score")
+    bulk_insert_frame(PupilRecord, _RECORD_FIELDS, frame)
+    keys = records.select("file", "key", record="record_id")
     tables: dict[tuple[str, tuple[str, ...]], list[pl.DataFrame]] = defaultdict(list)
     for i, p in enumerate(pending):
         for detail in p.details:
             tables[(detail.model, detail.fields)].append(
                 detail.frame.with_columns(file=pl.lit(i, pl.Int64)))
     for (label, fields), frames in tables.items():
-        frame = pl.concat(frames).join(keys, on=["file", "key"], how="inner")
-        if frame.height:
+        rows = pl.concat(frames).join(keys, on=["file", "key"], how="inner")
+        if rows.height:
             bulk_insert(apps.get_model(label), ["record", *fields],
-                        frame.select("record", *fields).iter_rows())
+                        rows.select("record", *fields).iter_rows())
     leavers = [p.leavers.with_columns(submission=pl.lit(p.written[0][0].pk, pl.Int64))
                for p in pending if p.leavers is not None and p.leavers.height]
     if leavers:

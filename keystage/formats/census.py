@@ -122,21 +122,42 @@ def _columns_of(fields: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, int]
             for rank, name in enumerate(names)}
 
 
+# Repeated groups inside a pupil, read into frames of their own: group -> column <- element.
+_GROUPS = {
+    "FSMperiod": ("fsm", {"start": "FSMstartDate", "end": "FSMendDate",
+                          "uk_country": "UKcountry"}),
+    "SENneed": ("sen_needs", {"sen_type": "SENtype", "rank": "SENtypeRank"}),
+    "TermlyAttendance": ("attendance", {"sessions_possible": "SessionsPossible",
+                                        "sessions_authorised": "SessionsAuthorised",
+                                        "sessions_unauthorised": "SessionsUnauthorised"}),
+    "TermlyExclusion": ("exclusions", {"category": "Category", "reason": "Reason",
+                                       "start_date": "StartDate", "sessions": "Sessions"}),
+}
+
+
+def _wildcards(names) -> tuple[str, ...]:
+    """Tags that match these local names in any namespace or none (lxml's "{*}" form)."""
+    return tuple("{*}" + name for name in names)
+
+
 def _row(element: etree._Element, fields: dict[str, tuple[str, ...]],
-         columns: dict[str, tuple[str, int]]) -> dict[str, str]:
-    """The columns of one pupil from its leaf elements, in one walk of its subtree."""
+         columns: dict[str, tuple[str, int]], tags: tuple[str, ...],
+         groups: list[etree._Element] | None = None) -> dict[str, str]:
+    """The columns of one pupil from its leaf elements, in one walk of its subtree; the
+    repeated groups met on the way are appended to `groups` when it is given."""
     row = dict.fromkeys(fields, "")
     rank_of: dict[str, int] = {}
-    for node in element.iter():
+    # libxml2 picks out the wanted elements (by local name, in any namespace): Python sees
+    # only them, not every node of the pupil.
+    for node in element.iter(*tags):
+        name = node.tag.rpartition("}")[2]
+        if name in _GROUPS:
+            if groups is not None:
+                groups.append(node)
+            continue
         if len(node):
             continue
-        tag = node.tag
-        if not isinstance(tag, str):
-            continue
-        hit = columns.get(tag if "}" not in tag else tag.rpartition("}")[2])
-        if hit is None:
-            continue
-        column, rank = hit
+        column, rank = columns[name]
         # The first element of a name wins (a repeated group's later ones are read apart);
         # of alternative names (Sex, then Gender), the preferred one.
         if column not in rank_of or rank < rank_of[column]:
@@ -145,8 +166,20 @@ def _row(element: etree._Element, fields: dict[str, tuple[str, ...]],
     return row
 
 
+def _group_fields(group: etree._Element) -> dict[str, str]:
+    """A repeated group's direct children by local name, the first of each name winning."""
+    found: dict[str, str] = {}
+    for child in group.iterchildren(tag=etree.Element):
+        name = child.tag.rpartition("}")[2]
+        if name not in found:
+            found[name] = (child.text or "").strip()
+    return found
+
+
 _PUPIL_COLUMNS = _columns_of(_PUPIL_FIELDS)
 _LEAVER_COLUMNS = _columns_of(_LEAVER_FIELDS)
+_PUPIL_TAGS = _wildcards([*_PUPIL_COLUMNS, *_GROUPS])
+_LEAVER_TAGS = _wildcards(_LEAVER_COLUMNS)
 
 
 def _dates(frame: pl.DataFrame, columns, filename: str) -> pl.DataFrame:
@@ -218,41 +251,33 @@ def read_census(source, *, filename: str, year: int | None = None, **options) ->
                           f"are not a 3-digit LA number and a 4-digit establishment number. "
                           f"{_RESEND}", filename=filename, line=source_block.sourceline)
 
-    pupils, fsm, needs, leavers, attendance, exclusions = [], [], [], [], [], []
+    pupils: list[dict] = []
+    leavers: list[dict] = []
+    grouped: dict[str, list[dict]] = {table: [] for table, _ in _GROUPS.values()}
     container = _child(root, "Pupils")
-    for element in (container if container is not None else ()):
+    for element in (container.iterchildren(tag=etree.Element) if container is not None
+                    else ()):
         kind = _local(element)
         if kind not in ("PupilOnRoll", "PupilNoLongerOnRoll"):
             continue
         line = element.sourceline
         if kind == "PupilNoLongerOnRoll":
-            leavers.append({"line": line, **_row(element, _LEAVER_FIELDS, _LEAVER_COLUMNS)})
+            leavers.append({"line": line, **_row(element, _LEAVER_FIELDS, _LEAVER_COLUMNS,
+                                                 _LEAVER_TAGS)})
             continue
-        row = {"line": line, **_row(element, _PUPIL_FIELDS, _PUPIL_COLUMNS)}
+        groups: list[etree._Element] = []
+        row = {"line": line, **_row(element, _PUPIL_FIELDS, _PUPIL_COLUMNS, _PUPIL_TAGS,
+                                    groups)}
         pupils.append(row)
-        for period in element.iter("{*}FSMperiod", "FSMperiod"):
-            fsm.append({"line": line, "upn": row["upn"],
-                        "start": _path_text(period, "FSMstartDate"),
-                        "end": _path_text(period, "FSMendDate"),
-                        "uk_country": _path_text(period, "UKcountry")})
-        for need in element.iter("{*}SENneed", "SENneed"):
-            needs.append({"line": line, "upn": row["upn"], "sen_type": _path_text(need, "SENtype"),
-                          "rank": _path_text(need, "SENtypeRank")})
-        for term_row in element.iter("{*}TermlyAttendance", "TermlyAttendance"):
-            attendance.append({
-                "line": line, "upn": row["upn"],
-                "sessions_possible": _path_text(term_row, "SessionsPossible"),
-                "sessions_authorised": _path_text(term_row, "SessionsAuthorised"),
-                "sessions_unauthorised": _path_text(term_row, "SessionsUnauthorised")})
-        for exclusion in element.iter("{*}TermlyExclusion", "TermlyExclusion"):
-            exclusions.append({
-                "line": line, "upn": row["upn"], "category": _path_text(exclusion, "Category"),
-                "reason": _path_text(exclusion, "Reason"),
-                "start_date": _path_text(exclusion, "StartDate"),
-                "sessions": _path_text(exclusion, "Sessions")})
-    frames = _frames(pupils, fsm, needs, leavers, reference, filename)
-    frames["attendance"] = _counts(attendance, "attendance")
-    frames["exclusions"] = _counts(exclusions, "exclusions")
+        for group in groups:
+            table, columns = _GROUPS[group.tag.rpartition("}")[2]]
+            found = _group_fields(group)
+            grouped[table].append({"line": line, "upn": row["upn"],
+                                   **{c: found.get(e, "") for c, e in columns.items()}})
+    frames = _frames(pupils, grouped["fsm"], grouped["sen_needs"], leavers, reference,
+                     filename)
+    frames["attendance"] = _counts(grouped["attendance"], "attendance")
+    frames["exclusions"] = _counts(grouped["exclusions"], "exclusions")
     return DatasetFile(
         "census_xml", "census", filename, frames, year=file_year, term=term,
         reference_date=reference, laestab=laestab, la_code=wanted["LEA"],

@@ -9,7 +9,7 @@ the links it makes; an LA officer's confirm, split and merge are audited actions
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import polars as pl
 from django.utils import timezone
@@ -65,6 +65,31 @@ def link_submissions(submission_ids: Sequence[int]) -> int:
     return total
 
 
+LINKS = {"record_id": pl.Int64, "pupil_id": pl.Int64, "method": pl.String,
+         "score": pl.Float64}
+
+
+def link_new_records(records: pl.DataFrame) -> tuple[pl.DataFrame, Callable[[], None]]:
+    """Link records about to be written, before they are: the pupil each is (new pupils and
+    identifiers written now), so the records go in once, linked, with no update afterwards.
+
+    `records` has the columns of _RECORDS, `record_id` being the keys allocated for them.
+    Returns the links (LINKS) and a function that writes the review queue once the records
+    exist (its rows point at them).
+    """
+    links, reviews = [], []
+    for (la_id,), rows in records.group_by(["la_id"]):
+        la_links, review = _match_la(la_id, rows.cast(_RECORDS))
+        links.append(la_links.select(list(LINKS)).cast(LINKS))
+        reviews.append((la_id, review))
+
+    def write_reviews() -> None:
+        for la_id, review in reviews:
+            _write_review(la_id, review)
+
+    return (pl.concat(links) if links else pl.DataFrame(schema=LINKS)), write_reviews
+
+
 def link_unlinked_records(la) -> int:
     """Link every record of the LA that has no pupil yet (data loaded before identity existed)."""
     ids = list(PupilRecord.objects.filter(la=la, pupil__isnull=True)
@@ -73,6 +98,25 @@ def link_unlinked_records(la) -> int:
 
 
 def _link_la(la_id: int, records: pl.DataFrame) -> int:
+    links, review = _match_la(la_id, records)
+    bulk_update_by_pk(PupilRecord, ["pupil", "link_method", "link_score"],
+                      links.select("record_id", "pupil_id", "method", "score").iter_rows())
+    _write_review(la_id, review)
+    return links.height
+
+
+def _write_review(la_id: int, review: pl.DataFrame) -> None:
+    if review.height:
+        now = timezone.now()
+        bulk_insert(LinkReview, ["la", "record", "candidate", "score", "reason", "status",
+                                 "created_at"],
+                    ((la_id, r, p, s, why[:200], "open", now)
+                     for r, p, s, why in review.iter_rows()))
+
+
+def _match_la(la_id: int, records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The pupil of each of an LA's records (links) and the matches left for an officer
+    (review); new pupils, their identifiers and known pupils' newest details are written."""
     pupils = read_frame(
         f"SELECT id, upn, surname, forename, CAST(dob AS TEXT), sex "  # noqa: S608
         f"FROM {_t(Pupil)} WHERE la_id = %s", [la_id], _PUPILS)
@@ -139,11 +183,4 @@ def _link_la(la_id: int, records: pl.DataFrame) -> int:
         pl.when(pl.col(c).cast(pl.String).fill_null("").str.strip_chars() == "")
         .then(pl.col(f"{c}_own")).otherwise(pl.col(c)).alias(c) for c in details)
     bulk_update_by_pk(Pupil, details, known.select("pupil_id", *details).iter_rows())
-    bulk_update_by_pk(PupilRecord, ["pupil", "link_method", "link_score"],
-                      links.select("record_id", "pupil_id", "method", "score").iter_rows())
-    if result.review.height:
-        bulk_insert(LinkReview, ["la", "record", "candidate", "score", "reason", "status",
-                                 "created_at"],
-                    ((la_id, r, p, s, why[:200], "open", now)
-                     for r, p, s, why in result.review.iter_rows()))
-    return links.height
+    return links, result.review

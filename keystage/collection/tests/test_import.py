@@ -233,11 +233,11 @@ def test_a_chunk_that_fails_to_load_is_loaded_again_file_by_file(world, tmp_path
     real = actions._write_rows
     calls = {"n": 0}
 
-    def failing_once(pending):
+    def failing_once(pending, *args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 1 and len(pending) > 1:
             raise RuntimeError("simulated failure while loading a chunk")
-        return real(pending)
+        return real(pending, *args, **kwargs)
 
     monkeypatch.setattr(actions, "_write_rows", failing_once)
     paths = [
