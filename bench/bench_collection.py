@@ -106,6 +106,13 @@ def child_import(url: str, folder: Path, collections: list[str], las: list[str])
     from keystage.schools.models import LocalAuthority
 
     manifest = json.loads((folder / "manifest.json").read_text())
+    # BENCH_PROFILE=FILE: where the import's time goes, as cProfile stats saved to FILE.
+    profiler = None
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     started = time.perf_counter()
     refused = pupils = results = 0
     for la_code in las:
@@ -120,6 +127,9 @@ def child_import(url: str, folder: Path, collections: list[str], las: list[str])
                 pupils += change.pupils
                 results += change.results
     seconds = time.perf_counter() - started
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(f"{os.environ['BENCH_PROFILE']}.{os.getpid()}")
     return {"seconds": seconds, "pupils": pupils, "results": results, "refused": refused,
             "peak_mb": peak_mb()}
 

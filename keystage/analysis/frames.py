@@ -130,7 +130,8 @@ def ks2_progress_rows(year: int, la_id: int | None,
                       every_ks2: pl.DataFrame | None = None) -> pl.DataFrame:
     """KS1 to KS2 progress rows (keystage.measures.ks2_progress) of one LA or all: the
     estimates are always every LA's, so every LA's KS2 results are read (or `every_ks2`,
-    when the caller has read them)."""
+    when the caller has read them). pupil_outcomes reads one LA's alone when it is given the
+    estimates (the national picture keeps them)."""
     from keystage.measures import ks2_progress
 
     ks1 = collection_frame("ks1", year - 4, None)
@@ -142,6 +143,16 @@ def ks2_progress_rows(year: int, la_id: int | None,
         return rows
     code = LocalAuthority.objects.filter(pk=la_id).values_list("code", flat=True).first()
     return rows.filter(pl.col("la") == code)
+
+
+def ks2_estimates(year: int) -> pl.DataFrame | None:
+    """The emerging KS1 to KS2 estimates of every LA's pupils, or None with no KS1 loaded."""
+    from keystage.measures import ks2_progress
+
+    ks1 = collection_frame("ks1", year - 4, None)
+    if ks1.is_empty():
+        return None
+    return ks2_progress.emerging_estimates(ks1, ks2_frame(year, None), year)
 
 
 def census_year2(year: int, la_id: int | None) -> pl.DataFrame:
@@ -158,14 +169,23 @@ def census_year2(year: int, la_id: int | None) -> pl.DataFrame:
     ).unique("pupil_id", keep="first")
 
 
-def pupil_outcomes(dataset: str, year: int, la_id: int | None) -> pl.DataFrame:
-    """Every pupil's counted flag and value for each measure of a dataset (one LA or all)."""
+def pupil_outcomes(dataset: str, year: int, la_id: int | None,
+                   estimates: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every pupil's counted flag and value for each measure of a dataset (one LA or all);
+    `estimates`: the emerging KS2 progress estimates, when the caller has them."""
     from keystage.measures import primary
 
     if dataset == "ks2":
         frame = ks2_frame(year, la_id)
-        return pl.concat([primary.ks2(frame), ks2_progress_rows(
-            year, la_id, every_ks2=frame if la_id is None else None)])
+        if estimates is not None and la_id is not None:
+            from keystage.measures import ks2_progress
+
+            progress = ks2_progress.progress_rows(collection_frame("ks1", year - 4, la_id),
+                                                  frame, year, estimates)
+        else:
+            progress = ks2_progress_rows(year, la_id,
+                                         every_ks2=frame if la_id is None else None)
+        return pl.concat([primary.ks2(frame), progress])
     if dataset == "ks4":
         from keystage.measures import ks4
 

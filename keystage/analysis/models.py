@@ -50,3 +50,27 @@ class StoredReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset} {self.year} {self.by or 'la'} ({self.la_id})"
+
+
+class NationalSummary(models.Model):
+    """The emerging national picture of a dataset and year, summed once for every LA's reports
+    (keystage.analysis.national), kept with the fingerprint of every LA's files it was made
+    from: used only while the fingerprint still matches, so never stale."""
+
+    dataset = models.CharField(max_length=10, choices=REPORT_DATASET_CHOICES)
+    year = models.PositiveSmallIntegerField()
+    fingerprint = models.CharField(max_length=64)
+    # [[measure, group, value, pupils, total], ...]: counted pupils and their values' total.
+    sums = models.JSONField(default=list)
+    # Progress measures' national SDs ({measure: sd}), or null.
+    sds = models.JSONField(null=True, blank=True)
+    # KS1 to KS2 emerging estimates: [[ks1_aps, est_read, est_writing, est_maths], ...].
+    estimates = models.JSONField(null=True, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "year"],
+                                               name="one_national_summary")]
+
+    def __str__(self) -> str:
+        return f"national {self.dataset} {self.year}"

@@ -35,36 +35,45 @@ def progress_sds(dataset: str, year: int,
 
 def report_rows(la: LocalAuthority, dataset: str, year: int, *, by: str | None = None,
                 national: bool = False, cross: str | None = None,
-                extra_fields: bool = False) -> tuple[list[list], bool]:
+                extra_fields: bool = False, inputs=None) -> tuple[list[list], bool]:
     """The report's rows (primary.REPORT_COLUMNS) and whether the LA has any result counted.
     The pages may add, to `--by group`, each group crossed with another (`cross`, for example
     disadvantaged boys: group `sex+disadvantaged`, value `M+Y`) and the LA's extra pupil fields
-    (group `extra:FIELD`); the command line's layout keeps to the groups of `export pupils`."""
+    (group `extra:FIELD`); the command line's layout keeps to the groups of `export pupils`.
+
+    The LA's own pupils are read; the emerging national figures (and the bands against them)
+    come from the national picture, summed once for every LA (keystage.analysis.national).
+    Crossed groups' national rows are summed from every LA's pupils when asked for."""
     from keystage.analysis.frames import pupil_outcomes
+    from keystage.analysis.national import national_picture
     from keystage.context.queries import pupil_characteristics
 
-    # Every LA's pupils give the emerging national figure (and the bands against it); the LA's
-    # own are among them, read once.
-    everyone = pupil_outcomes(dataset, year, None)
-    ours = everyone.filter(pl.col("la") == la.code)
+    more = by == "group" and (cross in primary.GROUPS or extra_fields)
+    picture = national_picture(dataset, year, inputs=inputs, keep_outcomes=more and national)
+    ours = pupil_outcomes(dataset, year, la.pk, estimates=picture.estimates)
     characteristics = pl.DataFrame(schema={"pupil_id": pl.Int64,
                                            **dict.fromkeys(primary.GROUPS, pl.String)})
     if by == "group":
-        frames = [pupil_characteristics(la, year)]
-        if national:
-            frames += [pupil_characteristics(other, year) for other in
-                       LocalAuthority.objects.exclude(pk=la.pk)
-                       .filter(code__in=everyone["la"].unique().to_list())]
-        characteristics = pl.concat([f.select(characteristics.columns)
-                                     .cast(characteristics.schema) for f in frames])
-    sds = progress_sds(dataset, year, everyone)
+        characteristics = pupil_characteristics(la, year).select(
+            characteristics.columns).cast(characteristics.schema)
     groups = None
-    if by == "group" and (cross in primary.GROUPS or extra_fields):
+    everyone = None
+    if more:
+        if national:
+            # The crossed groups' national rows need every LA's pupils and characteristics.
+            everyone = (picture.everyone if picture.everyone is not None
+                        else pupil_outcomes(dataset, year, None))
+            others = [pupil_characteristics(other, year).select(characteristics.columns)
+                      .cast(characteristics.schema) for other in
+                      LocalAuthority.objects.exclude(pk=la.pk)
+                      .filter(code__in=everyone["la"].unique().to_list())]
+            characteristics = pl.concat([characteristics, *others])
         characteristics, groups = _more_groups(characteristics, la, year,
                                                cross if cross in primary.GROUPS else None,
                                                extra_fields)
     rows = primary.cells(ours, characteristics, dataset=dataset, year=year, la=la.code, by=by,
-                         national=everyone, show_national=national, sds=sds, groups=groups)
+                         national=everyone, show_national=national, sds=picture.sds,
+                         groups=groups, nation=None if everyone is not None else picture.sums)
     return rows, bool(ours.filter(pl.col("counted")).height)
 
 
@@ -168,32 +177,30 @@ def _more_groups(characteristics: pl.DataFrame, la: LocalAuthority, year: int,
 
 def national_report_rows(dataset: str, year: int) -> list[list]:
     """The national analyst's picture: the emerging national rows (all and every group) and
-    each LA's own figure, small cells hidden as for any reader outside the LA (11.2)."""
-    from keystage.analysis.frames import pupil_outcomes
-    from keystage.context.queries import pupil_characteristics
+    each LA's own figure, small cells hidden as for any reader outside the LA (11.2); all
+    from the national picture, with no pupil read once it is kept."""
+    from keystage.analysis.national import national_picture
 
-    everyone = pupil_outcomes(dataset, year, None)
-    codes = sorted(everyone.filter(pl.col("counted"))["la"].unique().to_list())
+    picture = national_picture(dataset, year)
+    codes = sorted({code for (_, group, code) in picture.sums if group == primary.LA})
     if not codes:
         return []
-    las = list(LocalAuthority.objects.filter(code__in=codes).order_by("code"))
-    characteristics = pl.concat([
-        pupil_characteristics(la, year).select("pupil_id", *primary.GROUPS)
-        .cast({"pupil_id": pl.Int64, **dict.fromkeys(primary.GROUPS, pl.String)})
-        for la in las])
-    sds = progress_sds(dataset, year, everyone)
-    first, *rest = las
+
+    def own(code: str) -> primary.Sums:
+        return {(m, "all", "all"): value for (m, group, c), value in picture.sums.items()
+                if group == primary.LA and c == code}
+
+    none = pl.DataFrame(schema={"pupil_id": pl.Int64, **dict.fromkeys(primary.GROUPS,
+                                                                       pl.String)})
+    first, *rest = codes
     # The national rows once (with the first LA's), then each LA's own row, suppressed.
-    rows = [r for r in primary.cells(everyone.filter(pl.col("la") == first.code),
-                                     characteristics, dataset=dataset, year=year,
-                                     la=first.code, by="group", national=everyone,
-                                     show_national=True, sds=sds, suppress_la=True)
-            if r[3] == "national" or r[6] == "all"]
-    for la in rest:
-        rows += [r for r in primary.cells(everyone.filter(pl.col("la") == la.code),
-                                          characteristics, dataset=dataset, year=year,
-                                          la=la.code, by=None, national=everyone,
-                                          show_national=False, sds=sds, suppress_la=True)]
+    rows = primary.cells(None, none, dataset=dataset, year=year, la=first, by="group",
+                         nation=picture.sums, own=own(first), show_national=True,
+                         sds=picture.sds, suppress_la=True)
+    for code in rest:
+        rows += primary.cells(None, none, dataset=dataset, year=year, la=code, by=None,
+                              nation=picture.sums, own=own(code), show_national=False,
+                              sds=picture.sds, suppress_la=True)
     return rows
 
 
@@ -414,17 +421,19 @@ def school_report(school, dataset: str, year: int, *,
     """A school's page: each measure for `all` and every group, beside the LA's and the emerging
     national figures (with `compare`), and its pupils with their outcome of each measure."""
     from keystage.analysis.frames import pupil_outcomes
+    from keystage.analysis.national import national_picture
     from keystage.analysis.stored import stored_report
     from keystage.collection.models import PupilRecord
     from keystage.context.queries import pupil_characteristics
 
     own = school.urn if school.is_pvi else (school.laestab or school.urn)
-    everyone = pupil_outcomes(dataset, year, school.la_id)
+    picture = national_picture(dataset, year)
+    everyone = pupil_outcomes(dataset, year, school.la_id, estimates=picture.estimates)
     mine = everyone.filter(pl.col("laestab") == own)
     if mine.filter(pl.col("counted")).is_empty():
         return [], [], []
     characteristics = pupil_characteristics(school.la, year).select("pupil_id", *primary.GROUPS)
-    sds = progress_sds(dataset, year)
+    sds = picture.sds
     school_rows = primary.cells(mine, characteristics, dataset=dataset, year=year,
                                 la=school.la.code, by="group", national=None, sds=sds)
     others = {}
@@ -482,20 +491,21 @@ def group_report(la: LocalAuthority, dataset: str, year: int, group: str,
     each school's row for its pupils in the group, with the emerging national row of the group;
     the rows' group columns read `all`, as every row is the group's."""
     from keystage.analysis.frames import pupil_outcomes
+    from keystage.analysis.national import national_picture
     from keystage.analysis.stored import stored_report
     from keystage.context.queries import pupil_characteristics
 
     if group not in primary.GROUPS:
         return []
-    ours = pupil_outcomes(dataset, year, la.pk)
+    picture = national_picture(dataset, year)
+    ours = pupil_outcomes(dataset, year, la.pk, estimates=picture.estimates)
     characteristics = pupil_characteristics(la, year)
     members = characteristics.select(
         "pupil_id", member=pl.col(group).cast(pl.String).fill_null("").replace("", "unknown")
         == value).filter(pl.col("member"))
     in_group = ours.join(members.select("pupil_id"), on="pupil_id", how="semi")
-    sds = progress_sds(dataset, year)
     rows = primary.cells(in_group, characteristics, dataset=dataset, year=year, la=la.code,
-                         by="school", national=None, sds=sds)
+                         by="school", national=None, sds=picture.sds)
     # Every row is the group's (the page says which): its national row reads as the nation's.
     stored, _, _ = stored_report(la, dataset, year, by="group", national=True)
     national = [[*r[:6], "all", "all", *r[8:]] for r in stored

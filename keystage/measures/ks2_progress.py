@@ -56,26 +56,44 @@ def ks2_outcomes(ks2: pl.DataFrame, year: int) -> pl.DataFrame:
                          writing=_points("WRITTAOUTCOME", WRITING_POINTS))
 
 
-def pupil_progress(ks1: pl.DataFrame, ks2: pl.DataFrame, year: int) -> pl.DataFrame:
-    """Per pupil of the KS2 frame (every LA: the estimates are theirs): ks1_aps, and for each
-    subject the actual outcome, the emerging estimate and the progress score."""
-    prior = ks1_prior(ks1)
-    pupils = ks2_outcomes(ks2, year).join(prior, on="pupil_id", how="left")
-    estimates = pupils.filter(pl.col("ks1_aps").is_not_null()).group_by("ks1_aps").agg(
-        **{f"est_{s}": pl.col(s).mean() for s in SUBJECTS.values()})
+ESTIMATES = {"ks1_aps": pl.Float64, **{f"est_{s}": pl.Float64 for s in SUBJECTS.values()}}
+
+
+def _with_prior(ks1: pl.DataFrame, ks2: pl.DataFrame, year: int) -> pl.DataFrame:
+    return ks2_outcomes(ks2, year).join(ks1_prior(ks1), on="pupil_id", how="left")
+
+
+def emerging_estimates(ks1: pl.DataFrame, ks2: pl.DataFrame, year: int) -> pl.DataFrame:
+    """Each prior attainment group's estimate in each subject (ESTIMATES), from every LA's
+    KS1 and KS2 frames: the mean outcome of the group's pupils."""
+    pupils = _with_prior(ks1, ks2, year)
+    return pupils.filter(pl.col("ks1_aps").is_not_null()).group_by("ks1_aps").agg(
+        **{f"est_{s}": pl.col(s).mean() for s in SUBJECTS.values()}).cast(ESTIMATES)
+
+
+def pupil_progress(ks1: pl.DataFrame, ks2: pl.DataFrame, year: int,
+                   estimates: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Per pupil of the KS2 frame: ks1_aps, and for each subject the actual outcome, the
+    emerging estimate and the progress score. The estimates are every LA's: give them
+    (emerging_estimates) when the frames are one LA's, else the frames must be every LA's."""
+    pupils = _with_prior(ks1, ks2, year)
+    if estimates is None:
+        estimates = emerging_estimates(ks1, ks2, year)
     out = pupils.join(estimates, on="ks1_aps", how="left")
     return out.with_columns(**{code: pl.col(s) - pl.col(f"est_{s}")
                                for code, s in SUBJECTS.items()})
 
 
-def progress_rows(ks1: pl.DataFrame, ks2: pl.DataFrame, year: int) -> pl.DataFrame:
+def progress_rows(ks1: pl.DataFrame, ks2: pl.DataFrame, year: int,
+                  estimates: pl.DataFrame | None = None) -> pl.DataFrame:
     """The report's long rows (primary.PUPIL_SCHEMA) of rea_prog, wri_prog and mat_prog; none
-    when no KS2 pupil has a KS1 prior (the DfE's years without progress, 2024 and 2025)."""
+    when no KS2 pupil has a KS1 prior (the DfE's years without progress, 2024 and 2025).
+    `estimates` as pupil_progress takes them."""
     from keystage.measures.primary import PUPIL_SCHEMA
 
     if ks1.is_empty() or ks2.is_empty():
         return pl.DataFrame(schema=PUPIL_SCHEMA)
-    scored = pupil_progress(ks1, ks2, year)
+    scored = pupil_progress(ks1, ks2, year, estimates)
     frames = [scored.select("pupil_id", "la", "laestab", measure=pl.lit(code),
                             counted=pl.col(code).is_not_null(), value=pl.col(code))
               for code in SUBJECTS]

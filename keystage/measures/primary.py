@@ -269,16 +269,20 @@ def wilson_interval(p: float, n: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half) * 100, min(1.0, centre + half) * 100
 
 
-def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, year: int,
-          la: str, by: str | None, national: pl.DataFrame | None,
-          show_national: bool = False, sds: dict[str, float] | None = None,
-          groups: tuple[str, ...] | None = None, suppress_la: bool = False) -> list[list]:
-    """The report rows (REPORT_COLUMNS) of one LA's pupil outcomes and, with `national` (every
-    LA's outcomes), the emerging national rows; national figures also give the bands.
-    Progress measures take their interval from the national SD in `sds` (methods.md 1.6)."""
-    # The pages may ask for more groups than the command line's (extra fields, intersections
-    # with disadvantage: keystage.analysis.queries); every one is a column of characteristics.
-    groups = (groups or GROUPS) if by == "group" else ()
+# Sums of counted pupils and their values, by (measure, group, group value); the group "all"
+# has the value "all".
+Sums = dict[tuple[str, str, str], tuple[int, float]]
+
+
+# The pseudo-groups of _sums' school and LA figures (their values: LAESTAB, LA code).
+SCHOOL = "school:laestab"
+LA = "la:code"
+
+
+def _sums(frame: pl.DataFrame, characteristics: pl.DataFrame, groups: tuple[str, ...], *,
+          schools: bool = False, las: bool = False) -> Sums:
+    """Counted pupils and their values' total by measure: for all pupils, each value of each
+    group, and each school (SCHOOL, with `schools`) and LA (LA, with `las`)."""
     columns = tuple(dict.fromkeys(groups))
 
     # Pupils' characteristics are never joined to the long rows as a text column per group: a
@@ -298,7 +302,7 @@ def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, 
         # Lazy, and streamed when collected: a national year's rows are summed without a
         # filtered or joined copy of them.
         return frame.lazy().filter(pl.col("counted")).select(
-            "pupil_id", "laestab", "measure", "value")
+            "pupil_id", *(["la"] if las else []), "laestab", "measure", "value")
 
     def aggregate(frame: pl.LazyFrame, keys: list[str]) -> dict[tuple, tuple[int, float]]:
         out = frame.group_by(["measure", *keys]).agg(
@@ -330,17 +334,49 @@ def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, 
             out[g] = {(m, v): (n, t) for m, v, n, t in done.iter_rows()}
         return out
 
-    ours = counted(pupils)
-    ours_groups = by_group(ours)
-    theirs = counted(national) if national is not None else None
+    lazy = counted(frame)
+    out: Sums = {(m, "all", "all"): v for (m,), v in aggregate(lazy, []).items()}
+    if schools:
+        out.update({(m, SCHOOL, laestab or ""): v
+                    for (m, laestab), v in aggregate(lazy, ["laestab"]).items()})
+    if las:
+        out.update({(m, LA, code or ""): v for (m, code), v in aggregate(lazy, ["la"]).items()})
+    for g, sums in by_group(lazy).items():
+        out.update({(m, g, val): v for (m, val), v in sums.items()})
+    return out
+
+
+def national_sums(national: pl.DataFrame, characteristics: pl.DataFrame,
+                  groups: tuple[str, ...] = GROUPS) -> Sums:
+    """Every LA's outcomes summed for all pupils, each value of each group and each LA (LA):
+    what the emerging national rows, the bands against them and the national analyst's rows
+    of each LA are made of (additive, so computed once for every LA's reports)."""
+    return _sums(national, characteristics, groups, las=True)
+
+
+def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, year: int,
+          la: str, by: str | None, national: pl.DataFrame | None = None,
+          show_national: bool = False, sds: dict[str, float] | None = None,
+          groups: tuple[str, ...] | None = None, suppress_la: bool = False,
+          nation: Sums | None = None, own: Sums | None = None) -> list[list]:
+    """The report rows (REPORT_COLUMNS) of one LA's pupil outcomes (or `own`, their sums) and,
+    with `national` (every LA's outcomes) or `nation` (their national_sums), the emerging
+    national rows; national figures also give the bands. Progress measures take their
+    interval from the national SD in `sds` (methods.md 1.6)."""
+    # The pages may ask for more groups than the command line's (extra fields, intersections
+    # with disadvantage: keystage.analysis.queries); every one is a column of characteristics.
+    groups = (groups or GROUPS) if by == "group" else ()
+    ours = own if own is not None else _sums(pupils, characteristics, groups,
+                                             schools=by == "school")
     # National figures per (measure, group, value), for bands and national rows.
-    nat: dict[tuple, tuple[int, float]] = {}
-    if theirs is not None:
-        nat.update({(m, "all", "all"): v for (m,), v in aggregate(theirs, []).items()})
+    nat: Sums = {}
+    if nation is None and national is not None:
         # Group figures need every LA's characteristics: only with the national rows.
-        if show_national and groups:
-            for g, sums in by_group(theirs).items():
-                nat.update({(m, g, val): v for (m, val), v in sums.items()})
+        nation = _sums(national, characteristics, groups if show_national else ())
+    if nation is not None:
+        nat = {key: value for key, value in nation.items()
+               if key[1] == "all" or (show_national and key[1] in groups)}
+    theirs = nation
     rows: list[list] = []
     kinds = {m.code: m.kind for m in measures_of(dataset)}
 
@@ -378,21 +414,19 @@ def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, 
                 band]
 
     order = [m.code for m in measures_of(dataset)]
-    la_all = aggregate(ours, [])
-    schools = aggregate(ours, ["laestab"]) if by == "school" else {}
-    by_group = {g: ours_groups.get(g, {}) for g in groups}
+    listed = sorted(ours.items())
     for measure in order:
-        if (measure,) in la_all:
+        if (measure, "all", "all") in ours:
             # An LA's own cells are never hidden from it; a national analyst's view of an LA is.
-            rows.append(row(measure, "la", la, "", "all", "all", *la_all[(measure,)],
+            rows.append(row(measure, "la", la, "", "all", "all", *ours[(measure, "all", "all")],
                             suppress_la))
         for g in groups:
-            for (m, val), (n, total) in sorted(by_group[g].items()):
-                if m == measure:
+            for (m, group, val), (n, total) in listed:
+                if m == measure and group == g:
                     rows.append(row(measure, "la", la, "", g, val, n, total, False))
-        for (m, laestab), (n, total) in sorted(schools.items(), key=lambda kv: kv[0][1] or ""):
-            if m == measure:
-                rows.append(row(measure, "school", la, laestab or "", "all", "all", n, total,
+        for (m, group, laestab), (n, total) in sorted(listed, key=lambda kv: kv[0][2]):
+            if m == measure and group == SCHOOL:
+                rows.append(row(measure, "school", la, laestab, "all", "all", n, total,
                                 False))
         if show_national and theirs is not None:
             if (measure, "all", "all") in nat:

@@ -13,7 +13,7 @@ import pytest
 from django.apps import apps
 
 from keystage import datasets, years
-from keystage.analysis.models import ReportSharing, StoredReport
+from keystage.analysis.models import NationalSummary, ReportSharing, StoredReport
 from keystage.cleaning.models import CleaningRun, Issue, LaEdit
 from keystage.cleaning.ruleset import load_rules
 from keystage.collection.forms import CollectionYearForm
@@ -56,6 +56,7 @@ CODE_FIELDS = {
     (CareReturn, "dataset"): datasets.choices(datasets.of_family(datasets.Family.SOCIAL_CARE)),
     (ReportSharing, "dataset"): datasets.choices([datasets.dataset(c) for c in REPORTED]),
     (StoredReport, "dataset"): datasets.choices([datasets.dataset(c) for c in REPORTED]),
+    (NationalSummary, "dataset"): datasets.choices([datasets.dataset(c) for c in REPORTED]),
 }
 # Field names that hold a dataset or cohort code wherever they appear.
 CODE_FIELD_NAMES = {"collection", "dataset", "cohort", "cohort_code"}

@@ -1,0 +1,97 @@
+"""The emerging national picture of a dataset and year, made once for every LA's reports.
+
+Every LA's report compares its figures with the nation's (bands, national rows), and the
+national analyst reads the nation's by group. The national part is additive (counted pupils and
+their values' total per measure, group and value), so it is summed once from every LA's pupils
+and kept (NationalSummary) with the fingerprint of every LA's files it came from; each LA's
+report then reads its own pupils only. Any new or replaced file of any LA gives a new
+fingerprint, and the next reader sums the nation again: live, and never stale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from keystage.analysis.models import NationalSummary
+from keystage.measures import primary
+
+
+@dataclass
+class NationalPicture:
+    """What every LA's reports of a dataset and year take from the nation."""
+
+    sums: primary.Sums  # (measure, group, value) -> (pupils, total), every group of 11.2
+    sds: dict[str, float] | None  # the progress measures' national SDs
+    estimates: pl.DataFrame | None  # KS1 to KS2 emerging estimates (ks2 only)
+    everyone: pl.DataFrame | None = None  # every LA's outcomes, when just read to make it
+
+
+def national_picture(dataset: str, year: int, *, inputs=None,
+                     keep_outcomes: bool = False) -> NationalPicture:
+    """The kept picture while every LA's files are unchanged, else summed now and kept.
+    With `keep_outcomes`, a picture summed now also carries every LA's outcomes it read."""
+    from keystage.analysis.stored import report_inputs
+
+    fingerprint = (inputs or report_inputs(dataset, year)).fingerprint
+    found = NationalSummary.objects.filter(dataset=dataset, year=year,
+                                           fingerprint=fingerprint).first()
+    if found is not None:
+        return _loaded(found)
+    picture = compute_national_picture(dataset, year)
+    _keep(dataset, year, fingerprint, picture)
+    if not keep_outcomes:
+        picture.everyone = None
+    return picture
+
+
+def compute_national_picture(dataset: str, year: int) -> NationalPicture:
+    """Every LA's outcomes and characteristics read once and summed."""
+    from keystage.analysis.frames import ks2_estimates, pupil_outcomes
+    from keystage.analysis.queries import progress_sds
+    from keystage.context.queries import pupil_characteristics
+    from keystage.schools.models import LocalAuthority
+
+    everyone = pupil_outcomes(dataset, year, None)
+    codes = everyone["la"].unique().to_list()
+    schema = {"pupil_id": pl.Int64, **dict.fromkeys(primary.GROUPS, pl.String)}
+    frames = [pupil_characteristics(la, year).select(list(schema)).cast(schema)
+              for la in LocalAuthority.objects.filter(code__in=codes).order_by("code")]
+    characteristics = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+    return NationalPicture(
+        sums=primary.national_sums(everyone, characteristics),
+        sds=progress_sds(dataset, year, everyone),
+        estimates=ks2_estimates(year) if dataset == "ks2" else None,
+        everyone=everyone)
+
+
+def _keep(dataset: str, year: int, fingerprint: str, picture: NationalPicture) -> None:
+    """Keep the picture; a derived copy of data every LA's audited loads wrote, so no audit
+    row of its own (as the worker's stored reports)."""
+    values = {
+        "fingerprint": fingerprint,
+        "sums": [[*key, n, total] for key, (n, total) in picture.sums.items()],
+        "sds": picture.sds,
+        "estimates": (picture.estimates.rows() if picture.estimates is not None else None),
+        "computed_at": timezone.now(),
+    }
+    try:
+        with transaction.atomic():
+            NationalSummary.objects.update_or_create(dataset=dataset, year=year,
+                                                     defaults=values)
+    except IntegrityError:
+        # Another process kept the same picture at the same moment: theirs serves.
+        pass
+
+
+def _loaded(found: NationalSummary) -> NationalPicture:
+    from keystage.measures.ks2_progress import ESTIMATES
+
+    estimates = (pl.DataFrame(found.estimates, schema=ESTIMATES, orient="row")
+                 if found.estimates is not None else None)
+    return NationalPicture(
+        sums={(m, g, v): (n, total) for m, g, v, n, total in found.sums},
+        sds=found.sds, estimates=estimates)

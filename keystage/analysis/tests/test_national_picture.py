@@ -1,0 +1,86 @@
+"""The emerging national picture: summed once from every LA's pupils, kept while every LA's
+files are unchanged, and what each LA's reports and the national analyst's page read."""
+
+from __future__ import annotations
+
+import pytest
+
+from keystage.analysis import frames
+from keystage.analysis.models import NationalSummary
+from keystage.analysis.national import compute_national_picture, national_picture
+from keystage.analysis.queries import national_report_rows, report_rows
+from keystage.analysis.tests.test_stored import _load_both
+from keystage.collection.actions import import_ctf
+from keystage.collection.tests.ctf_builder import eyfsp_file
+from keystage.measures import primary
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The LA ids (None: every LA) each read of pupils' outcomes asked for."""
+    asked = []
+    real = frames.pupil_outcomes
+
+    def recording(dataset, year, la_id, *args, **kwargs):
+        asked.append(la_id)
+        return real(dataset, year, la_id, *args, **kwargs)
+
+    monkeypatch.setattr(frames, "pupil_outcomes", recording)
+    return asked
+
+
+def test_the_picture_is_summed_once_and_every_las_report_then_reads_its_own_pupils(world,
+                                                                                  reads):
+    _load_both(world)
+
+    report_rows(world.a.la, "eyfsp", 2026, by="group", national=True)
+    assert reads == [None, world.a.la.pk]  # the nation once, then the LA's own
+    assert NationalSummary.objects.filter(dataset="eyfsp", year=2026).count() == 1
+
+    reads.clear()
+    report_rows(world.b.la, "eyfsp", 2026, by="school", national=True)
+    report_rows(world.a.la, "eyfsp", 2026, by=None, national=False)
+    assert reads == [world.b.la.pk, world.a.la.pk]
+
+
+def test_the_kept_picture_equals_the_picture_summed_now(world):
+    _load_both(world)
+
+    kept = national_picture("eyfsp", 2026)
+    again = national_picture("eyfsp", 2026)  # read back from the database
+    assert again.sums == kept.sums == compute_national_picture("eyfsp", 2026).sums
+    # Eight children, four in each LA; every ELG expected in LA 330 only.
+    assert again.sums[("gld", "all", "all")] == (8, 4.0)
+    assert again.sums[("gld", primary.LA, world.a.la.code)] == (4, 4.0)
+    assert again.sums[("gld", primary.LA, world.b.la.code)] == (4, 0.0)
+
+
+def test_a_new_file_of_any_la_makes_the_picture_summed_again(world, reads):
+    _load_both(world)
+    report_rows(world.a.la, "eyfsp", 2026, national=True)
+    before = NationalSummary.objects.get(dataset="eyfsp", year=2026).fingerprint
+
+    # LA 331's school sends its file again, every ELG now expected.
+    data, _ = eyfsp_file(world.b.la.code, world.b.schools[0].estab, 4, expected=17,
+                         first_serial=50)
+    assert import_ctf("e.xml", data, la=world.b.la, year=2026, acting_user=None,
+                      confirm_replacements=True).status == "committed"
+    reads.clear()
+    report_rows(world.a.la, "eyfsp", 2026, national=True)
+
+    assert reads == [None, world.a.la.pk]
+    assert NationalSummary.objects.get(dataset="eyfsp", year=2026).fingerprint != before
+    assert national_picture("eyfsp", 2026).sums[("gld", "all", "all")] == (8, 8.0)
+
+
+def test_the_national_analysts_rows_need_no_pupil_once_the_picture_is_kept(world, reads):
+    _load_both(world)
+    first = national_report_rows("eyfsp", 2026)
+    reads.clear()
+
+    assert national_report_rows("eyfsp", 2026) == first
+    assert reads == []
+    las = [r for r in first if r[3] == "la" and r[2] == "gld"]
+    assert [r[4] for r in las] == sorted([world.a.la.code, world.b.la.code])
+    # Four pupils is under the 11.2 minimum for a reader outside the LA: hidden.
+    assert all(r[11] == "Y" for r in las)
