@@ -1,0 +1,172 @@
+"""A national year on PostgreSQL: every LA's census, results and statutory collections loaded
+through the import, then the emerging national picture of every primary dataset recomputed.
+
+A benchmark, not a test. The synthetic national world (about 150 LAs; Reception and Years 1,
+2, 4, 6 and 11) writes each school's spring census, the five collections' CTFs and, per LA,
+the pupil premium and KS2 results files; each is imported LA by LA through the action
+`keystage import` calls, in `--workers` processes at once (issue 10's national census batch).
+Then, in a fresh process, the national picture of each primary dataset (EYFSP, phonics, KS1,
+KS2 TA, KS2, MTC: every LA's pupils, every group of 11.2, the progress SDs and estimates) is
+summed from the database and kept, as the first reader after a load does (issue 12's national
+recompute: under 60 s and 1 GB), and one LA's report is read against it.
+
+Run from the project root (about an hour on 2 cores; several GB of files in a temporary folder):
+    .venv/bin/python bench/bench_national.py [--workers 2] [--skip-ctf]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import bench_collection  # noqa: E402
+
+from keystage.datasets import COLLECTION_CODES  # noqa: E402
+
+PRIMARY = ("eyfsp", "phonics", "ks1", "ks2ta", "ks2", "mtc")
+
+
+def prepare(folder: Path, las: int = 0) -> dict:
+    """The national world's register, census returns, per-LA results files and CTFs (with
+    `las`, only that many of its LAs: a quick check of the benchmark itself)."""
+    import polars as pl
+
+    from keystage.synth import render
+    from keystage.synth.context_writers import write_census, write_results
+    from keystage.synth.ctf_writer import write_ctfs
+    from keystage.synth.world import WorldSpec, build_world, national_spec
+
+    spec = national_spec(seed=1)
+    if las:
+        spec = WorldSpec(seed=1, la_codes=spec.la_codes[:las], year=spec.year)
+    world = build_world(spec)
+    render.write_gias_extract(world, folder / "gias.csv")
+    render.write_pvi_settings(world, folder / "pvi.csv")
+    by_la: dict[str, dict[str, list[str]]] = {}
+
+    def add(la_code: str, kind: str, path: Path) -> None:
+        by_la.setdefault(la_code, {}).setdefault(kind, []).append(str(path))
+
+    started = time.perf_counter()
+    census, _ = write_census(world, folder, seed=1)
+    for path in census:
+        add(path.name[:3], "census", path)
+    census_written = time.perf_counter() - started
+    # The results files are the DfE's per LA: one national file split by the pupils' LA.
+    files = write_results(world, folder, seed=1)
+    for kind, path in (("pp", files.pupil_premium), ("ks2", files.ks2)):
+        frame = pl.read_csv(path, infer_schema=False)
+        column = next(c for c in frame.columns if c.upper() == "LAESTAB")
+        for (la_code,), part in frame.group_by(pl.col(column).str.slice(0, 3)):
+            target = folder / kind / f"{la_code}_{kind}.csv"
+            target.parent.mkdir(exist_ok=True)
+            part.write_csv(target)
+            add(la_code, kind, target)
+    report = write_ctfs(world, folder, collections=COLLECTION_CODES, errors=0.0, seed=1)
+    for written in report.files:
+        for collection in written.collections:
+            add(written.la_code, collection, written.path)
+    return {"by_la": by_la, "census_pupils": world.pupils.height,
+            "census_files": len(census), "census_written": census_written,
+            "census_mb": sum(p.stat().st_size for p in census) / 1e6,
+            "schools": world.schools.height, "ctf_files": len(report.files)}
+
+
+def child_picture(url: str, folder: Path) -> dict:
+    """Each primary dataset's national picture summed from the database and kept, then one
+    LA's report by group with national rows against the kept pictures."""
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "keystage.settings"
+    os.environ["KEYSTAGE_VAR_DIR"] = str(folder / "var")
+    import django
+
+    django.setup()
+    from keystage.analysis.national import national_picture
+    from keystage.analysis.queries import report_rows
+    from keystage.schools.models import LocalAuthority
+
+    times = {}
+    started = time.perf_counter()
+    for dataset in PRIMARY:
+        began = time.perf_counter()
+        picture = national_picture(dataset, 2026)
+        times[dataset] = (time.perf_counter() - began, len(picture.sums))
+    total = time.perf_counter() - started
+    la = LocalAuthority.objects.filter(code__in=json.loads(
+        (folder / "manifest.json").read_text())["by_la"]).order_by("code").first()
+    began = time.perf_counter()
+    rows = sum(len(report_rows(la, d, 2026, by="group", national=True)[0]) for d in PRIMARY)
+    return {"total": total, "times": times, "la": la.code, "la_rows": rows,
+            "la_seconds": time.perf_counter() - began, "peak_mb": bench_collection.peak_mb()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--skip-ctf", action="store_true",
+                        help="load the census and results only (the picture then has no "
+                        "statutory collection)")
+    parser.add_argument("--las", type=int, default=0, help="only the first N LAs (a check)")
+    parser.add_argument("--child", choices=["picture"])
+    parser.add_argument("--url")
+    parser.add_argument("--folder")
+    args = parser.parse_args()
+    if args.child == "picture":
+        print(json.dumps(child_picture(args.url, Path(args.folder))))
+        return
+    import subprocess
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        started = time.perf_counter()
+        manifest = prepare(folder, args.las)
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        print(f"prepared {len(manifest['by_la'])} LAs, {manifest['schools']} establishments: "
+              f"{manifest['census_files']} census returns ({manifest['census_mb']:.0f} MB, "
+              f"{manifest['census_pupils']:,} pupils in the world; census written in "
+              f"{manifest['census_written']:.0f} s), {manifest['ctf_files']} CTFs, in "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
+        (label, url), = bench_collection.database_urls("postgres", folder)
+        bench_collection.run_child("setup", url, folder, [])
+        stages = [("census", ["census"]), ("pupil premium and KS2 results", ["pp", "ks2"])]
+        if not args.skip_ctf:
+            stages.append(("the five collections' CTFs", list(COLLECTION_CODES)))
+        for name, kinds in stages:
+            done = bench_collection.run_import(url, folder, kinds, args.workers)
+            print(f"{label} import of {name} ({args.workers} worker(s)): {done['pupils']:,} "
+                  f"pupils, {done['results']:,} results in {done['inner']:.1f} s "
+                  f"({done['pupils'] / done['inner']:,.0f} pupils/s), peak "
+                  f"{done['peak_mb']:.0f} MB, refused {done['refused']}", flush=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", "picture", "--url", url, "--folder",
+             str(folder)], capture_output=True, text=True, cwd=ROOT)
+        if out.returncode != 0:
+            raise SystemExit(f"picture failed:\n{out.stdout}\n{out.stderr}")
+        done = json.loads(out.stdout.strip().splitlines()[-1])
+        each = ", ".join(f"{d} {s:.1f} s" for d, (s, _) in done["times"].items())
+        print(f"{label} national picture of the six primary datasets: {done['total']:.1f} s "
+              f"({each}); peak {done['peak_mb']:.0f} MB")
+        print(f"{label} then LA {done['la']}'s report of the six by group with national rows: "
+              f"{done['la_rows']} rows in {done['la_seconds']:.1f} s")
+    import psycopg
+
+    with psycopg.connect(bench_collection.PG_SERVER, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {bench_collection.SCRATCH_DB}")
+
+
+if __name__ == "__main__":
+    main()
