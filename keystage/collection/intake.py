@@ -65,6 +65,10 @@ def _refused(filename: str, message: str, warnings=()) -> FileOutcome:
 
 
 def _check_text(records: pl.DataFrame, filename: str) -> None:
+    # One pass for every column; the failing row is looked for only when there is one.
+    too_long = [(pl.col(c).str.len_chars() > limit).any() for c, limit in _TEXT_LIMITS.items()]
+    if not records.height or not records.select(pl.any_horizontal(too_long)).item():
+        return
     for column, limit in _TEXT_LIMITS.items():
         long = records.filter(pl.col(column).str.len_chars() > limit)
         if long.height:
@@ -216,7 +220,8 @@ def import_dataset_file(
             continue
         changes.append((SubmissionChange(
             collection=dataset.code, school=school, pupils=rows.height,
-            results=_result_count(details, rows), replaces=current, term=term,
+            results=_result_count(details, rows, len(groups) == 1), replaces=current,
+            term=term,
         ), rows))
     if not dataset.per_school and only_school is None:
         # A new LA-wide file replaces the whole of the last one, schools it no longer names too.
@@ -287,7 +292,11 @@ def _group_by_school(records: pl.DataFrame, la, register, filename: str):
     return groups, ""
 
 
-def _result_count(details, rows: pl.DataFrame) -> int:
+def _result_count(details, rows: pl.DataFrame, whole: bool = False) -> int:
+    """The rows of the datasets' own tables (census details aside) of these records; `whole`
+    when they are every record of the file."""
+    if whole:
+        return sum(d.frame.height for d in details if d.model not in ("context.CensusDetail",))
     keys = rows["key"]
     return sum(d.frame.filter(pl.col("key").is_in(keys.implode())).height for d in details
                if d.model not in ("context.CensusDetail",))

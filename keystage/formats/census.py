@@ -182,23 +182,33 @@ _PUPIL_TAGS = _wildcards([*_PUPIL_COLUMNS, *_GROUPS])
 _LEAVER_TAGS = _wildcards(_LEAVER_COLUMNS)
 
 
-def _dates(frame: pl.DataFrame, columns, filename: str) -> pl.DataFrame:
-    """Text date columns as dates; FormatError names the line and element of the first bad one."""
-    if not frame.height:
-        return frame.with_columns(pl.lit(None, pl.Date).alias(c) for c in columns)
-    parsed = frame.with_columns(
-        pl.col(c).str.strptime(pl.Date, "%Y-%m-%d", strict=False).alias(f"_{c}") for c in columns)
-    bad = [(pl.col(c) != "") & pl.col(f"_{c}").is_null() for c in columns]
-    # One pass for every column; the failing row is looked for only when there is one.
-    if parsed.select(pl.any_horizontal([b.any() for b in bad])).item():
-        for column, wrong in zip(columns, bad, strict=True):
-            hits = parsed.filter(wrong)
+def _date(column: str) -> pl.Expr:
+    return pl.col(column).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+
+
+def _typed(rows: list[dict], name: str, dates=(), filename: str = "", **more: pl.Expr
+           ) -> pl.DataFrame:
+    """A frame of the schema SCHEMAS[name] from text rows in one pass: date columns parsed
+    (FormatError names the line and element of the first one that is not a date), Int64
+    columns whole numbers or null, and `more` columns computed beside them."""
+    schema = SCHEMAS[name]
+    frame = _text_frame(rows, schema)
+    numbers = [c for c, t in schema.items() if t == pl.Int64 and c != "line"]
+    bad = [(pl.col(c) != "") & _date(c).is_null() for c in dates]
+    typed = frame.with_columns(
+        *(_date(c) for c in dates),
+        *(pl.col(c).str.strip_chars().cast(pl.Int64, strict=False) for c in numbers),
+        **more, _bad=pl.any_horizontal(bad) if bad else pl.lit(False))
+    if typed["_bad"].any():
+        # Rare: which column of which line, looked for only when there is one.
+        for column in dates:
+            hits = frame.filter((pl.col(column) != "") & _date(column).is_null())
             if hits.height:
                 line, value = hits.select("line", column).row(0)
                 raise FormatError(f"<{_DATES[column]}> '{value[:30]}' is not a date "
                                   f"(YYYY-MM-DD). {_RESEND}", filename=filename, line=line,
                                   column=_DATES[column])
-    return parsed.drop(columns).rename({f"_{c}": c for c in columns}).select(frame.columns)
+    return typed.select([pl.col(c).cast(t) for c, t in schema.items()])
 
 
 def _flag(column: str) -> pl.Expr:
@@ -290,11 +300,7 @@ def read_census(source, *, filename: str, year: int | None = None, **options) ->
 
 def _counts(rows: list[dict], name: str) -> pl.DataFrame:
     """A frame whose Int64 columns hold whole numbers (null for anything else)."""
-    schema = SCHEMAS[name]
-    frame = _text_frame(rows, schema)
-    return frame.with_columns(
-        pl.col(c).str.strip_chars().cast(pl.Int64, strict=False) for c, t in schema.items()
-        if t == pl.Int64 and c != "line").cast(schema)
+    return _typed(rows, name)
 
 
 def _text_frame(rows: list[dict], schema: dict) -> pl.DataFrame:
@@ -303,31 +309,24 @@ def _text_frame(rows: list[dict], schema: dict) -> pl.DataFrame:
 
 
 def _frames(pupils, fsm, needs, leavers, reference: date, filename: str) -> dict:
-    fsm_frame = _dates(_text_frame(fsm, SCHEMAS["fsm"]), ("start", "end"), filename)
+    fsm_frame = _typed(fsm, "fsm", ("start", "end"), filename)
     covering = fsm_frame.filter(
         (pl.col("start") <= reference) & (pl.col("end").is_null() | (pl.col("end") >= reference))
-    ).select("line").unique()
-    pupil_frame = _dates(_text_frame(pupils, SCHEMAS["pupils"]), ("dob", "entry_date"), filename)
-    pupil_frame = pupil_frame.with_columns(
-        pl.col("sex", "upn", "former_upn").str.to_uppercase(),
-        part_time=_flag("part_time"),
-        fsm_eligible=pl.col("line").is_in(covering["line"].implode()),
-    )
-    need_frame = _text_frame(needs, SCHEMAS["sen_needs"])
-    bad_rank = need_frame.filter((pl.col("rank") != "")
-                                 & pl.col("rank").cast(pl.Int64, strict=False).is_null())
-    if bad_rank.height:
-        line, value = bad_rank.select("line", "rank").row(0)
-        raise FormatError(f"<SENtypeRank> '{value[:10]}' is not a number. {_RESEND}",
-                          filename=filename, line=line, column="SENtypeRank")
-    leaver_frame = _dates(_text_frame(leavers, SCHEMAS["leavers"]),
-                          ("dob", "entry_date", "leaving_date"), filename)
-    return {
-        "pupils": pupil_frame.select(list(SCHEMAS["pupils"])).cast(SCHEMAS["pupils"]),
-        "fsm": fsm_frame.cast(SCHEMAS["fsm"]),
-        "sen_needs": need_frame.with_columns(pl.col("rank").cast(pl.Int64, strict=False))
-        .cast(SCHEMAS["sen_needs"]),
-        "leavers": leaver_frame.with_columns(pl.col("sex", "upn", "former_upn")
-                                             .str.to_uppercase())
-        .cast(SCHEMAS["leavers"]),
-    }
+    )["line"]
+    upper = {c: pl.col(c).str.to_uppercase() for c in ("sex", "upn", "former_upn")}
+    pupil_frame = _typed(pupils, "pupils", ("dob", "entry_date"), filename, **upper,
+                         part_time=_flag("part_time"),
+                         fsm_eligible=pl.col("line").is_in(covering.implode()))
+    rank_texts = [n["rank"] for n in needs]
+    need_frame = _typed(needs, "sen_needs")
+    if any(text != "" for text in rank_texts):
+        bad_rank = need_frame.with_columns(text=pl.Series(rank_texts, dtype=pl.String)).filter(
+            (pl.col("text") != "") & pl.col("rank").is_null())
+        if bad_rank.height:
+            line, value = bad_rank.select("line", "text").row(0)
+            raise FormatError(f"<SENtypeRank> '{value[:10]}' is not a number. {_RESEND}",
+                              filename=filename, line=line, column="SENtypeRank")
+    leaver_frame = _typed(leavers, "leavers", ("dob", "entry_date", "leaving_date"), filename,
+                          **upper)
+    return {"pupils": pupil_frame, "fsm": fsm_frame, "sen_needs": need_frame,
+            "leavers": leaver_frame}
