@@ -119,6 +119,8 @@ def main() -> None:
                         help="load the census and results only (the picture then has no "
                         "statutory collection)")
     parser.add_argument("--las", type=int, default=0, help="only the first N LAs (a check)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the scratch database afterwards (its name is printed)")
     parser.add_argument("--child", choices=["picture"])
     parser.add_argument("--url")
     parser.add_argument("--folder")
@@ -162,6 +164,9 @@ def main() -> None:
               f"({each}); peak {done['peak_mb']:.0f} MB")
         print(f"{label} then LA {done['la']}'s report of the six by group with national rows: "
               f"{done['la_rows']} rows in {done['la_seconds']:.1f} s")
+    if args.keep:
+        print(f"kept the database {bench_collection.SCRATCH_DB}")
+        return
     import psycopg
 
     with psycopg.connect(bench_collection.PG_SERVER, autocommit=True) as conn:
