@@ -38,7 +38,7 @@ from keystage.collection.models import (
     SubmissionStatus,
 )
 from keystage.context.store import census_leavers, details_of, records_of
-from keystage.core.bulk import bulk_insert, bulk_insert_frame, read_frame_in
+from keystage.core.bulk import bulk_insert_frame, read_frame_in
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import DatasetFile, FileKind
 
@@ -513,14 +513,14 @@ def write_file_details(pending: list[PendingFile], records: pl.DataFrame,
                 detail.frame.with_columns(file=pl.lit(i, pl.Int64)))
     for (label, fields), frames in tables.items():
         rows = pl.concat(frames).join(keys, on=["file", "key"], how="inner")
-        if rows.height:
-            bulk_insert(apps.get_model(label), ["record", *fields],
-                        rows.select("record", *fields).iter_rows())
+        # One CSV COPY a table, written by polars (no Python loop over the rows).
+        bulk_insert_frame(apps.get_model(label), ["record", *fields],
+                          rows.select("record", *fields))
     leavers = [p.leavers.with_columns(submission=pl.lit(p.written[0][0].pk, pl.Int64))
                for p in pending if p.leavers is not None and p.leavers.height]
     if leavers:
         from keystage.context.models import CensusLeaver
 
-        bulk_insert(CensusLeaver, _LEAVER_FIELDS, pl.concat(leavers).select(
+        bulk_insert_frame(CensusLeaver, _LEAVER_FIELDS, pl.concat(leavers).select(
             "submission", pl.col("line").fill_null(0), "upn", "surname", "forename", "dob",
-            "sex", "entry_date", "leaving_date").iter_rows())
+            "sex", "entry_date", "leaving_date"))
