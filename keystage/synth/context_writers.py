@@ -154,10 +154,13 @@ def write_census(world, folder: Path, *, term: str = "SPR", seed: int = 1
     extra: dict[int, list[dict]] = {urn: [] for urn in urns}
     leavers: dict[int, list[dict]] = {urn: [] for urn in urns}
     planted = []
-    for urn in urns if len(urns) > 1 else ():
+    for position, urn in enumerate(urns if len(urns) > 1 else ()):
         for p in by_school[urn]:
             draw = rng.random()
-            other = rng.choice([u for u in urns if u != urn])
+            # Another school, drawn as rng.choice over the others would draw it (the same
+            # random numbers), without building that list for every pupil of a nation.
+            pick = rng.randrange(len(urns) - 1)
+            other = urns[pick + 1 if pick >= position else pick]
             if draw < DUAL_SHARE:
                 p["enrol"] = "M"
                 extra[other].append({**p, "enrol": "S"})
