@@ -145,14 +145,20 @@ def ks2_progress_rows(year: int, la_id: int | None,
     return rows.filter(pl.col("la") == code)
 
 
-def ks2_estimates(year: int) -> pl.DataFrame | None:
-    """The emerging KS1 to KS2 estimates of every LA's pupils, or None with no KS1 loaded."""
-    from keystage.measures import ks2_progress
+def national_outcomes(dataset: str, year: int) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Every LA's outcomes of a dataset and, for KS2, the emerging KS1 to KS2 estimates they
+    were scored against (None without KS1): each national frame read once."""
+    if dataset != "ks2":
+        return pupil_outcomes(dataset, year, None), None
+    from keystage.measures import ks2_progress, primary
 
+    ks2 = ks2_frame(year, None)
     ks1 = collection_frame("ks1", year - 4, None)
-    if ks1.is_empty():
-        return None
-    return ks2_progress.emerging_estimates(ks1, ks2_frame(year, None), year)
+    if ks1.is_empty() or ks2.is_empty():
+        return pl.concat([primary.ks2(ks2), pl.DataFrame(schema=PUPIL_SCHEMA)]), None
+    estimates = ks2_progress.emerging_estimates(ks1, ks2, year)
+    return pl.concat([primary.ks2(ks2),
+                      ks2_progress.progress_rows(ks1, ks2, year, estimates)]), estimates
 
 
 def census_year2(year: int, la_id: int | None) -> pl.DataFrame:

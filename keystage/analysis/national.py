@@ -50,12 +50,12 @@ def national_picture(dataset: str, year: int, *, inputs=None,
 
 def compute_national_picture(dataset: str, year: int) -> NationalPicture:
     """Every LA's outcomes and characteristics read once and summed."""
-    from keystage.analysis.frames import ks2_estimates, pupil_outcomes
+    from keystage.analysis.frames import national_outcomes
     from keystage.analysis.queries import progress_sds
     from keystage.context.queries import pupil_characteristics
     from keystage.schools.models import LocalAuthority
 
-    everyone = pupil_outcomes(dataset, year, None)
+    everyone, estimates = national_outcomes(dataset, year)
     codes = everyone["la"].unique().to_list()
     schema = {"pupil_id": pl.Int64, **dict.fromkeys(primary.GROUPS, pl.String)}
     frames = [pupil_characteristics(la, year).select(list(schema)).cast(schema)
@@ -64,7 +64,7 @@ def compute_national_picture(dataset: str, year: int) -> NationalPicture:
     return NationalPicture(
         sums=primary.national_sums(everyone, characteristics),
         sds=progress_sds(dataset, year, everyone),
-        estimates=ks2_estimates(year) if dataset == "ks2" else None,
+        estimates=estimates,
         everyone=everyone)
 
 
