@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db import models
 
 from keystage import datasets
+from keystage.core.fields import JSONTextField
 
 SOCIAL_CARE_CHOICES = datasets.choices(datasets.of_family(datasets.Family.SOCIAL_CARE))
 
@@ -104,17 +105,20 @@ class CareRow(models.Model):
     # checking every key at commit cost more than writing them. The rows are written only by
     # do_load_care_return, with the keys of the return and children it has just created, and
     # deleted with them (on_delete runs in Django).
+    # One index besides the primary key, on the child: every read of rows goes through the
+    # children (a child's page; a table's rows of the children of a return, see
+    # rows_of_children), and each index costs as much again as the row itself to write.
     care_return = models.ForeignKey(CareReturn, on_delete=models.CASCADE, related_name="rows_of",
-                                    db_constraint=False, db_index=False)  # (return, table) below
+                                    db_constraint=False, db_index=False)
     child = models.ForeignKey(CareChild, null=True, blank=True, on_delete=models.CASCADE,
                               related_name="rows_of", db_constraint=False)
     table = models.CharField(max_length=30)
     line = models.PositiveIntegerField(default=0)
-    data = models.JSONField(default=dict)
+    # {column: text} as the file gives it, kept as JSON text (json, not jsonb, on PostgreSQL).
+    data = JSONTextField(default=dict)
 
     class Meta:
         ordering = ["care_return", "table", "line", "id"]
-        indexes = [models.Index(fields=["care_return", "table"])]
 
     def __str__(self) -> str:
         return f"{self.table} line {self.line}"
