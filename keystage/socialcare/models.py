@@ -65,8 +65,11 @@ class CareChild(models.Model):
 
     care_return = models.ForeignKey(CareReturn, on_delete=models.CASCADE,
                                     related_name="care_children")
+    # The return's LA, kept on the child for the LA's lists; no database constraint of its own
+    # (checking it for every child at commit cost a tenth of a load): it is written only by
+    # do_load_care_return, from the return's LA, whose own key is checked.
     la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+",
-                           db_index=False)
+                           db_index=False, db_constraint=False)
     child_id = models.CharField(max_length=40)  # 903 CHILD, CIN LAchildID
     line = models.PositiveIntegerField(default=0)  # the header row or <Child> line
     upn = models.CharField(max_length=20, blank=True)
@@ -92,7 +95,9 @@ class CareChild(models.Model):
 
     class Meta:
         ordering = ["care_return", "line", "id"]
-        indexes = [models.Index(fields=["la", "upn"]), models.Index(fields=["la", "child_id"])]
+        # The LA's children (its list pages) by the LA; no index on (la, upn): no query looks a
+        # child up by UPN (the list's search ignores case, which such an index does not serve).
+        indexes = [models.Index(fields=["la", "child_id"])]
 
     def __str__(self) -> str:
         return f"{self.child_id} ({self.upn or 'no UPN'})"
