@@ -175,22 +175,18 @@ def read_csv(
     # Rows with every cell empty (a spreadsheet's trailing blank lines) are not data.
     if wanted and not exact:
         lazy = lazy.filter(~pl.all_horizontal(pl.col(wanted) == ""))
-    if frame.height and names:
-        # An empty cell reads as "", so a null is a cell the row lacks: a short row. Newer
-        # polars reads a short row's missing cells as "" too, so when the last column (where a
-        # short row ends) has an empty cell, the widths of every record are also counted by
-        # the csv module's C reader (map(len, ...) runs no Python per row). Asked in the same
-        # call as the frame itself: polars has a fixed cost a call, most of a small file's time
-        # (and more for the streaming engine, so the in-memory one, as eager calls use).
-        faults, frame = pl.collect_all([
-            frame.lazy().select(short=pl.any_horizontal(pl.all().is_null()).any(),
-                                last_empty=(pl.col(names[-1]) == "").any()),
-            lazy], engine="in-memory")
-        short, last_empty = faults.row(0)
-        if short or (last_empty and _ragged(text, len(names), frame.height)):
-            raise _bad_row(text, len(names), filename)
-    else:
-        frame = lazy.collect(engine="in-memory")
+    # An empty cell reads as "", so a null is a cell the row lacks: a short row. Newer polars
+    # reads a short row's missing cells as "" too, so when the last column (where a short row
+    # ends) has an empty cell, the widths of every record are also counted by the csv module's
+    # C reader (map(len, ...) runs no Python per row). Asked of the columns themselves, not
+    # through polars' query engine, whose fixed cost a call is most of a small file's time.
+    if frame.height and names and (
+            any(column.has_nulls() for column in frame.iter_columns())
+            or ((frame.get_column(names[-1]) == "").any()
+                and _ragged(text, len(names), frame.height))):
+        raise _bad_row(text, len(names), filename)
+    # The in-memory engine, as eager calls use (the streaming one costs more a call).
+    frame = lazy.collect(engine="in-memory")
     if ignored:
         warnings.append(f"columns not used by this layout were ignored: {', '.join(ignored)}")
     return CsvTable(frame, header, ignored, warnings)

@@ -185,6 +185,7 @@ def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.D
     """Store a read return whole, replacing the current one, link its children, audit it."""
     from keystage.formats.socialcare_checks import check_return
 
+    rows = rows_of(file)
     # The schema checks (polars alone, no database) run beside the writes below, which mostly
     # wait for the database.
     with ThreadPoolExecutor(max_workers=1) as beside:
@@ -200,7 +201,6 @@ def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.D
         if replaces is not None:
             replaces.status = ReturnStatus.REPLACED
             replaces.save(update_fields=["status"])
-        rows = rows_of(file)
         care_return = CareReturn.objects.create(
             la=la, dataset=file.dataset, year=year, replaces=replaces, digest=digest,
             reference_date=file.reference_date, software=file.software[:100],
