@@ -239,7 +239,7 @@ def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.D
                                       value="value", message="message"))
     from keystage.socialcare.linking import link_care_return
 
-    linked = link_care_return(care_return)
+    linked = link_care_return(care_return, children)
     care_return.report.update(findings=findings.height, linked=linked)
     care_return.save(update_fields=["report"])
     record_event(
