@@ -63,11 +63,12 @@ class CareChild(models.Model):
     """One child of a return: identifiers as the file gives them, the pupil they are linked to,
     and how many rows of each kind the return holds for them."""
 
+    # No database constraint on the return and the LA (the return's, kept on the child for the
+    # LA's lists), as on the rows' keys: checking both for every child at commit cost a tenth
+    # of a load. Children are written only by do_load_care_return, with the return it has just
+    # created and that return's LA, and deleted with the return (on_delete runs in Django).
     care_return = models.ForeignKey(CareReturn, on_delete=models.CASCADE,
-                                    related_name="care_children")
-    # The return's LA, kept on the child for the LA's lists; no database constraint of its own
-    # (checking it for every child at commit cost a tenth of a load): it is written only by
-    # do_load_care_return, from the return's LA, whose own key is checked.
+                                    related_name="care_children", db_constraint=False)
     la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+",
                            db_index=False, db_constraint=False)
     child_id = models.CharField(max_length=40)  # 903 CHILD, CIN LAchildID
