@@ -210,7 +210,7 @@ def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.D
                     "files": [f.name for f in files],
                     "tables": {t: fr.height for t, fr in file.frames.items()}},
         )
-        care_return.files.set(received)
+        care_return.files.add(*received)
         ids = allocate_ids(CareChild, children.height)
         children = children.with_columns(id=pl.Series(ids, dtype=pl.Int64))
         bulk_insert_frame(CareChild, _CHILD_FIELDS, children.select(

@@ -87,8 +87,9 @@ class CareChild(models.Model):
     cin_details = models.PositiveIntegerField(null=True, blank=True)
     assessments = models.PositiveIntegerField(null=True, blank=True)
     cpp_plans = models.PositiveIntegerField(null=True, blank=True)
+    # Indexed only where set (below): a return's children arrive unlinked.
     pupil = models.ForeignKey("pupils.Pupil", null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="care_children")
+                              related_name="care_children", db_index=False)
     link_method = models.CharField(max_length=20, blank=True)
     link_score = models.FloatField(null=True, blank=True)
     # An officer looked at an unlinked child and chose to leave them unlinked.
@@ -98,7 +99,9 @@ class CareChild(models.Model):
         ordering = ["care_return", "line", "id"]
         # The LA's children (its list pages) by the LA; no index on (la, upn): no query looks a
         # child up by UPN (the list's search ignores case, which such an index does not serve).
-        indexes = [models.Index(fields=["la", "child_id"])]
+        indexes = [models.Index(fields=["la", "child_id"]),
+                   models.Index(fields=["pupil"], condition=models.Q(pupil__isnull=False),
+                                name="socialcare_child_linked_idx")]
 
     def __str__(self) -> str:
         return f"{self.child_id} ({self.upn or 'no UPN'})"
