@@ -128,12 +128,14 @@ def read_csv(
     optional: Sequence[str] = (),
     keep_all: bool = False,
     exact: bool = False,
+    columns: Sequence[str] | None = None,
 ) -> CsvTable:
     """Read a CSV whole into text columns named in lower case, or raise FormatError.
 
     `required` columns must all be there; `optional` ones are kept when present; with
     `keep_all` every column is kept. With `exact`, cells keep their spaces and rows whose cells
-    are all empty are kept too.
+    are all empty are kept too. With `columns` (lower case), the frame has exactly those after
+    `row`, in that order, a column the file lacks as empty text.
     """
     data = _bytes_of(source, filename)
     if not data.strip():
@@ -185,6 +187,9 @@ def read_csv(
             or ((frame.get_column(names[-1]) == "").any()
                 and _ragged(text, len(names), frame.height))):
         raise _bad_row(text, len(names), filename)
+    if columns is not None:
+        lazy = lazy.select(ROW, *[pl.col(name) if name in wanted else pl.lit("").alias(name)
+                                  for name in columns])
     # The in-memory engine, as eager calls use (the streaming one costs more a call).
     frame = lazy.collect(engine="in-memory")
     if ignored:
