@@ -58,22 +58,21 @@ def _line_column(frame: pl.DataFrame) -> str | None:
     return None
 
 
-def _counts(file: DatasetFile, source: str) -> pl.DataFrame:
-    """child_id and one count column per counted table (0 for a child with none)."""
+def _counts(file: DatasetFile, source: str) -> pl.LazyFrame:
+    """child_id and one count column per counted table (0 for a child with none), lazily."""
     parts = []
     for column, table in COUNTED[source].items():
         frame = file.frames.get(table)
         if frame is None or not frame.height:
             continue
-        parts.append(frame.select(child_id=_text(frame, _CHILD_COLUMN[source]))
+        parts.append(frame.lazy().select(child_id=_text(frame, _CHILD_COLUMN[source]))
                      .group_by("child_id").agg(pl.len().cast(pl.Int64).alias(column)))
-    counts = pl.DataFrame(schema={"child_id": pl.String})
+    counts = pl.LazyFrame(schema={"child_id": pl.String})
     for part in parts:
         counts = counts.join(part, on="child_id", how="full", coalesce=True)
-    for column in COUNTED[source]:
-        if column not in counts.columns:
-            counts = counts.with_columns(pl.lit(None, pl.Int64).alias(column))
-    return counts
+    missing = [column for column in COUNTED[source]
+               if column not in counts.collect_schema().names()]
+    return counts.with_columns(pl.lit(None, pl.Int64).alias(column) for column in missing)
 
 
 def children_of(file: DatasetFile) -> pl.DataFrame:
@@ -83,7 +82,7 @@ def children_of(file: DatasetFile) -> pl.DataFrame:
         header = file.frames.get("header", pl.DataFrame())
         line = _line_column(header)
         upn = _text(header, "upn")
-        children = header.select(
+        children = header.lazy().select(
             child_id=_text(header, "child"),
             line=pl.col(line).cast(pl.Int64) if line else pl.lit(0, pl.Int64),
             upn=upn,
@@ -101,7 +100,7 @@ def children_of(file: DatasetFile) -> pl.DataFrame:
         line = _line_column(frame)
         sex_code = (pl.when(_text(frame, "sex") != "").then(_text(frame, "sex"))
                     .otherwise(_text(frame, "gender_current")))
-        children = frame.select(
+        children = frame.lazy().select(
             child_id=_text(frame, "child"),
             line=pl.col(line).cast(pl.Int64) if line else pl.lit(0, pl.Int64),
             upn=_text(frame, "upn"),
@@ -115,15 +114,17 @@ def children_of(file: DatasetFile) -> pl.DataFrame:
         )
     else:
         raise ValueError(f"{file.filename}: not a social care return ({source})")
-    children = children.join(_counts(file, source), on="child_id", how="left")
+    children = children.join(_counts(file, source), on="child_id", how="left",
+                             maintain_order="left")
     for column in ("episodes", "reviews", "missing", "cin_details", "assessments",
                    "cpp_plans"):
         if column in COUNTED[source]:
             children = children.with_columns(pl.col(column).fill_null(0))
         else:
             children = children.with_columns(pl.lit(None, pl.Int64).alias(column))
+    # One polars call for the whole plan (it has a fixed cost a call), on the in-memory engine.
     return children.with_columns(source=pl.lit(source)).select(list(CHILD_SCHEMA)).cast(
-        CHILD_SCHEMA)
+        CHILD_SCHEMA).collect(engine="in-memory")
 
 
 ROW_SCHEMA = {"table": pl.String, "line": pl.Int64, "child_id": pl.String, "data": pl.String}
@@ -132,18 +133,19 @@ ROW_SCHEMA = {"table": pl.String, "line": pl.Int64, "child_id": pl.String, "data
 def rows_of(file: DatasetFile) -> pl.DataFrame:
     """Every row of every table: table, line, child id and its columns as a JSON object's text
     ({column: text}, in file order), encoded in one pass per table."""
-    parts = [pl.DataFrame(schema=ROW_SCHEMA)]
+    parts = [pl.LazyFrame(schema=ROW_SCHEMA)]
     child_column = _CHILD_COLUMN.get(file.dataset, "child")
     for table, frame in file.frames.items():
         if not frame.height:
             continue
         line = _line_column(frame)
         columns = [c for c in frame.columns if c != line]
-        parts.append(frame.select(
+        parts.append(frame.lazy().select(
             table=pl.lit(table),
             line=pl.col(line).cast(pl.Int64).fill_null(0) if line else pl.lit(0, pl.Int64),
             child_id=pl.col(child_column).cast(pl.String).fill_null("")
             if child_column in columns else pl.lit(""),
             data=pl.struct(pl.col(columns).cast(pl.String)).struct.json_encode(),
         ))
-    return pl.concat(parts)
+    # Every table in one polars call (it has a fixed cost a call), on the in-memory engine.
+    return pl.concat(parts).collect(engine="in-memory")

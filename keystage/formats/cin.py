@@ -37,9 +37,11 @@ an element the reader does not know is never read: both are named in a warning.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import date
 
 import polars as pl
+from lxml import etree
 
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import DatasetFile
@@ -252,11 +254,13 @@ _KNOWN = _known()
 
 def _unknown_elements(root) -> list[str]:
     """Elements the reader does not read (a newer layout, a typo): named, never silently lost."""
+    # Counted by tag (few distinct ones), each then named once.
+    tags = Counter(element.tag for element in root.iter(etree.Element))
     unknown: dict[str, int] = {}
-    for element in root.iter():
-        name = _local(element)
+    for tag, count in tags.items():
+        name = tag.rpartition("}")[2]
         if name and name not in _KNOWN:
-            unknown[name] = unknown.get(name, 0) + 1
+            unknown[name] = unknown.get(name, 0) + count
     if not unknown:
         return []
     listed = ", ".join(f"<{name[:40]}> ({n})" for name, n in sorted(unknown.items())[:10])

@@ -128,12 +128,14 @@ def read_csv(
     optional: Sequence[str] = (),
     keep_all: bool = False,
     exact: bool = False,
+    columns: Sequence[str] | None = None,
 ) -> CsvTable:
     """Read a CSV whole into text columns named in lower case, or raise FormatError.
 
     `required` columns must all be there; `optional` ones are kept when present; with
     `keep_all` every column is kept. With `exact`, cells keep their spaces and rows whose cells
-    are all empty are kept too.
+    are all empty are kept too. With `columns` (lower case), the frame has exactly those after
+    `row`, in that order, a column the file lacks as empty text.
     """
     data = _bytes_of(source, filename)
     if not data.strip():
@@ -160,28 +162,36 @@ def read_csv(
     ignored = [h.strip() for h, n in zip(header, names, strict=True) if n not in wanted]
     try:
         frame = pl.read_csv(
-            io.StringIO(text), has_header=True, new_columns=names, infer_schema=False,
+            # The bytes as they came when they are UTF-8 (polars would encode the text again).
+            data[3:] if data.startswith(b"\xef\xbb\xbf") else data if not warnings
+            else text.encode(), has_header=True, new_columns=names, infer_schema=False,
             empty_string_is_null=False, truncate_ragged_lines=False,
         )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, pl.exceptions.ShapeError):
         raise _bad_row(text, len(names), filename) from None
-    # An empty cell reads as "", so a null is a cell the row lacks: a short row. Newer polars
-    # reads a short row's missing cells as "" too, so the widths of every record are also
-    # counted by the csv module's C reader (map(len, ...) runs no Python per row).
-    if frame.height and frame.select(pl.any_horizontal(pl.all().is_null()).any()).item():
-        raise _bad_row(text, len(names), filename)
-    # A short row ends in an empty last cell, so a file whose last column has none has none.
-    if frame.height and names and frame.select((pl.col(names[-1]) == "").any()).item() \
-            and _ragged(text, len(names), frame.height):
-        raise _bad_row(text, len(names), filename)
-    frame = frame.select(wanted)
+    lazy = frame.lazy().select(wanted)
     if not exact:
-        frame = frame.with_columns(pl.col(wanted).str.strip_chars())
+        lazy = lazy.with_columns(pl.col(wanted).str.strip_chars())
     # Quoted cells may span lines, so the row number counts records, as a spreadsheet does.
-    frame = frame.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
+    lazy = lazy.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
     # Rows with every cell empty (a spreadsheet's trailing blank lines) are not data.
     if wanted and not exact:
-        frame = frame.filter(~pl.all_horizontal(pl.col(wanted) == ""))
+        lazy = lazy.filter(~pl.all_horizontal(pl.col(wanted) == ""))
+    # An empty cell reads as "", so a null is a cell the row lacks: a short row. Newer polars
+    # reads a short row's missing cells as "" too, so when the last column (where a short row
+    # ends) has an empty cell, the widths of every record are also counted by the csv module's
+    # C reader (map(len, ...) runs no Python per row). Asked of the columns themselves, not
+    # through polars' query engine, whose fixed cost a call is most of a small file's time.
+    if frame.height and names and (
+            any(column.has_nulls() for column in frame.iter_columns())
+            or ((frame.get_column(names[-1]) == "").any()
+                and _ragged(text, len(names), frame.height))):
+        raise _bad_row(text, len(names), filename)
+    if columns is not None:
+        lazy = lazy.select(ROW, *[pl.col(name) if name in wanted else pl.lit("").alias(name)
+                                  for name in columns])
+    # The in-memory engine, as eager calls use (the streaming one costs more a call).
+    frame = lazy.collect(engine="in-memory")
     if ignored:
         warnings.append(f"columns not used by this layout were ignored: {', '.join(ignored)}")
     return CsvTable(frame, header, ignored, warnings)

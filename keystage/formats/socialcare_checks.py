@@ -116,15 +116,14 @@ def _codes(dataset: str, name: str, year: int) -> list[str]:
 
 
 def _findings(frame: pl.DataFrame, bad: pl.Expr, check: Check, table: str, column: str,
-              label: str, **words: str) -> pl.DataFrame:
+              label: str, **words: str) -> pl.LazyFrame:
+    """The findings of one check over a table, lazily (collected with every other's)."""
     line = "row" if "row" in frame.columns else "line"
     child = pl.col("child").cast(pl.String) if "child" in frame.columns else pl.lit("")
     value = pl.col(column).cast(pl.String).fill_null("") if column else pl.lit("")
-    hits = frame.filter(bad).select(
+    hits = frame.lazy().filter(bad).select(
         line=pl.col(line).cast(pl.Int64) if line in frame.columns else pl.lit(0, pl.Int64),
         child=child, value=value)
-    if not hits.height:
-        return pl.DataFrame(schema=FINDING_SCHEMA)
     template = check.message.replace("{column}", label)
     for key, word in words.items():
         template = template.replace("{" + key + "}", word)
@@ -186,48 +185,55 @@ def check_return(file: DatasetFile, year: int) -> pl.DataFrame:
                         labels.get((table, end), end), {"start": labels.get((table, start),
                                                                             start)}))
     parts = []
-    # One pass over each table says which checks found anything; only those are listed.
-    for table in dict.fromkeys(p[0] for p in pending):
-        frame = file.frames[table]
-        mine = [p for p in pending if p[0] == table]
-        flags = frame.select([bad.any().alias(f"_{i}") for i, (_, bad, *_) in
-                              enumerate(mine)]).row(0)
-        for flagged, (_, bad, check, column, label, words) in zip(flags, mine, strict=True):
-            if flagged:
-                parts.append(_findings(frame, bad, check, table, column, label, **words))
-    parts.append(_duplicates(file, dataset))
+    # One pass over each table says which checks found anything (every table's pass in one
+    # call: polars has a fixed cost a call, much of a small table's time); only those are
+    # listed, with the return's other findings, in one more call.
+    tables = list(dict.fromkeys(p[0] for p in pending))
+    mine = {table: [p for p in pending if p[0] == table] for table in tables}
+    flags = pl.collect_all([
+        file.frames[table].lazy().select([bad.any().alias(f"_{i}") for i, (_, bad, *_) in
+                                          enumerate(mine[table])]) for table in tables],
+        engine="in-memory")
+    for table, flagged in zip(tables, flags, strict=True):
+        for hit, (_, bad, check, column, label, words) in zip(flagged.row(0), mine[table],
+                                                              strict=True):
+            if hit:
+                parts.append(_findings(file.frames[table], bad, check, table, column, label,
+                                       **words))
+    parts.extend(_duplicates(file, dataset))
     if dataset == "cin":
-        parts.append(_cin_header(file))
-    findings = pl.concat([p for p in parts if p.height] or [pl.DataFrame(schema=FINDING_SCHEMA)])
-    return findings.select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA).sort(
-        "table", "line", "code", maintain_order=True)
+        parts.extend(_cin_header(file))
+    if not parts:
+        return pl.DataFrame(schema=FINDING_SCHEMA)
+    return pl.concat(parts).select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA).sort(
+        "table", "line", "code", maintain_order=True).collect(engine="in-memory")
 
 
-def _duplicates(file: DatasetFile, dataset: str) -> pl.DataFrame:
+def _duplicates(file: DatasetFile, dataset: str) -> list[pl.LazyFrame]:
     table = "header" if dataset == "ssda903" else "children"
     frame = file.frames.get(table)
     if frame is None or not frame.height or "child" not in frame.columns:
-        return pl.DataFrame(schema=FINDING_SCHEMA)
+        return []
     repeated = pl.col("child").is_duplicated() & (pl.col("child").fill_null("") != "")
     label = "CHILD" if dataset == "ssda903" else "LAchildID"
-    return _findings(frame, repeated, _check(dataset, "duplicate"), table, "child", label)
+    return [_findings(frame, repeated, _check(dataset, "duplicate"), table, "child", label)]
 
 
-def _cin_header(file: DatasetFile) -> pl.DataFrame:
+def _cin_header(file: DatasetFile) -> list[pl.LazyFrame]:
     header = file.frames.get("header")
     if header is None or not header.height:
-        return pl.DataFrame(schema=FINDING_SCHEMA)
+        return []
     reference = pl.col("reference_date").str.strptime(pl.Date, "%Y-%m-%d", strict=False)
     not_march = reference.is_not_null() & ((reference.dt.month() != 3)
                                            | (reference.dt.day() != 31))
     year_text = pl.col("year").cast(pl.String).fill_null("")
     disagree = reference.is_not_null() & year_text.str.contains(r"^\d{4}$") \
         & (year_text.cast(pl.Int64, strict=False) != reference.dt.year())
-    return pl.concat([
+    return [
         _findings(header, not_march, _check("cin", "reference_date"), "header",
                   "reference_date", "ReferenceDate"),
         _findings(header, disagree, _check("cin", "year"), "header", "year", "Year"),
-    ])
+    ]
 
 
 @dataclass(frozen=True)

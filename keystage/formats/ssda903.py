@@ -160,12 +160,9 @@ def read_ssda903_table(source, *, filename: str, year: int | None = None,
     wanted = [c.name for c in table_columns(table, year)]
     every = {c.name for c in columns() if c.table == table}
     csv_table = read_csv(data, filename=filename, required=wanted,
-                         optional=sorted(every - set(wanted)))
+                         optional=sorted(every - set(wanted)),
+                         columns=[c.lower() for c in wanted])
     frame = csv_table.frame
-    for name in wanted:
-        if name.lower() not in frame.columns:
-            frame = frame.with_columns(pl.lit("").alias(name.lower()))
-    frame = frame.select(ROW, *[c.lower() for c in wanted])
     warnings = list(csv_table.warnings)
     if early:
         warnings.append(f"the {table} table is collected from {_first_year(table) - 1}-"

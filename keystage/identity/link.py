@@ -259,14 +259,15 @@ def link_social_care(children: pl.DataFrame, identifiers: pl.DataFrame, *,
     value that names two pupils links no one. Returns id, pupil_id, method, score for the
     children linked.
     """
-    ids = identifiers.select(list(IDENTIFIER_SCHEMA)).cast(IDENTIFIER_SCHEMA).with_columns(
+    # One lazy plan, collected once (polars has a fixed cost a call, most of the time here).
+    ids = identifiers.lazy().select(list(IDENTIFIER_SCHEMA)).cast(IDENTIFIER_SCHEMA).with_columns(
         value=_clean_upn("value"))
     # Values that name exactly one pupil, by kind.
     unique = (ids.unique(["pupil_id", "kind", "value"])
               .group_by(["kind", "value"]).agg(pl.col("pupil_id").first(),
                                                pl.len().alias("_n"))
               .filter(pl.col("_n") == 1).drop("_n"))
-    frame = children.select(
+    frame = children.lazy().select(
         pl.col("id").cast(pl.Int64),
         child=pl.col("child_id").cast(pl.String).fill_null("").str.strip_chars()
         .str.to_uppercase(),
@@ -276,7 +277,7 @@ def link_social_care(children: pl.DataFrame, identifiers: pl.DataFrame, *,
         former=pl.when(pl.col("former").str.contains(_UPN_SHAPE)).then("former")
         .otherwise(pl.lit("")))
 
-    def by(column: str, kind: str, method: str) -> pl.DataFrame:
+    def by(column: str, kind: str, method: str) -> pl.LazyFrame:
         values = unique.filter(pl.col("kind") == kind).select("value", "pupil_id")
         return (frame.filter(pl.col(column) != "")
                 .join(values, left_on=column, right_on="value", how="inner")
@@ -286,4 +287,4 @@ def link_social_care(children: pl.DataFrame, identifiers: pl.DataFrame, *,
               by("upn", "former_upn", "former_upn"), by("former", "upn", "former_upn")]
     links = pl.concat(passes).unique("id", keep="first", maintain_order=True)
     return links.with_columns(score=pl.lit(1.0)).select(list(SOCIAL_CARE_LINK_SCHEMA)).cast(
-        SOCIAL_CARE_LINK_SCHEMA)
+        SOCIAL_CARE_LINK_SCHEMA).collect(engine="in-memory")

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
-from django.db import transaction
+from django.db import connection, transaction
 
 from keystage import datasets, years
 from keystage.audit.log import record_event
@@ -182,49 +183,53 @@ def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.D
                         digest: str, la, year: int, replaces: CareReturn | None,
                         acting_user) -> CareReturn:
     """Store a read return whole, replacing the current one, link its children, audit it."""
+    from keystage.formats.socialcare_checks import check_return
+
+    rows = rows_of(file)
     staged = []
-    received = []
-    for f in files:
-        source = InputFile(f.name, data=f.data, sha256=f.sha256)
-        received.append(ReceivedFile.objects.create(
-            la=la, filename=f.name[:255], sha256=f.sha256, size=len(f.data),
-            stored_path=_store_original(source, f.sha256, staged),
-            received_by=acting_user,
-            received_by_name=acting_user.username if acting_user else "command line"))
+    by = acting_user.username if acting_user else "command line"
+    received = ReceivedFile.objects.bulk_create([
+        ReceivedFile(la=la, filename=f.name[:255], sha256=f.sha256, size=len(f.data),
+                     stored_path=_store_original(
+                         InputFile(f.name, data=f.data, sha256=f.sha256), f.sha256, staged),
+                     received_by=acting_user, received_by_name=by)
+        for f in files])
     if replaces is not None:
         replaces.status = ReturnStatus.REPLACED
         replaces.save(update_fields=["status"])
-    rows = rows_of(file)
-    from keystage.formats.socialcare_checks import check_return
-
-    findings = check_return(file, year)
     care_return = CareReturn.objects.create(
         la=la, dataset=file.dataset, year=year, replaces=replaces, digest=digest,
         reference_date=file.reference_date, software=file.software[:100],
         children=children.height, rows=rows.height, submitted_by=acting_user,
-        submitted_by_name=acting_user.username if acting_user else "command line",
+        submitted_by_name=by,
         report={"warnings": file.warnings, "kind": file.kind, "files": [f.name for f in files],
-                "tables": {t: fr.height for t, fr in file.frames.items()},
-                "findings": findings.height},
+                "tables": {t: fr.height for t, fr in file.frames.items()}},
     )
-    care_return.files.set(received)
+    care_return.files.add(*received)
     ids = allocate_ids(CareChild, children.height)
     children = children.with_columns(id=pl.Series(ids, dtype=pl.Int64))
-    bulk_insert_frame(CareChild, _CHILD_FIELDS, children.select(
-        "id", care_return=pl.lit(care_return.pk, pl.Int64), la=pl.lit(la.pk, pl.Int64),
-        child_id="child_id", line=pl.col("line").fill_null(0), upn="upn",
-        former_upn="former_upn", upn_unknown="upn_unknown", dob_text="dob_text", dob="dob",
-        sex="sex", sex_code="sex_code", ethnicity="ethnicity", episodes="episodes",
-        reviews="reviews", missing="missing", cin_details="cin_details",
-        assessments="assessments", cpp_plans="cpp_plans", link_method=pl.lit(""),
-        left_unlinked=pl.lit(False)))
-    # A child named twice keeps the rows with the first of them.
-    first = children.select("child_id", child="id").unique("child_id", keep="first",
-                                                           maintain_order=True)
-    bulk_insert_frame(CareRow, ["care_return", "child", "table", "line", "data"],
-                      rows.join(first, on="child_id", how="left").select(
-                          care_return=pl.lit(care_return.pk, pl.Int64), child="child",
-                          table="table", line="line", data="data"))
+    # On PostgreSQL the schema checks (polars alone, no database) run beside the children's and
+    # rows' COPYs, which mostly wait for the server. SQLite writes in this process a row at a
+    # time, handing the interpreter back and forth with a thread beside it: there they run after.
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        checking = (beside.submit(check_return, file, year)
+                    if connection.vendor == "postgresql" else None)
+        bulk_insert_frame(CareChild, _CHILD_FIELDS, children.select(
+            "id", care_return=pl.lit(care_return.pk, pl.Int64), la=pl.lit(la.pk, pl.Int64),
+            child_id="child_id", line=pl.col("line").fill_null(0), upn="upn",
+            former_upn="former_upn", upn_unknown="upn_unknown", dob_text="dob_text", dob="dob",
+            sex="sex", sex_code="sex_code", ethnicity="ethnicity", episodes="episodes",
+            reviews="reviews", missing="missing", cin_details="cin_details",
+            assessments="assessments", cpp_plans="cpp_plans", link_method=pl.lit(""),
+            left_unlinked=pl.lit(False)))
+        # A child named twice keeps the rows with the first of them.
+        first = children.select("child_id", child="id").unique("child_id", keep="first",
+                                                               maintain_order=True)
+        bulk_insert_frame(CareRow, ["care_return", "child", "table", "line", "data"],
+                          rows.join(first, on="child_id", how="left").select(
+                              care_return=pl.lit(care_return.pk, pl.Int64), child="child",
+                              table="table", line="line", data="data"))
+        findings = checking.result() if checking else check_return(file, year)
     bulk_insert_frame(CareFinding, ["care_return", "code", "severity", "table", "line",
                                     "column", "child_id", "value", "message"],
                       findings.select(care_return=pl.lit(care_return.pk, pl.Int64), code="code",
@@ -235,8 +240,8 @@ def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.D
                                       value="value", message="message"))
     from keystage.socialcare.linking import link_care_return
 
-    linked = link_care_return(care_return)
-    care_return.report["linked"] = linked
+    linked = link_care_return(care_return, children)
+    care_return.report.update(findings=findings.height, linked=linked)
     care_return.save(update_fields=["report"])
     record_event(
         EventType.CARE_RETURN_REPLACED if replaces else EventType.CARE_RETURN_LOADED,

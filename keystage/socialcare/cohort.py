@@ -19,11 +19,11 @@ from keystage.formats.ssda903 import parse_903_date
 from keystage.socialcare.models import (
     CareChild,
     CareReturn,
-    CareRow,
     CohortChange,
     LookedAfterChange,
     ReturnStatus,
 )
+from keystage.socialcare.queries import rows_of_children
 
 COLUMNS = ("child_id", "upn", "dob", "sex", "episode_from", "legal_status", "placement",
            "change", "pupil_id", "school", "laestab", "ncyear", "attendance_pct", "exclusions",
@@ -69,8 +69,7 @@ def latest_903(la) -> CareReturn | None:
 
 def _open_latest_episodes(care_return: CareReturn) -> list[tuple[CareChild, dict]]:
     """Each child whose latest episode (by start, then line) has no end, with that episode."""
-    rows = CareRow.objects.filter(care_return=care_return, table="episodes",
-                                  child__isnull=False).values_list("child_id", "line", "data")
+    rows = rows_of_children(care_return, "episodes").values_list("child_id", "line", "data")
     frame = pl.DataFrame(
         [(child, line, data.get("decom"), data.get("dec"), data.get("ls"), data.get("place"))
          for child, line, data in rows],

@@ -25,11 +25,17 @@ def _t(model) -> str:
     return model._meta.db_table
 
 
-def link_care_return(care_return: CareReturn) -> int:
-    """Link every child of the return that identity can place; returns how many it linked."""
-    children = read_frame(
-        f"SELECT id, child_id, upn, former_upn, upn_unknown FROM {_t(CareChild)} "  # noqa: S608
-        "WHERE care_return_id = %s", [care_return.pk], _CHILDREN)
+def link_care_return(care_return: CareReturn, children: pl.DataFrame | None = None) -> int:
+    """Link every child of the return that identity can place; returns how many it linked.
+
+    `children`: the return's children as just stored (id, child_id, upn, former_upn,
+    upn_unknown), else they are read from the database."""
+    if children is None:
+        children = read_frame(
+            f"SELECT id, child_id, upn, former_upn, upn_unknown FROM {_t(CareChild)} "  # noqa: S608
+            "WHERE care_return_id = %s", [care_return.pk], _CHILDREN)
+    else:
+        children = children.select(list(_CHILDREN)).cast(_CHILDREN)
     identifiers = read_frame(
         f"SELECT pupil_id, kind, value FROM {_t(PupilIdentifier)} WHERE la_id = %s",  # noqa: S608
         [care_return.la_id], _IDENTIFIERS)

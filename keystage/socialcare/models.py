@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db import models
 
 from keystage import datasets
+from keystage.core.fields import JSONTextField
 
 SOCIAL_CARE_CHOICES = datasets.choices(datasets.of_family(datasets.Family.SOCIAL_CARE))
 
@@ -62,10 +63,14 @@ class CareChild(models.Model):
     """One child of a return: identifiers as the file gives them, the pupil they are linked to,
     and how many rows of each kind the return holds for them."""
 
+    # No database constraint on the return and the LA (the return's, kept on the child for the
+    # LA's lists), as on the rows' keys: checking both for every child at commit cost a tenth
+    # of a load. Children are written only by do_load_care_return, with the return it has just
+    # created and that return's LA, and deleted with the return (on_delete runs in Django).
     care_return = models.ForeignKey(CareReturn, on_delete=models.CASCADE,
-                                    related_name="care_children")
+                                    related_name="care_children", db_constraint=False)
     la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+",
-                           db_index=False)
+                           db_index=False, db_constraint=False)
     child_id = models.CharField(max_length=40)  # 903 CHILD, CIN LAchildID
     line = models.PositiveIntegerField(default=0)  # the header row or <Child> line
     upn = models.CharField(max_length=20, blank=True)
@@ -82,8 +87,9 @@ class CareChild(models.Model):
     cin_details = models.PositiveIntegerField(null=True, blank=True)
     assessments = models.PositiveIntegerField(null=True, blank=True)
     cpp_plans = models.PositiveIntegerField(null=True, blank=True)
+    # Indexed only where set (below): a return's children arrive unlinked.
     pupil = models.ForeignKey("pupils.Pupil", null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="care_children")
+                              related_name="care_children", db_index=False)
     link_method = models.CharField(max_length=20, blank=True)
     link_score = models.FloatField(null=True, blank=True)
     # An officer looked at an unlinked child and chose to leave them unlinked.
@@ -91,7 +97,11 @@ class CareChild(models.Model):
 
     class Meta:
         ordering = ["care_return", "line", "id"]
-        indexes = [models.Index(fields=["la", "upn"]), models.Index(fields=["la", "child_id"])]
+        # The LA's children (its list pages) by the LA; no index on (la, upn): no query looks a
+        # child up by UPN (the list's search ignores case, which such an index does not serve).
+        indexes = [models.Index(fields=["la", "child_id"]),
+                   models.Index(fields=["pupil"], condition=models.Q(pupil__isnull=False),
+                                name="socialcare_child_linked_idx")]
 
     def __str__(self) -> str:
         return f"{self.child_id} ({self.upn or 'no UPN'})"
@@ -104,17 +114,20 @@ class CareRow(models.Model):
     # checking every key at commit cost more than writing them. The rows are written only by
     # do_load_care_return, with the keys of the return and children it has just created, and
     # deleted with them (on_delete runs in Django).
+    # One index besides the primary key, on the child: every read of rows goes through the
+    # children (a child's page; a table's rows of the children of a return, see
+    # rows_of_children), and each index costs as much again as the row itself to write.
     care_return = models.ForeignKey(CareReturn, on_delete=models.CASCADE, related_name="rows_of",
-                                    db_constraint=False, db_index=False)  # (return, table) below
+                                    db_constraint=False, db_index=False)
     child = models.ForeignKey(CareChild, null=True, blank=True, on_delete=models.CASCADE,
                               related_name="rows_of", db_constraint=False)
     table = models.CharField(max_length=30)
     line = models.PositiveIntegerField(default=0)
-    data = models.JSONField(default=dict)
+    # {column: text} as the file gives it, kept as JSON text (json, not jsonb, on PostgreSQL).
+    data = JSONTextField(default=dict)
 
     class Meta:
         ordering = ["care_return", "table", "line", "id"]
-        indexes = [models.Index(fields=["care_return", "table"])]
 
     def __str__(self) -> str:
         return f"{self.table} line {self.line}"

@@ -33,9 +33,16 @@ def _iso_date(series: pl.Series) -> pl.Series:
     return series.str.strip_chars().str.strptime(pl.Date, "%Y-%m-%d", strict=False)
 
 
+def rows_of_children(care_return: CareReturn, table: str):
+    """The rows of one table of a return that belong to its children, found through the
+    children: the rows' one index is on the child (a row naming no child of the return is
+    kept, and shown nowhere but in the stored table)."""
+    return CareRow.objects.filter(child__care_return=care_return, care_return=care_return,
+                                  table=table)
+
+
 def _table(care_return: CareReturn, table: str) -> list[tuple]:
-    return list(CareRow.objects.filter(care_return=care_return, table=table,
-                                       child__pupil__isnull=False)
+    return list(rows_of_children(care_return, table).filter(child__pupil__isnull=False)
                 .values_list("child__pupil_id", "data"))
 
 

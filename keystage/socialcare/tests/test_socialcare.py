@@ -298,6 +298,19 @@ def test_schema_findings_are_kept_and_reported_by_keystage_clean(world, tmp_path
     assert len(rows) == 2
 
 
+def test_backslashes_tabs_and_line_breaks_are_stored_as_the_file_gave_them(world, tmp_path):
+    odd = "back\\slash\\N\tand\r\nline"
+    header = HEADER + f'"{odd}",1,01/01/2015,WBRI,,"\\t",\n'
+    assert main(["import", str(_903(tmp_path, header=header)), "--la", "330",
+                 "--year", "2026"]) == 0
+
+    child = CareChild.objects.get(child_id=odd)
+    row = CareRow.objects.get(table="header", child=child)
+    assert (row.data["child"], row.data["mother"]) == (odd, "\\t")
+    assert row.data == {"child": odd, "sex": "1", "dob": "01/01/2015", "ethnic": "WBRI",
+                        "upn": "", "mother": "\\t", "mc_dob": ""}
+
+
 def test_hostile_values_are_stored_as_text_never_as_nulls_or_formulas(world, tmp_path):
     header = HEADER + '\\N,1,01/01/2015,WBRI,"=1+1",,\n'
     assert main(["import", str(_903(tmp_path, header=header)), "--la", "330",
@@ -305,6 +318,8 @@ def test_hostile_values_are_stored_as_text_never_as_nulls_or_formulas(world, tmp
 
     child = CareChild.objects.get(child_id="\\N")
     assert (child.upn, child.dob_text) == ("=1+1", "01/01/2015")
+    row = CareRow.objects.get(table="header", child=child)
+    assert (row.data["child"], row.data["upn"]) == ("\\N", "=1+1")
     _, rows = _export(tmp_path, "socialcare")
     assert ["ssda903", "\\N", "'=1+1"] == rows[-1][:3]
 
