@@ -10,6 +10,9 @@ fingerprint, and the next reader sums the nation again: live, and never stale.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import polars as pl
@@ -48,19 +51,51 @@ def national_picture(dataset: str, year: int, *, inputs=None,
     return picture
 
 
+# Within national_characteristics_shared(): each LA's groups of a year, derived once for
+# every dataset's picture, by (LA code, year).
+_SHARED: ContextVar[dict | None] = ContextVar("keystage_national_characteristics",
+                                              default=None)
+_GROUPS_SCHEMA = {"pupil_id": pl.Int64, **dict.fromkeys(primary.GROUPS, pl.Categorical)}
+
+
+@contextmanager
+def national_characteristics_shared() -> Iterator[None]:
+    """Within it, every dataset's national picture reads each LA's pupil groups once (the
+    worker computing a year's reports, the benchmark): they are the same for every dataset."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def national_characteristics(codes, year: int) -> pl.DataFrame:
+    """The pupils of these LAs with their groups of 11.2 (categories, which hold a nation's
+    pupils in little memory)."""
+    from keystage.context.queries import pupil_characteristics
+    from keystage.schools.models import LocalAuthority
+
+    shared = _SHARED.get()
+    frames = []
+    for la in LocalAuthority.objects.filter(code__in=list(codes)).order_by("code"):
+        frame = shared.get((la.code, year)) if shared is not None else None
+        if frame is None:
+            frame = pupil_characteristics(la, year).select(
+                pl.col("pupil_id").cast(pl.Int64),
+                *(pl.col(g).cast(pl.String).cast(pl.Categorical) for g in primary.GROUPS))
+            if shared is not None:
+                shared[(la.code, year)] = frame
+        frames.append(frame)
+    return pl.concat(frames) if frames else pl.DataFrame(schema=_GROUPS_SCHEMA)
+
+
 def compute_national_picture(dataset: str, year: int) -> NationalPicture:
     """Every LA's outcomes and characteristics read once and summed."""
     from keystage.analysis.frames import national_outcomes
     from keystage.analysis.queries import progress_sds
-    from keystage.context.queries import pupil_characteristics
-    from keystage.schools.models import LocalAuthority
 
     everyone, estimates = national_outcomes(dataset, year)
-    codes = everyone["la"].unique().to_list()
-    schema = {"pupil_id": pl.Int64, **dict.fromkeys(primary.GROUPS, pl.String)}
-    frames = [pupil_characteristics(la, year).select(list(schema)).cast(schema)
-              for la in LocalAuthority.objects.filter(code__in=codes).order_by("code")]
-    characteristics = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+    characteristics = national_characteristics(everyone["la"].unique().to_list(), year)
     return NationalPicture(
         sums=primary.national_sums(everyone, characteristics),
         sds=progress_sds(dataset, year, everyone),

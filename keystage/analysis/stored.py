@@ -92,7 +92,16 @@ def stored_report(la, dataset: str, year: int, *, by: str | None, national: bool
 def store_reports(la, year: int, *, datasets=None, progress=None) -> int:
     """Compute and keep the LA's report variants of each dataset for a year; the count kept.
     Run by the worker's compute-reports job (queued after every load)."""
+    from keystage.analysis.national import national_characteristics_shared
+
     datasets = list(datasets or primary.DATASETS)
+    done = 0
+    with national_characteristics_shared():
+        done = _store_each(la, year, datasets, progress)
+    return done
+
+
+def _store_each(la, year: int, datasets: list[str], progress) -> int:
     done = 0
     for index, dataset in enumerate(datasets):
         if progress:

@@ -84,3 +84,24 @@ def test_the_national_analysts_rows_need_no_pupil_once_the_picture_is_kept(world
     assert [r[4] for r in las] == sorted([world.a.la.code, world.b.la.code])
     # Four pupils is under the 11.2 minimum for a reader outside the LA: hidden.
     assert all(r[11] == "Y" for r in las)
+
+
+def test_the_worker_reads_each_las_groups_once_for_every_datasets_picture(world, monkeypatch):
+    from keystage.analysis.national import national_characteristics_shared
+    from keystage.context import queries
+
+    _load_both(world)
+    read = []
+    real = queries.pupil_characteristics
+
+    def counting(la, year, **kwargs):
+        read.append(la.code)
+        return real(la, year, **kwargs)
+
+    monkeypatch.setattr(queries, "pupil_characteristics", counting)
+    with national_characteristics_shared():
+        first = compute_national_picture("eyfsp", 2026)
+        compute_national_picture("eyfsp", 2026)
+    assert sorted(read) == sorted([world.a.la.code, world.b.la.code])
+    assert first.sums == compute_national_picture("eyfsp", 2026).sums  # outside: read again
+    assert len(read) == 4
