@@ -126,7 +126,6 @@ class _Register:
         # batch to load a whole chunk at once.
         self.deferred = deferred
         self.pending: list[_PendingRows] = []
-        # Submissions whose rows are written but not yet linked to pupils (deferred batches).
         # Non-CTF files committed in this chunk whose rows wait for the chunk's inserts.
         self.pending_files: list = []
         # Originals copied aside for this batch, moved into place when their import commits.
@@ -456,6 +455,9 @@ def _commit(filename, data, digest, school, la, year, changes, acting_user, warn
             _retire_pupil_records(old)
             AssessmentResult.objects.filter(pupil__submission=old).delete()
             PupilRecord.objects.filter(submission=old).delete()
+            if register is not None:
+                # Replaced earlier in the same chunk: its rows, not written yet, never are.
+                register.pending = [r for r in register.pending if r.submission_id != old.pk]
             old.status = SubmissionStatus.REPLACED
             old.save(update_fields=["status"])
         submission = Submission.objects.create(
@@ -543,7 +545,7 @@ def _write_rows(pending: list[_PendingRows], pending_files=(), *, la_id: int = 0
     the datasets' own rows: one allocation of keys, one link of the LA's pupils, one COPY per
     table (the records go in once, never updated to add their pupil)."""
     from keystage.collection.intake import file_records, write_file_details
-    from keystage.pupils.linking import link_new_records
+    from keystage.pupils.linking import RECORD_SCHEMA, link_new_records
     from keystage.transfer.lost import find_lost_in_submissions
 
     for p in pending_files:
@@ -565,9 +567,9 @@ def _write_rows(pending: list[_PendingRows], pending_files=(), *, la_id: int = 0
         "forename": [p.forename[:100] for p in pupils],
         "dob": [p.dob for p in pupils], "sex": [p.sex[:10] for p in pupils],
         "slot": [f"{r.collection}:{r.year}:" for r in pending for _ in r.pupils],
-    }, schema=LINK_RECORDS)
+    }, schema=RECORD_SCHEMA)
     files = files.with_columns(record_id=pl.Series(file_ids, dtype=pl.Int64))
-    links, write_reviews = link_new_records(pl.concat([ctf, files.select(list(LINK_RECORDS))]))
+    links, write_reviews = link_new_records(pl.concat([ctf, files.select(list(RECORD_SCHEMA))]))
     link_of = {r: (p, m, s) for r, p, m, s in links.iter_rows()}
     bulk_insert(
         PupilRecord,
@@ -587,12 +589,6 @@ def _write_rows(pending: list[_PendingRows], pending_files=(), *, la_id: int = 0
     # Any LA's lost pupils this load names are found now (keystage/transfer/lost.py).
     find_lost_in_submissions([r.submission_id for r in pending]
                              + [s.pk for p in pending_files for s, _ in p.written])
-
-
-# The columns the matcher reads of each record (keystage.pupils.linking).
-LINK_RECORDS = {"record_id": pl.Int64, "la_id": pl.Int64, "upn": pl.String,
-                "former_upns": pl.String, "surname": pl.String, "forename": pl.String,
-                "dob": pl.Date, "sex": pl.String, "slot": pl.String}
 
 
 def _measures(collection: str, pupil: _ParsedPupil) -> tuple:

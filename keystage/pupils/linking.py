@@ -27,7 +27,8 @@ from keystage.core.bulk import (
 from keystage.identity.link import link_records
 from keystage.pupils.models import LinkReview, Pupil, PupilIdentifier
 
-_RECORDS = {"record_id": pl.Int64, "la_id": pl.Int64, "upn": pl.String,
+# The columns the matcher reads of each record (also of records about to be written).
+RECORD_SCHEMA = {"record_id": pl.Int64, "la_id": pl.Int64, "upn": pl.String,
             "former_upns": pl.String, "surname": pl.String, "forename": pl.String,
             "dob": pl.Date, "sex": pl.String, "slot": pl.String}
 _OCCUPIED = {"pupil_id": pl.Int64, "slot": pl.String, "upn": pl.String}
@@ -54,7 +55,7 @@ def _records(submission_ids: Sequence[int]) -> pl.DataFrame:
         f"JOIN {_t(Submission)} s ON s.id = p.submission_id "
         f"LEFT JOIN {_t(CensusDetail)} c ON c.record_id = p.id "
         "WHERE p.submission_id IN ({values}) AND p.pupil_id IS NULL",
-        submission_ids, _RECORDS)
+        submission_ids, RECORD_SCHEMA)
 
 
 def link_submissions(submission_ids: Sequence[int]) -> int:
@@ -74,13 +75,13 @@ def link_new_records(records: pl.DataFrame) -> tuple[pl.DataFrame, Callable[[], 
     """Link records about to be written, before they are: the pupil each is (new pupils and
     identifiers written now), so the records go in once, linked, with no update afterwards.
 
-    `records` has the columns of _RECORDS, `record_id` being the keys allocated for them.
+    `records` has the columns of RECORD_SCHEMA, `record_id` being the keys allocated for them.
     Returns the links (LINKS) and a function that writes the review queue once the records
     exist (its rows point at them).
     """
     links, reviews = [], []
     for (la_id,), rows in records.group_by(["la_id"]):
-        la_links, review = _match_la(la_id, rows.cast(_RECORDS))
+        la_links, review = _match_la(la_id, rows.cast(RECORD_SCHEMA))
         links.append(la_links.select(list(LINKS)).cast(LINKS))
         reviews.append((la_id, review))
 

@@ -247,3 +247,20 @@ def test_a_chunk_that_fails_to_load_is_loaded_again_file_by_file(world, tmp_path
     assert _import(*paths) == 0
     assert Submission.objects.count() == 2 and PupilRecord.objects.count() == 4
     assert AssessmentResult.objects.count() == 4 * 17
+
+
+def test_a_file_replaced_later_in_the_same_batch_leaves_none_of_its_rows(world):
+    from keystage.collection.actions import do_import_files
+
+    school = world.a.schools[0]
+    first, _ = eyfsp_file("330", school.estab, 3, first_serial=1)
+    second, _ = eyfsp_file("330", school.estab, 2, first_serial=50)
+    outcomes = do_import_files([("first.xml", first), ("second.xml", second)], la=world.a.la,
+                               year=2026, acting_user=None, confirm_replacements=True)
+
+    assert [o.status for o in outcomes] == ["committed", "committed"]
+    current = Submission.objects.get(status="current")
+    assert PupilRecord.objects.count() == 2
+    assert set(PupilRecord.objects.values_list("submission_id", flat=True)) == {current.pk}
+    assert AssessmentResult.objects.count() == 2 * 17
+    assert not PupilRecord.objects.filter(pupil__isnull=True).exists()
