@@ -126,39 +126,31 @@ def ks2_priors(year: int, results: pl.DataFrame) -> pl.DataFrame:
                       by_upn.select("pupil_id", "read", "maths")])
 
 
-def ks2_progress_rows(year: int, la_id: int | None,
-                      every_ks2: pl.DataFrame | None = None) -> pl.DataFrame:
-    """KS1 to KS2 progress rows (keystage.measures.ks2_progress) of one LA or all: the
-    estimates are always every LA's, so every LA's KS2 results are read (or `every_ks2`,
-    when the caller has read them). pupil_outcomes reads one LA's alone when it is given the
-    estimates (the national picture keeps them)."""
-    from keystage.measures import ks2_progress
+def _ks2_outcomes(year: int, la_id: int | None, estimates: pl.DataFrame | None
+                  ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The KS2 results' measures and KS1 to KS2 progress of one LA or all, and the emerging
+    estimates progress was scored against (every LA's: made from the frames when they are every
+    LA's, else from every LA's read now, unless the caller has them); None without KS1."""
+    from keystage.measures import ks2_progress, primary
 
-    ks1 = collection_frame("ks1", year - 4, None)
-    if ks1.is_empty():
-        return pl.DataFrame(schema=PUPIL_SCHEMA)
-    every_ks2 = ks2_frame(year, None) if every_ks2 is None else every_ks2
-    rows = ks2_progress.progress_rows(ks1, every_ks2, year)
-    if la_id is None:
-        return rows
-    code = LocalAuthority.objects.filter(pk=la_id).values_list("code", flat=True).first()
-    return rows.filter(pl.col("la") == code)
+    frame = ks2_frame(year, la_id)
+    ks1 = collection_frame("ks1", year - 4, la_id)
+    if estimates is None and not ks1.is_empty():
+        every_ks1, every_ks2 = ((ks1, frame) if la_id is None else
+                                (collection_frame("ks1", year - 4, None), ks2_frame(year, None)))
+        if not every_ks2.is_empty():
+            estimates = ks2_progress.emerging_estimates(every_ks1, every_ks2, year)
+    progress = (ks2_progress.progress_rows(ks1, frame, year, estimates)
+                if estimates is not None else pl.DataFrame(schema=PUPIL_SCHEMA))
+    return pl.concat([primary.ks2(frame), progress]), estimates
 
 
 def national_outcomes(dataset: str, year: int) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """Every LA's outcomes of a dataset and, for KS2, the emerging KS1 to KS2 estimates they
     were scored against (None without KS1): each national frame read once."""
-    if dataset != "ks2":
-        return pupil_outcomes(dataset, year, None), None
-    from keystage.measures import ks2_progress, primary
-
-    ks2 = ks2_frame(year, None)
-    ks1 = collection_frame("ks1", year - 4, None)
-    if ks1.is_empty() or ks2.is_empty():
-        return pl.concat([primary.ks2(ks2), pl.DataFrame(schema=PUPIL_SCHEMA)]), None
-    estimates = ks2_progress.emerging_estimates(ks1, ks2, year)
-    return pl.concat([primary.ks2(ks2),
-                      ks2_progress.progress_rows(ks1, ks2, year, estimates)]), estimates
+    if dataset == "ks2":
+        return _ks2_outcomes(year, None, None)
+    return pupil_outcomes(dataset, year, None), None
 
 
 def census_year2(year: int, la_id: int | None) -> pl.DataFrame:
@@ -182,16 +174,7 @@ def pupil_outcomes(dataset: str, year: int, la_id: int | None,
     from keystage.measures import primary
 
     if dataset == "ks2":
-        frame = ks2_frame(year, la_id)
-        if estimates is not None and la_id is not None:
-            from keystage.measures import ks2_progress
-
-            progress = ks2_progress.progress_rows(collection_frame("ks1", year - 4, la_id),
-                                                  frame, year, estimates)
-        else:
-            progress = ks2_progress_rows(year, la_id,
-                                         every_ks2=frame if la_id is None else None)
-        return pl.concat([primary.ks2(frame), progress])
+        return _ks2_outcomes(year, la_id, estimates)[0]
     if dataset == "ks4":
         from keystage.measures import ks4
 

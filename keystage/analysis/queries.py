@@ -8,18 +8,15 @@ from keystage.measures import primary
 from keystage.schools.models import LocalAuthority
 
 
-def progress_sds(dataset: str, year: int,
-                 everyone: pl.DataFrame | None = None) -> dict[str, float] | None:
+def progress_sds(dataset: str, year: int, everyone: pl.DataFrame) -> dict[str, float] | None:
     """The national SDs that give the progress measures of a dataset and year their intervals
     (KS4: the DfE's, per year; KS5: the A level subjects' pooled; KS2 progress: the pupils'
-    national SD of the deployment's emerging figures, from `everyone`'s rows when the caller
-    has every LA's, else read), or None."""
+    national SD of the deployment's emerging figures, from `everyone`'s rows), or None. The
+    national picture keeps them (keystage.analysis.national)."""
     if dataset == "ks2":
-        from keystage.analysis.frames import ks2_progress_rows
         from keystage.measures.ks2_progress import national_sds
 
-        rows = everyone if everyone is not None else ks2_progress_rows(year, None)
-        return national_sds(rows) or None
+        return national_sds(everyone) or None
     if dataset == "ks5":
         from keystage.measures.ks5 import pooled_sd
 

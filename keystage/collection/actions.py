@@ -544,7 +544,7 @@ def _write_rows(pending: list[_PendingRows], pending_files=(), *, la_id: int = 0
     """Write a chunk's pupil records, each already linked to its pupil, and their results and
     the datasets' own rows: one allocation of keys, one link of the LA's pupils, one COPY per
     table (the records go in once, never updated to add their pupil)."""
-    from keystage.collection.intake import file_records, write_file_details
+    from keystage.collection.intake import file_records, write_file_rows
     from keystage.pupils.linking import RECORD_SCHEMA, link_new_records
     from keystage.transfer.lost import find_lost_in_submissions
 
@@ -584,7 +584,7 @@ def _write_rows(pending: list[_PendingRows], pending_files=(), *, la_id: int = 0
         ),
     )
     bulk_insert(AssessmentResult, RESULT_FIELDS, _result_rows(pupils, ctf_ids))
-    write_file_details(pending_files, files, links)
+    write_file_rows(pending_files, files, links)
     write_reviews()
     # Any LA's lost pupils this load names are found now (keystage/transfer/lost.py).
     find_lost_in_submissions([r.submission_id for r in pending]

@@ -491,8 +491,8 @@ _RECORD_FIELDS = ["id", "submission", "la", "school", "collection", "year", "lin
                   "pupil", "link_method", "link_score"]
 
 
-def write_file_details(pending: list[PendingFile], records: pl.DataFrame,
-                       links: pl.DataFrame) -> None:
+def write_file_rows(pending: list[PendingFile], records: pl.DataFrame,
+                    links: pl.DataFrame) -> None:
     """Write the files' pupil records (`records`: file_records with each one's `record_id`),
     linked as `links` says, then the datasets' own rows and census leavers: one bulk insert per
     table for them all."""
