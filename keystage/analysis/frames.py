@@ -145,14 +145,6 @@ def _ks2_outcomes(year: int, la_id: int | None, estimates: pl.DataFrame | None
     return pl.concat([primary.ks2(frame), progress]), estimates
 
 
-def national_outcomes(dataset: str, year: int) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """Every LA's outcomes of a dataset and, for KS2, the emerging KS1 to KS2 estimates they
-    were scored against (None without KS1): each national frame read once."""
-    if dataset == "ks2":
-        return _ks2_outcomes(year, None, None)
-    return pupil_outcomes(dataset, year, None), None
-
-
 def census_year2(year: int, la_id: int | None) -> pl.DataFrame:
     """Pupils in Year 2 in the year's spring census, at their census school."""
     where, params = _scope(la_id)

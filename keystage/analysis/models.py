@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from keystage import datasets
+from keystage.core.fields import JSONTextField
 from keystage.measures.primary import DATASETS
 
 REPORT_DATASET_CHOICES = datasets.choices([datasets.dataset(code) for code in DATASETS])
@@ -74,3 +75,25 @@ class NationalSummary(models.Model):
 
     def __str__(self) -> str:
         return f"national {self.dataset} {self.year}"
+
+
+class LaSummary(models.Model):
+    """One LA's part of the emerging national picture of a dataset and year: its counted pupils
+    and their values' total by measure, group and value (keystage.analysis.national), kept with
+    the fingerprint of that LA's own files. The national picture is the sum of every LA's part,
+    so a load in one LA sums only that LA's pupils again."""
+
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.CASCADE, related_name="+")
+    dataset = models.CharField(max_length=10, choices=REPORT_DATASET_CHOICES)
+    year = models.PositiveSmallIntegerField()
+    fingerprint = models.CharField(max_length=64)
+    # [[measure, group, value, pupils, total], ...], as NationalSummary.sums; read whole.
+    sums = JSONTextField(default=list)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "year", "la"],
+                                               name="one_la_summary")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} {self.year} ({self.la_id})"

@@ -2,25 +2,33 @@
 
 Every LA's report compares its figures with the nation's (bands, national rows), and the
 national analyst reads the nation's by group. The national part is additive (counted pupils and
-their values' total per measure, group and value), so it is summed once from every LA's pupils
-and kept (NationalSummary) with the fingerprint of every LA's files it came from; each LA's
-report then reads its own pupils only. Any new or replaced file of any LA gives a new
-fingerprint, and the next reader sums the nation again: live, and never stale.
+their values' total per measure, group and value), so each LA's part is summed from its own
+pupils and kept (LaSummary) with the fingerprint of that LA's files, and the nation's is the sum
+of the parts, kept (NationalSummary) with the fingerprint of every LA's files. Any new or
+replaced file gives a new fingerprint: the next reader sums again the parts of the LAs whose
+files changed, and adds up the rest as kept. Live, never stale, and a load in one LA never
+re-reads another LA's pupils. KS1 to KS2 progress, measured against estimates made from every
+LA's pupils, is kept per prior attainment group (keystage.measures.ks2_progress.prior_rows) so
+that its parts stay additive too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from keystage.analysis.models import NationalSummary
-from keystage.measures import primary
+from keystage.analysis.models import LaSummary, NationalSummary
+from keystage.measures import ks2_progress, primary
+
+# Sources every dataset's figures read for the pupils' characteristics: an LA with only these
+# has no outcomes of the dataset, so no part.
+_CONTEXT = frozenset({"census", "pp", "extra"})
 
 
 @dataclass
@@ -30,13 +38,10 @@ class NationalPicture:
     sums: primary.Sums  # (measure, group, value) -> (pupils, total), every group of 11.2
     sds: dict[str, float] | None  # the progress measures' national SDs
     estimates: pl.DataFrame | None  # KS1 to KS2 emerging estimates (ks2 only)
-    everyone: pl.DataFrame | None = None  # every LA's outcomes, when just read to make it
 
 
-def national_picture(dataset: str, year: int, *, inputs=None,
-                     keep_outcomes: bool = False) -> NationalPicture:
-    """The kept picture while every LA's files are unchanged, else summed now and kept.
-    With `keep_outcomes`, a picture summed now also carries every LA's outcomes it read."""
+def national_picture(dataset: str, year: int, *, inputs=None) -> NationalPicture:
+    """The kept picture while every LA's files are unchanged, else summed now and kept."""
     from keystage.analysis.stored import report_inputs
 
     fingerprint = (inputs or report_inputs(dataset, year)).fingerprint
@@ -46,61 +51,186 @@ def national_picture(dataset: str, year: int, *, inputs=None,
         return _loaded(found)
     picture = compute_national_picture(dataset, year)
     _keep(dataset, year, fingerprint, picture)
-    if not keep_outcomes:
-        picture.everyone = None
     return picture
 
 
-# Within national_characteristics_shared(): each LA's groups of a year, derived once for
-# every dataset's picture, by (LA code, year).
-_SHARED: ContextVar[dict | None] = ContextVar("keystage_national_characteristics",
-                                              default=None)
-_GROUPS_SCHEMA = {"pupil_id": pl.Int64, **dict.fromkeys(primary.GROUPS, pl.Categorical)}
+def refresh_national_pictures(year: int, datasets: Iterable[str], progress=None) -> None:
+    """Every dataset's national picture of a year made current: the parts of LAs whose files
+    changed summed again LA by LA (each LA's characteristics read once for every dataset),
+    then each picture kept. The worker runs it before an LA's reports; so does the benchmark."""
+    from keystage.analysis.stored import report_inputs
 
-
-@contextmanager
-def national_characteristics_shared() -> Iterator[None]:
-    """Within it, every dataset's national picture reads each LA's pupil groups once (the
-    worker computing a year's reports, the benchmark): they are the same for every dataset."""
-    token = _SHARED.set({})
-    try:
-        yield
-    finally:
-        _SHARED.reset(token)
-
-
-def national_characteristics(codes, year: int) -> pl.DataFrame:
-    """The pupils of these LAs with their groups of 11.2 (categories, which hold a nation's
-    pupils in little memory)."""
-    from keystage.context.queries import pupil_characteristics
-    from keystage.schools.models import LocalAuthority
-
-    shared = _SHARED.get()
-    frames = []
-    for la in LocalAuthority.objects.filter(code__in=list(codes)).order_by("code"):
-        frame = shared.get((la.code, year)) if shared is not None else None
-        if frame is None:
-            frame = pupil_characteristics(la, year).select(
-                pl.col("pupil_id").cast(pl.Int64),
-                *(pl.col(g).cast(pl.String).cast(pl.Categorical) for g in primary.GROUPS))
-            if shared is not None:
-                shared[(la.code, year)] = frame
-        frames.append(frame)
-    return pl.concat(frames) if frames else pl.DataFrame(schema=_GROUPS_SCHEMA)
+    datasets = list(datasets)
+    stale = {}
+    for dataset in datasets:
+        inputs = report_inputs(dataset, year)
+        if not NationalSummary.objects.filter(dataset=dataset, year=year,
+                                              fingerprint=inputs.fingerprint).exists():
+            stale[dataset] = inputs
+    if not stale:
+        return
+    refresh_parts(year, list(stale), progress=progress)
+    for dataset, inputs in stale.items():
+        _keep(dataset, year, inputs.fingerprint, compute_national_picture(dataset, year))
 
 
 def compute_national_picture(dataset: str, year: int) -> NationalPicture:
-    """Every LA's outcomes and characteristics read once and summed."""
-    from keystage.analysis.frames import national_outcomes
+    """Every LA's part added up (the parts of LAs whose files changed summed again first)."""
     from keystage.analysis.queries import progress_sds
 
-    everyone, estimates = national_outcomes(dataset, year)
-    characteristics = national_characteristics(everyone["la"].unique().to_list(), year)
-    return NationalPicture(
-        sums=primary.national_sums(everyone, characteristics),
-        sds=progress_sds(dataset, year, everyone),
-        estimates=estimates,
-        everyone=everyone)
+    parts = refresh_parts(year, [dataset])[dataset]
+    total: dict = defaultdict(lambda: (0, 0.0))
+    for part in parts.values():
+        for key, (n, value) in part.items():
+            pupils, sum_ = total[key]
+            total[key] = (pupils + n, sum_ + value)
+    sums: primary.Sums = dict(total)
+    if dataset == "ks2":
+        sums, estimates, sds = ks2_progress.from_prior_sums(sums)
+        return NationalPicture(sums=sums, sds=sds or None,
+                               estimates=None if estimates.is_empty() else estimates)
+    return NationalPicture(sums=sums, sds=progress_sds(dataset, year), estimates=None)
+
+
+def la_fingerprints(dataset: str, year: int) -> dict[int, str]:
+    """Each LA with files of the dataset's own: the fingerprint of every current file and
+    social care return its part is made from."""
+    from django.db.models import Q
+
+    from keystage.analysis.stored import _sources
+    from keystage.collection.models import Submission
+    from keystage.socialcare.models import CareReturn
+
+    wanted = Q()
+    for collection, y in _sources(dataset, year):
+        wanted |= Q(collection=collection, year=y)
+    files: dict[int, list[int]] = defaultdict(list)
+    own = set()
+    for la_id, collection, pk in (Submission.objects.filter(wanted, status="current")
+                                  .values_list("la_id", "collection", "pk")):
+        files[la_id].append(pk)
+        if collection not in _CONTEXT:
+            own.add(la_id)
+    care: dict[int, list[int]] = defaultdict(list)
+    for la_id, pk in CareReturn.objects.filter(status="current", year__in=(year - 1, year),
+                                               la_id__in=own).values_list("la_id", "pk"):
+        care[la_id].append(pk)
+    return {la_id: hashlib.sha256(
+        f"{dataset}:{year}:{sorted(files[la_id])}:{sorted(care[la_id])}".encode()).hexdigest()
+        for la_id in own}
+
+
+def refresh_parts(year: int, datasets: list[str], progress=None
+                  ) -> dict[str, dict[int, primary.Sums]]:
+    """Each dataset's parts by LA: kept ones whose fingerprint still matches, the others summed
+    again LA by LA and kept; parts of LAs with no file left are dropped."""
+    from keystage.schools.models import LocalAuthority
+
+    wanted = {dataset: la_fingerprints(dataset, year) for dataset in datasets}
+    parts: dict[str, dict[int, primary.Sums]] = {dataset: {} for dataset in datasets}
+    stale: dict[int, list[str]] = defaultdict(list)
+    for dataset, fingerprints in wanted.items():
+        kept = {la_id: (fingerprint, sums) for la_id, fingerprint, sums in
+                LaSummary.objects.filter(dataset=dataset, year=year)
+                .values_list("la_id", "fingerprint", "sums")}
+        for la_id, fingerprint in fingerprints.items():
+            found = kept.get(la_id)
+            if found is not None and found[0] == fingerprint:
+                parts[dataset][la_id] = {(m, g, v): (n, t) for m, g, v, n, t in found[1]}
+            else:
+                stale[la_id].append(dataset)
+        gone = set(kept) - set(fingerprints)
+        if gone:
+            LaSummary.objects.filter(dataset=dataset, year=year, la_id__in=gone).delete()
+    las = list(LocalAuthority.objects.filter(pk__in=list(stale)).order_by("code"))
+    for index, (la, sums_by_dataset) in enumerate(_summed(las, stale, year)):
+        if progress:
+            progress(index, len(las), f"Summed LA {la.code}'s part of the national picture")
+        for dataset, sums in sums_by_dataset.items():
+            _keep_part(la, dataset, year, wanted[dataset][la.pk], sums)
+            parts[dataset][la.pk] = sums
+    return parts
+
+
+# LAs summed on this many connections at once when many parts are stale (a cold start, a new
+# year): PostgreSQL's joins, not Python, take most of an LA's time, so two connections keep
+# both cores busy. Not inside a transaction, whose rows another connection could not see.
+PART_THREADS = 2
+_THREADS_FROM = 8
+
+
+def _summed(las: list, stale: dict[int, list[str]], year: int):
+    """(LA, {dataset: sums}) for each LA, in order; on PART_THREADS connections when there
+    are many and no transaction is open."""
+    from django.db import connection, connections
+
+    if len(las) < _THREADS_FROM or PART_THREADS < 2 or connection.in_atomic_block:
+        for la in las:
+            yield la, _la_sums(la, stale[la.pk], year)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(la):
+        try:
+            return _la_sums(la, stale[la.pk], year)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    with ThreadPoolExecutor(PART_THREADS) as pool:
+        yield from zip(las, pool.map(one, las), strict=True)
+
+
+def _la_sums(la, datasets: list[str], year: int) -> dict[str, primary.Sums]:
+    """An LA's part of each dataset's national picture, its characteristics read once."""
+    characteristics = None
+    out = {}
+    for dataset in datasets:
+        outcomes = _la_outcomes(dataset, year, la.pk)
+        sums: primary.Sums = {}
+        if outcomes["counted"].any():
+            if characteristics is None:
+                characteristics = _groups(la, year)
+            sums = primary.national_sums(outcomes, characteristics)
+            if dataset == "ks2":
+                sums.update(ks2_progress.prior_squares(
+                    outcomes.filter(pl.col("measure").str.contains(ks2_progress.PRIOR,
+                                                                    literal=True))))
+        out[dataset] = sums
+    return out
+
+
+def _la_outcomes(dataset: str, year: int, la_id: int) -> pl.DataFrame:
+    """An LA's pupils' outcomes of a dataset; for KS2, progress as prior_rows (additive)."""
+    from keystage.analysis import frames
+
+    if dataset != "ks2":
+        return frames.pupil_outcomes(dataset, year, la_id)
+    ks2 = frames.ks2_frame(year, la_id)
+    ks1 = frames.collection_frame("ks1", year - 4, la_id)
+    return pl.concat([primary.ks2(ks2), ks2_progress.prior_rows(ks1, ks2, year)])
+
+
+def _groups(la, year: int) -> pl.DataFrame:
+    """The LA's pupils with their groups of 11.2, as categories."""
+    from keystage.context import queries
+
+    return queries.pupil_characteristics(la, year).select(
+        pl.col("pupil_id").cast(pl.Int64),
+        *(pl.col(g).cast(pl.String).cast(pl.Categorical) for g in primary.GROUPS))
+
+
+def _keep_part(la, dataset: str, year: int, fingerprint: str, sums: primary.Sums) -> None:
+    """Keep an LA's part; derived from files that LA's audited loads wrote, so no audit row
+    of its own (as the kept national picture)."""
+    values = {"fingerprint": fingerprint, "computed_at": timezone.now(),
+              "sums": [[*key, n, total] for key, (n, total) in sums.items()]}
+    try:
+        with transaction.atomic():
+            LaSummary.objects.update_or_create(la=la, dataset=dataset, year=year,
+                                               defaults=values)
+    except IntegrityError:
+        # Another process kept the same part at the same moment: theirs serves.
+        pass
 
 
 def _keep(dataset: str, year: int, fingerprint: str, picture: NationalPicture) -> None:

@@ -8,15 +8,11 @@ from keystage.measures import primary
 from keystage.schools.models import LocalAuthority
 
 
-def progress_sds(dataset: str, year: int, everyone: pl.DataFrame) -> dict[str, float] | None:
-    """The national SDs that give the progress measures of a dataset and year their intervals
-    (KS4: the DfE's, per year; KS5: the A level subjects' pooled; KS2 progress: the pupils'
-    national SD of the deployment's emerging figures, from `everyone`'s rows), or None. The
-    national picture keeps them (keystage.analysis.national)."""
-    if dataset == "ks2":
-        from keystage.measures.ks2_progress import national_sds
-
-        return national_sds(everyone) or None
+def progress_sds(dataset: str, year: int) -> dict[str, float] | None:
+    """The published national SDs that give KS4 and KS5 progress measures their intervals
+    (KS4: the DfE's, per year; KS5: the A level subjects' pooled), or None. KS1 to KS2
+    progress takes the deployment's own, from the national picture (keystage.analysis.national),
+    which keeps them all."""
     if dataset == "ks5":
         from keystage.measures.ks5 import pooled_sd
 
@@ -46,7 +42,7 @@ def report_rows(la: LocalAuthority, dataset: str, year: int, *, by: str | None =
     from keystage.context.queries import pupil_characteristics
 
     more = by == "group" and (cross in primary.GROUPS or extra_fields)
-    picture = national_picture(dataset, year, inputs=inputs, keep_outcomes=more and national)
+    picture = national_picture(dataset, year, inputs=inputs)
     ours = pupil_outcomes(dataset, year, la.pk, estimates=picture.estimates)
     characteristics = pl.DataFrame(schema={"pupil_id": pl.Int64,
                                            **dict.fromkeys(primary.GROUPS, pl.String)})
@@ -58,8 +54,7 @@ def report_rows(la: LocalAuthority, dataset: str, year: int, *, by: str | None =
     if more:
         if national:
             # The crossed groups' national rows need every LA's pupils and characteristics.
-            everyone = (picture.everyone if picture.everyone is not None
-                        else pupil_outcomes(dataset, year, None))
+            everyone = pupil_outcomes(dataset, year, None)
             others = [pupil_characteristics(other, year).select(characteristics.columns)
                       .cast(characteristics.schema) for other in
                       LocalAuthority.objects.exclude(pk=la.pk)

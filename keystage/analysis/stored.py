@@ -88,17 +88,18 @@ def stored_report(la, dataset: str, year: int, *, by: str | None, national: bool
     return rows, counted, {"computed_at": timezone.now(), "stored": False, **inputs.describe()}
 
 
-@transaction.atomic
 def store_reports(la, year: int, *, datasets=None, progress=None) -> int:
     """Compute and keep the LA's report variants of each dataset for a year; the count kept.
     Run by the worker's compute-reports job (queued after every load)."""
-    from keystage.analysis.national import national_characteristics_shared
+    from keystage.analysis.national import refresh_national_pictures
 
     datasets = list(datasets or primary.DATASETS)
-    done = 0
-    with national_characteristics_shared():
-        done = _store_each(la, year, datasets, progress)
-    return done
+    # The national pictures first, LA by LA (each LA's characteristics read once for every
+    # dataset whose part of it changed), outside the reports' transaction: each part is kept
+    # on its own, and many LAs' parts may be summed on two connections at once.
+    refresh_national_pictures(year, datasets)
+    with transaction.atomic():
+        return _store_each(la, year, datasets, progress)
 
 
 def _store_each(la, year: int, datasets: list[str], progress) -> int:

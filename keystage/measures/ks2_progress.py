@@ -107,3 +107,85 @@ def national_sds(rows: pl.DataFrame) -> dict[str, float]:
         return {}
     sds = counted.group_by("measure").agg(sd=pl.col("value").std())
     return {m: sd for m, sd in sds.iter_rows() if sd is not None and sd > 0}
+
+
+# A national picture is summed LA by LA (keystage.analysis.national), yet progress is measured
+# against estimates made from every LA's pupils. Each LA's part therefore holds, per progress
+# measure and prior attainment group, its pupils' count, the total of their KS2 outcomes
+# (measure `rea_prog|8.0`) and, for all pupils, the total of their squares (group SQUARES):
+# progress = outcome - estimate is then summed exactly for any group, and the estimates (the
+# groups' means) and the SDs follow from the sums, so one LA's load never re-reads another's.
+PRIOR = "|"
+SQUARES = "squares"
+
+
+def prior_rows(ks1: pl.DataFrame, ks2: pl.DataFrame, year: int) -> pl.DataFrame:
+    """The long rows (primary.PUPIL_SCHEMA) of each pupil's KS2 outcome per progress measure,
+    the measure named with the pupil's prior attainment group (`rea_prog|8.0`); pupils
+    without a KS1 prior have none."""
+    from keystage.measures.primary import PUPIL_SCHEMA
+
+    if ks1.is_empty() or ks2.is_empty():
+        return pl.DataFrame(schema=PUPIL_SCHEMA)
+    pupils = _with_prior(ks1, ks2, year).filter(pl.col("ks1_aps").is_not_null())
+    group = pl.col("ks1_aps").cast(pl.String)
+    return pl.concat([
+        pupils.select("pupil_id", "la", "laestab", measure=pl.lit(code + PRIOR) + group,
+                      counted=pl.col(s).is_not_null(), value=pl.col(s))
+        for code, s in SUBJECTS.items()]).cast(PUPIL_SCHEMA)
+
+
+def prior_squares(rows: pl.DataFrame) -> dict[tuple[str, str, str], tuple[int, float]]:
+    """The sums of the squared outcomes of prior_rows' counted rows, by measure (group
+    SQUARES), which give the national SDs of progress."""
+    squares = rows.filter(pl.col("counted")).group_by("measure").agg(
+        pupils=pl.len(), total=(pl.col("value") ** 2).sum())
+    return {(m, SQUARES, "all"): (n, q) for m, n, q in squares.iter_rows()}
+
+
+def from_prior_sums(sums: dict[tuple[str, str, str], tuple[int, float]]
+                    ) -> tuple[dict, pl.DataFrame, dict[str, float]]:
+    """Every LA's summed parts (prior_rows and prior_squares in keystage.measures.primary's
+    sums) made into the progress measures' sums, the emerging estimates (ESTIMATES) and the
+    national SDs: the other measures' sums are passed through as they are."""
+    out: dict = {}
+    prior: dict = {}
+    for key, value in sums.items():
+        if PRIOR in key[0]:
+            prior[key] = value
+        else:
+            out[key] = value
+    # A group's estimate in a subject: the mean outcome of its pupils (emerging_estimates).
+    estimates: dict[tuple[str, str], float] = {
+        (measure, group): total / n for (measure, group_name, _), (n, total) in prior.items()
+        if group_name == "all" and n
+        for measure, group in [measure.split(PRIOR, 1)]}
+    squares: dict[str, list[float]] = {}
+    for (key, group_name, value), (n, total) in prior.items():
+        if group_name == SQUARES:
+            continue
+        measure, group = key.split(PRIOR, 1)
+        estimate = estimates[(measure, group)]
+        target = (measure, group_name, value)
+        pupils, progress = out.get(target, (0, 0.0))
+        out[target] = (pupils + n, progress + total - n * estimate)
+        if group_name == "all":
+            # sum of (x - e)^2 = sum x^2 - 2 e sum x + n e^2, with sum x^2 from SQUARES.
+            squared = prior[(key, SQUARES, "all")][1]
+            acc = squares.setdefault(measure, [0, 0.0, 0.0])
+            acc[0] += n
+            acc[1] += total - n * estimate
+            acc[2] += squared - 2 * estimate * total + n * estimate * estimate
+    sds = {}
+    for measure, (n, total, squared) in squares.items():
+        if n > 1:
+            variance = max((squared - total * total / n) / (n - 1), 0.0)
+            if variance > 0:
+                sds[measure] = variance ** 0.5
+    by_group: dict[float, dict[str, float]] = {}
+    for (measure, group), estimate in estimates.items():
+        by_group.setdefault(float(group), {})[f"est_{SUBJECTS[measure]}"] = estimate
+    frame = pl.DataFrame(
+        [{"ks1_aps": group, **values} for group, values in sorted(by_group.items())],
+        schema=ESTIMATES)
+    return out, frame, sds

@@ -1,13 +1,18 @@
-"""The emerging national picture: summed once from every LA's pupils, kept while every LA's
-files are unchanged, and what each LA's reports and the national analyst's page read."""
+"""The emerging national picture: every LA's part summed from its own pupils and kept while
+that LA's files are unchanged, the nation's the sum of the parts, and what each LA's reports and
+the national analyst's page read."""
 
 from __future__ import annotations
 
 import pytest
 
 from keystage.analysis import frames
-from keystage.analysis.models import NationalSummary
-from keystage.analysis.national import compute_national_picture, national_picture
+from keystage.analysis.models import LaSummary, NationalSummary
+from keystage.analysis.national import (
+    compute_national_picture,
+    national_picture,
+    refresh_national_pictures,
+)
 from keystage.analysis.queries import national_report_rows, report_rows
 from keystage.analysis.tests.test_stored import _load_both
 from keystage.collection.actions import import_ctf
@@ -32,10 +37,13 @@ def reads(monkeypatch):
 def test_the_picture_is_summed_once_and_every_las_report_then_reads_its_own_pupils(world,
                                                                                   reads):
     _load_both(world)
+    first, second = sorted([world.a.la, world.b.la], key=lambda la: la.code)
 
     report_rows(world.a.la, "eyfsp", 2026, by="group", national=True)
-    assert reads == [None, world.a.la.pk]  # the nation once, then the LA's own
+    # Each LA's part once, then the LA's own pupils for its report.
+    assert reads == [first.pk, second.pk, world.a.la.pk]
     assert NationalSummary.objects.filter(dataset="eyfsp", year=2026).count() == 1
+    assert LaSummary.objects.filter(dataset="eyfsp", year=2026).count() == 2
 
     reads.clear()
     report_rows(world.b.la, "eyfsp", 2026, by="school", national=True)
@@ -68,7 +76,8 @@ def test_a_new_file_of_any_la_makes_the_picture_summed_again(world, reads):
     reads.clear()
     report_rows(world.a.la, "eyfsp", 2026, national=True)
 
-    assert reads == [None, world.a.la.pk]
+    # Only the LA whose file changed has its part summed again; the other's is kept.
+    assert reads == [world.b.la.pk, world.a.la.pk]
     assert NationalSummary.objects.get(dataset="eyfsp", year=2026).fingerprint != before
     assert national_picture("eyfsp", 2026).sums[("gld", "all", "all")] == (8, 8.0)
 
@@ -87,7 +96,6 @@ def test_the_national_analysts_rows_need_no_pupil_once_the_picture_is_kept(world
 
 
 def test_the_worker_reads_each_las_groups_once_for_every_datasets_picture(world, monkeypatch):
-    from keystage.analysis.national import national_characteristics_shared
     from keystage.context import queries
 
     _load_both(world)
@@ -99,9 +107,49 @@ def test_the_worker_reads_each_las_groups_once_for_every_datasets_picture(world,
         return real(la, year, **kwargs)
 
     monkeypatch.setattr(queries, "pupil_characteristics", counting)
-    with national_characteristics_shared():
-        first = compute_national_picture("eyfsp", 2026)
-        compute_national_picture("eyfsp", 2026)
+    refresh_national_pictures(2026, primary.DATASETS)
     assert sorted(read) == sorted([world.a.la.code, world.b.la.code])
-    assert first.sums == compute_national_picture("eyfsp", 2026).sums  # outside: read again
-    assert len(read) == 4
+    assert NationalSummary.objects.filter(year=2026).exists()
+    read.clear()
+    refresh_national_pictures(2026, primary.DATASETS)  # nothing changed: nothing read
+    assert read == []
+
+
+def test_an_las_part_is_dropped_when_it_has_no_file_left(world):
+    _load_both(world)
+    national_picture("eyfsp", 2026)
+    from keystage.collection.models import Submission
+
+    Submission.objects.filter(la=world.b.la, collection="eyfsp").update(status="replaced")
+    picture = national_picture("eyfsp", 2026)
+
+    assert picture.sums[("gld", "all", "all")] == (4, 4.0)
+    assert list(LaSummary.objects.filter(dataset="eyfsp").values_list("la_id", flat=True)) == [
+        world.a.la.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parts_summed_on_two_connections_add_up_as_on_one(world, monkeypatch):
+    from keystage.analysis import national
+
+    _load_both(world)
+    one = compute_national_picture("eyfsp", 2026)
+    LaSummary.objects.all().delete()
+    # Threads from the first stale LA: the world's committed rows are read on their own
+    # connections (a transactional test, so they are visible there).
+    monkeypatch.setattr(national, "_THREADS_FROM", 1)
+    import threading
+
+    threads = []
+    real = national._la_sums
+
+    def recording(*args):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(*args)
+
+    monkeypatch.setattr(national, "_la_sums", recording)
+    two = compute_national_picture("eyfsp", 2026)
+
+    assert threads == [False, False]
+    assert two.sums == one.sums
+    assert LaSummary.objects.filter(dataset="eyfsp").count() == 2

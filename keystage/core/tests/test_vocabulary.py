@@ -13,7 +13,7 @@ import pytest
 from django.apps import apps
 
 from keystage import datasets, years
-from keystage.analysis.models import NationalSummary, ReportSharing, StoredReport
+from keystage.analysis.models import LaSummary, NationalSummary, ReportSharing, StoredReport
 from keystage.cleaning.models import CleaningRun, Issue, LaEdit
 from keystage.cleaning.ruleset import load_rules
 from keystage.collection.forms import CollectionYearForm
@@ -57,6 +57,7 @@ CODE_FIELDS = {
     (ReportSharing, "dataset"): datasets.choices([datasets.dataset(c) for c in REPORTED]),
     (StoredReport, "dataset"): datasets.choices([datasets.dataset(c) for c in REPORTED]),
     (NationalSummary, "dataset"): datasets.choices([datasets.dataset(c) for c in REPORTED]),
+    (LaSummary, "dataset"): datasets.choices([datasets.dataset(c) for c in REPORTED]),
 }
 # Field names that hold a dataset or cohort code wherever they appear.
 CODE_FIELD_NAMES = {"collection", "dataset", "cohort", "cohort_code"}

@@ -75,3 +75,54 @@ def test_the_progress_measures_are_registered_for_ks2_as_progress():
 
     assert {c: codes[c] for c in ks2_progress.SUBJECTS} == dict.fromkeys(
         ks2_progress.SUBJECTS, "progress")
+
+
+def _random_la(code: str, seed: int, pupils: int = 300) -> tuple[pl.DataFrame, pl.DataFrame]:
+    import random
+
+    draw = random.Random(seed)
+    tas = ["EXS", "WTS", "GDS", "PK2", "A"]
+    base = int(code) * 10_000
+    ks1 = pl.DataFrame([(base + i, draw.choice(tas), draw.choice(tas), draw.choice(tas))
+                        for i in range(pupils)], schema=["pupil_id", "RE", "WR", "MAT"],
+                       orient="row")
+    ks2 = pl.DataFrame([(base + i, f"{code}200{i % 3}", str(draw.randint(80, 120)), "AS",
+                         draw.choice([str(draw.randint(80, 120)), None]), draw.choice(["AS", "N"]),
+                         draw.choice(["WTS", "EXS", "GDS", "A"])) for i in range(pupils)],
+                       schema=["pupil_id", "laestab", "READSCORE", "READOUTCOME", "MATSCORE",
+                               "MATOUTCOME", "WRITTAOUTCOME"], orient="row")
+    return ks1, ks2.with_columns(la=pl.lit(code))
+
+
+def test_summing_each_las_prior_groups_gives_the_nations_estimates_progress_and_sds():
+    from keystage.measures import primary
+
+    las = [_random_la("330", 1), _random_la("331", 2, 150), _random_la("332", 3, 40)]
+    groups = {code: pl.DataFrame({"pupil_id": ks1["pupil_id"],
+                                  "sex": ["F" if p % 2 else "M" for p in ks1["pupil_id"]]})
+              for code, (ks1, _) in zip(("330", "331", "332"), las, strict=True)}
+    total: dict = {}
+    for code, (ks1, ks2) in zip(("330", "331", "332"), las, strict=True):
+        rows = ks2_progress.prior_rows(ks1, ks2, 2026)
+        part = primary._sums(rows, groups[code], ("sex",), las=True)
+        part.update(ks2_progress.prior_squares(rows))
+        for key, (n, t) in part.items():
+            before = total.get(key, (0, 0.0))
+            total[key] = (before[0] + n, before[1] + t)
+
+    sums, estimates, sds = ks2_progress.from_prior_sums(total)
+
+    every_ks1 = pl.concat([ks1 for ks1, _ in las])
+    every_ks2 = pl.concat([ks2 for _, ks2 in las])
+    expected = ks2_progress.emerging_estimates(every_ks1, every_ks2, 2026).sort("ks1_aps")
+    assert estimates.columns == expected.columns
+    assert estimates["ks1_aps"].to_list() == expected["ks1_aps"].to_list()
+    for column in expected.columns[1:]:
+        assert estimates[column].to_list() == pytest.approx(expected[column].to_list())
+    rows = ks2_progress.progress_rows(every_ks1, every_ks2, 2026)
+    assert sds == pytest.approx(ks2_progress.national_sds(rows))
+    direct = primary._sums(rows, pl.concat(groups.values()), ("sex",), las=True)
+    assert set(sums) == set(direct)
+    for key, (n, t) in direct.items():
+        assert sums[key][0] == n
+        assert sums[key][1] == pytest.approx(t, abs=1e-6)
