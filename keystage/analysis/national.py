@@ -69,16 +69,20 @@ def refresh_national_pictures(year: int, datasets: Iterable[str], progress=None)
             stale[dataset] = inputs
     if not stale:
         return
-    refresh_parts(year, list(stale), progress=progress)
+    parts = refresh_parts(year, list(stale), progress=progress)
     for dataset, inputs in stale.items():
-        _keep(dataset, year, inputs.fingerprint, compute_national_picture(dataset, year))
+        _keep(dataset, year, inputs.fingerprint,
+              compute_national_picture(dataset, year, parts=parts[dataset]))
 
 
-def compute_national_picture(dataset: str, year: int) -> NationalPicture:
-    """Every LA's part added up (the parts of LAs whose files changed summed again first)."""
+def compute_national_picture(dataset: str, year: int, *,
+                             parts: dict[int, primary.Sums] | None = None) -> NationalPicture:
+    """Every LA's part added up (the parts of LAs whose files changed summed again first,
+    unless the caller has just made them current)."""
     from keystage.analysis.queries import progress_sds
 
-    parts = refresh_parts(year, [dataset])[dataset]
+    if parts is None:
+        parts = refresh_parts(year, [dataset])[dataset]
     total: dict = defaultdict(lambda: (0, 0.0))
     for part in parts.values():
         for key, (n, value) in part.items():
