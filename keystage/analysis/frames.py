@@ -16,11 +16,16 @@ def _t(model) -> str:
     return model._meta.db_table
 
 
-def _scope(la_id: int | None) -> tuple[str, list]:
-    return ("" if la_id is None else " AND p.la_id = %s"), ([] if la_id is None else [la_id])
+def _scope(la_id: int | tuple[int, ...] | None) -> tuple[str, list]:
+    """The statement's filter to one LA, several (a tuple of ids) or none (every LA)."""
+    if la_id is None:
+        return "", []
+    if isinstance(la_id, tuple):
+        return f" AND p.la_id IN ({', '.join(['%s'] * len(la_id))})", list(la_id)
+    return " AND p.la_id = %s", [la_id]
 
 
-def collection_frame(dataset: str, year: int, la_id: int | None) -> pl.DataFrame:
+def collection_frame(dataset: str, year: int, la_id: int | tuple[int, ...] | None) -> pl.DataFrame:
     """One row per current record of a statutory collection, a column per component (latest).
 
     The database turns the result rows into a column per component of the year's specification
@@ -47,7 +52,7 @@ def collection_frame(dataset: str, year: int, la_id: int | None) -> pl.DataFrame
          "ncyear": pl.String, **dict.fromkeys(codes, pl.String)})
 
 
-def ks2_frame(year: int, la_id: int | None) -> pl.DataFrame:
+def ks2_frame(year: int, la_id: int | tuple[int, ...] | None) -> pl.DataFrame:
     """The KS2 results file's rows, with the columns of its CSV layout."""
     where, params = _scope(la_id)
     return read_frame(
@@ -67,7 +72,7 @@ def ks2_frame(year: int, la_id: int | None) -> pl.DataFrame:
 
 
 def _results_frame(model, dataset: str, columns: str, schema: dict, year: int,
-                   la_id: int | None) -> pl.DataFrame:
+                   la_id: int | tuple[int, ...] | None) -> pl.DataFrame:
     """A results file's rows (KS4, KS5): one per pupil and qualification, with the pupil's
     record, UPN, LA and school before the table's own `columns` (SQL, as `r.`)."""
     where, params = _scope(la_id)
@@ -83,13 +88,13 @@ def _results_frame(model, dataset: str, columns: str, schema: dict, year: int,
          "laestab": pl.String, **schema})
 
 
-def ks4_frame(year: int, la_id: int | None) -> pl.DataFrame:
+def ks4_frame(year: int, la_id: int | tuple[int, ...] | None) -> pl.DataFrame:
     """The KS4 results file's rows: one per pupil and qualification, with the pupil's school."""
     return _results_frame(Ks4Result, "ks4", "r.subject, r.grade",
                           {"subject": pl.String, "grade": pl.String}, year, la_id)
 
 
-def ks5_frame(year: int, la_id: int | None) -> pl.DataFrame:
+def ks5_frame(year: int, la_id: int | tuple[int, ...] | None) -> pl.DataFrame:
     """The KS5 results file's rows: one per student and qualification, with the student's
     school and KS4 prior attainment."""
     return _results_frame(
@@ -98,23 +103,32 @@ def ks5_frame(year: int, la_id: int | None) -> pl.DataFrame:
          "prior": pl.Float64}, year, la_id)
 
 
-def ks2_priors(year: int, results: pl.DataFrame) -> pl.DataFrame:
-    """The KS2 reading and maths scaled scores (or nominal scores), five years before the KS4
-    year, of the pupils with KS4 results: through identity (the same pupil), else the same UPN
-    in another LA."""
+def ks2_prior_table(year: int) -> pl.DataFrame:
+    """Every LA's KS2 reading and maths scaled (or nominal) scores of a KS2 year, with each
+    pupil's record and UPN: what ks2_priors looks KS4 pupils up in."""
     from keystage.measures.ks2_scores import prior_scores
 
     # Scaled scores, else the DfE's nominal scores for pupils working below the test (1.3).
-    ks2 = prior_scores(ks2_frame(year - 5, None), year - 5).select(
+    ks2 = prior_scores(ks2_frame(year, None), year).select(
         "pupil_id", "record_id", "read", "maths").drop_nulls(["read", "maths"])
+    if ks2.is_empty():
+        return ks2.with_columns(upn=pl.lit(None, pl.String))
+    upns = read_frame(
+        f"SELECT p.id, p.upn FROM {_t(PupilRecord)} p "  # noqa: S608
+        f"WHERE p.collection = 'ks2' AND p.year = %s", [year],
+        {"record_id": pl.Int64, "upn": pl.String})
+    return ks2.join(upns, on="record_id", how="left")
+
+
+def ks2_priors(year: int, results: pl.DataFrame,
+               table: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The KS2 reading and maths scaled scores (or nominal scores), five years before the KS4
+    year, of the pupils with KS4 results: through identity (the same pupil), else the same UPN
+    in another LA. `table`: ks2_prior_table(year - 5), when the caller has read it."""
+    ks2 = ks2_prior_table(year - 5) if table is None else table
     if ks2.is_empty():
         return pl.DataFrame(schema={"pupil_id": pl.Int64, "read": pl.Float64,
                                     "maths": pl.Float64})
-    upns = read_frame(
-        f"SELECT p.id, p.upn FROM {_t(PupilRecord)} p "  # noqa: S608
-        f"WHERE p.collection = 'ks2' AND p.year = %s", [year - 5],
-        {"record_id": pl.Int64, "upn": pl.String})
-    ks2 = ks2.join(upns, on="record_id", how="left")
     pupils = results.select("pupil_id", "upn").unique("pupil_id", keep="first")
     same = pupils.join(ks2.select("pupil_id", "read", "maths").unique("pupil_id"),
                        on="pupil_id", how="inner")
@@ -126,7 +140,7 @@ def ks2_priors(year: int, results: pl.DataFrame) -> pl.DataFrame:
                       by_upn.select("pupil_id", "read", "maths")])
 
 
-def _ks2_outcomes(year: int, la_id: int | None, estimates: pl.DataFrame | None
+def _ks2_outcomes(year: int, la_id: int | tuple[int, ...] | None, estimates: pl.DataFrame | None
                   ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """The KS2 results' measures and KS1 to KS2 progress of one LA or all, and the emerging
     estimates progress was scored against (every LA's: made from the frames when they are every
@@ -145,7 +159,7 @@ def _ks2_outcomes(year: int, la_id: int | None, estimates: pl.DataFrame | None
     return pl.concat([primary.ks2(frame), progress]), estimates
 
 
-def census_year2(year: int, la_id: int | None) -> pl.DataFrame:
+def census_year2(year: int, la_id: int | tuple[int, ...] | None) -> pl.DataFrame:
     """Pupils in Year 2 in the year's spring census, at their census school."""
     where, params = _scope(la_id)
     return read_frame(
@@ -159,9 +173,9 @@ def census_year2(year: int, la_id: int | None) -> pl.DataFrame:
     ).unique("pupil_id", keep="first")
 
 
-def pupil_outcomes(dataset: str, year: int, la_id: int | None,
+def pupil_outcomes(dataset: str, year: int, la_id: int | tuple[int, ...] | None,
                    estimates: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Every pupil's counted flag and value for each measure of a dataset (one LA or all);
+    """Every pupil's counted flag and value for each measure of a dataset (one LA, several or all);
     `estimates`: the emerging KS2 progress estimates, when the caller has them."""
     from keystage.measures import primary
 

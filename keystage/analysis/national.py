@@ -156,62 +156,92 @@ def refresh_parts(year: int, datasets: list[str], progress=None
     return parts
 
 
-# LAs summed on this many connections at once when many parts are stale (a cold start, a new
-# year): PostgreSQL's joins, not Python, take most of an LA's time, so two connections keep
-# both cores busy. Not inside a transaction, whose rows another connection could not see.
+# Stale LAs are summed a batch at a time: each dataset's outcomes read for the batch in one
+# statement (not one per LA: a cold start would send over a thousand), then split by LA; each
+# LA's characteristics read once for all its datasets. A batch holds a tenth of a national
+# year group at most, so memory stays small.
+BATCH = 16
+# Batches summed on this many connections at once when many LAs are stale (a cold start, a new
+# year): PostgreSQL's joins, not Python, take most of the time, so two connections keep both
+# cores busy. Not inside a transaction, whose rows another connection could not see.
 PART_THREADS = 2
 _THREADS_FROM = 8
 
 
 def _summed(las: list, stale: dict[int, list[str]], year: int):
-    """(LA, {dataset: sums}) for each LA, in order; on PART_THREADS connections when there
-    are many and no transaction is open."""
+    """(LA, {dataset: sums}) for each LA, in order; batches on PART_THREADS connections when
+    there are many LAs and no transaction is open."""
     from django.db import connection, connections
 
+    from keystage.analysis import frames
+
+    shared = {}
+    if any("ks4" in datasets for datasets in stale.values()):
+        # KS4 pupils' KS2 priors are looked up in every LA's KS2 results: read once.
+        shared["ks2"] = frames.ks2_prior_table(year - 5)
+    batches = [las[i:i + BATCH] for i in range(0, len(las), BATCH)]
     if len(las) < _THREADS_FROM or PART_THREADS < 2 or connection.in_atomic_block:
-        for la in las:
-            yield la, _la_sums(la, stale[la.pk], year)
+        for batch in batches:
+            yield from _batch_sums(batch, stale, year, shared)
         return
     from concurrent.futures import ThreadPoolExecutor
 
-    def one(la):
+    def one(batch):
         try:
-            return _la_sums(la, stale[la.pk], year)
+            return _batch_sums(batch, stale, year, shared)
         finally:
             connections.close_all()  # this thread's own connection
 
     with ThreadPoolExecutor(PART_THREADS) as pool:
-        yield from zip(las, pool.map(one, las), strict=True)
+        for done in pool.map(one, batches):
+            yield from done
 
 
-def _la_sums(la, datasets: list[str], year: int) -> dict[str, primary.Sums]:
-    """An LA's part of each dataset's national picture, its characteristics read once."""
-    characteristics = None
-    out = {}
-    for dataset in datasets:
-        outcomes = _la_outcomes(dataset, year, la.pk)
-        sums: primary.Sums = {}
-        if outcomes["counted"].any():
-            if characteristics is None:
-                characteristics = _groups(la, year)
-            sums = primary.national_sums(outcomes, characteristics)
-            if dataset == "ks2":
-                sums.update(ks2_progress.prior_squares(
-                    outcomes.filter(pl.col("measure").str.contains(ks2_progress.PRIOR,
-                                                                    literal=True))))
-        out[dataset] = sums
-    return out
+def _batch_sums(batch: list, stale: dict[int, list[str]], year: int, shared: dict
+                ) -> list[tuple[object, dict[str, primary.Sums]]]:
+    """Each LA of the batch with its part of each of its stale datasets."""
+    ids = tuple(la.pk for la in batch)
+    outcomes: dict[str, dict[str, pl.DataFrame]] = {la.code: {} for la in batch}
+    for dataset in dict.fromkeys(d for la in batch for d in stale[la.pk]):
+        frame = _outcomes(dataset, year, ids, shared)
+        for (code,), part in frame.partition_by("la", as_dict=True).items():
+            if code in outcomes:
+                outcomes[code][dataset] = part
+    done = []
+    for la in batch:
+        characteristics = None
+        out = {}
+        for dataset in stale[la.pk]:
+            frame = outcomes[la.code].get(dataset)
+            sums: primary.Sums = {}
+            if frame is not None and frame["counted"].any():
+                if characteristics is None:
+                    characteristics = _groups(la, year)
+                sums = primary.national_sums(frame, characteristics)
+                if dataset == "ks2":
+                    sums.update(ks2_progress.prior_squares(
+                        frame.filter(pl.col("measure").str.contains(ks2_progress.PRIOR,
+                                                                     literal=True))))
+            out[dataset] = sums
+        done.append((la, out))
+    return done
 
 
-def _la_outcomes(dataset: str, year: int, la_id: int) -> pl.DataFrame:
-    """An LA's pupils' outcomes of a dataset; for KS2, progress as prior_rows (additive)."""
+def _outcomes(dataset: str, year: int, la_ids: tuple[int, ...], shared: dict) -> pl.DataFrame:
+    """These LAs' pupils' outcomes of a dataset (a column `la` says whose); for KS2, progress
+    as prior_rows (additive)."""
     from keystage.analysis import frames
 
-    if dataset != "ks2":
-        return frames.pupil_outcomes(dataset, year, la_id)
-    ks2 = frames.ks2_frame(year, la_id)
-    ks1 = frames.collection_frame("ks1", year - 4, la_id)
-    return pl.concat([primary.ks2(ks2), ks2_progress.prior_rows(ks1, ks2, year)])
+    if dataset == "ks2":
+        ks2 = frames.ks2_frame(year, la_ids)
+        ks1 = frames.collection_frame("ks1", year - 4, la_ids)
+        return pl.concat([primary.ks2(ks2), ks2_progress.prior_rows(ks1, ks2, year)])
+    if dataset == "ks4":
+        from keystage.measures import ks4
+
+        results = frames.ks4_frame(year, la_ids)
+        return ks4.ks4(results, frames.ks2_priors(year, results, shared.get("ks2")), year)
+    return frames.pupil_outcomes(dataset, year, la_ids)
 
 
 def _groups(la, year: int) -> pl.DataFrame:

@@ -40,8 +40,8 @@ def test_the_picture_is_summed_once_and_every_las_report_then_reads_its_own_pupi
     first, second = sorted([world.a.la, world.b.la], key=lambda la: la.code)
 
     report_rows(world.a.la, "eyfsp", 2026, by="group", national=True)
-    # Each LA's part once, then the LA's own pupils for its report.
-    assert reads == [first.pk, second.pk, world.a.la.pk]
+    # Both LAs' parts from one read (a batch of LAs), then the LA's own pupils for its report.
+    assert reads == [(first.pk, second.pk), world.a.la.pk]
     assert NationalSummary.objects.filter(dataset="eyfsp", year=2026).count() == 1
     assert LaSummary.objects.filter(dataset="eyfsp", year=2026).count() == 2
 
@@ -77,7 +77,7 @@ def test_a_new_file_of_any_la_makes_the_picture_summed_again(world, reads):
     report_rows(world.a.la, "eyfsp", 2026, national=True)
 
     # Only the LA whose file changed has its part summed again; the other's is kept.
-    assert reads == [world.b.la.pk, world.a.la.pk]
+    assert reads == [(world.b.la.pk,), world.a.la.pk]
     assert NationalSummary.objects.get(dataset="eyfsp", year=2026).fingerprint != before
     assert national_picture("eyfsp", 2026).sums[("gld", "all", "all")] == (8, 8.0)
 
@@ -141,13 +141,14 @@ def test_parts_summed_on_two_connections_add_up_as_on_one(world, monkeypatch):
     import threading
 
     threads = []
-    real = national._la_sums
+    real = national._batch_sums
 
     def recording(*args):
         threads.append(threading.current_thread() is threading.main_thread())
         return real(*args)
 
-    monkeypatch.setattr(national, "_la_sums", recording)
+    monkeypatch.setattr(national, "_batch_sums", recording)
+    monkeypatch.setattr(national, "BATCH", 1)
     two = compute_national_picture("eyfsp", 2026)
 
     assert threads == [False, False]
