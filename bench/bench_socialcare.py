@@ -39,6 +39,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
     parser.add_argument("--repeat", type=int, default=3, help="loads of each return (best kept)")
+    parser.add_argument("--only", choices=["ssda903", "cin"],
+                        help="load only this return (both by default)")
     parser.add_argument("--national", action="store_true",
                         help="a synthetic national collection (152 LAs) instead")
     args = parser.parse_args()
@@ -80,6 +82,8 @@ def run(args, folder: Path) -> None:
     results = {}
     for dataset, paths, kind, year in (("ssda903", tables, "ssda903_csv", 2026),
                                        ("cin", [cin], "cin_xml", 2022)):
+        if args.only and dataset != args.only:
+            continue
         best = None
         for attempt in range(args.repeat):
             files = files_of(paths, kind)

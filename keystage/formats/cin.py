@@ -102,50 +102,228 @@ def looks_like_cin(head: bytes) -> bool:
     return root_is(head, "Message") and bool(_COLLECTION.search(head))
 
 
-def _local(element) -> str:
-    tag = element.tag
-    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+def _by_local(index: dict, tag):
+    """The index entry of a namespaced tag's local name (None for a tag it does not hold)."""
+    if isinstance(tag, str) and "}" in tag:
+        return index.get(tag.rpartition("}")[2])
+    return None
 
 
-class _Kids:
-    """An element's child elements by local name, found in one pass over them."""
-
-    __slots__ = ("by_name",)
-
-    def __init__(self, element) -> None:
-        self.by_name: dict[str, list] = {}
-        if element is not None:
-            for child in element:
-                tag = child.tag
-                if isinstance(tag, str):
-                    name = tag.rpartition("}")[2] if "}" in tag else tag
-                    self.by_name.setdefault(name, []).append(child)
-
-    def all(self, name: str) -> list:
-        return self.by_name.get(name, [])
-
-    def first(self, name: str):
-        found = self.by_name.get(name)
-        return found[0] if found else None
-
-    def text(self, name: str) -> str:
-        found = self.by_name.get(name)
-        return (found[0].text or "").strip() if found else ""
-
-    def values(self, fields: dict[str, str]) -> dict[str, str]:
-        return {column: self.text(name) for column, name in fields.items()}
+def _all_of(element, name: str) -> list:
+    """Every child element of this local name, in file order."""
+    if element is None:
+        return []
+    return [kid for kid in element if kid.tag == name
+            or (isinstance(kid.tag, str) and kid.tag.rpartition("}")[2] == name)]
 
 
-def _children(element, name: str):
-    return _Kids(element).all(name)
+def _first_of(element, name: str):
+    found = _all_of(element, name)
+    return found[0] if found else None
 
 
-def _first(element, name: str):
-    return _Kids(element).first(name)
+def _text_of(element, name: str) -> str:
+    found = _first_of(element, name)
+    return (found.text or "").strip() if found is not None else ""
 
 
-def _text(element, name: str) -> str:
-    return _Kids(element).text(name)
+def _at(fields, *blocks: str, start: int = 0) -> dict[str, int]:
+    """Where each child element goes: its field's place in a block's row of texts, then (past
+    the row's end) the blocks nested in it."""
+    names = [*fields, *blocks]
+    return {name: at for at, name in enumerate(names, start=start)}
+
+
+# A block's row of texts holds the child's key first, then its fields; a child's own row holds
+# its identifiers (LAchildID first) and then its ethnicity.
+_CHILD_AT = _at((), "ChildIdentifiers", "ChildCharacteristics", "CINdetails")
+_ID_AT = _at(IDENTIFIERS.values())
+_CHARS_AT = _at(("Ethnicity",), "Disabilities", start=len(IDENTIFIERS))
+_DETAILS_AT = _at(DETAILS.values(), "Assessments", "CINPlanDates", "Section47",
+                  "ChildProtectionPlans", "PreProceedingsandFGDM", start=1)
+_ASSESSMENTS, _PLANS, _SECTION47, _CPP, _PRE = range(len(DETAILS) + 1, len(DETAILS) + 6)
+_ASSESSMENT_AT = _at(ASSESSMENT.values(), "FactorsIdentifiedAtAssessment", start=1)
+_PLAN_AT = _at(PLAN.values(), start=1)
+_SECTION47_AT = _at(SECTION47.values(), start=1)
+_CPP_AT = _at(CPP.values(), "Reviews", start=1)
+_PRE_AT = _at(PRE_PROCEEDINGS.values(), start=1)
+
+
+class _Table:
+    """One frame's rows as they are read: the text columns of every row in one flat list (in
+    the frame's column order; None where the element is missing), the line and sequence
+    numbers each in its own."""
+
+    __slots__ = ("name", "texts", "lines", "seqs", "subseqs")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.texts: list[str | None] = []
+        self.lines: list[int] = []
+        self.seqs: list[int] = []
+        self.subseqs: list[int] = []
+
+    def frame(self) -> pl.DataFrame:
+        """The rows as a frame of the declared columns and types ("" for a missing element)."""
+        columns = FRAMES[self.name]
+        rows = len(self.lines)
+        if not rows:
+            return _EMPTY[self.name].clear()
+        text_columns = [c for c in columns if c not in _INT]
+        # One series of every text, cut into its columns by polars (a few calls a frame).
+        frame = (pl.Series(self.texts, dtype=pl.String).fill_null("")
+                 .reshape((rows, len(text_columns))).arr.to_struct(fields=text_columns)
+                 .struct.unnest())
+        numbers = [c for c in columns if c in _INT]
+        for column, values in zip(numbers, (self.lines, self.seqs, self.subseqs), strict=False):
+            frame.insert_column(columns.index(column), pl.Series(column, values, pl.Int64))
+        return frame
+
+
+_SCHEMAS = {name: {c: (pl.Int64 if c in _INT else pl.String) for c in columns}
+            for name, columns in FRAMES.items()}
+_EMPTY = {name: pl.DataFrame(schema=schema) for name, schema in _SCHEMAS.items()}
+_BLANK = (None,) * 10
+
+
+class _Walk:
+    """Every <Child> of <Children> into the tables, each element visited once, keeping count of
+    the elements whose names it looked at (`seen`), the length of the values it read (`chars`)
+    and the elements it did not read (`skipped`): when these account for the whole of
+    <Children>, no text lies outside a value and no element is unknown there (see `_warnings`)."""
+
+    def __init__(self, tables: dict[str, _Table]) -> None:
+        self.tables = tables
+        self.seen = 0
+        self.chars = 0
+        self.skipped: list = []
+
+    def fill(self, texts: list, element, index: dict[str, int]) -> list:
+        """Set each field of texts (None until then) from this element's first child element of
+        its name, as ElementTree's find reads it; return its nested blocks, in file order, as
+        (at, kid)."""
+        width = len(texts)
+        blocks = []
+        chars = 0
+        for kid in element:
+            at = index.get(kid.tag)
+            if at is None:
+                at = _by_local(index, kid.tag)
+                if at is None:
+                    self.skipped.append(kid)
+                    continue
+            if at < width:
+                text = kid.text
+                if text:
+                    chars += len(text)
+                    if texts[at] is None:
+                        texts[at] = text.strip()
+                elif texts[at] is None:
+                    texts[at] = ""
+            else:
+                blocks.append((at, kid))
+        self.seen += len(element)
+        self.chars += chars
+        return blocks
+
+    def named(self, element, name: str) -> list:
+        """Every child element of this local name, in file order."""
+        found = []
+        for kid in element:
+            tag = kid.tag
+            if tag == name or (isinstance(tag, str) and tag.rpartition("}")[2] == name):
+                found.append(kid)
+            else:
+                self.skipped.append(kid)
+        self.seen += len(element)
+        return found
+
+    def value(self, element) -> str:
+        """A value element's text, stripped."""
+        text = element.text
+        if not text:
+            return ""
+        self.chars += len(text)
+        return text.strip()
+
+    def children(self, container) -> None:
+        """Every child of <Children>."""
+        tables = self.tables
+        fill, value, named = self.fill, self.value, self.named
+        children, disabilities = tables["children"], tables["disabilities"]
+        details_t, assessments, factors = (tables["cin_details"], tables["assessments"],
+                                           tables["assessment_factors"])
+        plans, section47, cpps, reviews, pres = (tables["cin_plans"], tables["section47"],
+                                                 tables["cpp"], tables["cpp_reviews"],
+                                                 tables["pre_proceedings"])
+        details_texts, details_lines, details_seqs = (details_t.texts.extend,
+                                                      details_t.lines.append,
+                                                      details_t.seqs.append)
+        blank_child = [None] * (len(IDENTIFIERS) + 1)
+        for child in named(container, "Child"):
+            ids = chars = None
+            details = []
+            for at, part in fill([], child, _CHILD_AT):
+                if at == 2:
+                    details.append(part)
+                elif at == 0:
+                    ids = part if ids is None else ids
+                elif chars is None:
+                    chars = part
+            texts = blank_child.copy()
+            if ids is not None:
+                fill(texts, ids, _ID_AT)
+            nested = fill(texts, chars, _CHARS_AT) if chars is not None else ()
+            key = texts[0] or ""
+            children.texts.extend(texts)
+            children.lines.append(child.sourceline)
+            if nested:
+                for disability in named(nested[0][1], "Disability"):
+                    disabilities.texts += (key, value(disability))
+                    disabilities.lines.append(disability.sourceline)
+            for seq, block in enumerate(details, start=1):
+                texts = [key, *_BLANK[:7]]
+                nested = fill(texts, block, _DETAILS_AT)
+                details_texts(texts)
+                details_lines(block.sourceline)
+                details_seqs(seq)
+                if not nested:
+                    continue
+                a_seq = c_seq = 0
+                for at, part in nested:
+                    if at == _ASSESSMENTS:
+                        a_seq += 1
+                        texts = [key, None, None, None]
+                        inner = fill(texts, part, _ASSESSMENT_AT)
+                        _add(assessments, texts, part.sourceline, seq, a_seq)
+                        if inner:
+                            for factor in named(inner[0][1], "AssessmentFactors"):
+                                _add(factors, (key, value(factor)), factor.sourceline, seq,
+                                     a_seq)
+                    elif at == _CPP:
+                        c_seq += 1
+                        texts = [key, None, None, None, None, None]
+                        inner = fill(texts, part, _CPP_AT)
+                        _add(cpps, texts, part.sourceline, seq, c_seq)
+                        if inner:
+                            for review in named(inner[0][1], "CPPreviewDate"):
+                                _add(reviews, (key, value(review)), review.sourceline, seq,
+                                     c_seq)
+                    else:
+                        table, index = ((plans, _PLAN_AT) if at == _PLANS else
+                                        (section47, _SECTION47_AT) if at == _SECTION47 else
+                                        (pres, _PRE_AT))
+                        texts = [key, *_BLANK[:len(index)]]
+                        fill(texts, part, index)
+                        _add(table, texts, part.sourceline, seq)
+
+
+def _add(table: _Table, texts, line: int, seq: int, subseq: int | None = None) -> None:
+    table.texts += texts
+    table.lines.append(line)
+    table.seqs.append(seq)
+    if subseq is not None:
+        table.subseqs.append(subseq)
 
 
 def collection_year_of(day: date) -> int:
@@ -157,13 +335,13 @@ def read_cin(source, *, filename: str, year: int | None = None, **options) -> Da
     """A CIN census, whole, or FormatError naming the file, line and what to do."""
     root = read_root(source, filename, root="Message", what="a CIN census", resend=_RESEND,
                      max_bytes=MAX_BYTES)
-    header = _first(root, "Header")
+    header = _first_of(root, "Header")
     if header is None:
         raise FormatError(f"the file has no <Header>. {_RESEND}", filename=filename,
                           line=root.sourceline)
     head = {"line": header.sourceline}
     for column, (block, name) in HEADER.items():
-        head[column] = _text(_first(header, block), name)
+        head[column] = _text_of(_first_of(header, block), name)
     if head["collection"].upper() != "CIN":
         raise FormatError(f"the header's Collection is {head['collection'][:20]!r}, not CIN: "
                           "this is not a children in need census.", filename=filename,
@@ -178,62 +356,18 @@ def read_cin(source, *, filename: str, year: int | None = None, **options) -> Da
     # ReferenceDate off 31 March is taken at its word too: the checks report both (CINH01-02).
     file_year = reference.year if reference else (
         int(head["year"]) if re.fullmatch(r"\d{4}", head["year"]) else None)
-    rows: dict[str, list[dict]] = {name: [] for name in FRAMES}
-    rows["header"].append(head)
-    container = _first(root, "Children")
-    for child in _children(container, "Child"):
-        kids = _Kids(child)
-        ids = _Kids(kids.first("ChildIdentifiers"))
-        chars = _Kids(kids.first("ChildCharacteristics"))
-        values = ids.values(IDENTIFIERS)
-        key = values["child"]
-        rows["children"].append({"line": child.sourceline, **values,
-                                 "ethnicity": chars.text("Ethnicity")})
-        for disability in _children(chars.first("Disabilities"), "Disability"):
-            rows["disabilities"].append({"line": disability.sourceline, "child": key,
-                                         "disability": (disability.text or "").strip()})
-        for seq, details in enumerate(kids.all("CINdetails"), start=1):
-            base = {"child": key, "cin_seq": seq}
-            parts = _Kids(details)
-            rows["cin_details"].append({"line": details.sourceline, **base,
-                                        **parts.values(DETAILS)})
-            for a_seq, assessment in enumerate(parts.all("Assessments"), start=1):
-                inner = _Kids(assessment)
-                rows["assessments"].append({"line": assessment.sourceline, **base,
-                                            "assessment_seq": a_seq,
-                                            **inner.values(ASSESSMENT)})
-                factors = inner.first("FactorsIdentifiedAtAssessment")
-                for factor in _children(factors, "AssessmentFactors"):
-                    rows["assessment_factors"].append({
-                        "line": factor.sourceline, **base, "assessment_seq": a_seq,
-                        "factor": (factor.text or "").strip()})
-            for plan in parts.all("CINPlanDates"):
-                rows["cin_plans"].append({"line": plan.sourceline, **base,
-                                          **_Kids(plan).values(PLAN)})
-            for s47 in parts.all("Section47"):
-                rows["section47"].append({"line": s47.sourceline, **base,
-                                          **_Kids(s47).values(SECTION47)})
-            for c_seq, cpp in enumerate(parts.all("ChildProtectionPlans"), start=1):
-                inner = _Kids(cpp)
-                rows["cpp"].append({"line": cpp.sourceline, **base, "cpp_seq": c_seq,
-                                    **inner.values(CPP)})
-                for review in _children(inner.first("Reviews"), "CPPreviewDate"):
-                    rows["cpp_reviews"].append({"line": review.sourceline, **base,
-                                                "cpp_seq": c_seq,
-                                                "review_date": (review.text or "").strip()})
-            for pre in parts.all("PreProceedingsandFGDM"):
-                rows["pre_proceedings"].append({"line": pre.sourceline, **base,
-                                                **_Kids(pre).values(PRE_PROCEEDINGS)})
-    frames = {}
-    for name, columns in FRAMES.items():
-        schema = {c: (pl.Int64 if c in _INT else pl.String) for c in columns}
-        frames[name] = (pl.DataFrame(rows[name], schema=schema, orient="row") if rows[name]
-                        else pl.DataFrame(schema=schema))
+    tables = {name: _Table(name) for name in FRAMES if name != "header"}
+    container = _first_of(root, "Children")
+    walk = _Walk(tables)
+    if container is not None:
+        walk.children(container)
+    frames = {"header": pl.DataFrame([head], schema=_SCHEMAS["header"], orient="row")}
+    frames.update((name, table.frame()) for name, table in tables.items())
     return DatasetFile(
         "cin_xml", "cin", filename, frames, year=file_year, reference_date=reference,
         la_code=head["lea"], software=" ".join(filter(None, (head["software_code"],
                                                               head["release"]))),
-        warnings=_stray_text(root) + _unknown_elements(root),
+        warnings=_warnings(root, container, walk),
     )
 
 
@@ -252,10 +386,38 @@ def _known() -> frozenset[str]:
 _KNOWN = _known()
 
 
-def _unknown_elements(root) -> list[str]:
+_STRAY = "[*][text()[normalize-space()]]"
+
+
+def _warnings(root, container, walk: _Walk) -> list[str]:
+    """Text outside any value and elements the reader does not know, named in warnings."""
+    if container is None or not _accounted(container, walk):
+        return _stray_text(root.xpath("//*" + _STRAY)) \
+            + _unknown_elements(root.iter(etree.Element))
+    # The walk accounted for everything under <Children> (most of the file): only the rest is
+    # looked at element by element, with the elements the walk did not read.
+    others = [kid for kid in root if kid is not container and isinstance(kid.tag, str)]
+    parents = root.xpath("self::*" + _STRAY)
+    elements = [root, container, *walk.skipped]
+    for kid in others:
+        parents += kid.xpath("descendant-or-self::*" + _STRAY)
+        elements += kid.iter(etree.Element)
+    return _stray_text(parents) + _unknown_elements(elements)
+
+
+def _accounted(container, walk: _Walk) -> bool:
+    """True when every element under <Children> had its name looked at by the walk, and every
+    character of text there is in a value it read (so none lies between elements)."""
+    return (all(isinstance(kid.tag, str) for kid in walk.skipped)
+            and container.xpath("count(descendant::*)") == walk.seen
+            and len(etree.tostring(container, method="text", encoding="unicode",
+                                   with_tail=False)) == walk.chars)
+
+
+def _unknown_elements(elements) -> list[str]:
     """Elements the reader does not read (a newer layout, a typo): named, never silently lost."""
     # Counted by tag (few distinct ones), each then named once.
-    tags = Counter(element.tag for element in root.iter(etree.Element))
+    tags = Counter(element.tag for element in elements)
     unknown: dict[str, int] = {}
     for tag, count in tags.items():
         name = tag.rpartition("}")[2]
@@ -268,11 +430,12 @@ def _unknown_elements(root) -> list[str]:
             + (" ..." if len(unknown) > 10 else "")]
 
 
-def _stray_text(root) -> list[str]:
-    """Text typed between elements (outside any value): named by line, never read as a value."""
+def _stray_text(parents) -> list[str]:
+    """Text typed between elements (outside any value): named by line, never read as a value.
+
+    parents: the elements holding both elements and non-blank text, in file order."""
     lines = []
-    # Only elements holding both elements and non-blank text: the parser's XPath does the walk.
-    for parent in root.xpath("//*[*][text()[normalize-space()]]"):
+    for parent in parents:
         if (parent.text or "").strip():
             lines.append((parent.sourceline, parent.text.strip()))
         lines.extend((kid.sourceline, kid.tail.strip()) for kid in parent

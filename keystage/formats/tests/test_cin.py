@@ -11,10 +11,26 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
-from keystage.formats.cin import FRAMES, looks_like_cin, read_cin
+from keystage.formats.cin import (
+    _STRAY,
+    ASSESSMENT,
+    CPP,
+    DETAILS,
+    FRAMES,
+    IDENTIFIERS,
+    PLAN,
+    PRE_PROCEEDINGS,
+    SECTION47,
+    _stray_text,
+    _unknown_elements,
+    looks_like_cin,
+    read_cin,
+)
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import DatasetFile, kind_of
+from keystage.formats.safexml import parse
 from keystage.formats.socialcare_checks import check_return
 
 
@@ -438,3 +454,131 @@ def test_any_bytes_give_a_census_or_a_clear_error(data):
     else:
         assert isinstance(file, DatasetFile)
         assert set(file.frames) == set(FRAMES)
+
+
+# -- the reader against an independent walk, on generated files -------------------------------
+
+_FIELDS = {"ChildIdentifiers": list(IDENTIFIERS.values()),
+           "ChildCharacteristics": ["Ethnicity"], "CINdetails": list(DETAILS.values()),
+           "Assessments": list(ASSESSMENT.values()), "CINPlanDates": list(PLAN.values()),
+           "Section47": list(SECTION47.values()), "ChildProtectionPlans": list(CPP.values()),
+           "PreProceedingsandFGDM": list(PRE_PROCEEDINGS.values()),
+           "Disabilities": ["Disability"], "FactorsIdentifiedAtAssessment": ["AssessmentFactors"],
+           "Reviews": ["CPPreviewDate"]}
+_NESTED = {"Children": ["Child"], "Child": ["ChildIdentifiers", "ChildCharacteristics",
+                                            "CINdetails"],
+           "ChildCharacteristics": ["Disabilities"],
+           "CINdetails": ["Assessments", "CINPlanDates", "Section47", "ChildProtectionPlans",
+                          "PreProceedingsandFGDM"],
+           "Assessments": ["FactorsIdentifiedAtAssessment"], "ChildProtectionPlans": ["Reviews"]}
+# A value: XML's characters, with the spaces str.strip() and XML treat differently.
+_VALUE = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x3000,
+                               exclude_categories=("Cs",), exclude_characters="<&")
+                 | st.sampled_from(" \t\n\u00a0\u2003\u3000\u0085"), max_size=6)
+_BETWEEN = st.sampled_from(["", "", "", "", "\n", "  ", "x", "\u00a0"])
+
+
+@st.composite
+def _element(draw, name: str, depth: int = 0) -> str:
+    """One element of a CIN-like file: its known fields and blocks in any order and number,
+    with now and then a known element in the wrong place, an unknown one, text between
+    elements or an element inside a value."""
+    before, after = draw(_BETWEEN), draw(_BETWEEN)
+    if name in _FIELDS or name in _NESTED:
+        names = draw(st.lists(st.sampled_from(
+            [*_FIELDS.get(name, ()), *_NESTED.get(name, ()), "UPN", "Pronoun"]),
+            max_size=8 if depth < 4 else 0))
+        inner = "".join([draw(_element(kid, depth + 1)) for kid in names])
+        return f"<{name}>{before}{inner}</{name}>{after}"
+    value = draw(_VALUE).replace(">", "&gt;")
+    nested = draw(st.sampled_from(["", "", "", "", "<b>y</b>", "<b/>", "<Ethnicity/>"]))
+    return f"<{name}>{value}{nested}</{name}>{after}"
+
+
+@st.composite
+def _census(draw) -> bytes:
+    children = "".join(draw(st.lists(_element("Child"), max_size=4)))
+    extra = draw(st.sampled_from(["", "", "<Pronoun>x</Pronoun>", "<Children/>"]))
+    namespace = draw(st.sampled_from(["", "", ' xmlns="http://www.dfe.gov.uk/CIN"']))
+    head = HEAD.split("\n", 1)[1].replace("<Message>", f"<Message{namespace}>")
+    return (f'<?xml version="1.0" encoding="utf-8"?>\n{head}{children}</Children>{extra}\n'
+            "</Message>\n").encode()
+
+
+def _local_kids(element, name: str) -> list:
+    if element is None:
+        return []
+    return [kid for kid in element
+            if isinstance(kid.tag, str) and kid.tag.rpartition("}")[2] == name]
+
+
+def _first_kid(element, name: str):
+    found = _local_kids(element, name)
+    return found[0] if found else None
+
+
+def _kid_text(element, name: str) -> str:
+    found = _first_kid(element, name)
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _walked(root) -> dict[str, list[dict]]:
+    """Every frame's rows (lines included) by a walk that finds each element by name."""
+    out: dict[str, list[dict]] = {name: [] for name in FRAMES if name != "header"}
+
+    def values(element, fields):
+        return {column: _kid_text(element, name) for column, name in fields.items()}
+
+    for child in _local_kids(_first_kid(root, "Children"), "Child"):
+        ids = _first_kid(child, "ChildIdentifiers")
+        chars = _first_kid(child, "ChildCharacteristics")
+        row = values(ids, IDENTIFIERS)
+        key = row["child"]
+        out["children"].append({"line": child.sourceline, **row,
+                                "ethnicity": _kid_text(chars, "Ethnicity")})
+        for item in _local_kids(_first_kid(chars, "Disabilities"), "Disability"):
+            out["disabilities"].append({"line": item.sourceline, "child": key,
+                                        "disability": (item.text or "").strip()})
+        for seq, details in enumerate(_local_kids(child, "CINdetails"), start=1):
+            base = {"child": key, "cin_seq": seq}
+            out["cin_details"].append({"line": details.sourceline, **base,
+                                       **values(details, DETAILS)})
+            for a_seq, block in enumerate(_local_kids(details, "Assessments"), start=1):
+                out["assessments"].append({"line": block.sourceline, **base,
+                                           "assessment_seq": a_seq,
+                                           **values(block, ASSESSMENT)})
+                for item in _local_kids(_first_kid(block, "FactorsIdentifiedAtAssessment"),
+                                        "AssessmentFactors"):
+                    out["assessment_factors"].append({
+                        "line": item.sourceline, **base, "assessment_seq": a_seq,
+                        "factor": (item.text or "").strip()})
+            for name, table, fields in (("CINPlanDates", "cin_plans", PLAN),
+                                        ("Section47", "section47", SECTION47)):
+                for block in _local_kids(details, name):
+                    out[table].append({"line": block.sourceline, **base,
+                                       **values(block, fields)})
+            for c_seq, block in enumerate(_local_kids(details, "ChildProtectionPlans"), start=1):
+                out["cpp"].append({"line": block.sourceline, **base, "cpp_seq": c_seq,
+                                   **values(block, CPP)})
+                for item in _local_kids(_first_kid(block, "Reviews"), "CPPreviewDate"):
+                    out["cpp_reviews"].append({"line": item.sourceline, **base,
+                                               "cpp_seq": c_seq,
+                                               "review_date": (item.text or "").strip()})
+            for block in _local_kids(details, "PreProceedingsandFGDM"):
+                out["pre_proceedings"].append({"line": block.sourceline, **base,
+                                               **values(block, PRE_PROCEEDINGS)})
+    return out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_census())
+def test_any_census_reads_as_a_walk_finding_each_element_by_name_does(data):
+    file = read(data)
+    root = parse(data, "cin.xml", resend="")
+
+    expected = _walked(root)
+    for name, rows in expected.items():
+        assert file.frames[name].to_dicts() == rows, name
+    # The warnings are those a look at every element of the file gives.
+    assert file.warnings == (_stray_text(root.xpath("//*" + _STRAY))
+                             + _unknown_elements(root.iter(etree.Element)))
