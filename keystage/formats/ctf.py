@@ -42,6 +42,7 @@ __all__ = [
     "CtfPupil",
     "CtfReader",
     "collections_of",
+    "latest_expr",
     "latest_flags",
     "latest_results",
     "looks_like_ctf",
@@ -1293,12 +1294,13 @@ class _WholeFileReader(CtfReader):
         pupils = pl.DataFrame(self._pupil_values, schema=PUPIL_COLUMNS, orient="row")
         distinct = pl.DataFrame(self._values, schema=dict(
             (name, ROW_COLUMNS[name]) for name in _ROW_VALUES), orient="row")
-        rows = distinct[pl.Series(self._row_ids, dtype=pl.UInt32)].select(
+        # Built by direct calls (no query plan to collect): a school's file is small, and a
+        # plan's fixed cost would be much of its reading.
+        rows = pl.DataFrame([
             pl.Series("pupil", self._row_pupils, dtype=pl.Int64),
-            pl.Series("line", self._lines if row_lines else [None] * len(self._row_ids),
-                      dtype=pl.Int64),
-            *_ROW_VALUES,
-        )
+            pl.Series("line", self._lines if row_lines else None, dtype=pl.Int64)
+            if row_lines else pl.Series("line", [None] * len(self._row_ids), dtype=pl.Int64),
+        ]).hstack(distinct[pl.Series(self._row_ids, dtype=pl.UInt32)])
         return CtfFrames(self.header, self.warnings, pupils, rows)
 
     def _add_pupil(self, element: etree._Element) -> None:
@@ -1476,23 +1478,28 @@ def _row_lines(container: etree._Element) -> list[int | None]:
     return lines
 
 
+def latest_expr(
+    *, statuses: Iterable[str] = ("R",), by: Iterable[str | pl.Expr] = ("pupil",),
+    position: str = "position",
+) -> pl.Expr:
+    """True for the rows that win their component (latest_results' rules: a dated row beats an
+    undated one, then the later date, then the later line, then the later `position`), per
+    `by`; one expression, so a whole file or chunk is decided in one pass."""
+    wanted = pl.col("status").is_in([status.upper() for status in statuses])
+    order = [pl.col("result_date").is_not_null(), pl.col("result_date"), pl.col("line"),
+             pl.col(position)]
+    keys = [*by, "stage", "subject", "method", "component", "year"]
+    best = (pl.col(position).filter(wanted).sort_by([o.filter(wanted) for o in order])
+            .last().over(keys))
+    return (wanted & (pl.col(position) == best)).fill_null(False)
+
+
 def latest_flags(
     rows: pl.DataFrame, *, statuses: Iterable[str] = ("R",), by: Iterable[str] = ("pupil",)
 ) -> pl.Series:
-    """Which rows win their component (latest_results' rules: a dated row beats an undated one,
-    then the later date, then the later line, then the row later in the frame), per `by`."""
-    wanted = [status.upper() for status in statuses]
-    keys = [*by, "stage", "subject", "method", "component", "year"]
-    winners = (
-        rows.select(*keys, "status", "result_date", "line")
-        .with_row_index("position")
-        .filter(pl.col("status").is_in(wanted))
-        .sort(pl.col("result_date").is_not_null(), "result_date", "line", "position",
-              nulls_last=False)
-        .unique(keys, keep="last")
-        .get_column("position")
-    )
-    return pl.Series("is_latest", pl.int_range(rows.height, eager=True).is_in(winners.implode()))
+    """Which rows win their component (latest_expr), rows in frame order being `position`."""
+    return rows.with_row_index("position").select(
+        latest_expr(statuses=statuses, by=by).alias("is_latest")).to_series()
 
 
 # ---------------------------------------------------------------------------------------------
