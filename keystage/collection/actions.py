@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
@@ -36,9 +37,10 @@ from keystage.collection.models import (
 )
 from keystage.core.bulk import allocate_ids, bulk_insert, bulk_insert_frame
 from keystage.core.inputs import check_text
-from keystage.formats.assessment_spec import component_for
+from keystage.formats.assessment_spec import components
 from keystage.formats.cohorts import sniff_cohorts
 from keystage.formats.ctf import (
+    PUPIL_COLUMNS,
     WHOLE_FILE_MAX_BYTES,
     CtfFrames,
     CtfReader,
@@ -97,11 +99,12 @@ class FileOutcome:
 
 @dataclass
 class _CollectionRows:
-    """One collection's pupils of one file and their result rows, as frames.
+    """One collection's pupils and result rows, as frames (of one file, or of a chunk's files
+    with `part` telling them apart).
 
-    `records`: a row per pupil in file order (`pupil`, the pupil's index in the file, line, upn,
+    `records`: a row per pupil in file order (`pupil`, the pupil's index in its file, line, upn,
     surname, forename, middle_names, dob, dob_text, sex, ncyear, and the derived measures);
-    `results`: the pupils' rows of this collection and year in file order (`pupil`, the CTF
+    `results`: the pupils' rows of the collection and year in file order (`pupil`, the CTF
     row's fields, `is_latest`).
     """
 
@@ -109,76 +112,104 @@ class _CollectionRows:
     results: pl.DataFrame
 
 
-def _latest() -> pl.Expr:
+@dataclass
+class _FileCollection:
+    """One collection of a read file, whose rows are worked out with the rest of its chunk."""
+
+    frames: CtfFrames
+    collection: str
+
+
+def _latest(by: tuple[str, ...]) -> pl.Expr:
     """Which rows are the latest R row of their component; a phonics outcome code (WA, WT)
     counts only for a component with no mark (rows in file order by `position`)."""
     outcome = pl.col("result").str.to_uppercase().is_in(sorted(PHONICS_OUTCOMES))
     has_mark = ((pl.col("status") == "R") & ~outcome).any().over(
-        "pupil", "stage", "subject", "method", "component", "year")
-    return (latest_expr(by=("pupil", outcome)) & (~outcome | ~has_mark)).alias("is_latest")
+        *by, "stage", "subject", "method", "component", "year")
+    return (latest_expr(by=(*by, outcome)) & (~outcome | ~has_mark)).alias("is_latest")
 
 
 _MEASURES = {"gld": pl.Boolean, "elgs_expected": pl.Int64, "phonics_met": pl.Boolean,
              "mtc_full_marks": pl.Boolean}
-# The collection of each (stage, subject, method, component, year) met so far: few distinct.
-_collection_of: dict[tuple, str | None] = {}
+_SPEC_KEY = ["stage", "subject", "method", "component"]
 
 
-def _collection(stage: str, subject: str, method: str, component: str, year: int) -> str | None:
-    key = (stage, subject, method, component, year)
-    if key not in _collection_of:
-        if len(_collection_of) > 100_000:
-            _collection_of.clear()
-        found = component_for(stage, subject, method, component, year)
-        _collection_of[key] = found.collection if found is not None else None
-    return _collection_of[key]
+@functools.cache
+def _spec(year: int) -> pl.DataFrame:
+    """Each (stage, subject, method, component) of a statutory collection in `year`, and its
+    collection: component_for's answer for the upper-cased codes both readers give."""
+    found: dict[tuple[str, str, str, str], str] = {}
+    for c in components():
+        if c.applies_in(year):
+            found.setdefault((c.stage, c.subject, c.method, c.component), c.collection)
+    return pl.DataFrame([(*key, collection) for key, collection in found.items()],
+                        orient="row", schema={"stage": pl.String, "subject": pl.String,
+                                              "method": pl.String, "component": pl.String,
+                                              "collection": pl.String})
 
 
-def _by_collection(frames: CtfFrames, year: int) -> tuple[dict[str, _CollectionRows], int]:
-    """Each collection's pupils and rows of the file's `year` results, and the count of rows
-    of other years or assessments (ignored).
+def _counts(frames: CtfFrames, year: int) -> tuple[dict[str, tuple[int, int]], int]:
+    """(pupils, result rows) of each collection in the file's `year` results, and the count of
+    rows of other years or assessments (ignored): one small plan per file."""
+    counts = (frames.rows.lazy().filter(pl.col("year") == year)
+              .join(_spec(year).lazy(), on=_SPEC_KEY, how="inner")
+              .group_by("collection")
+              .agg(pl.col("pupil").n_unique().alias("pupils"), pl.len().alias("rows"))
+              .collect())
+    found = {collection: (pupils, rows) for collection, pupils, rows in counts.iter_rows()}
+    return found, frames.rows.height - sum(rows for _, rows in found.values())
 
-    A few polars plans per file, not an operation per step: each collect has a fixed cost that
-    a school's small file would otherwise pay dozens of times. derive_measures runs once per
-    distinct set of latest results (pupils share them), not once per pupil.
+
+def _collection_rows(items: list[_FileCollection], year: int) -> _CollectionRows:
+    """The records and results of each item (its file's rows of its collection and year),
+    stacked with `part` (the item's index): latest rows and derived measures decided for all
+    at once, so a chunk of small files pays polars' fixed cost per plan once.
+
+    derive_measures runs once per distinct set of latest results (pupils share them), not once
+    per pupil.
     """
-    rows = frames.rows.lazy().with_row_index("position").filter(pl.col("year") == year)
-    combos = rows.select("stage", "subject", "method", "component").unique().collect()
-    known = [(*key, c) for key in combos.iter_rows() if (c := _collection(*key, year))]
-    combos = pl.DataFrame(known, orient="row", schema={
-        "stage": pl.String, "subject": pl.String, "method": pl.String, "component": pl.String,
-        "collection": pl.String})
-    kept = rows.join(combos.lazy(), on=["stage", "subject", "method", "component"],
-                     how="inner", maintain_order="left").with_columns(_latest())
+    parts = pl.DataFrame([pl.Series("part", range(len(items)), dtype=pl.Int64),
+                          pl.Series("collection", [i.collection for i in items],
+                                    dtype=pl.String)])
+    rows = pl.concat([i.frames.rows for i in items], rechunk=False).hstack(
+        [_part_ids([i.frames.rows.height for i in items])])
+    pupils = pl.concat([i.frames.pupils for i in items], rechunk=False).hstack(
+        [_part_ids([i.frames.pupils.height for i in items])])
+    kept = (rows.lazy().with_row_index("position").filter(pl.col("year") == year)
+            .join(parts.lazy(), on="part", how="left", maintain_order="left")
+            .join(_spec(year).lazy(), on=[*_SPEC_KEY, "collection"], how="inner",
+                  maintain_order="left")
+            .with_columns(_latest(("part", "pupil"))))
     # Each pupil's latest results as one text: component \x01 result, sorted, \x02 between
     # (neither byte can be in XML text).
-    latest = (kept.filter("is_latest").group_by("pupil", "collection")
+    latest = (kept.filter("is_latest").group_by("part", "pupil")
               .agg(pl.concat_str("component", pl.lit("\x01"), "result").sort()
                    .str.join("\x02").alias("latest")))
-    pupils = (kept.select("pupil", "collection").unique(maintain_order=True)
-              .join(latest, on=["pupil", "collection"], how="left", maintain_order="left")
-              .with_columns(pl.col("latest").fill_null("")))
-    kept, pupils = pl.collect_all([kept.drop("position"), pupils])
-    ignored = frames.rows.height - kept.height
+    pairs = (kept.select("part", "pupil", "collection").unique(maintain_order=True)
+             .join(latest, on=["part", "pupil"], how="left", maintain_order="left")
+             .with_columns(pl.col("latest").fill_null("")))
+    kept, pairs = pl.collect_all([kept.drop("position", "collection"), pairs])
     measures = []
-    for collection, text in set(zip(pupils["collection"], pupils["latest"], strict=True)):
-        pairs = (item.split("\x01", 1) for item in text.split("\x02")) if text else ()
-        m = derive_measures(collection, dict(pairs))
+    for collection, text in set(zip(pairs["collection"], pairs["latest"], strict=True)):
+        found = (item.split("\x01", 1) for item in text.split("\x02")) if text else ()
+        m = derive_measures(collection, dict(found))
         measures.append((collection, text, m.gld, m.elgs_expected, m.phonics_met,
                          m.mtc_full_marks))
     table = pl.DataFrame(measures, orient="row", schema={
         "collection": pl.String, "latest": pl.String, **_MEASURES})
-    records = (pupils.lazy()
+    records = (pairs.lazy()
                .join(table.lazy(), on=["collection", "latest"], how="left", maintain_order="left")
-               .join(frames.pupils.lazy().with_columns(pl.col("ncyear").fill_null("")),
-                     on="pupil", how="left", maintain_order="left")
-               .select(*frames.pupils.columns, "collection", *_MEASURES).collect())
-    found = {}
-    results = kept.partition_by("collection", as_dict=True, include_key=False)
-    for (collection,), part in sorted(records.partition_by(
-            "collection", as_dict=True, include_key=False).items()):
-        found[collection] = _CollectionRows(part, results[(collection,)])
-    return found, ignored
+               .join(pupils.lazy().with_columns(pl.col("ncyear").fill_null("")),
+                     on=["part", "pupil"], how="left", maintain_order="left")
+               .select("part", *PUPIL_COLUMNS, *_MEASURES).collect())
+    return _CollectionRows(records, kept)
+
+
+def _part_ids(heights: list[int]) -> pl.Series:
+    """0 repeated heights[0] times, 1 heights[1] times, ...: each stacked row's part."""
+    return pl.Series("part", list(itertools.chain.from_iterable(
+        itertools.repeat(part, height) for part, height in enumerate(heights))),
+        dtype=pl.Int64)
 
 
 class _Register:
@@ -367,7 +398,7 @@ def _import_ctf(filename, data: InputFile, *, la, year, acting_user, confirm_rep
         return FileOutcome(filename, "refused",
                            f"{filename}: this file is from {school.name}; you can only "
                            f"send files for {only_school.name}.", warnings=warnings)
-    by_collection, ignored_rows = _by_collection(frames, year)
+    by_collection, ignored_rows = _counts(frames, year)
 
     if not by_collection:
         return FileOutcome(
@@ -380,17 +411,18 @@ def _import_ctf(filename, data: InputFile, *, la, year, acting_user, confirm_rep
     digest = data.sha256
     changes: list[SubmissionChange] = []
     unchanged = []
-    for collection, pupils in sorted(by_collection.items()):
+    for collection, (pupil_count, result_count) in sorted(by_collection.items()):
         current = register.current.get((school.pk, collection, ""))
         if current is not None and current.file.sha256 == digest:
             unchanged.append(collection)
             continue
         change = SubmissionChange(
-            collection=collection, school=school, pupils=pupils.records.height,
-            results=pupils.results.height, replaces=current,
+            collection=collection, school=school, pupils=pupil_count, results=result_count,
+            replaces=current,
         )
+        pupils = _FileCollection(frames, collection)
         if current is not None:
-            _diff_with_current(change, pupils, current)
+            _diff_with_current(change, _collection_rows([pupils], year), current)
         changes.append((change, pupils))
 
     if confirm_replacements and previewed is not None:
@@ -543,7 +575,7 @@ def _commit(filename, data, digest, school, la, year, changes, acting_user, warn
         submission = Submission.objects.create(
             la=la, school=school, collection=change.collection, year=year, file=received,
             replaces=change.replaces, ctf_version=(header.version or "")[:10],
-            supplier=header.supplier[:100], pupil_count=pupils.records.height,
+            supplier=header.supplier[:100], pupil_count=change.pupils,
             result_count=change.results, submitted_by=acting_user,
             submitted_by_name=received.received_by_name,
             report={"warnings": warnings, "added": change.added, "removed": change.removed,
@@ -563,7 +595,7 @@ def _commit(filename, data, digest, school, la, year, changes, acting_user, warn
         record_event(
             event, acting_user=acting_user, la=la, school=school, obj=submission,
             summary=f"{change.collection.upper()} {year} from {school.name}: "
-            f"{pupils.records.height} pupils from {filename}"
+            f"{change.pupils} pupils from {filename}"
             + (f" ({len(change.added)} added, {len(change.removed)} removed, "
                f"{len(change.changed)} changed"
                + (f", {len(change.la_edits)} LA edits overwritten" if change.la_edits else "")
@@ -605,7 +637,7 @@ class _PendingRows:
     school_id: int
     collection: str
     year: int
-    pupils: _CollectionRows
+    pupils: _FileCollection
 
 
 PUPIL_FIELDS = [
@@ -633,7 +665,7 @@ def _write_rows(pending: list[_PendingRows], pending_files=(), *, la_id: int = 0
         p.written = [(s, rows) for s, rows in p.written if s.status == SubmissionStatus.CURRENT]
     pending_files = [p for p in pending_files if p.written]
     files = file_records(pending_files, la_id=la_id, year=year)
-    records, results = _ctf_frames(pending)
+    records, results = _ctf_frames(pending, year)
     total = records.height + files.height
     if not total:
         return
@@ -680,7 +712,7 @@ _RESULT_WIDTHS = (("stage", 3), ("locale", 3), ("subject", 3), ("method", 3), ("
                   ("status", 1), ("qualifier", 2), ("result", 9))
 
 
-def _ctf_frames(pending: list[_PendingRows]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _ctf_frames(pending: list[_PendingRows], year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A chunk's CTF pupil records (with their submission, school, collection and year) and
     their results, each in write order; `part` and `pupil` tie a result to its record."""
     if not pending:
@@ -690,19 +722,8 @@ def _ctf_frames(pending: list[_PendingRows]) -> tuple[pl.DataFrame, pl.DataFrame
          for part, r in enumerate(pending)], orient="row",
         schema={"part": pl.Int64, "submission": pl.Int64, "la": pl.Int64, "school": pl.Int64,
                 "collection": pl.String, "year": pl.Int64})
-    # The chunk's frames stacked once, each row told its part, then the parts' columns joined.
-    records = pl.concat([r.pupils.records for r in pending], how="vertical_relaxed")
-    results = pl.concat([r.pupils.results for r in pending], how="vertical_relaxed")
-    records = records.with_columns(part=_part_ids([r.pupils.records.height for r in pending]))
-    results = results.with_columns(part=_part_ids([r.pupils.results.height for r in pending]))
-    return records.join(parts, on="part", how="left", maintain_order="left"), results
-
-
-def _part_ids(heights: list[int]) -> pl.Series:
-    """0 repeated heights[0] times, 1 heights[1] times, ...: each stacked row's part."""
-    return pl.Series("part", list(itertools.chain.from_iterable(
-        itertools.repeat(part, height) for part, height in enumerate(heights))),
-        dtype=pl.Int64)
+    rows = _collection_rows([r.pupils for r in pending], year)
+    return rows.records.join(parts, on="part", how="left", maintain_order="left"), rows.results
 
 
 @dataclass

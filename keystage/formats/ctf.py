@@ -1291,11 +1291,10 @@ class _WholeFileReader(CtfReader):
                 if _local_name(element.tag) == "pupil":
                     self._add_pupil(element)
         self._check_depth(root)
-        pupils = pl.DataFrame(self._pupil_values, schema=PUPIL_COLUMNS, orient="row")
-        distinct = pl.DataFrame(self._values, schema=dict(
-            (name, ROW_COLUMNS[name]) for name in _ROW_VALUES), orient="row")
-        # Built by direct calls (no query plan to collect): a school's file is small, and a
-        # plan's fixed cost would be much of its reading.
+        # Built column by column, by direct calls (no query plan to collect): a school's file
+        # is small, and a plan's fixed cost would be much of its reading.
+        pupils = _frame(self._pupil_values, PUPIL_COLUMNS)
+        distinct = _frame(self._values, {name: ROW_COLUMNS[name] for name in _ROW_VALUES})
         rows = pl.DataFrame([
             pl.Series("pupil", self._row_pupils, dtype=pl.Int64),
             pl.Series("line", self._lines if row_lines else None, dtype=pl.Int64)
@@ -1463,6 +1462,13 @@ def _block_stage(block: bytes) -> str:
         if text and text.strip():
             return text.strip().upper()
     return ""
+
+
+def _frame(rows: list[tuple], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A frame of row tuples, made a column at a time."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+    return pl.DataFrame([pl.Series(name, values, dtype=dtype)
+                         for (name, dtype), values in zip(schema.items(), columns, strict=True)])
 
 
 def _row_lines(container: etree._Element) -> list[int | None]:
