@@ -1,5 +1,8 @@
 """Time CtfReader on a synthetic EYFSP CTF (50,000 pupils x 17 assessments) against lxml alone.
 
+Also the whole-file reader (read_ctf_frames) against the streaming reader making the same frames;
+the import reads files whole up to 64 MB, so compare them with --pupils 8000 (about 60 MB).
+
 The floor is lxml's iterparse over the same file touching every element and doing nothing else
 (the usual streaming loop: end events, each Pupil cleared and dropped). Each measurement runs in
 its own process so that its peak RSS is its own.
@@ -22,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from keystage.formats.ctf import CtfReader  # noqa: E402
+from keystage.formats.ctf import CtfFrames, CtfReader, read_ctf_frames  # noqa: E402
 from keystage.formats.upn import make_upn  # noqa: E402
 
 AREAS = "COM COM PSE PSE PSE PHY PHY LIT LIT LIT MAT MAT UTW UTW UTW EXP EXP".split()
@@ -128,7 +131,27 @@ def measure_parse_only(path: Path) -> dict[str, float]:
     return {"seconds": time.perf_counter() - start, "pupils": 0, "rows": 0}
 
 
-MEASURES = {"reader": measure_reader, "floor": measure_floor, "parse": measure_parse_only}
+def measure_reader_frames(path: Path) -> dict[str, float]:
+    """The streaming reader's pupils made into the frames the whole-file reader gives."""
+    start = time.perf_counter()
+    with CtfReader(path, filename=path.name, max_bytes=4 * 1024**3) as reader:
+        frames = CtfFrames.from_pupils(reader.header, reader.warnings, reader.pupils())
+    return {"seconds": time.perf_counter() - start, "pupils": frames.pupils.height,
+            "rows": frames.rows.height}
+
+
+def measure_whole(path: Path, *, row_lines: bool = False) -> dict[str, float]:
+    """The whole-file reader (as the import calls it: rows without their lines)."""
+    start = time.perf_counter()
+    frames = read_ctf_frames(path, filename=path.name, max_bytes=4 * 1024**3,
+                             row_lines=row_lines)
+    return {"seconds": time.perf_counter() - start, "pupils": frames.pupils.height,
+            "rows": frames.rows.height}
+
+
+MEASURES = {"reader": measure_reader, "floor": measure_floor, "parse": measure_parse_only,
+            "frames": measure_reader_frames, "whole": measure_whole,
+            "whole-lines": lambda path: measure_whole(path, row_lines=True)}
 
 
 def run_child(kind: str, path: Path) -> dict[str, float]:
@@ -167,7 +190,7 @@ def main() -> None:
         )
         results: dict[str, list[dict[str, float]]] = {kind: [] for kind in MEASURES}
         for _ in range(args.repeat):
-            for kind in ("reader", "floor", "parse"):
+            for kind in MEASURES:
                 results[kind].append(run_child(kind, path))
         best = {kind: min(r["seconds"] for r in runs) for kind, runs in results.items()}
         rss = {kind: max(r["peak_rss_mb"] for r in runs) for kind, runs in results.items()}
@@ -177,6 +200,9 @@ def main() -> None:
             ("reader", "CtfReader.pupils()"),
             ("floor", "floor: lxml iterparse"),
             ("parse", "lxml parse, no events"),
+            ("frames", "CtfReader into frames"),
+            ("whole", "read_ctf_frames"),
+            ("whole-lines", "read_ctf_frames, lines"),
         ):
             seconds = best[kind]
             print(
@@ -186,7 +212,8 @@ def main() -> None:
             )
         print(
             f"reader / floor: {best['reader'] / best['floor']:.2f}x; "
-            f"{reader['rows']:,.0f} assessments read"
+            f"{reader['rows']:,.0f} assessments read; streaming into frames / whole-file "
+            f"reader: {best['frames'] / best['whole']:.2f}x"
         )
 
 
