@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from keystage.audit.log import record_event
+from keystage.audit.log import record_event, record_events
 from keystage.audit.models import EventType
 from keystage.collection.derive import derive_measures
 from keystage.collection.inputs import (  # noqa: F401 (iter_input_files: used by callers)
@@ -224,6 +224,10 @@ class _Register:
         self.pending: list[_PendingRows] = []
         # Non-CTF files committed in this chunk whose rows wait for the chunk's inserts.
         self.pending_files: list = []
+        # New CTFs of this chunk committed in memory: (received file, [(submission, audit
+        # event)]), written by flush() in the order they came.
+        self.unsaved: list[tuple[ReceivedFile, list[tuple[Submission, dict]]]] = []
+        self.failed = False
         # Originals copied aside for this batch, moved into place when their import commits.
         self.staged: list[Path] = []
         self.by_laestab: dict[str, list[Establishment]] = defaultdict(list)
@@ -239,6 +243,23 @@ class _Register:
                 la=la, year=year, status=SubmissionStatus.CURRENT
             ).select_related("file")
         }
+
+    def flush(self) -> None:
+        """Write the files committed in memory: their received files, submissions and audit
+        events, one insert per table (a school's file would otherwise cost a savepoint and
+        three inserts, each a round trip to the database)."""
+        if not self.unsaved:
+            return
+        files, self.unsaved = self.unsaved, []
+        try:
+            ReceivedFile.objects.bulk_create([received for received, _ in files])
+            # Each submission takes its file's new key as it is inserted.
+            Submission.objects.bulk_create([s for _, items in files for s, _ in items])
+            record_events([{**event, "obj": s} for _, items in files for s, event in items])
+        except Exception:
+            # Not one file's failure: do_import_files loads the chunk again file by file.
+            self.failed = True
+            raise
 
     def find(self, laestab: str | None, urn: str | None) -> Establishment | None:
         if laestab:
@@ -411,6 +432,9 @@ def _import_ctf(filename, data: InputFile, *, la, year, acting_user, confirm_rep
     digest = data.sha256
     changes: list[SubmissionChange] = []
     unchanged = []
+    if any((c := register.current.get((school.pk, collection, ""))) is not None and c.pk is None
+           for collection in by_collection):
+        register.flush()  # the school's current file is this chunk's, not written yet
     for collection, (pupil_count, result_count) in sorted(by_collection.items()):
         current = register.current.get((school.pk, collection, ""))
         if current is not None and current.file.sha256 == digest:
@@ -552,9 +576,77 @@ def _edits_overwritten_by_replacing(current: Submission) -> list[dict]:
     ]
 
 
-@transaction.atomic
 def _commit(filename, data, digest, school, la, year, changes, acting_user, warnings,
             ignored_rows, header, register=None):
+    """Commit a file's submissions: in memory, for the chunk to write, when the file replaces
+    nothing; else now, each file in a savepoint of its own."""
+    if register is not None and register.deferred and not any(c.replaces for c, _ in changes):
+        _commit_later(filename, data, digest, school, la, year, changes, acting_user,
+                      warnings, ignored_rows, header, register)
+    else:
+        if register is not None:
+            register.flush()  # what came before is written first, so the log keeps its order
+        _commit_now(filename, data, digest, school, la, year, changes, acting_user, warnings,
+                    ignored_rows, header, register)
+
+
+def _submission_of(change, school, la, year, received, header, acting_user, warnings,
+                   ignored_rows) -> Submission:
+    return Submission(
+        la=la, school=school, collection=change.collection, year=year, file=received,
+        replaces=change.replaces, ctf_version=(header.version or "")[:10],
+        supplier=header.supplier[:100], pupil_count=change.pupils,
+        result_count=change.results, submitted_by=acting_user,
+        submitted_by_name=received.received_by_name,
+        report={"warnings": warnings, "added": change.added, "removed": change.removed,
+                "changed": change.changed, "ignored_rows": ignored_rows},
+    )
+
+
+def _submission_event(change, school, la, year, filename, digest, acting_user) -> dict:
+    """record_event's arguments for a submission added or replaced (its obj set by caller)."""
+    return dict(
+        event_type=(EventType.SUBMISSION_REPLACED if change.replaces
+                    else EventType.SUBMISSION_ADDED),
+        acting_user=acting_user, la=la, school=school,
+        summary=f"{change.collection.upper()} {year} from {school.name}: "
+        f"{change.pupils} pupils from {filename}"
+        + (f" ({len(change.added)} added, {len(change.removed)} removed, "
+           f"{len(change.changed)} changed"
+           + (f", {len(change.la_edits)} LA edits overwritten" if change.la_edits else "")
+           + ")" if change.replaces else ""),
+        filename=filename, sha256=digest, added=change.added, removed=change.removed,
+        changed=change.changed, la_edits_overwritten=change.la_edits,
+    )
+
+
+def _commit_later(filename, data, digest, school, la, year, changes, acting_user, warnings,
+                  ignored_rows, header, register):
+    """A new file's submissions built in memory and queued on the register (flush() writes
+    them with the chunk); nothing reaches the database, so a failure leaves nothing behind."""
+    received = ReceivedFile(
+        la=la, filename=filename, sha256=digest, size=data.size, received_by=acting_user,
+        received_by_name=acting_user.username if acting_user else "command line",
+    )
+    items, rows = [], []
+    for change, pupils in changes:
+        submission = _submission_of(change, school, la, year, received, header, acting_user,
+                                    warnings, ignored_rows)
+        items.append((submission, _submission_event(change, school, la, year, filename,
+                                                    digest, acting_user)))
+        rows.append(_PendingRows(submission, la.pk, school.pk, change.collection, year,
+                                 pupils))
+    # Last: the original is kept (on commit) only for a file that is queued.
+    received.stored_path = _store_original(data, digest, register.staged)
+    for (submission, _), (change, _) in zip(items, changes, strict=True):
+        change.submission = submission
+    register.unsaved.append((received, items))
+    register.pending.extend(rows)
+
+
+@transaction.atomic
+def _commit_now(filename, data, digest, school, la, year, changes, acting_user, warnings,
+                ignored_rows, header, register=None):
     received = ReceivedFile.objects.create(
         la=la, filename=filename, sha256=digest, size=data.size,
         stored_path=_store_original(data, digest, register.staged if register else []),
@@ -572,15 +664,9 @@ def _commit(filename, data, digest, school, la, year, changes, acting_user, warn
                 register.pending = [r for r in register.pending if r.submission_id != old.pk]
             old.status = SubmissionStatus.REPLACED
             old.save(update_fields=["status"])
-        submission = Submission.objects.create(
-            la=la, school=school, collection=change.collection, year=year, file=received,
-            replaces=change.replaces, ctf_version=(header.version or "")[:10],
-            supplier=header.supplier[:100], pupil_count=change.pupils,
-            result_count=change.results, submitted_by=acting_user,
-            submitted_by_name=received.received_by_name,
-            report={"warnings": warnings, "added": change.added, "removed": change.removed,
-                    "changed": change.changed, "ignored_rows": ignored_rows},
-        )
+        submission = _submission_of(change, school, la, year, received, header, acting_user,
+                                    warnings, ignored_rows)
+        submission.save(force_insert=True)
         change.submission = submission
         if change.replaces is not None:
             from keystage.cleaning.models import LaEdit
@@ -591,19 +677,9 @@ def _commit(filename, data, digest, school, la, year, changes, acting_user, warn
         if change.la_edits and _is_school_user(acting_user):
             _notify_la_of_overwritten_edits(change, submission, school, la, filename,
                                             acting_user)
-        event = EventType.SUBMISSION_REPLACED if change.replaces else EventType.SUBMISSION_ADDED
-        record_event(
-            event, acting_user=acting_user, la=la, school=school, obj=submission,
-            summary=f"{change.collection.upper()} {year} from {school.name}: "
-            f"{change.pupils} pupils from {filename}"
-            + (f" ({len(change.added)} added, {len(change.removed)} removed, "
-               f"{len(change.changed)} changed"
-               + (f", {len(change.la_edits)} LA edits overwritten" if change.la_edits else "")
-               + ")" if change.replaces else ""),
-            filename=filename, sha256=digest, added=change.added, removed=change.removed,
-            changed=change.changed, la_edits_overwritten=change.la_edits,
-        )
-        rows = _PendingRows(submission.pk, la.pk, school.pk, change.collection, year, pupils)
+        record_event(**_submission_event(change, school, la, year, filename, digest,
+                                         acting_user), obj=submission)
+        rows = _PendingRows(submission, la.pk, school.pk, change.collection, year, pupils)
         if register is not None and register.deferred:
             register.pending.append(rows)
         else:
@@ -632,12 +708,16 @@ def _retire_pupil_records(old: Submission) -> None:
 class _PendingRows:
     """The pupil and result rows of one submission, waiting to be loaded with their chunk."""
 
-    submission_id: int
+    submission: Submission  # its key may come only when the chunk is written
     la_id: int
     school_id: int
     collection: str
     year: int
     pupils: _FileCollection
+
+    @property
+    def submission_id(self) -> int | None:
+        return self.submission.pk
 
 
 PUPIL_FIELDS = [
@@ -847,6 +927,9 @@ def do_import_files(
                 with transaction.atomic():
                     chunk_outcomes = [_import_item(name, data, register=register, **options)
                                       for name, data in chunk]
+                    if register.failed:
+                        raise RuntimeError("writing the chunk's files failed")
+                    register.flush()
                     _write_rows(register.pending, register.pending_files, la_id=la.pk,
                                 year=year)
             except Exception:
@@ -863,6 +946,7 @@ def do_import_files(
         finally:
             register.pending = []
             register.pending_files = []
+            register.unsaved = []
             discard_uncommitted_originals(staged)
             close_all(chunk)
         for outcome in chunk_outcomes:
@@ -905,6 +989,10 @@ def _import_item(name, data, *, la, year, acting_user, confirm_replacements, onl
         return FileOutcome(name, "refused", f"{name}: the file is empty. Ask the school to "
                            "export it again.")
     head = data.head(SNIFF_BYTES)
+    if register is not None and not looks_like_ctf(head):
+        # The chunk's CTFs so far are written before any other file, so the log keeps its
+        # order (outside this file's error handling: a failure there fails the chunk).
+        register.flush()
     options = dict(la=la, year=year, acting_user=acting_user,
                    confirm_replacements=confirm_replacements, only_school=only_school,
                    register=register, previewed=previewed)
