@@ -1,7 +1,7 @@
 """Time CtfReader on a synthetic EYFSP CTF (50,000 pupils x 17 assessments) against lxml alone.
 
 Also the whole-file reader (read_ctf_frames) against the streaming reader making the same frames;
-the import reads files whole up to 64 MB, so compare them with --pupils 8000 (about 60 MB).
+the import reads files whole up to 8 MB, so compare them with --pupils 1000 (about 7.4 MB).
 
 The floor is lxml's iterparse over the same file touching every element and doing nothing else
 (the usual streaming loop: end events, each Pupil cleared and dropped). Each measurement runs in

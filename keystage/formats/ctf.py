@@ -1095,7 +1095,10 @@ def read_ctf_header(
 # element as CtfReader reads it, and any refusal is CtfReader's own: the file is read again by
 # it, so the message, line and column are always the streaming reader's.
 
-WHOLE_FILE_MAX_BYTES = 64 * 1024 * 1024
+# The tree of a whole file takes about ten times the file's size (392 MB at peak for a 40 MB
+# CTF, bench_ctf_read.py), and an upload's import is bounded at 250 MB (docs/adr/0004): files up
+# to 8 MB (a school's assessment file is well under 1 MB) are read whole, larger ones stream.
+WHOLE_FILE_MAX_BYTES = 8 * 1024 * 1024
 
 PUPIL_COLUMNS = {
     "pupil": pl.Int64, "line": pl.Int64, "upn": pl.String, "surname": pl.String,
@@ -1205,7 +1208,7 @@ def read_ctf_frames(
 ) -> CtfFrames:
     """Read a whole CTF at once into frames, with CtfReader's checks; raises its FormatError.
 
-    For files up to about WHOLE_FILE_MAX_BYTES (the tree is held whole). Without `row_lines`
+    For files up to WHOLE_FILE_MAX_BYTES (the tree is held whole). Without `row_lines`
     the rows' lines are left null: they cost a Python object per row, and rows in file order
     already order a pupil's rows as their lines do.
     """
