@@ -1,4 +1,4 @@
-"""Streaming reader for Common Transfer Files (CTF XML) sent by schools.
+"""Readers for Common Transfer Files (CTF XML) sent by schools: streaming, and whole-file.
 
 Layout: shared/domain/formats.md section 1 and encodings.md section 1. The reader is tolerant of
 untidy files (any case in element names, BOM, CRLF, empty and unknown elements, several KeyStage
@@ -10,6 +10,10 @@ How it streams: bytes are pushed into lxml's pull parser in chunks and the parse
 as usual, but with no per-element events (they cost a Python object per element). After each chunk
 every Pupil that already has a following sibling is complete: it is read in one walk over its
 children and removed from the tree, so memory stays flat whatever the file size.
+
+The whole-file reader (read_ctf_frames, for files up to WHOLE_FILE_MAX_BYTES) parses the file in
+one call with the same options and checks and gives the same pupils and rows as polars frames; a
+file it cannot read is read again by the streaming reader, whose refusal is the one reported.
 """
 
 from __future__ import annotations

@@ -106,3 +106,28 @@ def test_a_refused_file_reads_as_the_streaming_reader_refuses_it(world, monkeypa
     streaming, whole = _import_both_ways(world, monkeypatch, files)
     assert whole == streaming
     assert [status for status, *_ in whole[0]] == ["refused"] * 3
+
+
+def test_a_chunk_of_new_files_costs_the_same_queries_however_many_files_it_holds(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from keystage.collection.tests.ctf_builder import eyfsp_file
+
+    def queries(schools) -> int:
+        files = [(f"{s.estab}.xml", eyfsp_file("330", s.estab, 3, first_serial=10 * i)[0])
+                 for i, s in enumerate(schools)]
+        try:
+            with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+                outcomes = actions.do_import_files(files, la=world.a.la, year=2026,
+                                                   acting_user=None)
+                assert {o.status for o in outcomes} == {"committed"}
+                raise _Undo
+        except _Undo:
+            pass
+        return len(captured)
+
+    schools = [s for s in world.a.schools if s.estab and s.is_open]
+    assert len(schools) >= 3
+    # Received files, submissions and audit events go in with the chunk: no query per file.
+    assert queries(schools) == queries(schools[:1])
