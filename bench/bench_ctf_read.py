@@ -1,10 +1,15 @@
 """Time CtfReader on a synthetic EYFSP CTF (50,000 pupils x 17 assessments) against lxml alone.
 
+Also the whole-file reader (read_ctf_frames) against the streaming reader making the same frames;
+the import reads files whole up to 8 MB, so compare them with --pupils 1000 (about 7.4 MB), or on
+real-sized school files with --folder DIR (e.g. the ctf/ folder `keystage synth` writes).
+
 The floor is lxml's iterparse over the same file touching every element and doing nothing else
 (the usual streaming loop: end events, each Pupil cleared and dropped). Each measurement runs in
 its own process so that its peak RSS is its own.
 
 Run from the project root: .venv/bin/python bench/bench_ctf_read.py [--pupils N] [--repeat N]
+[--folder DIR]
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from keystage.formats.ctf import CtfReader  # noqa: E402
+from keystage.formats.ctf import CtfFrames, CtfReader, read_ctf_frames  # noqa: E402
 from keystage.formats.upn import make_upn  # noqa: E402
 
 AREAS = "COM COM PSE PSE PSE PHY PHY LIT LIT LIT MAT MAT UTW UTW UTW EXP EXP".split()
@@ -128,7 +133,36 @@ def measure_parse_only(path: Path) -> dict[str, float]:
     return {"seconds": time.perf_counter() - start, "pupils": 0, "rows": 0}
 
 
-MEASURES = {"reader": measure_reader, "floor": measure_floor, "parse": measure_parse_only}
+def _files(path: Path) -> list[Path]:
+    """The file, or every CTF in a folder (--folder)."""
+    return sorted(path.glob("*.xml")) if path.is_dir() else [path]
+
+
+def measure_reader_frames(path: Path) -> dict[str, float]:
+    """The streaming reader's pupils made into the frames the whole-file reader gives."""
+    start = time.perf_counter()
+    pupils = rows = 0
+    for one in _files(path):
+        with CtfReader(one, filename=one.name, max_bytes=4 * 1024**3) as reader:
+            frames = CtfFrames.from_pupils(reader.header, reader.warnings, reader.pupils())
+        pupils, rows = pupils + frames.pupils.height, rows + frames.rows.height
+    return {"seconds": time.perf_counter() - start, "pupils": pupils, "rows": rows}
+
+
+def measure_whole(path: Path, *, row_lines: bool = False) -> dict[str, float]:
+    """The whole-file reader (as the import calls it: rows without their lines)."""
+    start = time.perf_counter()
+    pupils = rows = 0
+    for one in _files(path):
+        frames = read_ctf_frames(one, filename=one.name, max_bytes=4 * 1024**3,
+                                 row_lines=row_lines)
+        pupils, rows = pupils + frames.pupils.height, rows + frames.rows.height
+    return {"seconds": time.perf_counter() - start, "pupils": pupils, "rows": rows}
+
+
+MEASURES = {"reader": measure_reader, "floor": measure_floor, "parse": measure_parse_only,
+            "frames": measure_reader_frames, "whole": measure_whole,
+            "whole-lines": lambda path: measure_whole(path, row_lines=True)}
 
 
 def run_child(kind: str, path: Path) -> dict[str, float]:
@@ -142,11 +176,32 @@ def run_child(kind: str, path: Path) -> dict[str, float]:
     return json.loads(output)
 
 
+def compare_on_folder(folder: Path, repeat: int) -> None:
+    """The streaming reader into frames against the whole-file reader, over a folder's files,
+    each measured in turn `repeat` times (best of each reported)."""
+    kinds = {"frames": "CtfReader into frames", "whole": "read_ctf_frames",
+             "whole-lines": "read_ctf_frames, lines"}
+    runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
+    for _ in range(repeat):
+        for kind in kinds:
+            runs[kind].append(run_child(kind, folder))
+    files = len(_files(folder))
+    for kind, label in kinds.items():
+        best = min(r["seconds"] for r in runs[kind])
+        print(f"{label:24} best {best:6.2f} s over {repeat} runs; {files} files, "
+              f"{runs[kind][0]['pupils']:,.0f} pupils, {runs[kind][0]['rows']:,.0f} rows; peak "
+              f"RSS {max(r['peak_rss_mb'] for r in runs[kind]):.0f} MB")
+    best = {kind: min(r["seconds"] for r in runs[kind]) for kind in kinds}
+    print(f"streaming into frames / whole-file reader: {best['frames'] / best['whole']:.2f}x")
+
+
 def main() -> None:
     """Generate the file, time the reader and the floors, and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pupils", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--folder", help="compare the streaming and whole-file readers on the "
+                        "CTFs of this folder (e.g. a synthetic LA's ctf/) instead")
     parser.add_argument("--measure", choices=sorted(MEASURES), help=argparse.SUPPRESS)
     parser.add_argument("path", nargs="?", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -156,6 +211,9 @@ def main() -> None:
         print(json.dumps(figures))
         return
 
+    if args.folder:
+        compare_on_folder(Path(args.folder), args.repeat)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "9992000_FSP_999LLLL_001.xml"
         start = time.perf_counter()
@@ -167,7 +225,7 @@ def main() -> None:
         )
         results: dict[str, list[dict[str, float]]] = {kind: [] for kind in MEASURES}
         for _ in range(args.repeat):
-            for kind in ("reader", "floor", "parse"):
+            for kind in MEASURES:
                 results[kind].append(run_child(kind, path))
         best = {kind: min(r["seconds"] for r in runs) for kind, runs in results.items()}
         rss = {kind: max(r["peak_rss_mb"] for r in runs) for kind, runs in results.items()}
@@ -177,6 +235,9 @@ def main() -> None:
             ("reader", "CtfReader.pupils()"),
             ("floor", "floor: lxml iterparse"),
             ("parse", "lxml parse, no events"),
+            ("frames", "CtfReader into frames"),
+            ("whole", "read_ctf_frames"),
+            ("whole-lines", "read_ctf_frames, lines"),
         ):
             seconds = best[kind]
             print(
@@ -186,7 +247,8 @@ def main() -> None:
             )
         print(
             f"reader / floor: {best['reader'] / best['floor']:.2f}x; "
-            f"{reader['rows']:,.0f} assessments read"
+            f"{reader['rows']:,.0f} assessments read; streaming into frames / whole-file "
+            f"reader: {best['frames'] / best['whole']:.2f}x"
         )
 
 

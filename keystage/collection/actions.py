@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import os
 import shutil
@@ -16,7 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from keystage.audit.log import record_event
+from keystage.audit.log import record_event, record_events
 from keystage.audit.models import EventType
 from keystage.collection.derive import derive_measures
 from keystage.collection.inputs import (  # noqa: F401 (iter_input_files: used by callers)
@@ -33,11 +35,19 @@ from keystage.collection.models import (
     Submission,
     SubmissionStatus,
 )
-from keystage.core.bulk import allocate_ids, bulk_insert
+from keystage.core.bulk import allocate_ids, bulk_insert, bulk_insert_frame
 from keystage.core.inputs import check_text
-from keystage.formats.assessment_spec import component_for
+from keystage.formats.assessment_spec import components
 from keystage.formats.cohorts import sniff_cohorts
-from keystage.formats.ctf import CtfReader, latest_results, looks_like_ctf
+from keystage.formats.ctf import (
+    PUPIL_COLUMNS,
+    WHOLE_FILE_MAX_BYTES,
+    CtfFrames,
+    CtfReader,
+    latest_expr,
+    looks_like_ctf,
+    read_ctf_frames,
+)
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import KINDS, SNIFF_BYTES, kind_of
 from keystage.schools.models import Establishment, LocalAuthority
@@ -88,32 +98,118 @@ class FileOutcome:
 
 
 @dataclass
-class _ParsedPupil:
-    line: int
-    upn: str
-    surname: str
-    forename: str
-    middle_names: str
-    dob: object
-    dob_text: str
-    sex: str
-    ncyear: str
-    rows: list  # CtfAssessment rows of this collection and year
-    latest: dict[str, str]  # component -> result of the latest R row
-    winners: frozenset[int]  # id() of the rows that are the latest R of their component
+class _CollectionRows:
+    """One collection's pupils and result rows, as frames (of one file, or of a chunk's files
+    with `part` telling them apart).
+
+    `records`: a row per pupil in file order (`pupil`, the pupil's index in its file, line, upn,
+    surname, forename, middle_names, dob, dob_text, sex, ncyear, and the derived measures);
+    `results`: the pupils' rows of the collection and year in file order (`pupil`, the CTF
+    row's fields, `is_latest`).
+    """
+
+    records: pl.DataFrame
+    results: pl.DataFrame
 
 
-def _latest_by_component(rows) -> dict:
-    """The latest R row per component; phonics outcome codes give way to a mark."""
-    by_key = latest_results(
-        [r for r in rows if r.result.upper() not in PHONICS_OUTCOMES]
-    )
-    outcomes_only = latest_results(
-        [r for r in rows if r.result.upper() in PHONICS_OUTCOMES]
-    )
-    for key, row in outcomes_only.items():
-        by_key.setdefault(key, row)
-    return {key[3]: row for key, row in by_key.items()}
+@dataclass
+class _FileCollection:
+    """One collection of a read file, whose rows are worked out with the rest of its chunk."""
+
+    frames: CtfFrames
+    collection: str
+
+
+def _latest(by: tuple[str, ...]) -> pl.Expr:
+    """Which rows are the latest R row of their component; a phonics outcome code (WA, WT)
+    counts only for a component with no mark (rows in file order by `position`)."""
+    outcome = pl.col("result").str.to_uppercase().is_in(sorted(PHONICS_OUTCOMES))
+    has_mark = ((pl.col("status") == "R") & ~outcome).any().over(
+        *by, "stage", "subject", "method", "component", "year")
+    return (latest_expr(by=(*by, outcome)) & (~outcome | ~has_mark)).alias("is_latest")
+
+
+_MEASURES = {"gld": pl.Boolean, "elgs_expected": pl.Int64, "phonics_met": pl.Boolean,
+             "mtc_full_marks": pl.Boolean}
+_SPEC_KEY = ["stage", "subject", "method", "component"]
+
+
+@functools.cache
+def _spec(year: int) -> pl.DataFrame:
+    """Each (stage, subject, method, component) of a statutory collection in `year`, and its
+    collection: component_for's answer for the upper-cased codes both readers give."""
+    found: dict[tuple[str, str, str, str], str] = {}
+    for c in components():
+        if c.applies_in(year):
+            found.setdefault((c.stage, c.subject, c.method, c.component), c.collection)
+    return pl.DataFrame([(*key, collection) for key, collection in found.items()],
+                        orient="row", schema={"stage": pl.String, "subject": pl.String,
+                                              "method": pl.String, "component": pl.String,
+                                              "collection": pl.String})
+
+
+def _counts(frames: CtfFrames, year: int) -> tuple[dict[str, tuple[int, int]], int]:
+    """(pupils, result rows) of each collection in the file's `year` results, and the count of
+    rows of other years or assessments (ignored): one small plan per file."""
+    counts = (frames.rows.lazy().filter(pl.col("year") == year)
+              .join(_spec(year).lazy(), on=_SPEC_KEY, how="inner")
+              .group_by("collection")
+              .agg(pl.col("pupil").n_unique().alias("pupils"), pl.len().alias("rows"))
+              .collect())
+    found = {collection: (pupils, rows) for collection, pupils, rows in counts.iter_rows()}
+    return found, frames.rows.height - sum(rows for _, rows in found.values())
+
+
+def _collection_rows(items: list[_FileCollection], year: int) -> _CollectionRows:
+    """The records and results of each item (its file's rows of its collection and year),
+    stacked with `part` (the item's index): latest rows and derived measures decided for all
+    at once, so a chunk of small files pays polars' fixed cost per plan once.
+
+    derive_measures runs once per distinct set of latest results (pupils share them), not once
+    per pupil.
+    """
+    parts = pl.DataFrame([pl.Series("part", range(len(items)), dtype=pl.Int64),
+                          pl.Series("collection", [i.collection for i in items],
+                                    dtype=pl.String)])
+    rows = pl.concat([i.frames.rows for i in items], rechunk=False).hstack(
+        [_part_ids([i.frames.rows.height for i in items])])
+    pupils = pl.concat([i.frames.pupils for i in items], rechunk=False).hstack(
+        [_part_ids([i.frames.pupils.height for i in items])])
+    kept = (rows.lazy().with_row_index("position").filter(pl.col("year") == year)
+            .join(parts.lazy(), on="part", how="left", maintain_order="left")
+            .join(_spec(year).lazy(), on=[*_SPEC_KEY, "collection"], how="inner",
+                  maintain_order="left")
+            .with_columns(_latest(("part", "pupil"))))
+    # Each pupil's latest results as one text: component \x01 result, sorted, \x02 between
+    # (neither byte can be in XML text).
+    latest = (kept.filter("is_latest").group_by("part", "pupil")
+              .agg(pl.concat_str("component", pl.lit("\x01"), "result").sort()
+                   .str.join("\x02").alias("latest")))
+    pairs = (kept.select("part", "pupil", "collection").unique(maintain_order=True)
+             .join(latest, on=["part", "pupil"], how="left", maintain_order="left")
+             .with_columns(pl.col("latest").fill_null("")))
+    kept, pairs = pl.collect_all([kept.drop("position", "collection"), pairs])
+    measures = []
+    for collection, text in set(zip(pairs["collection"], pairs["latest"], strict=True)):
+        found = (item.split("\x01", 1) for item in text.split("\x02")) if text else ()
+        m = derive_measures(collection, dict(found))
+        measures.append((collection, text, m.gld, m.elgs_expected, m.phonics_met,
+                         m.mtc_full_marks))
+    table = pl.DataFrame(measures, orient="row", schema={
+        "collection": pl.String, "latest": pl.String, **_MEASURES})
+    records = (pairs.lazy()
+               .join(table.lazy(), on=["collection", "latest"], how="left", maintain_order="left")
+               .join(pupils.lazy().with_columns(pl.col("ncyear").fill_null("")),
+                     on=["part", "pupil"], how="left", maintain_order="left")
+               .select("part", *PUPIL_COLUMNS, *_MEASURES).collect())
+    return _CollectionRows(records, kept)
+
+
+def _part_ids(heights: list[int]) -> pl.Series:
+    """0 repeated heights[0] times, 1 heights[1] times, ...: each stacked row's part."""
+    return pl.Series("part", list(itertools.chain.from_iterable(
+        itertools.repeat(part, height) for part, height in enumerate(heights))),
+        dtype=pl.Int64)
 
 
 class _Register:
@@ -128,6 +224,10 @@ class _Register:
         self.pending: list[_PendingRows] = []
         # Non-CTF files committed in this chunk whose rows wait for the chunk's inserts.
         self.pending_files: list = []
+        # New CTFs of this chunk committed in memory: (received file, [(submission, audit
+        # event)]), written by flush() in the order they came.
+        self.unsaved: list[tuple[ReceivedFile, list[tuple[Submission, dict]]]] = []
+        self.failed = False
         # Originals copied aside for this batch, moved into place when their import commits.
         self.staged: list[Path] = []
         self.by_laestab: dict[str, list[Establishment]] = defaultdict(list)
@@ -143,6 +243,23 @@ class _Register:
                 la=la, year=year, status=SubmissionStatus.CURRENT
             ).select_related("file")
         }
+
+    def flush(self) -> None:
+        """Write the files committed in memory: their received files, submissions and audit
+        events, one insert per table (a school's file would otherwise cost a savepoint and
+        three inserts, each a round trip to the database)."""
+        if not self.unsaved:
+            return
+        files, self.unsaved = self.unsaved, []
+        try:
+            ReceivedFile.objects.bulk_create([received for received, _ in files])
+            # Each submission takes its file's new key as it is inserted.
+            Submission.objects.bulk_create([s for _, items in files for s, _ in items])
+            record_events([{**event, "obj": s} for _, items in files for s, event in items])
+        except Exception:
+            # Not one file's failure: do_import_files loads the chunk again file by file.
+            self.failed = True
+            raise
 
     def find(self, laestab: str | None, urn: str | None) -> Establishment | None:
         if laestab:
@@ -233,6 +350,35 @@ def _check_pupil_fits(pupil, filename: str) -> None:
             raise FormatError(problem, filename=filename, line=pupil.line, column=element)
 
 
+def _read_ctf(filename: str, data: InputFile) -> CtfFrames:
+    """The file's pupils and rows: read whole when small, else (and whenever the whole-file
+    reader refuses it) by the streaming reader, whose refusal is the file's."""
+    if data.size <= WHOLE_FILE_MAX_BYTES:
+        try:
+            frames = read_ctf_frames(data.reader_source(), filename=filename, row_lines=False)
+            _check_pupils_fit(frames.pupils, filename)
+            return frames
+        except FormatError:
+            pass  # read again below: the message, line and column are the streaming reader's
+    with CtfReader(data.reader_source(), filename=filename) as reader:
+        pupils = []
+        for pupil in reader.pupils():
+            _check_pupil_fits(pupil, filename)
+            pupils.append(pupil)
+        return CtfFrames.from_pupils(reader.header, reader.warnings, pupils)
+
+
+def _check_pupils_fit(pupils: pl.DataFrame, filename: str) -> None:
+    """Refuse the file when a pupil's value would not fit its column (the streaming read then
+    names the pupil, as _check_pupil_fits does)."""
+    bad = [(pl.col(attr).fill_null("").str.len_chars()
+            > PupilRecord._meta.get_field(attr).max_length)
+           | pl.col(attr).fill_null("").str.contains("\x00", literal=True)
+           for attr, _ in _PUPIL_TEXT]
+    if pupils.height and pupils.select(pl.any_horizontal(bad).any()).item():
+        raise FormatError("a pupil's value does not fit its column", filename=filename)
+
+
 def import_ctf(
     filename: str,
     data: bytes | InputFile,
@@ -260,43 +406,20 @@ def import_ctf(
 
 def _import_ctf(filename, data: InputFile, *, la, year, acting_user, confirm_replacements,
                 only_school, register: _Register, previewed=None) -> FileOutcome:
-    reader = None
     try:
-        reader = CtfReader(data.reader_source(), filename=filename)
-        header = reader.header
-        warnings = list(reader.warnings)
-        school, refusal = _find_school(header, la, register)
-        if school is None:
-            return FileOutcome(filename, "refused", f"{filename}: {refusal}", warnings=warnings)
-        if only_school is not None and school.pk != only_school.pk:
-            return FileOutcome(filename, "refused",
-                               f"{filename}: this file is from {school.name}; you can only "
-                               f"send files for {only_school.name}.", warnings=warnings)
-        by_collection: dict[str, list[_ParsedPupil]] = defaultdict(list)
-        ignored_rows = 0
-        for pupil in reader.pupils():
-            _check_pupil_fits(pupil, filename)
-            rows_by_collection: dict[str, list] = defaultdict(list)
-            for row in pupil.assessments:
-                component = component_for(row.stage, row.subject, row.method, row.component,
-                                          row.year)
-                if component is None or row.year != year:
-                    ignored_rows += 1
-                    continue
-                rows_by_collection[component.collection].append(row)
-            for collection, rows in rows_by_collection.items():
-                winning = _latest_by_component(rows)
-                by_collection[collection].append(_ParsedPupil(
-                    pupil.line, pupil.upn, pupil.surname, pupil.forename, pupil.middle_names,
-                    pupil.dob, pupil.dob_text, pupil.sex, pupil.ncyear or "", rows,
-                    {c: r.result for c, r in winning.items()},
-                    frozenset(id(r) for r in winning.values()),
-                ))
+        frames = _read_ctf(filename, data)
     except FormatError as error:
         return FileOutcome(filename, "refused", f"{error}")
-    finally:
-        if reader is not None:
-            reader.close()
+    header = frames.header
+    warnings = list(frames.warnings)
+    school, refusal = _find_school(header, la, register)
+    if school is None:
+        return FileOutcome(filename, "refused", f"{filename}: {refusal}", warnings=warnings)
+    if only_school is not None and school.pk != only_school.pk:
+        return FileOutcome(filename, "refused",
+                           f"{filename}: this file is from {school.name}; you can only "
+                           f"send files for {only_school.name}.", warnings=warnings)
+    by_collection, ignored_rows = _counts(frames, year)
 
     if not by_collection:
         return FileOutcome(
@@ -309,17 +432,21 @@ def _import_ctf(filename, data: InputFile, *, la, year, acting_user, confirm_rep
     digest = data.sha256
     changes: list[SubmissionChange] = []
     unchanged = []
-    for collection, pupils in sorted(by_collection.items()):
+    if any((c := register.current.get((school.pk, collection, ""))) is not None and c.pk is None
+           for collection in by_collection):
+        register.flush()  # the school's current file is this chunk's, not written yet
+    for collection, (pupil_count, result_count) in sorted(by_collection.items()):
         current = register.current.get((school.pk, collection, ""))
         if current is not None and current.file.sha256 == digest:
             unchanged.append(collection)
             continue
         change = SubmissionChange(
-            collection=collection, school=school, pupils=len(pupils),
-            results=sum(len(p.rows) for p in pupils), replaces=current,
+            collection=collection, school=school, pupils=pupil_count, results=result_count,
+            replaces=current,
         )
+        pupils = _FileCollection(frames, collection)
         if current is not None:
-            _diff_with_current(change, pupils, current)
+            _diff_with_current(change, _collection_rows([pupils], year), current)
         changes.append((change, pupils))
 
     if confirm_replacements and previewed is not None:
@@ -392,15 +519,24 @@ def _diff_with_current(change: SubmissionChange, pupils, current: Submission) ->
         old[p["upn"]] = {"fields": {f: p[f] or "" for f, _ in PREVIEW_FIELDS},
                          "latest": old_latest[p["id"]], "rows": sorted(old_rows[p["id"]]),
                          "name": f"{p['forename']} {p['surname']}".strip()}
+    new_rows: dict[int, list] = defaultdict(list)
+    new_latest: dict[int, dict[str, str]] = defaultdict(dict)
+    for pupil, stage, subject, method, component, status, qualifier, result, when, latest in (
+        pupils.results.select("pupil", "stage", "subject", "method", "component", "status",
+                              "qualifier", "result", "result_date", "is_latest").iter_rows()
+    ):
+        new_rows[pupil].append(_row_key(stage, subject, method, component, status, qualifier,
+                                        result, when))
+        if latest:
+            new_latest[pupil][component[:3]] = result[:9]
     new: dict[str, dict] = {}
-    for p in pupils:
-        new[p.upn] = {
-            "fields": {"surname": p.surname[:100], "forename": p.forename[:100],
-                       "dob_text": p.dob_text[:30], "sex": p.sex[:10], "ncyear": p.ncyear[:4]},
-            "latest": {c[:3]: r[:9] for c, r in p.latest.items()},
-            "rows": sorted(_row_key(r.stage, r.subject, r.method, r.component, r.status,
-                                    r.qualifier, r.result, r.result_date) for r in p.rows),
-            "name": f"{p.forename} {p.surname}".strip(),
+    for pupil, upn, surname, forename, dob_text, sex, ncyear in pupils.records.select(
+            "pupil", "upn", "surname", "forename", "dob_text", "sex", "ncyear").iter_rows():
+        new[upn] = {
+            "fields": {"surname": surname[:100], "forename": forename[:100],
+                       "dob_text": dob_text[:30], "sex": sex[:10], "ncyear": ncyear[:4]},
+            "latest": new_latest[pupil], "rows": sorted(new_rows[pupil]),
+            "name": f"{forename} {surname}".strip(),
         }
     change.la_edits = _edits_overwritten_by_replacing(current)
     change.added = sorted(set(new) - set(old))
@@ -440,9 +576,77 @@ def _edits_overwritten_by_replacing(current: Submission) -> list[dict]:
     ]
 
 
-@transaction.atomic
 def _commit(filename, data, digest, school, la, year, changes, acting_user, warnings,
             ignored_rows, header, register=None):
+    """Commit a file's submissions: in memory, for the chunk to write, when the file replaces
+    nothing; else now, each file in a savepoint of its own."""
+    if register is not None and register.deferred and not any(c.replaces for c, _ in changes):
+        _commit_later(filename, data, digest, school, la, year, changes, acting_user,
+                      warnings, ignored_rows, header, register)
+    else:
+        if register is not None:
+            register.flush()  # what came before is written first, so the log keeps its order
+        _commit_now(filename, data, digest, school, la, year, changes, acting_user, warnings,
+                    ignored_rows, header, register)
+
+
+def _submission_of(change, school, la, year, received, header, acting_user, warnings,
+                   ignored_rows) -> Submission:
+    return Submission(
+        la=la, school=school, collection=change.collection, year=year, file=received,
+        replaces=change.replaces, ctf_version=(header.version or "")[:10],
+        supplier=header.supplier[:100], pupil_count=change.pupils,
+        result_count=change.results, submitted_by=acting_user,
+        submitted_by_name=received.received_by_name,
+        report={"warnings": warnings, "added": change.added, "removed": change.removed,
+                "changed": change.changed, "ignored_rows": ignored_rows},
+    )
+
+
+def _submission_event(change, school, la, year, filename, digest, acting_user) -> dict:
+    """record_event's arguments for a submission added or replaced (its obj set by caller)."""
+    return dict(
+        event_type=(EventType.SUBMISSION_REPLACED if change.replaces
+                    else EventType.SUBMISSION_ADDED),
+        acting_user=acting_user, la=la, school=school,
+        summary=f"{change.collection.upper()} {year} from {school.name}: "
+        f"{change.pupils} pupils from {filename}"
+        + (f" ({len(change.added)} added, {len(change.removed)} removed, "
+           f"{len(change.changed)} changed"
+           + (f", {len(change.la_edits)} LA edits overwritten" if change.la_edits else "")
+           + ")" if change.replaces else ""),
+        filename=filename, sha256=digest, added=change.added, removed=change.removed,
+        changed=change.changed, la_edits_overwritten=change.la_edits,
+    )
+
+
+def _commit_later(filename, data, digest, school, la, year, changes, acting_user, warnings,
+                  ignored_rows, header, register):
+    """A new file's submissions built in memory and queued on the register (flush() writes
+    them with the chunk); nothing reaches the database, so a failure leaves nothing behind."""
+    received = ReceivedFile(
+        la=la, filename=filename, sha256=digest, size=data.size, received_by=acting_user,
+        received_by_name=acting_user.username if acting_user else "command line",
+    )
+    items, rows = [], []
+    for change, pupils in changes:
+        submission = _submission_of(change, school, la, year, received, header, acting_user,
+                                    warnings, ignored_rows)
+        items.append((submission, _submission_event(change, school, la, year, filename,
+                                                    digest, acting_user)))
+        rows.append(_PendingRows(submission, la.pk, school.pk, change.collection, year,
+                                 pupils))
+    # Last: the original is kept (on commit) only for a file that is queued.
+    received.stored_path = _store_original(data, digest, register.staged)
+    for (submission, _), (change, _) in zip(items, changes, strict=True):
+        change.submission = submission
+    register.unsaved.append((received, items))
+    register.pending.extend(rows)
+
+
+@transaction.atomic
+def _commit_now(filename, data, digest, school, la, year, changes, acting_user, warnings,
+                ignored_rows, header, register=None):
     received = ReceivedFile.objects.create(
         la=la, filename=filename, sha256=digest, size=data.size,
         stored_path=_store_original(data, digest, register.staged if register else []),
@@ -460,15 +664,9 @@ def _commit(filename, data, digest, school, la, year, changes, acting_user, warn
                 register.pending = [r for r in register.pending if r.submission_id != old.pk]
             old.status = SubmissionStatus.REPLACED
             old.save(update_fields=["status"])
-        submission = Submission.objects.create(
-            la=la, school=school, collection=change.collection, year=year, file=received,
-            replaces=change.replaces, ctf_version=(header.version or "")[:10],
-            supplier=header.supplier[:100], pupil_count=len(pupils),
-            result_count=change.results, submitted_by=acting_user,
-            submitted_by_name=received.received_by_name,
-            report={"warnings": warnings, "added": change.added, "removed": change.removed,
-                    "changed": change.changed, "ignored_rows": ignored_rows},
-        )
+        submission = _submission_of(change, school, la, year, received, header, acting_user,
+                                    warnings, ignored_rows)
+        submission.save(force_insert=True)
         change.submission = submission
         if change.replaces is not None:
             from keystage.cleaning.models import LaEdit
@@ -479,19 +677,9 @@ def _commit(filename, data, digest, school, la, year, changes, acting_user, warn
         if change.la_edits and _is_school_user(acting_user):
             _notify_la_of_overwritten_edits(change, submission, school, la, filename,
                                             acting_user)
-        event = EventType.SUBMISSION_REPLACED if change.replaces else EventType.SUBMISSION_ADDED
-        record_event(
-            event, acting_user=acting_user, la=la, school=school, obj=submission,
-            summary=f"{change.collection.upper()} {year} from {school.name}: "
-            f"{len(pupils)} pupils from {filename}"
-            + (f" ({len(change.added)} added, {len(change.removed)} removed, "
-               f"{len(change.changed)} changed"
-               + (f", {len(change.la_edits)} LA edits overwritten" if change.la_edits else "")
-               + ")" if change.replaces else ""),
-            filename=filename, sha256=digest, added=change.added, removed=change.removed,
-            changed=change.changed, la_edits_overwritten=change.la_edits,
-        )
-        rows = _PendingRows(submission.pk, la.pk, school.pk, change.collection, year, pupils)
+        record_event(**_submission_event(change, school, la, year, filename, digest,
+                                         acting_user), obj=submission)
+        rows = _PendingRows(submission, la.pk, school.pk, change.collection, year, pupils)
         if register is not None and register.deferred:
             register.pending.append(rows)
         else:
@@ -520,12 +708,16 @@ def _retire_pupil_records(old: Submission) -> None:
 class _PendingRows:
     """The pupil and result rows of one submission, waiting to be loaded with their chunk."""
 
-    submission_id: int
+    submission: Submission  # its key may come only when the chunk is written
     la_id: int
     school_id: int
     collection: str
     year: int
-    pupils: list[_ParsedPupil]
+    pupils: _FileCollection
+
+    @property
+    def submission_id(self) -> int | None:
+        return self.submission.pk
 
 
 PUPIL_FIELDS = [
@@ -553,37 +745,41 @@ def _write_rows(pending: list[_PendingRows], pending_files=(), *, la_id: int = 0
         p.written = [(s, rows) for s, rows in p.written if s.status == SubmissionStatus.CURRENT]
     pending_files = [p for p in pending_files if p.written]
     files = file_records(pending_files, la_id=la_id, year=year)
-    pupils = [p for r in pending for p in r.pupils]
-    total = len(pupils) + files.height
+    records, results = _ctf_frames(pending, year)
+    total = records.height + files.height
     if not total:
         return
-    ids = allocate_ids(PupilRecord, total)
-    ctf_ids, file_ids = ids[:len(pupils)], ids[len(pupils):]
-    ctf = pl.DataFrame({
-        "record_id": ctf_ids,
-        "la_id": [r.la_id for r in pending for _ in r.pupils],
-        "upn": [p.upn for p in pupils], "former_upns": [""] * len(pupils),
-        "surname": [p.surname[:100] for p in pupils],
-        "forename": [p.forename[:100] for p in pupils],
-        "dob": [p.dob for p in pupils], "sex": [p.sex[:10] for p in pupils],
-        "slot": [f"{r.collection}:{r.year}:" for r in pending for _ in r.pupils],
-    }, schema=RECORD_SCHEMA)
-    files = files.with_columns(record_id=pl.Series(file_ids, dtype=pl.Int64))
+    ids = pl.Series(allocate_ids(PupilRecord, total), dtype=pl.Int64)
+    files = files.with_columns(record_id=ids[records.height:])
+    if records.height:
+        records = records.with_columns(record_id=ids[:records.height])
+        ctf = records.select(
+            "record_id", pl.col("la").alias("la_id"), "upn", former_upns=pl.lit(""),
+            surname=pl.col("surname").str.slice(0, 100),
+            forename=pl.col("forename").str.slice(0, 100), dob="dob",
+            sex=pl.col("sex").str.slice(0, 10),
+            slot=pl.concat_str("collection", pl.lit(":"), pl.col("year").cast(pl.String),
+                               pl.lit(":")),
+        ).cast(RECORD_SCHEMA)
+    else:
+        ctf = pl.DataFrame(schema=RECORD_SCHEMA)
     links, write_reviews = link_new_records(pl.concat([ctf, files.select(list(RECORD_SCHEMA))]))
-    link_of = {r: (p, m, s) for r, p, m, s in links.iter_rows()}
-    bulk_insert(
-        PupilRecord,
-        PUPIL_FIELDS,
-        (
-            (record_id, r.submission_id, r.la_id, r.school_id, r.collection, r.year, p.line,
-             p.upn, p.surname[:100], p.forename[:100], p.middle_names[:100], p.dob,
-             p.dob_text[:30], p.sex[:10], p.ncyear[:4], *_measures(r.collection, p),
-             *link_of.get(record_id, (None, "", None)))
-            for record_id, (r, p) in zip(ctf_ids, ((r, p) for r in pending for p in r.pupils),
-                                         strict=True)
-        ),
-    )
-    bulk_insert(AssessmentResult, RESULT_FIELDS, _result_rows(pupils, ctf_ids))
+    if records.height:
+        # One COPY each for the records (linked as they go in) and their results, written by
+        # polars: no Python per row.
+        bulk_insert_frame(PupilRecord, PUPIL_FIELDS, records.join(
+            links, on="record_id", how="left", maintain_order="left").select(
+            "record_id", "submission", "la", "school", "collection", "year", "line", "upn",
+            *(pl.col(c).str.slice(0, 100) for c in ("surname", "forename", "middle_names")),
+            "dob", pl.col("dob_text").str.slice(0, 30), pl.col("sex").str.slice(0, 10),
+            pl.col("ncyear").str.slice(0, 4), *_MEASURES, "pupil_id",
+            pl.col("method").fill_null(""), "score"))
+        bulk_insert_frame(AssessmentResult, RESULT_FIELDS, results.join(
+            records.select("part", "pupil", "record_id"), on=["part", "pupil"], how="inner",
+            maintain_order="left").select(
+            "record_id", *(pl.col(c).str.slice(0, n) for c, n in _RESULT_WIDTHS[:2]), "year",
+            *(pl.col(c).str.slice(0, n) for c, n in _RESULT_WIDTHS[2:]), "result_date",
+            "is_latest"))
     write_file_rows(pending_files, files, links)
     write_reviews()
     # Any LA's lost pupils this load names are found now (keystage/transfer/lost.py).
@@ -591,18 +787,23 @@ def _write_rows(pending: list[_PendingRows], pending_files=(), *, la_id: int = 0
                              + [s.pk for p in pending_files for s, _ in p.written])
 
 
-def _measures(collection: str, pupil: _ParsedPupil) -> tuple:
-    m = derive_measures(collection, pupil.latest)
-    return m.gld, m.elgs_expected, m.phonics_met, m.mtc_full_marks
+# The result columns' widths, as the rows are stored.
+_RESULT_WIDTHS = (("stage", 3), ("locale", 3), ("subject", 3), ("method", 3), ("component", 3),
+                  ("status", 1), ("qualifier", 2), ("result", 9))
 
 
-def _result_rows(pupils, ids: list[int]):
-    for p, pupil_id in zip(pupils, ids, strict=True):
-        winners = p.winners
-        for r in p.rows:
-            yield (pupil_id, r.stage[:3], r.locale[:3], r.year, r.subject[:3], r.method[:3],
-                   r.component[:3], r.status[:1], r.qualifier[:2], r.result[:9], r.result_date,
-                   id(r) in winners)
+def _ctf_frames(pending: list[_PendingRows], year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A chunk's CTF pupil records (with their submission, school, collection and year) and
+    their results, each in write order; `part` and `pupil` tie a result to its record."""
+    if not pending:
+        return pl.DataFrame(), pl.DataFrame()
+    parts = pl.DataFrame(
+        [(part, r.submission_id, r.la_id, r.school_id, r.collection, r.year)
+         for part, r in enumerate(pending)], orient="row",
+        schema={"part": pl.Int64, "submission": pl.Int64, "la": pl.Int64, "school": pl.Int64,
+                "collection": pl.String, "year": pl.Int64})
+    rows = _collection_rows([r.pupils for r in pending], year)
+    return rows.records.join(parts, on="part", how="left", maintain_order="left"), rows.results
 
 
 @dataclass
@@ -726,6 +927,9 @@ def do_import_files(
                 with transaction.atomic():
                     chunk_outcomes = [_import_item(name, data, register=register, **options)
                                       for name, data in chunk]
+                    if register.failed:
+                        raise RuntimeError("writing the chunk's files failed")
+                    register.flush()
                     _write_rows(register.pending, register.pending_files, la_id=la.pk,
                                 year=year)
             except Exception:
@@ -742,6 +946,7 @@ def do_import_files(
         finally:
             register.pending = []
             register.pending_files = []
+            register.unsaved = []
             discard_uncommitted_originals(staged)
             close_all(chunk)
         for outcome in chunk_outcomes:
@@ -784,6 +989,10 @@ def _import_item(name, data, *, la, year, acting_user, confirm_replacements, onl
         return FileOutcome(name, "refused", f"{name}: the file is empty. Ask the school to "
                            "export it again.")
     head = data.head(SNIFF_BYTES)
+    if register is not None and not looks_like_ctf(head):
+        # The chunk's CTFs so far are written before any other file, so the log keeps its
+        # order (outside this file's error handling: a failure there fails the chunk).
+        register.flush()
     options = dict(la=la, year=year, acting_user=acting_user,
                    confirm_replacements=confirm_replacements, only_school=only_school,
                    register=register, previewed=previewed)

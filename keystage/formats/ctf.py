@@ -1,4 +1,4 @@
-"""Streaming reader for Common Transfer Files (CTF XML) sent by schools.
+"""Readers for Common Transfer Files (CTF XML) sent by schools: streaming, and whole-file.
 
 Layout: shared/domain/formats.md section 1 and encodings.md section 1. The reader is tolerant of
 untidy files (any case in element names, BOM, CRLF, empty and unknown elements, several KeyStage
@@ -10,12 +10,17 @@ How it streams: bytes are pushed into lxml's pull parser in chunks and the parse
 as usual, but with no per-element events (they cost a Python object per element). After each chunk
 every Pupil that already has a following sibling is complete: it is read in one walk over its
 children and removed from the tree, so memory stays flat whatever the file size.
+
+The whole-file reader (read_ctf_frames, for files up to WHOLE_FILE_MAX_BYTES) parses the file in
+one call with the same options and checks and gives the same pupils and rows as polars frames; a
+file it cannot read is read again by the streaming reader, whose refusal is the one reported.
 """
 
 from __future__ import annotations
 
 import io
 import itertools
+import operator
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -24,6 +29,7 @@ from datetime import date
 from types import TracebackType
 from typing import BinaryIO
 
+import polars as pl
 from lxml import etree
 
 from keystage.formats.assessment_spec import component_for
@@ -31,13 +37,20 @@ from keystage.formats.errors import FormatError
 
 __all__ = [
     "SUPPORTED_VERSIONS",
+    "PUPIL_COLUMNS",
+    "ROW_COLUMNS",
+    "WHOLE_FILE_MAX_BYTES",
     "CtfAssessment",
+    "CtfFrames",
     "CtfHeader",
     "CtfPupil",
     "CtfReader",
     "collections_of",
+    "latest_expr",
+    "latest_flags",
     "latest_results",
     "looks_like_ctf",
+    "read_ctf_frames",
     "read_ctf_header",
 ]
 
@@ -65,6 +78,22 @@ _VERSION = re.compile(r"(\d{1,3})(?:\.\d+)?")
 _XML_DECL_ENCODING = re.compile(r"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _NAME_END = re.compile(r"[\s/>]")
 _base_urls = itertools.count(1)
+
+# The parser's options, the same for both readers: nothing outside the file is ever read (no
+# DTD, no entities, no network), libxml2's own size limits stay on (huge_tree off), comments and
+# processing instructions are dropped, and indentation between elements is not kept (a smaller
+# tree, built faster).
+_PARSER_OPTIONS = dict(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+    remove_blank_text=True,
+    collect_ids=False,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,6 +436,29 @@ def looks_like_ctf(head: bytes) -> bool:
     return prolog.kind == "root" and _local_name(prolog.name.rpartition(":")[2]) == "ctfile"
 
 
+def _pupil_fields(element: etree._Element) -> tuple[dict[str, str], list[etree._Element]]:
+    """A Pupil's own values by lower-case element name (the first non-blank of each) and its
+    StageAssessments containers, in file order."""
+    found: dict[str, str] = {}
+    containers = []
+    for child in element:
+        name = _local_name(child.tag)
+        if name == "stageassessments":
+            containers.append(child)
+        elif name == "basicdetails":
+            for item in child:
+                key = _local_name(item.tag)
+                if key in ("ncyearactual", "middlenames", "formerupn") and key not in found:
+                    text = _text(item)
+                    if text:
+                        found[key] = text
+        elif name and name not in found:
+            text = _text(child)
+            if text:
+                found[name] = text
+    return found, containers
+
+
 # ---------------------------------------------------------------------------------------------
 # The reader.
 
@@ -489,6 +541,7 @@ class CtfReader:
         self._rows_seen = 0
         self._rows_seen_at_clear = 0
         self._parser: etree.XMLPullParser | None = None
+        self._prolog_name = ""
         # Errors are found in lxml's log by this unique name: the log is shared by every parser
         # in the thread, and the exception lxml raises does not always carry the first error.
         self._base_url = f"ctf-reader-{next(_base_urls)}"
@@ -548,6 +601,19 @@ class CtfReader:
 
     def _start(self) -> None:
         """Scan the prolog, refuse what must be refused, and start the parser on it."""
+        head, final = self._scan_start()
+        local = self._prolog_name.rpartition(":")[2]
+        # Only the root's start is reported: it hands over the root element, and no other
+        # element costs a Python object until the reader walks it.
+        tags = ["{*}" + local] + ([self._prolog_name] if ":" in self._prolog_name else [])
+        self._parser = etree.XMLPullParser(
+            events=("start",), tag=tags, base_url=self._base_url, **_PARSER_OPTIONS
+        )
+        self._push(head, final=final)
+
+    def _scan_start(self) -> tuple[bytes, bool]:
+        """Read and scan the prolog (refusing a DOCTYPE before the parser sees a byte); returns
+        the bytes read and whether they are the whole file."""
         head = b""
         while True:
             data = self._read(_HEADER_CHUNK)
@@ -571,26 +637,8 @@ class CtfReader:
                 break
         self._check_prolog(prolog)
         self._char_unit = self._unit_for(codec, text)
-        local = prolog.name.rpartition(":")[2]
-        # Only the root's start is reported: it hands over the root element, and no other
-        # element costs a Python object until the reader walks it.
-        tags = ["{*}" + local] + ([prolog.name] if ":" in prolog.name else [])
-        self._parser = etree.XMLPullParser(
-            events=("start",),
-            tag=tags,
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            dtd_validation=False,
-            huge_tree=False,
-            remove_comments=True,
-            remove_pis=True,
-            # Indentation between elements is dropped: a smaller tree, built faster.
-            remove_blank_text=True,
-            collect_ids=False,
-            base_url=self._base_url,
-        )
-        self._push(head, final=final)
+        self._prolog_name = prolog.name
+        return head, final
 
     def _check_prolog(self, prolog: _Prolog) -> None:
         if prolog.kind == "empty":
@@ -890,23 +938,10 @@ class CtfReader:
                 root.remove(child)
 
     def _pupil(self, element: etree._Element) -> CtfPupil:
-        found: dict[str, str] = {}
+        found, containers = _pupil_fields(element)
         assessments: list[CtfAssessment] = []
-        for child in element:
-            name = _local_name(child.tag)
-            if name == "stageassessments":
-                self._stage_assessments(child, assessments)
-            elif name == "basicdetails":
-                for item in child:
-                    key = _local_name(item.tag)
-                    if key in ("ncyearactual", "middlenames", "formerupn") and key not in found:
-                        text = _text(item)
-                        if text:
-                            found[key] = text
-            elif name and name not in found:
-                text = _text(child)
-                if text:
-                    found[name] = text
+        for container in containers:
+            self._stage_assessments(container, assessments)
         dob_text = found.get("dob", "")
         return CtfPupil(
             line=element.sourceline or 0,
@@ -1050,6 +1085,434 @@ def read_ctf_header(
     """The header of a CTF, reading only as far as the pupil data; raises FormatError if bad."""
     with CtfReader(source, filename=filename) as reader:
         return reader.header
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole-file reader: for files small enough to hold as one tree (every school's assessment
+# file), the same checks and the same pupils and rows as CtfReader, as polars frames.
+#
+# Why it is faster: the file is parsed by one call, each StageAssessments container is
+# serialised once and split into its rows by regular expressions (in C), and each distinct row
+# (a school's file repeats a handful: 17 components x a few results x one date) is normalised
+# once. Per row, Python only looks up the row's text. A container the expressions do not
+# describe exactly (attributes, prefixes, nested or non-ASCII elements) is read element by
+# element as CtfReader reads it, and any refusal is CtfReader's own: the file is read again by
+# it, so the message, line and column are always the streaming reader's.
+
+# The tree of a whole file takes about ten times the file's size (392 MB at peak for a 40 MB
+# CTF, bench_ctf_read.py), and an upload's import is bounded at 250 MB (docs/adr/0004): files up
+# to 8 MB (a school's assessment file is well under 1 MB) are read whole, larger ones stream.
+WHOLE_FILE_MAX_BYTES = 8 * 1024 * 1024
+
+PUPIL_COLUMNS = {
+    "pupil": pl.Int64, "line": pl.Int64, "upn": pl.String, "surname": pl.String,
+    "forename": pl.String, "middle_names": pl.String, "dob": pl.Date, "dob_text": pl.String,
+    "sex": pl.String, "ncyear": pl.String, "former_upn": pl.String,
+}
+ROW_COLUMNS = {
+    "pupil": pl.Int64, "line": pl.Int64, "stage": pl.String, "locale": pl.String,
+    "year": pl.Int64, "subject": pl.String, "method": pl.String, "component": pl.String,
+    "status": pl.String, "qualifier": pl.String, "result": pl.String, "result_date": pl.Date,
+}
+_ROW_VALUES = list(ROW_COLUMNS)[2:]
+
+# The serialised container's grammar. Names are ASCII without a prefix (anything else is read
+# element by element); lxml has already checked that the XML is well formed, so an end tag always
+# closes the element it follows.
+_NC = rb"[A-Za-z0-9_.\-]"
+_NAME = rb"[A-Za-z_]" + _NC + rb"*"
+_SA = rb"(?i:stageassessment)(?!" + _NC + rb")"
+_KS = rb"(?i:keystage)(?!" + _NC + rb")"
+_END = rb"</" + _NAME + rb">"
+_TEXT = rb"[^<]*"
+_LEAF = rb"<(?!" + _SA + rb"|" + _KS + rb")" + _NAME + rb"(?:/>|>" + _TEXT + _END + rb")"
+
+
+def _body(items: bytes) -> bytes:
+    """An element's content after its name: empty, text alone, or child items and whitespace."""
+    return (rb"(?:/>|>" + _TEXT + _END + rb"|>(?:\s*(?:" + items + rb"))+\s*" + _END + rb")")
+
+
+_ROW_XML = rb"<" + _SA + _body(_LEAF)
+_BLOCK_XML = rb"<" + _KS + _body(_ROW_XML + rb"|" + _LEAF)
+_CONTAINER = re.compile(
+    rb"<" + _NAME + rb"(?:\s+xmlns=\"[^\"<>]*\")?"
+    + _body(_BLOCK_XML + rb"|" + _ROW_XML + rb"|" + _LEAF)
+)
+# A row and its content (group 1; None for <StageAssessment/>); the content is checked apart.
+_ROW_SPLIT = re.compile(rb"<" + _SA + rb"(?:/>|>(.*?)</" + _SA + rb">)", re.S)
+_ROW_CONTENT = re.compile(rb"(?:\s*" + _LEAF + rb")*\s*|" + _TEXT)
+# Top-level items of a container: a KeyStage block (group 1), a row (group 2) or anything else.
+_ITEM = re.compile(rb"\s*(?:(" + _BLOCK_XML + rb")|(" + _ROW_XML + rb")|" + _LEAF + rb")")
+# A row's content (after its name) anywhere in a block: rows never nest in the grammar above.
+_STAGE_FIND = re.compile(rb"<(?i:stage)(?!" + _NC + rb")>([^<]*)</")
+_LEAF_FIND = re.compile(rb"<(" + _NAME + rb")(?:/>|>([^<]*)</)")
+_UNESCAPE = ((b"&lt;", b"<"), (b"&gt;", b">"), (b"&quot;", b'"'), (b"&#13;", b"\r"),
+             (b"&amp;", b"&"))
+
+
+def _leaf_text(raw: bytes) -> str | None:
+    """A leaf's text as lxml gives it (None when empty), from its serialised UTF-8."""
+    if not raw:
+        return None
+    if b"&" in raw:
+        # lxml escapes these five in text; &amp; last, so "&amp;lt;" stays "&lt;".
+        for escaped, plain in _UNESCAPE:
+            raw = raw.replace(escaped, plain)
+    return raw.decode("utf-8")
+
+
+@dataclass(frozen=True)
+class CtfFrames:
+    """A whole CTF read at once: its header and warnings, and its pupils and result rows as
+    frames (PUPIL_COLUMNS, ROW_COLUMNS; rows in file order, `pupil` the pupil's index)."""
+
+    header: CtfHeader
+    warnings: list[str]
+    pupils: pl.DataFrame
+    rows: pl.DataFrame
+
+    @classmethod
+    def from_pupils(
+        cls, header: CtfHeader, warnings: list[str], pupils: Iterable[CtfPupil]
+    ) -> CtfFrames:
+        """The frames of pupils read by CtfReader (the streaming path gives the same frames)."""
+        people: list[tuple] = []
+        rows: list[tuple] = []
+        for index, p in enumerate(pupils):
+            people.append((index, p.line, p.upn, p.surname, p.forename, p.middle_names, p.dob,
+                           p.dob_text, p.sex, p.ncyear, p.former_upn))
+            rows.extend((index, r.line, r.stage, r.locale, r.year, r.subject, r.method,
+                         r.component, r.status, r.qualifier, r.result, r.result_date)
+                        for r in p.assessments)
+        return cls(header, list(warnings),
+                   pl.DataFrame(people, schema=PUPIL_COLUMNS, orient="row"),
+                   pl.DataFrame(rows, schema=ROW_COLUMNS, orient="row"))
+
+    def to_pupils(self) -> list[CtfPupil]:
+        """The pupils as CtfReader yields them (rows read without lines get line 0)."""
+        by_pupil: dict[int, list[CtfAssessment]] = {}
+        for pupil, line, *values in self.rows.iter_rows():
+            by_pupil.setdefault(pupil, []).append(CtfAssessment(*values, line or 0))
+        return [
+            CtfPupil(line, upn, surname, forename, middle, dob, dob_text, sex, ncyear,
+                     by_pupil.get(index, []), former)
+            for (index, line, upn, surname, forename, middle, dob, dob_text, sex, ncyear,
+                 former) in self.pupils.iter_rows()
+        ]
+
+
+def read_ctf_frames(
+    source: bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO,
+    *,
+    filename: str,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    row_lines: bool = True,
+) -> CtfFrames:
+    """Read a whole CTF at once into frames, with CtfReader's checks; raises its FormatError.
+
+    For files up to WHOLE_FILE_MAX_BYTES (the tree is held whole). Without `row_lines`
+    the rows' lines are left null: they cost a Python object per row, and rows in file order
+    already order a pupil's rows as their lines do.
+    """
+    data = _whole_bytes(source, filename, max_bytes)
+    try:
+        with _WholeFileReader(data, filename=filename, max_bytes=max_bytes,
+                              max_depth=max_depth) as reader:
+            return reader.frames(row_lines=row_lines)
+    except FormatError:
+        # CtfReader says what is wrong, as it always has (its message, line and column).
+        with CtfReader(data, filename=filename, max_bytes=max_bytes,
+                       max_depth=max_depth) as streaming:
+            for _pupil in streaming.pupils():
+                pass
+        raise
+
+
+def _whole_bytes(source, filename: str, max_bytes: int) -> bytes:
+    """The source's bytes, refused (as CtfReader refuses it) when larger than max_bytes."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        _check_size(len(data), max_bytes, filename)
+        return data
+    stream, owned = _open(source, filename, max_bytes)
+    try:
+        try:
+            data = stream.read(max_bytes + 1)
+        except OSError as error:
+            raise FormatError(
+                f"the file could not be read ({error.strerror or error}). Upload it again.",
+                filename=filename,
+            ) from error
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError("source must be opened in binary mode ('rb')")
+        _check_size(len(data), max_bytes, filename)
+        return bytes(data)
+    finally:
+        if owned:
+            stream.close()
+
+
+class _WholeFileReader(CtfReader):
+    """CtfReader's prolog and header checks over one parse of the whole file."""
+
+    def _start(self) -> None:
+        head, final = self._scan_start()
+        rest = b"" if final else self._read(self._max_bytes + 1)
+        data = head + rest
+        self._count_position(data)
+        parser = etree.XMLParser(**_PARSER_OPTIONS)
+        try:
+            root = etree.fromstring(data, parser, base_url=self._base_url)
+        except etree.XMLSyntaxError as error:
+            raise self._syntax_error(error, at_end=True) from None
+        if root.getroottree().docinfo.internalDTD is not None:
+            raise FormatError(
+                "the file contains a document type declaration: entity declarations are not "
+                f"allowed in a CTF. {_REEXPORT}",
+                filename=self.filename,
+            )
+        self._root = root
+        self._ended = True
+
+    def frames(self, *, row_lines: bool = True) -> CtfFrames:
+        """Every pupil and row of the file, as frames."""
+        root = self._root
+        assert root is not None
+        # Containers read by the expressions hold nothing deeper than a row's values, so they
+        # are dropped from the tree and the depth check walks only what is left.
+        self._prune = self._max_depth >= 7
+        self._row_lines = row_lines
+        self._pupil_values: list[tuple] = []
+        self._row_pupils: list[int] = []
+        self._row_ids: list[int] = []
+        self._lines: list[int | None] = []
+        self._distinct: dict[str, dict[bytes | None, int]] = {}
+        self._shapes: dict[bytes, list[str] | bool] = {}
+        self._values: list[_Row] = []
+        for child in root:
+            if _local_name(child.tag) != "ctfpupildata":
+                continue
+            for element in child:
+                if _local_name(element.tag) == "pupil":
+                    self._add_pupil(element)
+        self._check_depth(root)
+        # Built column by column, by direct calls (no query plan to collect): a school's file
+        # is small, and a plan's fixed cost would be much of its reading.
+        pupils = _frame(self._pupil_values, PUPIL_COLUMNS)
+        distinct = _frame(self._values, {name: ROW_COLUMNS[name] for name in _ROW_VALUES})
+        rows = pl.DataFrame([
+            pl.Series("pupil", self._row_pupils, dtype=pl.Int64),
+            pl.Series("line", self._lines if row_lines else None, dtype=pl.Int64)
+            if row_lines else pl.Series("line", [None] * len(self._row_ids), dtype=pl.Int64),
+        ]).hstack(distinct[pl.Series(self._row_ids, dtype=pl.UInt32)])
+        return CtfFrames(self.header, self.warnings, pupils, rows)
+
+    def _add_pupil(self, element: etree._Element) -> None:
+        index = len(self._pupil_values)
+        found, containers = _pupil_fields(element)
+        for container in containers:
+            self._container(container, index)
+        dob_text = found.get("dob", "")
+        self._pupil_values.append((
+            index, element.sourceline or 0, found.get("upn", "").upper(),
+            found.get("surname", ""), found.get("forename", ""), found.get("middlenames", ""),
+            _date_of(dob_text) if dob_text else None, dob_text,
+            (found.get("sex") or found.get("gender") or "").upper(),
+            _ncyear(found.get("ncyearactual", "")), found.get("formerupn", "").upper(),
+        ))
+
+    def _container(self, container: etree._Element, pupil: int) -> None:
+        data = etree.tostring(container, encoding="utf-8", with_tail=False)
+        split = _split_rows(data)
+        if split is not None:
+            # Rows one after another, split apart in C. The text between runs of rows (the
+            # container's and blocks' starts and ends, Stage and other leaves) is checked and
+            # read once per distinct shape.
+            gaps, contents = split
+            marks = list(itertools.compress(range(len(gaps)), gaps))
+            skeleton = _RUN.join([gaps[i] for i in marks])
+            stages = self._shapes.get(skeleton)
+            if stages is None:
+                stages = self._shapes[skeleton] = _run_stages(skeleton)
+            if stages is not False and len(marks) == len(stages) + 1:
+                taken = len(self._row_ids)
+                for stage, start, end in zip(stages, marks, marks[1:], strict=False):
+                    if not self._add_rows(stage, contents[start:end], pupil):
+                        del self._row_ids[taken:], self._row_pupils[taken:]
+                        break
+                else:
+                    self._done(container)
+                    return
+        if _CONTAINER.fullmatch(data) and self._add_items(data, pupil):
+            self._done(container)
+            return
+        self._container_by_elements(container, pupil)
+
+    def _add_items(self, data: bytes, pupil: int) -> bool:
+        """The rows of a container of any shape the grammar allows (several blocks, rows
+        outside a block); False, adding nothing, if a row is not plain."""
+        taken = len(self._row_ids)
+        for item in _ITEM.finditer(data, data.index(b">") + 1):
+            block, row = item.group(1), item.group(2)
+            if block is not None:
+                stage, rows = _block_stage(block), _ROW_SPLIT.split(block)[1::2]
+            elif row is not None:
+                stage, rows = "", _ROW_SPLIT.split(row)[1::2]
+            else:
+                continue
+            if rows and not self._add_rows(stage, rows, pupil):
+                del self._row_ids[taken:], self._row_pupils[taken:]
+                return False
+        return True
+
+    def _done(self, container: etree._Element) -> None:
+        """A container read by the expressions: its rows' lines, then out of the tree."""
+        if self._row_lines:
+            self._lines.extend(_row_lines(container))
+        if self._prune:
+            parent = container.getparent()
+            if parent is not None:
+                parent.remove(container)
+
+    def _add_rows(self, stage: str, rows: list[bytes | None], pupil: int) -> bool:
+        """Add rows (each its content, None for an empty one) of one block; False, adding
+        nothing, if one of them is not a plain row of leaf values."""
+        table = self._distinct.get(stage)
+        if table is None:
+            table = self._distinct[stage] = {}
+        ids = list(map(table.get, rows))
+        if None in ids:
+            for i, row in enumerate(rows):
+                if ids[i] is not None:
+                    continue
+                found = table.get(row)
+                if found is None:
+                    content = row or b""
+                    if not _ROW_CONTENT.fullmatch(content):
+                        return False
+                    pairs = tuple((name.decode("ascii"), _leaf_text(text))
+                                  for name, text in _LEAF_FIND.findall(content))
+                    found = table[row] = len(self._values)
+                    self._values.append(_normalise_row(pairs, stage))
+                ids[i] = found
+        self._row_ids.extend(ids)
+        self._row_pupils.extend([pupil] * len(rows))
+        return True
+
+    def _container_by_elements(self, container: etree._Element, pupil: int) -> None:
+        """A container as CtfReader reads it, element by element."""
+        rows: list[CtfAssessment] = []
+        self._stage_assessments(container, rows)
+        for row in rows:
+            values = (row.stage, row.locale, row.year, row.subject, row.method, row.component,
+                      row.status, row.qualifier, row.result, row.result_date)
+            self._row_ids.append(len(self._values))
+            self._values.append(values)
+            self._row_pupils.append(pupil)
+            self._lines.append(row.line)
+
+
+def _split_rows(data: bytes) -> tuple[list[bytes], list[bytes]] | None:
+    """A container's rows spelt alike and not nested: the text before, between and after
+    them (one more than the rows) and each row's content; None when its rows are otherwise.
+    Only bytes methods, mapped in C: nothing runs in Python per row."""
+    if b"<StageAssessment>" in data:
+        tag = b"<StageAssessment>"
+    else:
+        at = data.lower().find(b"<stageassessment>")
+        if at < 0:
+            return None
+        tag = data[at : at + len(b"<stageassessment>")]
+    pieces = data.split(b"</" + tag[1:])  # [text, start tag, content] per row; then the rest
+    heads = pieces[:-1]
+    # Rows alternate start and end tag (none nested in another) when each piece has one start.
+    if not heads or set(map(bytes.count, heads, itertools.repeat(tag))) != {1}:
+        return None
+    parts = list(map(bytes.partition, heads, itertools.repeat(tag)))
+    gaps = list(map(_FIRST, parts))
+    gaps.append(pieces[-1])
+    return gaps, list(map(_THIRD, parts))
+
+
+_FIRST = operator.itemgetter(0)
+_THIRD = operator.itemgetter(2)
+# Stands for a run of rows in a container's skeleton: a byte no XML text can hold.
+_RUN = b"\x00"
+_SKELETON_BLOCK = (rb"<" + _KS + rb"(?:/>|>" + _TEXT + _END + rb"|>(?:\s|\x00|" + _LEAF
+                   + rb")*" + _END + rb")")
+_SKELETON = re.compile(rb"<" + _NAME + rb"(?:\s+xmlns=\"[^\"<>]*\")?>(?:\s|\x00|" + _LEAF
+                       + rb"|" + _SKELETON_BLOCK + rb")*" + _END)
+_SKELETON_ITEM = re.compile(rb"(\x00)|(" + _SKELETON_BLOCK + rb")")
+
+
+def _run_stages(skeleton: bytes) -> list[str] | bool:
+    """The Stage of each run of rows in a container's skeleton ("" for rows outside a block),
+    or False when the skeleton is not a container of blocks, rows and leaf values."""
+    if not _SKELETON.fullmatch(skeleton):
+        return False
+    stages: list[str] = []
+    for item in _SKELETON_ITEM.finditer(skeleton, skeleton.index(b">") + 1):
+        if item.group(1) is not None:
+            stages.append("")
+        else:
+            block = item.group(2)
+            stages.extend([_block_stage(block)] * block.count(_RUN))
+    return stages
+
+
+def _block_stage(block: bytes) -> str:
+    """A block's first non-blank Stage, from its own children (its rows taken out)."""
+    for raw in _STAGE_FIND.findall(_ROW_SPLIT.sub(b"", block)):
+        text = _leaf_text(raw)
+        if text and text.strip():
+            return text.strip().upper()
+    return ""
+
+
+def _frame(rows: list[tuple], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A frame of row tuples, made a column at a time."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+    return pl.DataFrame([pl.Series(name, values, dtype=dtype)
+                         for (name, dtype), values in zip(schema.items(), columns, strict=True)])
+
+
+def _row_lines(container: etree._Element) -> list[int | None]:
+    """The lines of a container's rows, in file order (a row at its top level or in a block)."""
+    lines = []
+    for item in container:
+        name = _local_name(item.tag)
+        if name == "keystage":
+            lines.extend([row.sourceline for row in item
+                          if _local_name(row.tag) == "stageassessment"])
+        elif name == "stageassessment":
+            lines.append(item.sourceline)
+    return lines
+
+
+def latest_expr(
+    *, statuses: Iterable[str] = ("R",), by: Iterable[str | pl.Expr] = ("pupil",),
+    position: str = "position",
+) -> pl.Expr:
+    """True for the rows that win their component (latest_results' rules: a dated row beats an
+    undated one, then the later date, then the later line, then the later `position`), per
+    `by`; one expression, so a whole file or chunk is decided in one pass."""
+    wanted = pl.col("status").is_in([status.upper() for status in statuses])
+    order = [pl.col("result_date").is_not_null(), pl.col("result_date"), pl.col("line"),
+             pl.col(position)]
+    keys = [*by, "stage", "subject", "method", "component", "year"]
+    best = (pl.col(position).filter(wanted).sort_by([o.filter(wanted) for o in order])
+            .last().over(keys))
+    return (wanted & (pl.col(position) == best)).fill_null(False)
+
+
+def latest_flags(
+    rows: pl.DataFrame, *, statuses: Iterable[str] = ("R",), by: Iterable[str] = ("pupil",)
+) -> pl.Series:
+    """Which rows win their component (latest_expr), rows in frame order being `position`."""
+    return rows.with_row_index("position").select(
+        latest_expr(statuses=statuses, by=by).alias("is_latest")).to_series()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -61,7 +61,15 @@ def test_an_import_that_rolls_back_leaves_no_file_under_the_uploads_folder(
             raise RuntimeError("the database went away")
         return real(event_type, **kwargs)
 
+    def failing_many(events, **kwargs):
+        # A chunk's new files are logged together (keystage.collection.actions._Register).
+        if any(e["event_type"] == EventType.SUBMISSION_ADDED for e in events):
+            raise RuntimeError("the database went away")
+        return real_many(events, **kwargs)
+
+    real_many = actions.record_events
     monkeypatch.setattr(actions, "record_event", failing)
+    monkeypatch.setattr(actions, "record_events", failing_many)
     assert main(["import", str(path), "--la", "330", "--year", "2026"]) == 2
     assert Submission.objects.count() == 0 and ReceivedFile.objects.count() == 0
     assert _files_under_media() == []

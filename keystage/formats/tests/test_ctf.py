@@ -17,12 +17,15 @@ from keystage.formats import ctf as ctf_module
 from keystage.formats.ctf import (
     SUPPORTED_VERSIONS,
     CtfAssessment,
+    CtfFrames,
     CtfHeader,
     CtfPupil,
     CtfReader,
     collections_of,
+    latest_flags,
     latest_results,
     looks_like_ctf,
+    read_ctf_frames,
     read_ctf_header,
 )
 from keystage.formats.errors import FormatError
@@ -151,7 +154,21 @@ def ctf_bytes(*args: object, **kwargs: object) -> bytes:
     return ctf_text(*args, **kwargs).encode("utf-8")  # type: ignore[arg-type]
 
 
+# Which reader read_all uses: every test through it runs against both (the fixture below).
+READER = {"whole": False}
+
+
+@pytest.fixture(autouse=True, params=["streaming", "whole-file"])
+def reader_path(request: pytest.FixtureRequest) -> object:
+    READER["whole"] = request.param == "whole-file"
+    yield request.param
+    READER["whole"] = False
+
+
 def read_all(data: bytes, **kwargs: int) -> tuple[CtfReader, list[CtfPupil]]:
+    if READER["whole"]:
+        frames = read_ctf_frames(data, filename=FILENAME, **kwargs)
+        return frames, frames.to_pupils()  # type: ignore[return-value]
     reader = CtfReader(data, filename=FILENAME, **kwargs)
     return reader, list(reader.pupils())
 
@@ -1174,12 +1191,15 @@ def test_rows_are_right_whether_the_row_cache_hits_fills_up_or_gives_up(
 ) -> None:
     # White-box: rows that repeat are served from the cache; when rows rarely repeat the reader
     # stops caching. Either way each row must be read exactly.
+    # The streaming reader's cache (the whole-file reader keeps every distinct row of the file).
     results = "12A" * 5 + "21"
     data = ctf_bytes([pupil_xml(blocks=[("FSP", eyfsp_rows(results))]) for _ in range(3)])
-    reader, pupils = read_all(data)
+    reader = CtfReader(data, filename=FILENAME)
+    pupils = list(reader.pupils())
     assert reader._rows  # noqa: SLF001 - 17 distinct rows cached, reused for pupils 2 and 3
     monkeypatch.setattr(ctf_module, "_ROW_CACHE_LIMIT", 3)
-    small, small_pupils = read_all(data)
+    small = CtfReader(data, filename=FILENAME)
+    small_pupils = list(small.pupils())
     assert small._rows is None  # noqa: SLF001
     assert small_pupils == pupils
     for pupil in pupils:
@@ -1249,3 +1269,153 @@ def test_a_damaged_ctf_either_reads_or_raises_format_error(data: bytes) -> None:
     except FormatError as error:
         assert error.filename == FILENAME
         assert error.message
+
+
+# The whole-file reader gives what the streaming reader gives
+
+
+def both_readers(data: bytes, **kwargs: int) -> tuple[object, object]:
+    """(streaming, whole-file) results for the same bytes: frames, or the FormatError."""
+    results = []
+    for read in (_streaming_frames, _whole_frames):
+        try:
+            results.append(read(data, **kwargs))
+        except FormatError as error:
+            results.append(error)
+    return results[0], results[1]
+
+
+def _streaming_frames(data: bytes, **kwargs: int) -> CtfFrames:
+    with CtfReader(data, filename=FILENAME, **kwargs) as reader:
+        return CtfFrames.from_pupils(reader.header, reader.warnings, list(reader.pupils()))
+
+
+def _whole_frames(data: bytes, **kwargs: int) -> CtfFrames:
+    return read_ctf_frames(data, filename=FILENAME, **kwargs)
+
+
+def assert_same(data: bytes, **kwargs: int) -> None:
+    streaming, whole = both_readers(data, **kwargs)
+    if isinstance(streaming, FormatError) or isinstance(whole, FormatError):
+        assert isinstance(streaming, FormatError), whole
+        assert isinstance(whole, FormatError), streaming
+        assert (str(whole), whole.line, whole.column) == (
+            str(streaming), streaming.line, streaming.column)
+        return
+    assert whole.header == streaming.header
+    assert whole.warnings == streaming.warnings
+    assert whole.pupils.equals(streaming.pupils)
+    assert whole.rows.equals(streaming.rows)
+    # Without row lines, the same rows with lines left null.
+    unlined = read_ctf_frames(data, filename=FILENAME, row_lines=False, **kwargs)
+    assert unlined.rows.drop("line").equals(streaming.rows.drop("line"))
+    # The latest row of each component, chosen in polars, is latest_results' choice.
+    pupils = whole.to_pupils()
+    chosen = {id(row) for p in pupils for row in latest_results(p.assessments).values()}
+    flags = [id(row) in chosen for p in pupils for row in p.assessments]
+    assert latest_flags(whole.rows).to_list() == flags
+    assert latest_flags(unlined.rows).to_list() == flags
+
+
+CELL = st.text(alphabet="aAzZ09 -&<>'\"\u00e9\u4e2d\t\n", max_size=5)
+NAMES = ["Locale", "Year", "Subject", "Method", "Component", "ResultStatus", "ResultQualifier",
+         "Result", "ResultDate", "Stage", "Extra"]
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@st.composite
+def untidy_row(draw: st.DrawFn) -> str:
+    """A StageAssessment as untidy files write it: any case, values from a small alphabet,
+    repeated or unknown children, empty elements, whitespace and line breaks anywhere."""
+    tag = draw(st.sampled_from(["StageAssessment", "STAGEASSESSMENT", "stageassessment"]))
+    parts = []
+    for _ in range(draw(st.integers(0, 6))):
+        name = draw(st.sampled_from(NAMES + [n.upper() for n in NAMES[:4]]))
+        value = draw(st.one_of(CELL, st.sampled_from(
+            ["2026", "2025", "FSP", "ENG", "TA", "E01", "PSC", "R", "1", "WA", "2026-06-20",
+             "2026-05-01", "", "  36 "])))
+        parts.append(f"<{name}/>" if value == "" and draw(st.booleans())
+                     else f"<{name}>{_escape(value)}</{name}>")
+    space = draw(st.sampled_from(["", "\n", "\r\n  ", " "]))
+    if not parts and draw(st.booleans()):
+        return f"<{tag}/>"
+    return f"<{tag}>{space}{space.join(parts)}{space}</{tag}>"
+
+
+@st.composite
+def untidy_container(draw: st.DrawFn) -> str:
+    items = []
+    for _ in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from(["block", "block", "row", "leaf"]))
+        if kind == "row":
+            items.append(draw(untidy_row()))
+        elif kind == "leaf":
+            items.append("<Note>x</Note>")
+        else:
+            rows = draw(st.lists(untidy_row(), max_size=4))
+            stage = draw(st.sampled_from(["FSP", "fsp", " ", "KS1", ""]))
+            where = draw(st.integers(0, len(rows)))
+            inner = [*rows[:where], f"<Stage>{stage}</Stage>", *rows[where:]]
+            tag = draw(st.sampled_from(["KeyStage", "KEYSTAGE"]))
+            items.append(f"<{tag}>" + "\n".join(inner) + f"</{tag}>")
+    return "<StageAssessments>" + "\n".join(items) + "</StageAssessments>"
+
+
+DISTURBANCES = ["", "<!-- a comment\n over two lines -->", "<Extra a='1'>text</Extra>",
+                "<Deep><Deeper><Deepest>x</Deepest></Deeper></Deep>", "<?pi x?>",
+                "<![CDATA[ <Result>9</Result> ]]>", "&amp;&#13;&#10;", "text"]
+
+
+@st.composite
+def untidy_ctf(draw: st.DrawFn) -> bytes:
+    """A CTF of pupils with untidy StageAssessments containers, sometimes disturbed in one place
+    the whole-file reader's expressions must notice (comments, attributes, nesting, text)."""
+    pupils = []
+    for n in range(draw(st.integers(1, 3))):
+        containers = draw(st.lists(untidy_container(), min_size=0, max_size=2))
+        body = "\n".join(containers)
+        disturbance = draw(st.sampled_from(DISTURBANCES))
+        if disturbance and containers and draw(st.booleans()):
+            at = draw(st.integers(0, len(body)))
+            at = body.rfind(">", 0, at) + 1 or len("<StageAssessments>")
+            body = body[:at] + disturbance + body[at:]
+        pupils.append(pupil_xml(upn=f"A99920002100{n}", blocks=[], extra=body))
+    text = ctf_text(pupils)
+    if draw(st.booleans()):
+        text = text.replace("<CTfile>", '<CTfile xmlns="urn:example">')
+    if draw(st.booleans()):
+        text = text.replace("\n", "\r\n")
+    return text.encode(draw(st.sampled_from(["utf-8", "utf-16"])))
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(untidy_ctf())
+def test_the_whole_file_reader_reads_untidy_files_as_the_streaming_reader_does(
+    data: bytes,
+) -> None:
+    assert_same(data)
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(damaged_ctf())
+def test_the_whole_file_reader_reads_or_refuses_damaged_files_as_the_streaming_reader_does(
+    data: bytes,
+) -> None:
+    assert_same(data)
+
+
+def test_the_whole_file_reader_gives_the_same_on_every_file_of_the_examples(
+    secret_file: Path,
+) -> None:
+    examples = [ctf_bytes(), VALID, *(data for _, data in xxe_files(secret_file)),
+                ctf_bytes().replace(b"</CTfile>", b"</CTfile><x/>"),
+                ctf_bytes()[:-40], b"\xef\xbb\xbf" + ctf_bytes().replace(b"\n", b"\r\n")]
+    for data in examples:
+        assert_same(data)
+    assert_same(ctf_bytes(), max_depth=6)
+    assert_same(ctf_bytes(), max_bytes=100)
