@@ -162,8 +162,10 @@ def refresh_parts(year: int, datasets: list[str], progress=None
 # year group at most, so memory stays small.
 BATCH = 16
 # Batches summed on this many connections at once when many LAs are stale (a cold start, a new
-# year): PostgreSQL's joins, not Python, take most of the time, so two connections keep both
-# cores busy. Not inside a transaction, whose rows another connection could not see.
+# year), so one batch's Python overlaps another's reads. PostgreSQL's joins take most of the
+# time and already run on both cores (parallel workers), so this gains little on 2 cores (143 s
+# against 148 s for the whole nation, bench/RESULTS.md); more on more. Not inside a
+# transaction, whose rows another connection could not see.
 PART_THREADS = 2
 _THREADS_FROM = 8
 
