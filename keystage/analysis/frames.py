@@ -174,9 +174,11 @@ def census_year2(year: int, la_id: int | tuple[int, ...] | None) -> pl.DataFrame
 
 
 def pupil_outcomes(dataset: str, year: int, la_id: int | tuple[int, ...] | None,
-                   estimates: pl.DataFrame | None = None) -> pl.DataFrame:
+                   estimates: pl.DataFrame | None = None,
+                   ks2_table: pl.DataFrame | None = None) -> pl.DataFrame:
     """Every pupil's counted flag and value for each measure of a dataset (one LA, several or all);
-    `estimates`: the emerging KS2 progress estimates, when the caller has them."""
+    `estimates`: the emerging KS2 progress estimates, and `ks2_table`: KS4's KS2 priors
+    (ks2_prior_table), when the caller has them."""
     from keystage.measures import primary
 
     if dataset == "ks2":
@@ -185,7 +187,7 @@ def pupil_outcomes(dataset: str, year: int, la_id: int | tuple[int, ...] | None,
         from keystage.measures import ks4
 
         results = ks4_frame(year, la_id)
-        return ks4.ks4(results, ks2_priors(year, results), year)
+        return ks4.ks4(results, ks2_priors(year, results, ks2_table), year)
     if dataset == "ks5":
         from keystage.measures import ks5
 

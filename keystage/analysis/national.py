@@ -238,12 +238,7 @@ def _outcomes(dataset: str, year: int, la_ids: tuple[int, ...], shared: dict) ->
         ks2 = frames.ks2_frame(year, la_ids)
         ks1 = frames.collection_frame("ks1", year - 4, la_ids)
         return pl.concat([primary.ks2(ks2), ks2_progress.prior_rows(ks1, ks2, year)])
-    if dataset == "ks4":
-        from keystage.measures import ks4
-
-        results = frames.ks4_frame(year, la_ids)
-        return ks4.ks4(results, frames.ks2_priors(year, results, shared.get("ks2")), year)
-    return frames.pupil_outcomes(dataset, year, la_ids)
+    return frames.pupil_outcomes(dataset, year, la_ids, ks2_table=shared.get("ks2"))
 
 
 def _groups(la, year: int) -> pl.DataFrame:
