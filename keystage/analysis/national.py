@@ -97,11 +97,11 @@ def compute_national_picture(dataset: str, year: int, *,
 
 
 def la_fingerprints(dataset: str, year: int) -> dict[int, str]:
-    """Each LA with files of the dataset's own: the fingerprint of every current file and
-    social care return its part is made from."""
+    """Each LA with files of the dataset's own: the fingerprint of every current file, social
+    care return and figure-changing edit (its own, and the register's) its part is made from."""
     from django.db.models import Q
 
-    from keystage.analysis.stored import _sources
+    from keystage.analysis.stored import _sources, figure_edits
     from keystage.collection.models import Submission
     from keystage.socialcare.models import CareReturn
 
@@ -119,8 +119,10 @@ def la_fingerprints(dataset: str, year: int) -> dict[int, str]:
     for la_id, pk in CareReturn.objects.filter(status="current", year__in=(year - 1, year),
                                                la_id__in=own).values_list("la_id", "pk"):
         care[la_id].append(pk)
+    edits = figure_edits()
     return {la_id: hashlib.sha256(
-        f"{dataset}:{year}:{sorted(files[la_id])}:{sorted(care[la_id])}".encode()).hexdigest()
+        f"{dataset}:{year}:{sorted(files[la_id])}:{sorted(care[la_id])}:"
+        f"{edits.get(la_id, 0)}:{edits.get(None, 0)}".encode()).hexdigest()
         for la_id in own}
 
 

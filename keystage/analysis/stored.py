@@ -15,10 +15,28 @@ from django.utils import timezone
 
 from keystage.analysis.models import StoredReport
 from keystage.analysis.queries import report_rows
+from keystage.audit.models import AuditEvent, EventType
 from keystage.measures import primary
 
 # The variants the worker keeps ready: the LA, by school and by group, with national rows.
 VARIANTS = (("", True), ("school", True), ("group", True))
+
+# Writes that change figures without a new file: an LA's edit of a pupil's details or results,
+# a record linked, split off or merged into another pupil, a social care child matched or left,
+# the looked-after cohort changed by hand, the schools register changed. The latest of them is
+# part of every fingerprint, so figures kept before such a write are never shown after it.
+FIGURE_EVENTS = (
+    EventType.PUPIL_EDITED, EventType.PUPIL_LINK_CONFIRMED, EventType.PUPIL_RECORD_SPLIT,
+    EventType.PUPILS_MERGED, EventType.CARE_CHILD_MATCHED, EventType.CARE_CHILD_LEFT,
+    EventType.CARE_COHORT_CHANGED, EventType.REGISTER_IMPORTED, EventType.ESTABLISHMENT_ADDED,
+    EventType.ESTABLISHMENT_CHANGED, EventType.ESTABLISHMENT_CLOSED,
+)
+
+
+def figure_edits() -> dict[int | None, int]:
+    """The latest audit event of FIGURE_EVENTS by LA (None: events of no one LA)."""
+    return dict(AuditEvent.objects.filter(event_type__in=FIGURE_EVENTS).order_by()
+                .values("la_id").annotate(last=Max("id")).values_list("la_id", "last"))
 
 
 @dataclass
@@ -52,8 +70,9 @@ def _sources(dataset: str, year: int) -> list[tuple[str, int]]:
 
 
 def report_inputs(dataset: str, year: int) -> Inputs:
-    """The fingerprint of every current file (every LA: national rows read them all) and social
-    care return the figures of a dataset and year depend on."""
+    """The fingerprint of every current file (every LA: national rows read them all), social
+    care return and figure-changing edit (FIGURE_EVENTS) the figures of a dataset and year
+    depend on."""
     from django.db.models import Q
 
     from keystage.collection.models import Submission
@@ -66,7 +85,8 @@ def report_inputs(dataset: str, year: int) -> Inputs:
     ids = sorted(current.values_list("pk", flat=True))
     care = sorted(CareReturn.objects.filter(status="current", year__in=(year - 1, year))
                   .values_list("pk", flat=True))
-    digest = hashlib.sha256(f"{dataset}:{year}:{ids}:{care}".encode()).hexdigest()
+    edits = max(figure_edits().values(), default=0)
+    digest = hashlib.sha256(f"{dataset}:{year}:{ids}:{care}:{edits}".encode()).hexdigest()
     # No file name: the national rows read other LAs' files, whose names are theirs.
     provisional = current.filter(collection=dataset, year=year, provisional=True).exists()
     return Inputs(digest, len(ids), "",

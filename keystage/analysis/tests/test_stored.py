@@ -3,8 +3,11 @@ unchanged, and never shown stale."""
 
 from __future__ import annotations
 
+import pytest
+
+from keystage.accounts.models import Role
 from keystage.analysis.models import StoredReport
-from keystage.analysis.stored import report_inputs, store_reports, stored_report
+from keystage.analysis.stored import FIGURE_EVENTS, report_inputs, store_reports, stored_report
 from keystage.collection.actions import do_import_batch
 from keystage.collection.tests.ctf_builder import eyfsp_file
 from keystage.jobs.models import Job
@@ -197,3 +200,52 @@ def test_a_group_page_shows_the_group_at_each_school_beside_the_la(world, login)
     assert world.a.schools[0].laestab in text and 'data-chart="group-chart"' in text
     assert login(world.a.users["school_user"]).get("/reports/group/", {
         "dataset": "eyfsp", "year": 2026, "group": "sex", "value": "F"}).status_code == 403
+
+
+def test_an_las_edit_of_a_pupils_result_means_its_kept_figures_are_not_shown(world):
+    from keystage.cleaning.actions import current_values, do_edit_pupil
+    from keystage.collection.models import PupilRecord
+
+    _load(world)  # six children, every ELG expected: all six with a good level of development
+    store_reports(world.a.la, 2026, datasets=["eyfsp"])
+    record = PupilRecord.objects.filter(la=world.a.la, collection="eyfsp").order_by("pk")[0]
+    elg = next(name for name, value in current_values(record).items() if value == "2")
+
+    do_edit_pupil(record, {elg: "1"}, reason="Moderated down",
+                  acting_user=world.a.users[Role.LA_DATA_OFFICER])
+
+    rows, _, provenance = stored_report(world.a.la, "eyfsp", 2026, by=None, national=False)
+    assert not provenance["stored"]
+    gld = next(r for r in rows if r[2] == "gld" and r[3] == "la")
+    assert gld[9] == 5  # five of the six now with a good level of development
+
+
+@pytest.mark.parametrize("event_type", FIGURE_EVENTS)
+def test_every_figure_changing_write_changes_the_fingerprints(world, event_type):
+    from keystage.analysis.national import la_fingerprints
+    from keystage.audit.log import record_event
+
+    _load_both(world)
+    national, parts = report_inputs("eyfsp", 2026).fingerprint, la_fingerprints("eyfsp", 2026)
+
+    record_event(event_type, acting_user=None, la=world.a.la, summary="a write")
+
+    assert report_inputs("eyfsp", 2026).fingerprint != national
+    after = la_fingerprints("eyfsp", 2026)
+    # Only the LA whose data changed has its part of the national picture summed again.
+    assert after[world.a.la.pk] != parts[world.a.la.pk]
+    assert after[world.b.la.pk] == parts[world.b.la.pk]
+
+
+def test_a_register_change_of_no_one_la_changes_every_las_part(world):
+    from keystage.analysis.national import la_fingerprints
+    from keystage.audit.log import record_event
+    from keystage.audit.models import EventType
+
+    _load_both(world)
+    parts = la_fingerprints("eyfsp", 2026)
+
+    record_event(EventType.REGISTER_IMPORTED, acting_user=None, summary="GIAS extract")
+
+    after = la_fingerprints("eyfsp", 2026)
+    assert all(after[la] != parts[la] for la in parts)
