@@ -189,7 +189,7 @@ def main() -> None:
         if not args.skip_ctf:
             stages.append(("the five collections' CTFs", list(COLLECTION_CODES)))
         for name, kinds in stages:
-            done = bench_collection.run_import(url, folder, kinds, args.workers)
+            done = bench_collection.run_import(url, folder, kinds, args.workers, [])
             print(f"{label} import of {name} ({args.workers} worker(s)): {done['pupils']:,} "
                   f"pupils, {done['results']:,} results in {done['inner']:.1f} s "
                   f"({done['pupils'] / done['inner']:,.0f} pupils/s), peak "

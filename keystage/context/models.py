@@ -169,3 +169,25 @@ class ExtraValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}={self.value}"
+
+
+class KeptCharacteristics(models.Model):
+    """An LA's pupils of a year with their characteristics (methods.md 11.1), as derived from
+    its current files, kept with the fingerprint of those files, the edits since and the code
+    that derived them (keystage.context.queries): used only while the fingerprint matches, so
+    never stale. Reports, the national picture and `export pupils` read them many times a load;
+    deriving them reads every census, result and social care row of the LA."""
+
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    fingerprint = models.CharField(max_length=64)
+    # The derived frame in Arrow IPC (polars), compressed; read whole.
+    frame = models.BinaryField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["la", "year"],
+                                               name="one_kept_characteristics")]
+
+    def __str__(self) -> str:
+        return f"characteristics {self.year} ({self.la_id})"

@@ -4,16 +4,31 @@ What methods.md 11.1 needs to derive a year's characteristics: the pupils with a
 a result that year, every census of theirs over the six years to the spring census (for FSM6),
 their FSM periods and SEN needs, the pupil premium file and the results. A handful of whole-LA
 reads (COPY out on PostgreSQL), never a query per pupil. Characteristics are derived from these
-when they are read, so a census, pupil premium or results file arriving or being replaced, in
-any order, is reflected at once, with nothing to re-import.
+when they are read and kept (KeptCharacteristics) with the fingerprint of what they came from,
+so a census, pupil premium or results file arriving or being replaced, in any order, is
+reflected at once, with nothing to re-import, and an unchanged LA's are not derived again.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import io
+import sys
+from pathlib import Path
+
 import polars as pl
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from keystage.collection.models import PupilRecord, Submission
-from keystage.context.models import CensusDetail, FsmPeriod, PupilPremium, SenNeed
+from keystage.context.models import (
+    CensusDetail,
+    FsmPeriod,
+    KeptCharacteristics,
+    PupilPremium,
+    SenNeed,
+)
 from keystage.core.bulk import read_frame
 from keystage.pupils.models import Pupil, PupilIdentifier
 from keystage.schools.models import Establishment
@@ -120,7 +135,67 @@ def characteristic_sources(la, year: int, *, pupil_id: int | None = None
 
 
 def pupil_characteristics(la, year: int, *, pupil_id: int | None = None) -> pl.DataFrame:
-    """The LA's pupils of the year (or one pupil) with their characteristics (methods 11.1)."""
+    """The LA's pupils of the year (or one pupil) with their characteristics (methods 11.1);
+    the LA's whole year as kept while its files, edits and this code are unchanged."""
     from keystage.measures.characteristics import derive_characteristics
 
-    return derive_characteristics(characteristic_sources(la, year, pupil_id=pupil_id), year)
+    if pupil_id is not None:
+        return derive_characteristics(characteristic_sources(la, year, pupil_id=pupil_id), year)
+    fingerprint = characteristics_fingerprint(la, year)
+    kept = (KeptCharacteristics.objects.filter(la=la, year=year, fingerprint=fingerprint)
+            .values_list("frame", flat=True).first())
+    if kept is not None:
+        return pl.read_ipc(io.BytesIO(bytes(kept)))
+    frame = derive_characteristics(characteristic_sources(la, year), year)
+    _keep(la, year, fingerprint, frame)
+    return frame
+
+
+def characteristics_fingerprint(la, year: int) -> str:
+    """What an LA's characteristics of a year are derived from: its current files of the year
+    (every dataset: results place a pupil with no census row) and censuses of the FSM6 years,
+    its social care returns of the year, the edits that change figures without a file (its own
+    and the register's), and the source of the code that derives them."""
+    from django.db.models import Q
+
+    from keystage.analysis.stored import figure_edits
+    from keystage.socialcare.models import CareReturn
+
+    files = sorted(Submission.objects.filter(
+        Q(year=year) | Q(collection="census", year__gte=year - FSM_LOOKBACK_YEARS,
+                         year__lte=year), la=la, status="current").values_list("pk", flat=True))
+    care = sorted(CareReturn.objects.filter(la=la, year=year, status="current")
+                  .values_list("pk", flat=True))
+    edits = figure_edits()
+    return hashlib.sha256(
+        f"{year}:{files}:{care}:{edits.get(la.pk, 0)}:{edits.get(None, 0)}:{_code_digest()}"
+        .encode()).hexdigest()
+
+
+@functools.cache
+def _code_digest() -> str:
+    """The source of the modules that read and derive characteristics: a changed definition
+    makes every kept frame stale without anyone having to remember to say so."""
+    import keystage.measures.characteristics
+    import keystage.socialcare.queries
+
+    digest = hashlib.sha256()
+    for module in (sys.modules[__name__], keystage.measures.characteristics,
+                   keystage.socialcare.queries):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def _keep(la, year: int, fingerprint: str, frame: pl.DataFrame) -> None:
+    """Keep an LA's characteristics; derived from files its audited loads wrote, so no audit
+    row of their own (as the kept reports and national parts)."""
+    buffer = io.BytesIO()
+    frame.write_ipc(buffer, compression="zstd")
+    values = {"fingerprint": fingerprint, "frame": buffer.getvalue(),
+              "computed_at": timezone.now()}
+    try:
+        with transaction.atomic():
+            KeptCharacteristics.objects.update_or_create(la=la, year=year, defaults=values)
+    except IntegrityError:
+        # Another process kept the same LA's at the same moment: theirs serves.
+        pass
