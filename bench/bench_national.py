@@ -7,9 +7,10 @@ the pupil premium and KS2 results files; each is imported LA by LA through the a
 `keystage import` calls, in `--workers` processes at once (issue 10's national census batch).
 Then, in a fresh process, the national picture of each primary dataset (EYFSP, phonics, KS1,
 KS2 TA, KS2, MTC: every LA's pupils, every group of 11.2, the progress SDs and estimates) is
-summed from the database and kept as the worker does after a load: cold (every LA's part summed:
-issue 12's national recompute, under 60 s and 1 GB), then again after one LA's files change
-(that LA's parts only), and one LA's report is read against it.
+summed from the database and kept as the worker does after a load: cold (every LA's part summed
+and every LA's characteristics derived), cold again with the characteristics kept as each LA's
+loads leave them (issue 12's national recompute, under 60 s and 1 GB), then again after one
+LA's files change (that LA's parts only), and one LA's report is read against it.
 
 Run from the project root (about an hour on 2 cores; several GB of files in a temporary folder):
     .venv/bin/python bench/bench_national.py [--workers 2] [--skip-ctf]
@@ -88,8 +89,10 @@ def prepare(folder: Path, las: int = 0) -> dict:
 
 def child_picture(url: str, folder: Path) -> dict:
     """Every primary dataset's national picture summed from the database and kept, as the
-    worker does after a load: cold (every LA's part summed), then after one LA's files change
-    (that LA's parts only), then one LA's report by group with national rows against them."""
+    worker does after a load: cold (every LA's part summed, each LA's characteristics derived
+    and kept on the way), cold again with the characteristics kept (as every LA's loads leave
+    them: the picture after an upgrade of the measures), then after one LA's files change (that
+    LA's parts only), then one LA's report by group with national rows against them."""
     os.environ["DATABASE_URL"] = url
     os.environ["DJANGO_SETTINGS_MODULE"] = "keystage.settings"
     os.environ["KEYSTAGE_VAR_DIR"] = str(folder / "var")
@@ -99,6 +102,7 @@ def child_picture(url: str, folder: Path) -> dict:
     from keystage.analysis.models import LaSummary, NationalSummary
     from keystage.analysis.national import national_picture, refresh_national_pictures
     from keystage.analysis.queries import report_rows
+    from keystage.context.models import KeptCharacteristics
     from keystage.schools.models import LocalAuthority
 
     phases: dict[str, list[str]] = {}
@@ -106,16 +110,25 @@ def child_picture(url: str, folder: Path) -> dict:
     def progress(index, total, message):
         phases.setdefault("las", []).append(message)
 
+    KeptCharacteristics.objects.all().delete()
     started = time.perf_counter()
     refresh_national_pictures(2026, PRIMARY, progress=progress)
     total = time.perf_counter() - started
     cold_peak = bench_collection.peak_mb()
     sums = {d: len(national_picture(d, 2026).sums) for d in PRIMARY}
+    LaSummary.objects.filter(year=2026).delete()
+    NationalSummary.objects.filter(year=2026).delete()
+    began = time.perf_counter()
+    refresh_national_pictures(2026, PRIMARY)
+    kept = time.perf_counter() - began
+    assert sums == {d: len(national_picture(d, 2026).sums) for d in PRIMARY}
     la = LocalAuthority.objects.filter(code__in=json.loads(
         (folder / "manifest.json").read_text())["by_la"]).order_by("code").first()
-    # One LA's files change (a replaced census reaches every dataset's part of it): its parts
-    # and the national pictures are no longer current; the next refresh sums that LA again.
+    # One LA's files change (a replaced census reaches every dataset's part of it): its parts,
+    # its characteristics and the national pictures are no longer current; the next refresh
+    # sums that LA again.
     LaSummary.objects.filter(la=la, year=2026).delete()
+    KeptCharacteristics.objects.filter(la=la, year=2026).delete()
     NationalSummary.objects.filter(year=2026).delete()
     began = time.perf_counter()
     refresh_national_pictures(2026, PRIMARY)
@@ -123,13 +136,17 @@ def child_picture(url: str, folder: Path) -> dict:
     began = time.perf_counter()
     rows = sum(len(report_rows(la, d, 2026, by="group", national=True)[0]) for d in PRIMARY)
     return {"total": total, "las": len(phases.get("las", [])), "sums": sums,
-            "cold_peak_mb": cold_peak, "one_la": one_la, "la": la.code, "la_rows": rows,
-            "la_seconds": time.perf_counter() - began, "peak_mb": bench_collection.peak_mb()}
+            "cold_peak_mb": cold_peak, "kept": kept, "one_la": one_la, "la": la.code,
+            "la_rows": rows, "la_seconds": time.perf_counter() - began,
+            "peak_mb": bench_collection.peak_mb()}
 
 
 def _print_picture(label: str, done: dict) -> None:
     print(f"{label} national picture of the six primary datasets, every LA's part summed "
-          f"({done['las']} LAs): {done['total']:.1f} s, peak {done['cold_peak_mb']:.0f} MB")
+          f"({done['las']} LAs) and their characteristics derived: {done['total']:.1f} s, "
+          f"peak {done['cold_peak_mb']:.0f} MB")
+    print(f"{label} again, every LA's part summed with their characteristics kept: "
+          f"{done['kept']:.1f} s")
     print(f"{label} after LA {done['la']}'s files change, the six pictures again: "
           f"{done['one_la']:.1f} s")
     print(f"{label} then LA {done['la']}'s report of the six by group with national rows: "
