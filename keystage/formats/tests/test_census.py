@@ -202,3 +202,29 @@ def test_termly_attendance_and_exclusions_are_read_per_pupil():
     assert attendance.select("sessions_possible", "sessions_authorised",
                              "sessions_unauthorised").rows() == [(140, 6, 4), (None, None, None)]
     assert file.frames["exclusions"].select("category", "sessions").rows() == [("FIXD", 2)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans(), st.booleans()), max_size=4),
+       st.integers(min_value=0, max_value=2))
+def test_every_frame_keeps_its_declared_types_whichever_groups_a_file_has(shapes, leavers):
+    pupils = [census_pupil(upn=f"A3302001{21001 + i}", fsm=[("2025-09-01", None)] if fsm else (),
+                           sen_needs=[("ASD", 1)] if sen else (),
+                           exclusions=[("FIXD", "2")] if excluded else ())
+              for i, (fsm, sen, excluded) in enumerate(shapes)]
+    file = read(census_xml(pupils=pupils, leavers=[census_leaver()] * leavers))
+    for name, schema in SCHEMAS.items():
+        assert file.frames[name].schema == schema
+    assert file.frames["pupils"]["fsm_eligible"].to_list() == [s[0] for s in shapes]
+    assert file.frames["sen_needs"].height == sum(s[1] for s in shapes)
+    assert file.frames["exclusions"]["sessions"].to_list() == [2] * sum(s[2] for s in shapes)
+    assert file.frames["leavers"]["leaving_date"].to_list() == [dt.date(2025, 12, 19)] * leavers
+
+
+def test_a_bad_date_is_refused_naming_its_line_among_good_pupils():
+    pupils = [census_pupil(upn="A330200121001"), census_pupil(upn="A330200121002",
+                                                              entry="2021-13-01")]
+    with pytest.raises(FormatError) as refused:
+        read(census_xml(pupils=pupils))
+    assert refused.value.line is not None and refused.value.line > 9
+    assert "<EntryDate> '2021-13-01' is not a date" in str(refused.value)
