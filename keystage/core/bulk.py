@@ -106,10 +106,11 @@ def bulk_insert_frame(model: type[models.Model], fields: Sequence[str],
     # COPY's text format (cheaper for PostgreSQL to parse than CSV's quoting): every backslash,
     # tab and line break of a text value escaped, so only a null is written as \N and no text
     # (not even a hostile one) can read as NULL or spill into another field or row.
-    texts = [name for name, dtype in frame.schema.items()
+    schema = frame.schema  # made afresh on each reading of frame.schema
+    texts = [name for name, dtype in schema.items()
              if not (dtype.is_numeric() or dtype.is_temporal() or dtype == pl.Boolean)]
     if texts:
-        if any(frame.schema[name] != pl.String for name in texts):
+        if any(schema[name] != pl.String for name in texts):
             frame = frame.with_columns(pl.col(texts).cast(pl.String))
         # Only the columns holding one of them are escaped (few do: escaping costs more).
         special = frame.select(pl.col(texts).str.contains(r"[\\\t\n\r]").any()).row(0)
