@@ -217,22 +217,23 @@ def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.D
         )
         care_return.files.add(*received)
         ids = allocate_ids(CareChild, children.height)
-        children = children.with_columns(id=pl.Series(ids, dtype=pl.Int64))
-        bulk_insert_frame(CareChild, _CHILD_FIELDS, children.select(
-            "id", care_return=pl.lit(care_return.pk, pl.Int64), la=pl.lit(la.pk, pl.Int64),
-            child_id="child_id", line=pl.col("line").fill_null(0), upn="upn",
-            former_upn="former_upn", upn_unknown="upn_unknown", dob_text="dob_text", dob="dob",
-            sex="sex", sex_code="sex_code", ethnicity="ethnicity", episodes="episodes",
-            reviews="reviews", missing="missing", cin_details="cin_details",
-            assessments="assessments", cpp_plans="cpp_plans", link_method=pl.lit(""),
-            left_unlinked=pl.lit(False)))
-        # A child named twice keeps the rows with the first of them.
-        first = children.select("child_id", child="id").unique("child_id", keep="first",
-                                                               maintain_order=True)
+        children = children.select(
+            pl.Series("id", ids, dtype=pl.Int64), care_return=pl.lit(care_return.pk, pl.Int64),
+            la=pl.lit(la.pk, pl.Int64), child_id="child_id", line=pl.col("line").fill_null(0),
+            upn="upn", former_upn="former_upn", upn_unknown="upn_unknown", dob_text="dob_text",
+            dob="dob", sex="sex", sex_code="sex_code", ethnicity="ethnicity",
+            episodes="episodes", reviews="reviews", missing="missing",
+            cin_details="cin_details", assessments="assessments", cpp_plans="cpp_plans",
+            link_method=pl.lit(""), left_unlinked=pl.lit(False))
+        bulk_insert_frame(CareChild, _CHILD_FIELDS, children)
+        # A child named twice keeps the rows with the first of them (one polars call).
+        first = children.lazy().select("child_id", child="id").unique(
+            "child_id", keep="first", maintain_order=True)
+        stored_rows = rows.lazy().join(first, on="child_id", how="left", maintain_order="left")
         bulk_insert_frame(CareRow, ["care_return", "child", "table", "line", "data"],
-                          rows.join(first, on="child_id", how="left").select(
-                              care_return=pl.lit(care_return.pk, pl.Int64), child="child",
-                              table="table", line="line", data="data"))
+                          stored_rows.select(care_return=pl.lit(care_return.pk, pl.Int64),
+                                             child="child", table="table", line="line",
+                                             data="data").collect(engine="in-memory"))
         findings = checking.result() if checking else check_return(file, year)
     bulk_insert_frame(CareFinding, ["care_return", "code", "severity", "table", "line",
                                     "column", "child_id", "value", "message"],
