@@ -106,10 +106,12 @@ def bulk_insert_frame(model: type[models.Model], fields: Sequence[str],
     # COPY's text format (cheaper for PostgreSQL to parse than CSV's quoting): every backslash,
     # tab and line break of a text value escaped, so only a null is written as \N and no text
     # (not even a hostile one) can read as NULL or spill into another field or row.
-    texts = [name for name, dtype in frame.schema.items()
+    schema = frame.schema  # made afresh on each reading of frame.schema
+    texts = [name for name, dtype in schema.items()
              if not (dtype.is_numeric() or dtype.is_temporal() or dtype == pl.Boolean)]
     if texts:
-        frame = frame.with_columns(pl.col(texts).cast(pl.String))
+        if any(schema[name] != pl.String for name in texts):
+            frame = frame.with_columns(pl.col(texts).cast(pl.String))
         # Only the columns holding one of them are escaped (few do: escaping costs more).
         special = frame.select(pl.col(texts).str.contains(r"[\\\t\n\r]").any()).row(0)
         needing = [name for name, found in zip(texts, special, strict=True) if found]
@@ -339,12 +341,12 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
     pk = model._meta.pk.column
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # The sequence named once: pg_get_serial_sequence for every id cost more than
+            # The sequence named once, in the same statement (one round trip): its one-row
+            # subquery is read once, as pg_get_serial_sequence for every id cost more than
             # taking them.
-            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, pk])
-            sequence = cursor.fetchone()[0]
-            cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
-                           [sequence, count])
+            cursor.execute("SELECT nextval(s.seq) FROM (SELECT pg_get_serial_sequence(%s, %s)"
+                           "::regclass AS seq OFFSET 0) s, generate_series(1, %s)",
+                           [table, pk, count])
             return [row[0] for row in cursor.fetchall()]
         quoted = connection.ops.quote_name(table)
         # Django's SQLite tables use AUTOINCREMENT, so ids are never reused: start after the

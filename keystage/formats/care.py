@@ -77,6 +77,12 @@ def _counts(file: DatasetFile, source: str) -> pl.LazyFrame:
 
 def children_of(file: DatasetFile) -> pl.DataFrame:
     """One row per child of the return, in CHILD_SCHEMA."""
+    # One polars call for the whole plan (it has a fixed cost a call), on the in-memory engine.
+    return children_plan(file).collect(engine="in-memory")
+
+
+def children_plan(file: DatasetFile) -> pl.LazyFrame:
+    """children_of's frame as a lazy plan, to be collected with others (pl.collect_all)."""
     source = file.dataset
     if source == "ssda903":
         header = file.frames.get("header", pl.DataFrame())
@@ -122,9 +128,8 @@ def children_of(file: DatasetFile) -> pl.DataFrame:
             children = children.with_columns(pl.col(column).fill_null(0))
         else:
             children = children.with_columns(pl.lit(None, pl.Int64).alias(column))
-    # One polars call for the whole plan (it has a fixed cost a call), on the in-memory engine.
     return children.with_columns(source=pl.lit(source)).select(list(CHILD_SCHEMA)).cast(
-        CHILD_SCHEMA).collect(engine="in-memory")
+        CHILD_SCHEMA)
 
 
 ROW_SCHEMA = {"table": pl.String, "line": pl.Int64, "child_id": pl.String, "data": pl.String}
@@ -133,6 +138,12 @@ ROW_SCHEMA = {"table": pl.String, "line": pl.Int64, "child_id": pl.String, "data
 def rows_of(file: DatasetFile) -> pl.DataFrame:
     """Every row of every table: table, line, child id and its columns as a JSON object's text
     ({column: text}, in file order), encoded in one pass per table."""
+    # Every table in one polars call (it has a fixed cost a call), on the in-memory engine.
+    return rows_plan(file).collect(engine="in-memory")
+
+
+def rows_plan(file: DatasetFile) -> pl.LazyFrame:
+    """rows_of's frame as a lazy plan, to be collected with others (pl.collect_all)."""
     parts = [pl.LazyFrame(schema=ROW_SCHEMA)]
     child_column = _CHILD_COLUMN.get(file.dataset, "child")
     for table, frame in file.frames.items():
@@ -147,5 +158,4 @@ def rows_of(file: DatasetFile) -> pl.DataFrame:
             if child_column in columns else pl.lit(""),
             data=pl.struct(pl.col(columns).cast(pl.String)).struct.json_encode(),
         ))
-    # Every table in one polars call (it has a fixed cost a call), on the in-memory engine.
-    return pl.concat(parts).collect(engine="in-memory")
+    return pl.concat(parts)

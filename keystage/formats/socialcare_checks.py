@@ -137,53 +137,62 @@ def _findings(frame: pl.DataFrame, bad: pl.Expr, check: Check, table: str, colum
     )
 
 
-def check_return(file: DatasetFile, year: int) -> pl.DataFrame:
-    """Every schema finding of a read SSDA903 or CIN return, in FINDING_SCHEMA."""
-    dataset = file.dataset
+@functools.cache
+def _year_checks(dataset: str, year: int) -> tuple[tuple, ...]:
+    """Every check of a return for a collection year as (table, the columns it needs, the
+    expression true on a faulty row, check, column, label, message words): built once a
+    process, since building a hundred polars expressions costs more than running them."""
     pattern, fmt = _DATE_SHAPE[dataset]
-    # (table, the expression true on a faulty row, check, column, label, message words)
     pending: list[tuple] = []
     for spec in column_specs(dataset):
-        frame = file.frames.get(spec.table)
-        if frame is None or not frame.height or spec.column not in frame.columns:
-            continue
         if not (spec.year_from <= year and (spec.year_to is None or year <= spec.year_to)):
             continue
         text = pl.col(spec.column).cast(pl.String).fill_null("").str.strip_chars()
         present = text != ""
-        where = (spec.table, spec.column, spec.label)
+        where = (spec.table, (spec.column,))
         if spec.required:
-            pending.append((spec.table, ~present, _check(dataset, "required"), *where[1:], {}))
+            pending.append((*where, ~present, _check(dataset, "required"), spec.column,
+                            spec.label, {}))
         if spec.type == "date":
             wrong = present & (~text.str.contains(pattern)
                                | text.str.strptime(pl.Date, fmt, strict=False).is_null())
-            pending.append((spec.table, wrong, _check(dataset, "date"), *where[1:], {}))
+            pending.append((*where, wrong, _check(dataset, "date"), spec.column, spec.label,
+                            {}))
         elif spec.type == "int":
-            pending.append((spec.table, present & ~text.str.contains(r"^\d+$"),
-                            _check(dataset, "int"), *where[1:], {}))
+            pending.append((*where, present & ~text.str.contains(r"^\d+$"),
+                            _check(dataset, "int"), spec.column, spec.label, {}))
         elif spec.type == "upn":
             shape = _UPN_OR_REASON if dataset == "ssda903" else _UPN
-            pending.append((spec.table, present & ~text.str.contains(shape),
-                            _check(dataset, "upn"), *where[1:], {}))
+            pending.append((*where, present & ~text.str.contains(shape),
+                            _check(dataset, "upn"), spec.column, spec.label, {}))
         elif spec.type == "code" and spec.code_list:
             allowed = _codes(dataset, spec.code_list, year)
-            pending.append((spec.table, present & ~text.is_in(allowed),
-                            _check(dataset, "code"), *where[1:],
+            pending.append((*where, present & ~text.is_in(allowed),
+                            _check(dataset, "code"), spec.column, spec.label,
                             {"code_list": spec.code_list}))
     labels = {(s.table, s.column): s.label for s in column_specs(dataset)}
+
+    def parsed(column: str) -> pl.Expr:
+        return pl.col(column).cast(pl.String).fill_null("").str.strip_chars() \
+            .str.strptime(pl.Date, fmt, strict=False)
+
     for table, start, end in date_orders(dataset):
+        pending.append((table, (start, end), parsed(end) < parsed(start),
+                        _check(dataset, "order"), end, labels.get((table, end), end),
+                        {"start": labels.get((table, start), start)}))
+    return tuple(pending)
+
+
+def check_return(file: DatasetFile, year: int) -> pl.DataFrame:
+    """Every schema finding of a read SSDA903 or CIN return, in FINDING_SCHEMA."""
+    dataset = file.dataset
+    # (table, the expression true on a faulty row, check, column, label, message words), for
+    # the tables and columns this return holds.
+    pending = []
+    for table, needs, *rest in _year_checks(dataset, year):
         frame = file.frames.get(table)
-        if frame is None or not frame.height or start not in frame.columns \
-                or end not in frame.columns:
-            continue
-
-        def parsed(column: str) -> pl.Expr:
-            return pl.col(column).cast(pl.String).fill_null("").str.strip_chars() \
-                .str.strptime(pl.Date, fmt, strict=False)
-
-        pending.append((table, parsed(end) < parsed(start), _check(dataset, "order"), end,
-                        labels.get((table, end), end), {"start": labels.get((table, start),
-                                                                            start)}))
+        if frame is not None and frame.height and all(c in frame.columns for c in needs):
+            pending.append((table, *rest))
     parts = []
     # One pass over each table says which checks found anything (every table's pass in one
     # call: polars has a fixed cost a call, much of a small table's time); only those are

@@ -24,7 +24,7 @@ from keystage.collection.inputs import InputFile
 from keystage.collection.intake import _fits
 from keystage.collection.models import ReceivedFile
 from keystage.core.bulk import allocate_ids, bulk_insert_frame
-from keystage.formats.care import children_of, rows_of
+from keystage.formats.care import children_plan, rows_plan
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import KINDS, SNIFF_BYTES, DatasetFile, kind_of
 from keystage.socialcare.models import (
@@ -149,7 +149,9 @@ def _load(files: list[CareFile], *, la, year: int, acting_user, confirm: bool,
         return _each(files, "refused", f"this {label} is for the collection year ending 31 "
                      f"March {shown}, not {year}. Import it with --year {min(named)} (or "
                      "choose that year on the upload page). Nothing was stored.", file.warnings)
-    children = children_of(file)
+    # The children and every row in one polars call (it has a fixed cost a call); the rows
+    # go unused when the return is refused, unchanged or to be confirmed, as they are small.
+    children, rows = pl.collect_all([children_plan(file), rows_plan(file)], engine="in-memory")
     try:
         # Values too long for their column (or counts out of range) refuse the return, named.
         _fits(children, CareChild, [f for f in _CHILD_FIELDS[3:] if f in children.columns],
@@ -168,7 +170,8 @@ def _load(files: list[CareFile], *, la, year: int, acting_user, confirm: bool,
                      f"children); this one has {children.height}. Confirm to replace it.",
                      file.warnings)
     care_return = do_load_care_return(file, files, children, digest=digest, la=la, year=year,
-                                      replaces=current, acting_user=acting_user)
+                                      replaces=current, acting_user=acting_user,
+                                      rows=rows)
     linked, found = care_return.report["linked"], care_return.report["findings"]
     return _each(files, "committed", f"{label} {years.academic_year_label(year)}: "
                  f"{care_return.children} children, {care_return.rows} rows; {linked} linked "
@@ -181,54 +184,56 @@ def _load(files: list[CareFile], *, la, year: int, acting_user, confirm: bool,
 @transaction.atomic
 def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.DataFrame, *,
                         digest: str, la, year: int, replaces: CareReturn | None,
-                        acting_user) -> CareReturn:
-    """Store a read return whole, replacing the current one, link its children, audit it."""
+                        acting_user, rows: pl.DataFrame) -> CareReturn:
+    """Store a read return whole (children and rows as read), replace, link and audit it."""
     from keystage.formats.socialcare_checks import check_return
 
-    rows = rows_of(file)
-    staged = []
-    by = acting_user.username if acting_user else "command line"
-    received = ReceivedFile.objects.bulk_create([
-        ReceivedFile(la=la, filename=f.name[:255], sha256=f.sha256, size=len(f.data),
-                     stored_path=_store_original(
-                         InputFile(f.name, data=f.data, sha256=f.sha256), f.sha256, staged),
-                     received_by=acting_user, received_by_name=by)
-        for f in files])
-    if replaces is not None:
-        replaces.status = ReturnStatus.REPLACED
-        replaces.save(update_fields=["status"])
-    care_return = CareReturn.objects.create(
-        la=la, dataset=file.dataset, year=year, replaces=replaces, digest=digest,
-        reference_date=file.reference_date, software=file.software[:100],
-        children=children.height, rows=rows.height, submitted_by=acting_user,
-        submitted_by_name=by,
-        report={"warnings": file.warnings, "kind": file.kind, "files": [f.name for f in files],
-                "tables": {t: fr.height for t, fr in file.frames.items()}},
-    )
-    care_return.files.add(*received)
-    ids = allocate_ids(CareChild, children.height)
-    children = children.with_columns(id=pl.Series(ids, dtype=pl.Int64))
-    # On PostgreSQL the schema checks (polars alone, no database) run beside the children's and
-    # rows' COPYs, which mostly wait for the server. SQLite writes in this process a row at a
-    # time, handing the interpreter back and forth with a thread beside it: there they run after.
+    # On PostgreSQL the schema checks (polars alone, no database) run beside every statement
+    # up to the rows' COPY, which mostly wait for the server. SQLite writes in this process a
+    # row at a time, handing the interpreter back and forth with a thread beside it: there
+    # they run after.
     with ThreadPoolExecutor(max_workers=1) as beside:
         checking = (beside.submit(check_return, file, year)
                     if connection.vendor == "postgresql" else None)
-        bulk_insert_frame(CareChild, _CHILD_FIELDS, children.select(
-            "id", care_return=pl.lit(care_return.pk, pl.Int64), la=pl.lit(la.pk, pl.Int64),
-            child_id="child_id", line=pl.col("line").fill_null(0), upn="upn",
-            former_upn="former_upn", upn_unknown="upn_unknown", dob_text="dob_text", dob="dob",
-            sex="sex", sex_code="sex_code", ethnicity="ethnicity", episodes="episodes",
-            reviews="reviews", missing="missing", cin_details="cin_details",
-            assessments="assessments", cpp_plans="cpp_plans", link_method=pl.lit(""),
-            left_unlinked=pl.lit(False)))
-        # A child named twice keeps the rows with the first of them.
-        first = children.select("child_id", child="id").unique("child_id", keep="first",
-                                                               maintain_order=True)
+        staged = []
+        by = acting_user.username if acting_user else "command line"
+        received = ReceivedFile.objects.bulk_create([
+            ReceivedFile(la=la, filename=f.name[:255], sha256=f.sha256, size=len(f.data),
+                         stored_path=_store_original(
+                             InputFile(f.name, data=f.data, sha256=f.sha256), f.sha256, staged),
+                         received_by=acting_user, received_by_name=by)
+            for f in files])
+        if replaces is not None:
+            replaces.status = ReturnStatus.REPLACED
+            replaces.save(update_fields=["status"])
+        care_return = CareReturn.objects.create(
+            la=la, dataset=file.dataset, year=year, replaces=replaces, digest=digest,
+            reference_date=file.reference_date, software=file.software[:100],
+            children=children.height, rows=rows.height, submitted_by=acting_user,
+            submitted_by_name=by,
+            report={"warnings": file.warnings, "kind": file.kind,
+                    "files": [f.name for f in files],
+                    "tables": {t: fr.height for t, fr in file.frames.items()}},
+        )
+        care_return.files.add(*received)
+        ids = allocate_ids(CareChild, children.height)
+        children = children.select(
+            pl.Series("id", ids, dtype=pl.Int64), care_return=pl.lit(care_return.pk, pl.Int64),
+            la=pl.lit(la.pk, pl.Int64), child_id="child_id", line=pl.col("line").fill_null(0),
+            upn="upn", former_upn="former_upn", upn_unknown="upn_unknown", dob_text="dob_text",
+            dob="dob", sex="sex", sex_code="sex_code", ethnicity="ethnicity",
+            episodes="episodes", reviews="reviews", missing="missing",
+            cin_details="cin_details", assessments="assessments", cpp_plans="cpp_plans",
+            link_method=pl.lit(""), left_unlinked=pl.lit(False))
+        bulk_insert_frame(CareChild, _CHILD_FIELDS, children)
+        # A child named twice keeps the rows with the first of them (one polars call).
+        first = children.lazy().select("child_id", child="id").unique(
+            "child_id", keep="first", maintain_order=True)
+        stored_rows = rows.lazy().join(first, on="child_id", how="left", maintain_order="left")
         bulk_insert_frame(CareRow, ["care_return", "child", "table", "line", "data"],
-                          rows.join(first, on="child_id", how="left").select(
-                              care_return=pl.lit(care_return.pk, pl.Int64), child="child",
-                              table="table", line="line", data="data"))
+                          stored_rows.select(care_return=pl.lit(care_return.pk, pl.Int64),
+                                             child="child", table="table", line="line",
+                                             data="data").collect(engine="in-memory"))
         findings = checking.result() if checking else check_return(file, year)
     bulk_insert_frame(CareFinding, ["care_return", "code", "severity", "table", "line",
                                     "column", "child_id", "value", "message"],

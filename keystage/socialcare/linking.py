@@ -30,15 +30,19 @@ def link_care_return(care_return: CareReturn, children: pl.DataFrame | None = No
 
     `children`: the return's children as just stored (id, child_id, upn, former_upn,
     upn_unknown), else they are read from the database."""
+    identifiers = read_frame(
+        f"SELECT pupil_id, kind, value FROM {_t(PupilIdentifier)} WHERE la_id = %s",  # noqa: S608
+        [care_return.la_id], _IDENTIFIERS)
+    if not identifiers.height:
+        # Every way of linking matches a child to one of these: with none (an LA with no
+        # pupils yet) no child links, and the plan's fixed cost is saved.
+        return 0
     if children is None:
         children = read_frame(
             f"SELECT id, child_id, upn, former_upn, upn_unknown FROM {_t(CareChild)} "  # noqa: S608
             "WHERE care_return_id = %s", [care_return.pk], _CHILDREN)
     else:
         children = children.select(list(_CHILDREN)).cast(_CHILDREN)
-    identifiers = read_frame(
-        f"SELECT pupil_id, kind, value FROM {_t(PupilIdentifier)} WHERE la_id = %s",  # noqa: S608
-        [care_return.la_id], _IDENTIFIERS)
     kind = IDENTIFIER_KIND[care_return.dataset]
     links = link_social_care(children, identifiers, child_kind=kind)
     if not links.height:

@@ -9,10 +9,11 @@ import json
 import polars as pl
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keystage.core.bulk import _insert_many_rows, bulk_insert_frame
+from keystage.core.bulk import _insert_many_rows, allocate_ids, bulk_insert_frame
 from keystage.schools.models import LocalAuthority
 from keystage.socialcare.models import CareChild, CareReturn, CareRow
 
@@ -91,3 +92,26 @@ def test_many_rows_go_in_chunks_and_statements_of_many_rows_on_sqlite():
     stored = CareRow.objects.filter(care_return=care_return).order_by("id")
     assert [(r.child_id, r.line, r.data) for r in stored] == [
         (i, 523 - i, {"n": str(i)}) for i in range(523)]
+
+
+def test_a_text_column_of_another_type_goes_in_as_its_text():
+    care_return = _return()
+    frame = pl.DataFrame({"care_return": [care_return.pk] * 2, "child": [None, 7],
+                          "table": pl.Series(["cpp", "episodes"], dtype=pl.Categorical),
+                          "line": [4, 5], "data": ['{"a": "1"}', '{"b": "y"}']})
+
+    bulk_insert_frame(CareRow, ["care_return", "child", "table", "line", "data"], frame)
+
+    stored = CareRow.objects.filter(care_return=care_return).order_by("id")
+    assert [(r.child_id, r.table, r.line, r.data) for r in stored] == [
+        (None, "cpp", 4, {"a": "1"}), (7, "episodes", 5, {"b": "y"})]
+
+
+def test_ids_taken_ahead_are_new_distinct_and_rising_in_one_statement_on_postgresql():
+    before = _return()  # the last id the table has handed out
+    with CaptureQueriesContext(connection) as queries:
+        ids = allocate_ids(CareReturn, 5)
+
+    assert len(set(ids)) == 5 and ids == sorted(ids) and min(ids) > before.pk
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert allocate_ids(CareReturn, 0) == []

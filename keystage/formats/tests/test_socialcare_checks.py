@@ -199,3 +199,14 @@ def test_the_peers_xml_export_gives_findings_for_its_oc3_codes():
     assert {(f.column, f.value) for f in findings if f.table == "oc3"} == {("ACTIV", "P3"),
                                                                            ("ACCOM", "01")}
     assert all(f.code == "903S03" for f in findings)
+
+
+def test_a_column_first_collected_in_2026_is_checked_for_2026_only_whichever_year_came_first():
+    # The checks of a year are built once a process: each year keeps its own.
+    late = _cin(CIN.replace("</CINdetails>", "<PreProceedingsandFGDM><PPStartDate>soon"
+                                             "</PPStartDate></PreProceedingsandFGDM>"
+                                             "</CINdetails>"))
+
+    for year in (2026, 2025, 2026, 2025):
+        codes = check_return(late, year).filter(column="PPStartDate")["code"].to_list()
+        assert codes == (["CINS02"] if year == 2026 else []), year

@@ -159,6 +159,23 @@ def test_a_child_keeps_their_903_id_so_a_later_return_without_the_upn_still_link
     assert (relinked.link_method, relinked.pupil_id) == ("child_id", child.pupil_id)
 
 
+def test_a_return_for_an_la_with_no_pupils_yet_is_stored_whole_with_its_children_unlinked(
+        world, tmp_path, capsys):
+    PupilIdentifier.objects.filter(la__code="330").delete()
+    path = tmp_path / "cin.xml"
+    path.write_bytes(_cin(upn=UPN_LOOKED_AFTER))
+
+    assert main(["import", str(path), "--la", "330", "--year", "2026"]) == 0
+
+    assert "0 linked to pupils" in capsys.readouterr().out
+    care_return = CareReturn.objects.get()
+    assert care_return.report["linked"] == 0 and care_return.children == 1
+    assert list(CareChild.objects.values_list("child_id", "upn", "pupil", "link_method")) == [
+        ("LA77", UPN_LOOKED_AFTER, None, "")]
+    assert CareRow.objects.filter(care_return=care_return).count() == care_return.rows == 5
+    assert AuditEvent.objects.filter(summary__contains="0 linked to pupils").exists()
+
+
 def test_a_new_return_waits_for_confirmation_and_the_same_files_change_nothing(world, tmp_path):
     folder = _903(tmp_path)
     assert main(["import", str(folder), "--la", "330", "--year", "2026"]) == 0
