@@ -131,3 +131,19 @@ def test_a_chunk_of_new_files_costs_the_same_queries_however_many_files_it_holds
     assert len(schools) >= 3
     # Received files, submissions and audit events go in with the chunk: no query per file.
     assert queries(schools) == queries(schools[:1])
+
+
+def test_a_name_at_its_columns_limit_in_characters_loads_and_one_more_is_refused(world,
+                                                                                  monkeypatch):
+    school = world.a.schools[0]
+
+    def named(surname):
+        return pupil_xml("A330200121005", surname, "Amy", "2020-09-09", "F", "R",
+                         eyfsp_rows(["2"] * 17))
+    # Multi-byte letters: the limit counts characters, not bytes.
+    files = [("fits.xml", ctf("330", school.estab, [named("É" * 100)])),
+             ("over.xml", ctf("330", school.estab, [named("É" * 101)]))]
+    streaming, whole = _import_both_ways(world, monkeypatch, files)
+    assert whole == streaming
+    assert [status for status, *_ in whole[0]] == ["committed", "refused"]
+    assert "101 characters long" in whole[0][1][1]
