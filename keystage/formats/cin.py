@@ -260,6 +260,9 @@ class _Walk:
                                                       details_t.lines.append,
                                                       details_t.seqs.append)
         blank_child = [None] * (len(IDENTIFIERS) + 1)
+        with_items = {_ASSESSMENTS: (assessments, _ASSESSMENT_AT, factors,
+                                     "AssessmentFactors"),
+                      _CPP: (cpps, _CPP_AT, reviews, "CPPreviewDate")}
         for child in named(container, "Child"):
             ids = chars = None
             details = []
@@ -289,26 +292,21 @@ class _Walk:
                 details_seqs(seq)
                 if not nested:
                     continue
-                a_seq = c_seq = 0
+                counts = dict.fromkeys(with_items, 0)
                 for at, part in nested:
-                    if at == _ASSESSMENTS:
-                        a_seq += 1
-                        texts = [key, None, None, None]
-                        inner = fill(texts, part, _ASSESSMENT_AT)
-                        _add(assessments, texts, part.sourceline, seq, a_seq)
+                    if at in with_items:
+                        # Assessments and child protection plans are numbered within their
+                        # CINdetails; each may hold a repeated item (factors, review dates).
+                        counts[at] += 1
+                        table, index, items, item_name = with_items[at]
+                        # The last place of the index is the block of items, not a field.
+                        texts = [key, *_BLANK[:len(index) - 1]]
+                        inner = fill(texts, part, index)
+                        _add(table, texts, part.sourceline, seq, counts[at])
                         if inner:
-                            for factor in named(inner[0][1], "AssessmentFactors"):
-                                _add(factors, (key, value(factor)), factor.sourceline, seq,
-                                     a_seq)
-                    elif at == _CPP:
-                        c_seq += 1
-                        texts = [key, None, None, None, None, None]
-                        inner = fill(texts, part, _CPP_AT)
-                        _add(cpps, texts, part.sourceline, seq, c_seq)
-                        if inner:
-                            for review in named(inner[0][1], "CPPreviewDate"):
-                                _add(reviews, (key, value(review)), review.sourceline, seq,
-                                     c_seq)
+                            for item in named(inner[0][1], item_name):
+                                _add(items, (key, value(item)), item.sourceline, seq,
+                                     counts[at])
                     else:
                         table, index = ((plans, _PLAN_AT) if at == _PLANS else
                                         (section47, _SECTION47_AT) if at == _SECTION47 else
