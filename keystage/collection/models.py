@@ -94,13 +94,21 @@ class Submission(models.Model):
 class PupilRecord(models.Model):
     """A pupil as one submission describes them, with measures derived when it was committed."""
 
-    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="pupils")
+    # The submission, LA and school keys carry no database constraint: PostgreSQL checks each
+    # at commit, row by row, millions of lookups for a national census; the records are
+    # written only by the imports, with the submission they create in the same transaction and
+    # an LA and school they have just read, and Django enforces CASCADE and PROTECT on delete.
+    # (The pupil's key keeps its constraint: links change outside imports.)
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="pupils",
+                                   db_constraint=False)
     # Denormalised from the submission so whole-collection queries need no join; the
     # (la, collection, year) index below serves it, so the foreign key needs none of its own.
     la = models.ForeignKey(
-        "schools.LocalAuthority", on_delete=models.PROTECT, related_name="+", db_index=False
+        "schools.LocalAuthority", on_delete=models.PROTECT, related_name="+", db_index=False,
+        db_constraint=False,
     )
-    school = models.ForeignKey("schools.Establishment", on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey("schools.Establishment", on_delete=models.PROTECT, related_name="+",
+                               db_constraint=False)
     collection = models.CharField(max_length=10, choices=DATASET_CHOICES)
     year = models.PositiveSmallIntegerField()
     line = models.PositiveIntegerField(help_text="line of the pupil in the file")
@@ -162,9 +170,14 @@ class AssessmentResult(models.Model):
     """One CTF StageAssessment row of a pupil, as the file gave it."""
 
     # No index of its own: the (pupil, component) index below serves lookups by pupil, and each
-    # index costs time on every one of the millions of rows a national load writes.
+    # index costs time on every one of the millions of rows a national load writes. No
+    # database constraint either: PostgreSQL checks a deferred foreign key row by row at
+    # commit, ten million lookups for a national EYFSP year. The rows are written only by the
+    # imports, with the records they have just created in the same transaction, and deleted
+    # with them (on_delete runs in Django), as the social care rows are.
     pupil = models.ForeignKey(
-        PupilRecord, on_delete=models.CASCADE, related_name="results", db_index=False
+        PupilRecord, on_delete=models.CASCADE, related_name="results", db_index=False,
+        db_constraint=False,
     )
     stage = models.CharField(max_length=3)
     locale = models.CharField(max_length=3, blank=True)

@@ -4,6 +4,12 @@ Each census pupil, pupil premium row, KS2 result and KS4 candidate is a
 keystage.collection.models.PupilRecord (identity details, school, dataset, year; linked to one
 pupil by keystage.pupils). What only that dataset says is kept here, one table per kind of
 fact, each row hanging off its record so a replacement file removes it with the record.
+
+The records' keys carry no database constraint (db_constraint=False): PostgreSQL checks a
+foreign key row by row, at commit, and a national census writes millions of these rows; the
+checks cost about twice the COPY of the rows themselves (bench/RESULTS.md). The rows are written
+only by the imports, in the transaction that creates their records, and deleted with them
+(on_delete runs in Django).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ class CensusDetail(models.Model):
 
     record = models.OneToOneField(
         "collection.PupilRecord", on_delete=models.CASCADE, primary_key=True,
-        related_name="census",
+        related_name="census", db_constraint=False,
     )
     former_upn = models.CharField(max_length=20, blank=True)
     uln = models.CharField(max_length=10, blank=True)
@@ -48,7 +54,8 @@ class FsmPeriod(models.Model):
     """One free-school-meal eligibility period of a census pupil (end empty: still eligible)."""
 
     record = models.ForeignKey(
-        "collection.PupilRecord", on_delete=models.CASCADE, related_name="fsm_periods"
+        "collection.PupilRecord", on_delete=models.CASCADE, related_name="fsm_periods",
+        db_constraint=False,
     )
     start = models.DateField(null=True)
     end = models.DateField(null=True)
@@ -61,7 +68,8 @@ class SenNeed(models.Model):
     """One special educational need of a census pupil, ranked (1 = primary need)."""
 
     record = models.ForeignKey(
-        "collection.PupilRecord", on_delete=models.CASCADE, related_name="sen_needs"
+        "collection.PupilRecord", on_delete=models.CASCADE, related_name="sen_needs",
+        db_constraint=False,
     )
     sen_type = models.CharField(max_length=4)
     rank = models.PositiveSmallIntegerField(null=True)
@@ -94,7 +102,7 @@ class PupilPremium(models.Model):
 
     record = models.OneToOneField(
         "collection.PupilRecord", on_delete=models.CASCADE, primary_key=True,
-        related_name="pupil_premium",
+        related_name="pupil_premium", db_constraint=False,
     )
     eligible = models.BooleanField(null=True)
     reason = models.CharField(max_length=10, blank=True)  # FSM6, CLA, POSTLAC, SERVICE
@@ -108,7 +116,7 @@ class Ks2Result(models.Model):
 
     record = models.OneToOneField(
         "collection.PupilRecord", on_delete=models.CASCADE, primary_key=True,
-        related_name="ks2",
+        related_name="ks2", db_constraint=False,
     )
     read_score = models.PositiveSmallIntegerField(null=True)
     read_outcome = models.CharField(max_length=4, blank=True)
@@ -127,7 +135,8 @@ class Ks4Result(models.Model):
     """One KS4 qualification result of a pupil."""
 
     record = models.ForeignKey(
-        "collection.PupilRecord", on_delete=models.CASCADE, related_name="ks4_results"
+        "collection.PupilRecord", on_delete=models.CASCADE, related_name="ks4_results",
+        db_constraint=False,
     )
     row = models.PositiveIntegerField()
     qualification = models.CharField(max_length=20)
@@ -142,7 +151,8 @@ class Ks5Result(models.Model):
     """One KS5 (16-18) qualification result of a student, with their KS4 prior attainment."""
 
     record = models.ForeignKey(
-        "collection.PupilRecord", on_delete=models.CASCADE, related_name="ks5_results"
+        "collection.PupilRecord", on_delete=models.CASCADE, related_name="ks5_results",
+        db_constraint=False,
     )
     row = models.PositiveIntegerField()
     qualification = models.CharField(max_length=10)  # DfE code: 111 A level, 121 AS level
@@ -159,7 +169,8 @@ class ExtraValue(models.Model):
     """One LA-named field of a pupil from an extra-fields CSV (e.g. a local young-carer flag)."""
 
     record = models.ForeignKey(
-        "collection.PupilRecord", on_delete=models.CASCADE, related_name="extra_values"
+        "collection.PupilRecord", on_delete=models.CASCADE, related_name="extra_values",
+        db_constraint=False,
     )
     field = models.CharField(max_length=60)
     value = models.CharField(max_length=200, blank=True)
