@@ -98,10 +98,11 @@ def compute_national_picture(dataset: str, year: int, *,
 
 def la_fingerprints(dataset: str, year: int) -> dict[int, str]:
     """Each LA with files of the dataset's own: the fingerprint of every current file, social
-    care return and figure-changing edit (its own, and the register's) its part is made from."""
+    care return and figure-changing edit (its own, and the register's) its part is made from,
+    and of the code that computes it."""
     from django.db.models import Q
 
-    from keystage.analysis.stored import _sources, figure_edits
+    from keystage.analysis.stored import _sources, figure_edits, figures_code_digest
     from keystage.collection.models import Submission
     from keystage.socialcare.models import CareReturn
 
@@ -120,9 +121,10 @@ def la_fingerprints(dataset: str, year: int) -> dict[int, str]:
                                                la_id__in=own).values_list("la_id", "pk"):
         care[la_id].append(pk)
     edits = figure_edits()
+    code = figures_code_digest()
     return {la_id: hashlib.sha256(
         f"{dataset}:{year}:{sorted(files[la_id])}:{sorted(care[la_id])}:"
-        f"{edits.get(la_id, 0)}:{edits.get(None, 0)}".encode()).hexdigest()
+        f"{edits.get(la_id, 0)}:{edits.get(None, 0)}:{code}".encode()).hexdigest()
         for la_id in own}
 
 
