@@ -169,6 +169,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT compilation: once a table is analysed, PostgreSQL 12+ compiles any statement its
+    # planner costs over 100,000, about 0.1 s each time, more than most of this app's statements
+    # take to run (the cold national picture: 131 s with it, 108 s without; bench/RESULTS.md).
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"]["options"] = " ".join(
+        filter(None, [DATABASES["default"]["OPTIONS"].get("options"), "-c jit=off"]))
 
 # Exports one server process builds at once (keystage.core.downloads.export_slot).
 KEYSTAGE_EXPORTS_AT_ONCE = int(os.environ.get("KEYSTAGE_EXPORTS_AT_ONCE", "1"))

@@ -161,14 +161,22 @@ def _ks2_outcomes(year: int, la_id: int | tuple[int, ...] | None, estimates: pl.
 
 def census_year2(year: int, la_id: int | tuple[int, ...] | None) -> pl.DataFrame:
     """Pupils in Year 2 in the year's spring census, at their census school."""
+    from django.db import connection
+
     where, params = _scope(la_id)
+    # The LAs' Year 2 census records first, then their submissions: with statistics,
+    # PostgreSQL otherwise starts from every LA's spring census submissions and reads all their
+    # records (1.1 s against 0.27 s for a batch of 16 LAs of a national year).
+    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
     return read_frame(
-        f"SELECT DISTINCT p.pupil_id, a.code, {_laestab_sql('e')} "  # noqa: S608
-        f"FROM {_t(PupilRecord)} p JOIN {_t(Submission)} s ON s.id = p.submission_id "
-        f"JOIN {_t(Establishment)} e ON e.id = p.school_id "
-        f"JOIN {_t(LocalAuthority)} a ON a.id = p.la_id "
-        f"WHERE s.status = 'current' AND p.collection = 'census' AND s.term = 'SPR' "
-        f"AND p.year = %s AND p.ncyear = '2' AND p.pupil_id IS NOT NULL{where}",
+        f"WITH y2 AS {materialized}(SELECT p.pupil_id, p.la_id, p.school_id, "  # noqa: S608
+        f"p.submission_id FROM {_t(PupilRecord)} p WHERE p.collection = 'census' "
+        f"AND p.year = %s AND p.ncyear = '2' AND p.pupil_id IS NOT NULL{where}) "
+        f"SELECT DISTINCT y2.pupil_id, a.code, {_laestab_sql('e')} "
+        f"FROM y2 JOIN {_t(Submission)} s ON s.id = y2.submission_id "
+        f"JOIN {_t(Establishment)} e ON e.id = y2.school_id "
+        f"JOIN {_t(LocalAuthority)} a ON a.id = y2.la_id "
+        f"WHERE s.status = 'current' AND s.term = 'SPR'",
         [year, *params], {"pupil_id": pl.Int64, "la": pl.String, "laestab": pl.String},
     ).unique("pupil_id", keep="first")
 

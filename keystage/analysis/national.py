@@ -98,10 +98,11 @@ def compute_national_picture(dataset: str, year: int, *,
 
 def la_fingerprints(dataset: str, year: int) -> dict[int, str]:
     """Each LA with files of the dataset's own: the fingerprint of every current file, social
-    care return and figure-changing edit (its own, and the register's) its part is made from."""
+    care return and figure-changing edit (its own, and the register's) its part is made from,
+    and of the code that computes it."""
     from django.db.models import Q
 
-    from keystage.analysis.stored import _sources, figure_edits
+    from keystage.analysis.stored import _sources, figure_edits, figures_code_digest
     from keystage.collection.models import Submission
     from keystage.socialcare.models import CareReturn
 
@@ -120,9 +121,10 @@ def la_fingerprints(dataset: str, year: int) -> dict[int, str]:
                                                la_id__in=own).values_list("la_id", "pk"):
         care[la_id].append(pk)
     edits = figure_edits()
+    code = figures_code_digest()
     return {la_id: hashlib.sha256(
         f"{dataset}:{year}:{sorted(files[la_id])}:{sorted(care[la_id])}:"
-        f"{edits.get(la_id, 0)}:{edits.get(None, 0)}".encode()).hexdigest()
+        f"{edits.get(la_id, 0)}:{edits.get(None, 0)}:{code}".encode()).hexdigest()
         for la_id in own}
 
 
@@ -203,32 +205,33 @@ def _summed(las: list, stale: dict[int, list[str]], year: int):
 
 def _batch_sums(batch: list, stale: dict[int, list[str]], year: int, shared: dict
                 ) -> list[tuple[object, dict[str, primary.Sums]]]:
-    """Each LA of the batch with its part of each of its stale datasets."""
+    """Each LA of the batch with its part of each of its stale datasets: each dataset's
+    outcomes read for the batch in one statement and summed for the batch at once
+    (primary.la_parts), against the characteristics of the LAs with any counted pupil."""
     ids = tuple(la.pk for la in batch)
-    outcomes: dict[str, dict[str, pl.DataFrame]] = {la.code: {} for la in batch}
+    by_code = {la.code: la for la in batch}
+    outcomes: dict[str, pl.DataFrame] = {}
+    counting: set[str] = set()
     for dataset in dict.fromkeys(d for la in batch for d in stale[la.pk]):
-        frame = _outcomes(dataset, year, ids, shared)
-        for (code,), part in frame.partition_by("la", as_dict=True).items():
-            if code in outcomes:
-                outcomes[code][dataset] = part
-    done = []
-    for la in batch:
-        characteristics = None
-        out = {}
-        for dataset in stale[la.pk]:
-            frame = outcomes[la.code].get(dataset)
-            sums: primary.Sums = {}
-            if frame is not None and frame["counted"].any():
-                if characteristics is None:
-                    characteristics = _groups(la, year)
-                sums = primary.national_sums(frame, characteristics)
-                if dataset == "ks2":
-                    sums.update(ks2_progress.prior_squares(
-                        frame.filter(pl.col("measure").str.contains(ks2_progress.PRIOR,
-                                                                     literal=True))))
-            out[dataset] = sums
-        done.append((la, out))
-    return done
+        wanted = [la.code for la in batch if dataset in stale[la.pk]]
+        frame = _outcomes(dataset, year, ids, shared).filter(pl.col("la").is_in(wanted))
+        outcomes[dataset] = frame
+        counting.update(frame.filter(pl.col("counted"))["la"].unique().to_list())
+    characteristics = pl.concat(
+        [_groups(by_code[code], year) for code in by_code if code in counting],
+        how="vertical") if counting else None
+    parts: dict[str, dict[str, primary.Sums]] = {}
+    for dataset, frame in outcomes.items():
+        parts[dataset] = (primary.la_parts(frame, characteristics)
+                          if characteristics is not None else {})
+        if dataset == "ks2":
+            prior = frame.filter(pl.col("measure").str.contains(ks2_progress.PRIOR,
+                                                                literal=True))
+            for (code,), rows in prior.partition_by("la", as_dict=True).items():
+                if code in parts[dataset]:
+                    parts[dataset][code].update(ks2_progress.prior_squares(rows))
+    return [(la, {dataset: parts[dataset].get(la.code, {}) for dataset in stale[la.pk]})
+            for la in batch]
 
 
 def _outcomes(dataset: str, year: int, la_ids: tuple[int, ...], shared: dict) -> pl.DataFrame:
@@ -244,12 +247,12 @@ def _outcomes(dataset: str, year: int, la_ids: tuple[int, ...], shared: dict) ->
 
 
 def _groups(la, year: int) -> pl.DataFrame:
-    """The LA's pupils with their groups of 11.2, as categories."""
+    """The LA's pupils with their groups of 11.2 (as text) and the LA's code."""
     from keystage.context import queries
 
     return queries.pupil_characteristics(la, year).select(
-        pl.col("pupil_id").cast(pl.Int64),
-        *(pl.col(g).cast(pl.String).cast(pl.Categorical) for g in primary.GROUPS))
+        pl.lit(la.code, pl.String).alias("la"), pl.col("pupil_id").cast(pl.Int64),
+        *(pl.col(g).cast(pl.String) for g in primary.GROUPS))
 
 
 def _keep_part(la, dataset: str, year: int, fingerprint: str, sums: primary.Sums) -> None:

@@ -5,9 +5,12 @@ code as `keystage report`) and asks the worker to store them again."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import sys
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from django.db import transaction
 from django.db.models import Max
@@ -37,6 +40,32 @@ def figure_edits() -> dict[int | None, int]:
     """The latest audit event of FIGURE_EVENTS by LA (None: events of no one LA)."""
     return dict(AuditEvent.objects.filter(event_type__in=FIGURE_EVENTS).order_by()
                 .values("la_id").annotate(last=Max("id")).values_list("la_id", "last"))
+
+
+# The modules and data that turn loaded files into figures: the measures, the reads of their
+# inputs, the sums and the national picture, the published national figures.
+FIGURE_CODE = ("keystage.measures.primary", "keystage.measures.ks2_progress",
+               "keystage.measures.ks2_scores", "keystage.measures.ks4", "keystage.measures.ks5",
+               "keystage.analysis.frames", "keystage.analysis.queries",
+               "keystage.analysis.national")
+
+
+@functools.cache
+def figures_code_digest() -> str:
+    """The source of the code and data that compute figures, and of the code that derives the
+    pupils' characteristics: part of every kept figure's fingerprint, so an upgrade that
+    changes a definition makes them computed again without anyone having to say so."""
+    import importlib
+
+    from keystage.context.queries import _code_digest
+
+    digest = hashlib.sha256(_code_digest().encode())
+    for name in FIGURE_CODE:
+        digest.update(Path(importlib.import_module(name).__file__).read_bytes())
+    data = Path(sys.modules["keystage.measures.primary"].__file__).parent / "data"
+    for path in sorted(data.glob("*.csv")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 @dataclass
@@ -86,7 +115,8 @@ def report_inputs(dataset: str, year: int) -> Inputs:
     care = sorted(CareReturn.objects.filter(status="current", year__in=(year - 1, year))
                   .values_list("pk", flat=True))
     edits = max(figure_edits().values(), default=0)
-    digest = hashlib.sha256(f"{dataset}:{year}:{ids}:{care}:{edits}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{dataset}:{year}:{ids}:{care}:{edits}:{figures_code_digest()}"
+                            .encode()).hexdigest()
     # No file name: the national rows read other LAs' files, whose names are theirs.
     provisional = current.filter(collection=dataset, year=year, provisional=True).exists()
     return Inputs(digest, len(ids), "",

@@ -249,3 +249,21 @@ def test_a_register_change_of_no_one_la_changes_every_las_part(world):
 
     after = la_fingerprints("eyfsp", 2026)
     assert all(after[la] != parts[la] for la in parts)
+
+
+def test_a_change_to_the_code_that_computes_figures_makes_every_kept_figure_stale(
+        world, monkeypatch):
+    """An upgrade that changes a measure's definition (or the characteristics, or the published
+    figures) changes every fingerprint: kept reports and national parts are computed again."""
+    from keystage.analysis import stored
+    from keystage.analysis.national import la_fingerprints
+
+    _load_both(world)
+    national, parts = report_inputs("eyfsp", 2026).fingerprint, la_fingerprints("eyfsp", 2026)
+    assert stored.figures_code_digest() == stored.figures_code_digest()
+
+    monkeypatch.setattr(stored, "figures_code_digest", lambda: "a later version")
+
+    assert report_inputs("eyfsp", 2026).fingerprint != national
+    after = la_fingerprints("eyfsp", 2026)
+    assert all(after[la] != parts[la] for la in parts)

@@ -213,3 +213,42 @@ def test_group_cells_count_the_same_whichever_way_the_traits_are_summed(spread):
             pl.len(), pl.col("value").sum())
         for value, count, total in expected.iter_rows():
             assert got[(g, value)] == (count, int(total)), (g, value)
+
+
+@pytest.mark.parametrize("spread", ["few profiles", "many profiles"])
+def test_a_batch_of_las_summed_at_once_gives_each_las_own_national_sums(spread):
+    """la_parts sums several LAs' rows in one go: each LA's part is exactly national_sums of
+    its own rows and characteristics (pupils with no characteristics, rows with no pupil and
+    rows not counted included)."""
+    import random
+
+    from keystage.measures.primary import la_parts, national_sums
+
+    rng = random.Random(11)
+    frames, characteristics = [], []
+    for code, n in (("330", 300), ("331", 120), ("332", 7)):
+        base = int(code) * 1_000
+        ids = [base + i if i % 25 else None for i in range(n)]
+        frames.append(pl.DataFrame({
+            "pupil_id": ids * 2, "la": [code] * (2 * n),
+            "laestab": [f"{code}200{i % 3}" for i in range(2 * n)],
+            "measure": ["gld"] * n + ["elg_avg"] * n,
+            "counted": [i % 10 != 0 for i in range(2 * n)],
+            "value": [float(rng.random() < 0.6) for _ in range(n)]
+            + [float(rng.randint(0, 17)) for _ in range(n)]}).cast(PUPIL_SCHEMA))
+        values = ["Y", "N"] if spread == "few profiles" else ["Y", "N", "", None, "X"]
+        have = [base + i for i in range(n - 3)]
+        characteristics.append(pl.DataFrame({
+            "la": [code] * len(have), "pupil_id": have,
+            **{g: [rng.choice(values) if spread == "many profiles" or g == "sex" else "N"
+                   for _ in have] for g in GROUPS}}))
+    # An LA whose pupils are all uncounted has no part.
+    frames.append(frames[-1].with_columns(la=pl.lit("333"), counted=pl.lit(False)))
+
+    parts = la_parts(pl.concat(frames), pl.concat(characteristics))
+
+    assert set(parts) == {"330", "331", "332"}
+    for frame, traits in zip(frames, characteristics, strict=False):
+        code = frame["la"][0]
+        expected = national_sums(frame, traits.drop("la"))
+        assert parts[code] == expected, code
