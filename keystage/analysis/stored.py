@@ -5,12 +5,9 @@ code as `keystage report`) and asks the worker to store them again."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import sys
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from django.db import transaction
 from django.db.models import Max
@@ -19,6 +16,7 @@ from django.utils import timezone
 from keystage.analysis.models import StoredReport
 from keystage.analysis.queries import report_rows
 from keystage.audit.models import AuditEvent, EventType
+from keystage.core.versions import source_digest
 from keystage.measures import primary
 
 # The variants the worker keeps ready: the LA, by school and by group, with national rows.
@@ -50,22 +48,13 @@ FIGURE_CODE = ("keystage.measures.primary", "keystage.measures.ks2_progress",
                "keystage.analysis.national")
 
 
-@functools.cache
 def figures_code_digest() -> str:
     """The source of the code and data that compute figures, and of the code that derives the
     pupils' characteristics: part of every kept figure's fingerprint, so an upgrade that
     changes a definition makes them computed again without anyone having to say so."""
-    import importlib
+    from keystage.context.queries import CHARACTERISTICS_CODE
 
-    from keystage.context.queries import _code_digest
-
-    digest = hashlib.sha256(_code_digest().encode())
-    for name in FIGURE_CODE:
-        digest.update(Path(importlib.import_module(name).__file__).read_bytes())
-    data = Path(sys.modules["keystage.measures.primary"].__file__).parent / "data"
-    for path in sorted(data.glob("*.csv")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return source_digest(FIGURE_CODE + CHARACTERISTICS_CODE, ("measures/data",))
 
 
 @dataclass

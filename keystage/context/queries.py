@@ -11,11 +11,8 @@ reflected at once, with nothing to re-import, and an unchanged LA's are not deri
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
-import sys
-from pathlib import Path
 
 import polars as pl
 from django.db import IntegrityError, transaction
@@ -30,6 +27,7 @@ from keystage.context.models import (
     SenNeed,
 )
 from keystage.core.bulk import read_frame
+from keystage.core.versions import source_digest
 from keystage.pupils.models import Pupil, PupilIdentifier
 from keystage.schools.models import Establishment
 
@@ -167,23 +165,20 @@ def characteristics_fingerprint(la, year: int) -> str:
     care = sorted(CareReturn.objects.filter(la=la, year=year, status="current")
                   .values_list("pk", flat=True))
     edits = figure_edits()
+    code = characteristics_code_digest()
     return hashlib.sha256(
-        f"{year}:{files}:{care}:{edits.get(la.pk, 0)}:{edits.get(None, 0)}:{_code_digest()}"
+        f"{year}:{files}:{care}:{edits.get(la.pk, 0)}:{edits.get(None, 0)}:{code}"
         .encode()).hexdigest()
 
 
-@functools.cache
-def _code_digest() -> str:
-    """The source of the modules that read and derive characteristics: a changed definition
-    makes every kept frame stale without anyone having to remember to say so."""
-    import keystage.measures.characteristics
-    import keystage.socialcare.queries
+# The modules that read and derive characteristics (their source is part of the fingerprint).
+CHARACTERISTICS_CODE = ("keystage.context.queries", "keystage.measures.characteristics",
+                        "keystage.socialcare.queries")
 
-    digest = hashlib.sha256()
-    for module in (sys.modules[__name__], keystage.measures.characteristics,
-                   keystage.socialcare.queries):
-        digest.update(Path(module.__file__).read_bytes())
-    return digest.hexdigest()
+
+def characteristics_code_digest() -> str:
+    """The source of the code that reads and derives characteristics."""
+    return source_digest(CHARACTERISTICS_CODE)
 
 
 def _keep(la, year: int, fingerprint: str, frame: pl.DataFrame) -> None:
