@@ -280,6 +280,39 @@ SCHOOL = "school:laestab"
 LA = "la:code"
 
 
+def _traits(characteristics: pl.DataFrame, columns: tuple[str, ...],
+            keys: list[str] | None = None) -> pl.DataFrame:
+    """The pupils' traits of the groups as categories ('unknown' for an empty one), with the
+    key columns (the LA's code for la_parts)."""
+    return characteristics.select(*(keys or []), "pupil_id", *(
+        pl.col(g).cast(pl.String).fill_null("").replace("", "unknown").cast(pl.Categorical)
+        for g in columns))
+
+
+def _profiles(traits: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    """Each combination of the groups' values the pupils have, numbered (`profile`)."""
+    return traits.select(columns).unique(maintain_order=True).with_row_index("profile")
+
+
+def _by_profile(counted: pl.LazyFrame, traits: pl.DataFrame, profiles: pl.DataFrame,
+                groups: tuple[str, ...], keys: list[str]) -> dict[str, pl.DataFrame]:
+    """Each group's counted pupils and total by the keys, measure and value, from the rows
+    summed once per profile: a pupil with no traits row is `unknown` in every group."""
+    pupil_profile = traits.join(profiles, on=list(profiles.columns[1:]), how="inner",
+                                nulls_equal=True).select(*keys, "pupil_id", "profile")
+    summary = counted.join(pupil_profile.lazy(), on=[*keys, "pupil_id"], how="left").group_by(
+        *keys, "measure", "profile").agg(pupils=pl.len(), total=pl.col("value").sum()
+                                         ).collect(engine="streaming")
+    return {g: _summed_values(summary.join(profiles.select("profile", g), on="profile",
+                                           how="left"), g, keys) for g in groups}
+
+
+def _summed_values(part: pl.DataFrame, group: str, keys: list[str]) -> pl.DataFrame:
+    """Partial sums of a group added up by the keys, measure and value (null: unknown)."""
+    return part.with_columns(pl.col(group).cast(pl.String).fill_null("unknown")).group_by(
+        *keys, "measure", group).agg(pl.col("pupils").sum(), pl.col("total").sum())
+
+
 def _sums(frame: pl.DataFrame, characteristics: pl.DataFrame, groups: tuple[str, ...], *,
           schools: bool = False, las: bool = False) -> Sums:
     """Counted pupils and their values' total by measure: for all pupils, each value of each
@@ -290,14 +323,10 @@ def _sums(frame: pl.DataFrame, characteristics: pl.DataFrame, groups: tuple[str,
     # national year's rows times a dozen groups would take gigabytes. They are categories, and
     # each combination of the groups' values is a profile; counted rows are summed once per
     # profile when there are few of them, else a group at a time (by_group).
-    traits = characteristics.select("pupil_id", *(
-        pl.col(g).cast(pl.String).fill_null("").replace("", "unknown").cast(pl.Categorical)
-        for g in columns))
-    profiles = traits.select(columns).unique(maintain_order=True).with_row_index("profile")
+    traits = _traits(characteristics, columns)
+    profiles = _profiles(traits, columns)
     # Few profiles (real pupils' traits go together): rows are summed once per profile.
     few = bool(columns) and profiles.height * 4 <= max(traits.height, 1)
-    pupil_profile = (traits.join(profiles, on=list(columns), how="inner", nulls_equal=True)
-                     .select("pupil_id", "profile") if few else None)
 
     def counted(frame: pl.DataFrame) -> pl.LazyFrame:
         # Lazy, and streamed when collected: a national year's rows are summed without a
@@ -316,24 +345,15 @@ def _sums(frame: pl.DataFrame, characteristics: pl.DataFrame, groups: tuple[str,
         so neither way holds a copy of the rows with their traits."""
         if not groups:
             return {}
-        if pupil_profile is not None:
-            # A pupil with no characteristics row is `unknown` in every group (profile null).
-            summary = frame.join(pupil_profile.lazy(), on="pupil_id", how="left").group_by(
-                "measure", "profile").agg(pupils=pl.len(), total=pl.col("value").sum()
-                                          ).collect(engine="streaming")
-            sums = {g: summary.join(profiles.select("profile", g), on="profile", how="left")
-                    for g in groups}
+        if few:
+            sums = _by_profile(frame, traits, profiles, groups, [])
         else:
-            sums = {g: frame.join(traits.lazy().select("pupil_id", g), on="pupil_id",
-                                  how="left").group_by("measure", g).agg(
-                pupils=pl.len(), total=pl.col("value").sum()).collect(engine="streaming")
-                for g in groups}
-        out = {}
-        for g, part in sums.items():
-            done = part.with_columns(pl.col(g).cast(pl.String).fill_null("unknown")).group_by(
-                "measure", g).agg(pl.col("pupils").sum(), pl.col("total").sum())
-            out[g] = {(m, v): (n, t) for m, v, n, t in done.iter_rows()}
-        return out
+            sums = {g: _summed_values(frame.join(traits.lazy().select("pupil_id", g),
+                                                 on="pupil_id", how="left").group_by(
+                "measure", g).agg(pupils=pl.len(), total=pl.col("value").sum())
+                .collect(engine="streaming"), g, []) for g in groups}
+        return {g: {(m, v): (n, t) for m, v, n, t in part.iter_rows()}
+                for g, part in sums.items()}
 
     lazy = counted(frame)
     out: Sums = {(m, "all", "all"): v for (m,), v in aggregate(lazy, []).items()}
@@ -363,37 +383,19 @@ def la_parts(frame: pl.DataFrame, characteristics: pl.DataFrame,
     Summing a batch of LAs in one set of polars calls, not a set per LA: each call has a fixed
     cost, which a cold national picture paid 150 LAs times six datasets times a dozen groups."""
     columns = tuple(dict.fromkeys(groups))
-    traits = characteristics.select("la", "pupil_id", *(
-        pl.col(g).cast(pl.String).fill_null("").replace("", "unknown").cast(pl.Categorical)
-        for g in columns))
+    traits = _traits(characteristics, columns, ["la"])
     counted = frame.lazy().filter(pl.col("counted")).select("pupil_id", "la", "measure", "value")
     out: dict[str, Sums] = defaultdict(dict)
-
-    def add(summary: pl.DataFrame, group: str | None) -> None:
-        if group is None:
-            for code, measure, n, total in summary.iter_rows():
-                out[code][(measure, "all", "all")] = (n, total)
-                out[code][(measure, LA, code or "")] = (n, total)
-            return
-        for code, measure, value, n, total in summary.iter_rows():
-            out[code][(measure, group, value)] = (n, total)
-
-    add(counted.group_by("la", "measure").agg(pupils=pl.len(), total=pl.col("value").sum())
-        .collect(engine="streaming"), None)
+    every = counted.group_by("la", "measure").agg(pupils=pl.len(), total=pl.col("value").sum())
+    for code, measure, n, total in every.collect(engine="streaming").iter_rows():
+        out[code][(measure, "all", "all")] = (n, total)
+        out[code][(measure, LA, code or "")] = (n, total)
     if columns:
-        # As _sums: each combination of the groups' values is a profile, and the rows are
-        # summed once per LA and profile, then each group's values from the profiles.
-        profiles = traits.select(columns).unique(maintain_order=True).with_row_index("profile")
-        pupil_profile = traits.join(profiles, on=list(columns), how="inner",
-                                    nulls_equal=True).select("la", "pupil_id", "profile")
-        summary = counted.join(pupil_profile.lazy(), on=["la", "pupil_id"], how="left").group_by(
-            "la", "measure", "profile").agg(pupils=pl.len(), total=pl.col("value").sum()
-                                            ).collect(engine="streaming")
-        for g in groups:
-            add(summary.join(profiles.select("profile", g), on="profile", how="left")
-                .with_columns(pl.col(g).cast(pl.String).fill_null("unknown"))
-                .group_by("la", "measure", g).agg(pl.col("pupils").sum(), pl.col("total").sum()),
-                g)
+        # As _sums: summed once per LA and profile, then each group's values from the profiles.
+        parts = _by_profile(counted, traits, _profiles(traits, columns), groups, ["la"])
+        for g, part in parts.items():
+            for code, measure, value, n, total in part.iter_rows():
+                out[code][(measure, g, value)] = (n, total)
     return dict(out)
 
 
