@@ -926,6 +926,9 @@ def do_import_files(
                    confirm_replacements=confirm_replacements, only_school=only_school,
                    previewed=previewed, extra_fields=extra_fields, provisional=provisional)
     for chunk in _chunks(items, FILES_PER_TRANSACTION, BYTES_PER_TRANSACTION):
+        chunk = [(name, data if isinstance(data, FormatError) else InputFile.of(name, data))
+                 for name, data in chunk]
+        options["prepared"] = _prepared(chunk, year)
         # Each file commits or rolls back alone (a savepoint), but the chunk shares one
         # transaction and one COPY per table: per-file round trips cost more than small files.
         try:
@@ -963,6 +966,18 @@ def do_import_files(
     return outcomes
 
 
+def _prepared(chunk, year: int) -> dict:
+    """The chunk's files read together where their kind allows (intake.prepare_chunk); if that
+    fails, nothing: each file is then read alone, and its own error is its own."""
+    from keystage.collection.intake import prepare_chunk
+
+    try:
+        return prepare_chunk(chunk, year=year)
+    except Exception:
+        logger.exception("reading a chunk's files together failed; reading them one by one")
+        return {}
+
+
 FILES_PER_TRANSACTION = 50
 # A chunk's parsed pupils wait in memory for its COPY: bound them by the bytes of its files too.
 BYTES_PER_TRANSACTION = 32 * 1024 * 1024
@@ -986,7 +1001,7 @@ def _chunks(items, size: int, max_bytes: int):
 
 def _import_item(name, data, *, la, year, acting_user, confirm_replacements, only_school,
                  register, previewed=None, extra_fields=None,
-                 provisional=False) -> FileOutcome:
+                 provisional=False, prepared=None) -> FileOutcome:
     """One file of a batch, classified by its content."""
     if isinstance(data, FormatError):
         return FileOutcome(name, "refused", str(data))
@@ -1018,7 +1033,8 @@ def _import_item(name, data, *, la, year, acting_user, confirm_replacements, onl
 
         return import_dataset_file(
             name, data, kind, **options, provisional=provisional,
-            options={"fields": extra_fields} if kind.dataset == "extra" else None)
+            options={"fields": extra_fields} if kind.dataset == "extra" else None,
+            prepared=(prepared or {}).get(id(data)))
     except Exception:
         # The file's savepoint has rolled back; the rest of the batch goes on.
         logger.exception("importing %s failed", name)

@@ -37,10 +37,11 @@ from keystage.collection.models import (
     Submission,
     SubmissionStatus,
 )
-from keystage.context.store import census_leavers, details_of, records_of
+from keystage.context.store import DetailRows, Shaped, shape, shape_together
 from keystage.core.bulk import bulk_insert_frame, read_frame_in
+from keystage.formats.ctf import looks_like_ctf
 from keystage.formats.errors import FormatError
-from keystage.formats.kinds import DatasetFile, FileKind
+from keystage.formats.kinds import SNIFF_BYTES, DatasetFile, FileKind, kind_of
 
 # PupilRecord text columns and their limits, checked over the whole frame before anything is
 # written, so a long value refuses the file with its row rather than failing in the database.
@@ -142,6 +143,67 @@ def _year_problem(file: DatasetFile, year: int) -> str:
             "that year on the upload page), or check you have the right file.")
 
 
+@dataclass
+class Prepared:
+    """A file of a chunk read (and shaped and checked) together with others of its kind."""
+
+    file: DatasetFile | Exception  # what reading it gave, or the error reading it raised
+    shaped: Shaped | None = None
+    checked: bool = False  # its values fit their columns (else import_dataset_file checks)
+
+
+def prepare_chunk(chunk, *, year: int) -> dict[int, Prepared]:
+    """The files of a chunk whose kind reads several at once (census returns), read, shaped
+    and checked together, by id() of their InputFile: one set of frame operations for the
+    chunk, not one per file. Each file's outcome is what importing it alone would give."""
+    by_kind: dict[str, list] = defaultdict(list)
+    for _, data in chunk:
+        if not isinstance(data, InputFile) or not data.size:
+            continue
+        head = data.head(SNIFF_BYTES)
+        kind = None if looks_like_ctf(head) else kind_of(head)
+        if kind is not None and kind.many:
+            by_kind[kind.code].append((kind, data))
+    prepared: dict[int, Prepared] = {}
+    for files in by_kind.values():
+        if len(files) < 2:
+            continue
+        read = files[0][0].read_many([(d.name, d.reader_source()) for _, d in files],
+                                     year=year)
+        good = [(d, f) for (_, d), f in zip(files, read, strict=True)
+                if not isinstance(f, Exception)]
+        shaped = shape_together([f for _, f in good])
+        checked = _fit_together(shaped)
+        for (_, data), file in zip(files, read, strict=True):
+            prepared[id(data)] = Prepared(file)
+        for (data, _), rows in zip(good, shaped, strict=True):
+            prepared[id(data)].shaped = rows
+            prepared[id(data)].checked = checked
+    return prepared
+
+
+def _fit_together(shaped: list[Shaped]) -> bool:
+    """True when every value of these files fits its column; else each file is checked alone,
+    so a refusal names its own file and row."""
+    if not shaped:
+        return True
+    try:
+        records = pl.concat([s.records for s in shaped])
+        _check_text(records, "")
+        tables: dict[tuple, list[pl.DataFrame]] = defaultdict(list)
+        for s in shaped:
+            for detail in s.details:
+                tables[(detail.model, detail.fields)].append(detail.frame)
+        _check_details([DetailRows(model, fields, pl.concat(frames))
+                        for (model, fields), frames in tables.items()], records, "")
+        leavers = [s.leavers for s in shaped if s.leavers is not None]
+        if leavers:
+            _check_leavers(pl.concat(leavers), "")
+    except FormatError:
+        return False
+    return True
+
+
 def import_dataset_file(
     filename: str,
     data: InputFile,
@@ -156,10 +218,12 @@ def import_dataset_file(
     previewed: dict | None = None,
     options: dict | None = None,
     provisional: bool = False,
+    prepared: Prepared | None = None,
 ) -> FileOutcome:
     """Import one non-CTF file for one LA and assessment year: all of it, or nothing.
     `provisional` marks early results (datasets.Dataset.early_results) until the DfE's file
-    replaces them; other datasets ignore it."""
+    replaces them; other datasets ignore it. `prepared` is the file as prepare_chunk read it
+    with others of its chunk."""
     if kind.code == "census_csv":
         # The extracts' schools and pupils are the peer's own hashed ids (NativeId, table ids),
         # which name no school of the register: they are read and checked, not stored.
@@ -169,17 +233,24 @@ def import_dataset_file(
             "tables but cannot tell from them which school of your register each pupil is "
             "at. Load the schools' census XML returns instead (or a ZIP of them).")
     try:
-        file = kind.read(data.reader_source(), filename=filename, year=year, **(options or {}))
+        if prepared is None:
+            file = kind.read(data.reader_source(), filename=filename, year=year,
+                             **(options or {}))
+        elif isinstance(prepared.file, Exception):
+            raise prepared.file
+        else:
+            file = prepared.file
         problem = _year_problem(file, year)
         if problem:
             return _refused(filename, problem, file.warnings)
         dataset = datasets.dataset(file.dataset)
-        records = records_of(file)
-        _check_text(records, filename)
-        details = details_of(file, records)
-        _check_details(details, records, filename)
-        if dataset.code == "census":
-            _check_leavers(census_leavers(file), filename)
+        shaped = prepared.shaped if prepared is not None and prepared.shaped else shape(file)
+        records, details, leavers = shaped.records, shaped.details, shaped.leavers
+        if prepared is None or not prepared.checked:
+            _check_text(records, filename)
+            _check_details(details, records, filename)
+            if leavers is not None:
+                _check_leavers(leavers, filename)
     except FormatError as error:
         return FileOutcome(filename, "refused", str(error))
 
@@ -254,7 +325,7 @@ def import_dataset_file(
             changes=[c for c, _ in changes], warnings=file.warnings,
         )
     provisional = provisional and dataset.early_results
-    _commit(filename, data, digest, file, dataset, changes, details, la=la, year=year,
+    _commit(filename, data, digest, file, dataset, changes, details, leavers, la=la, year=year,
             acting_user=acting_user, register=register, provisional=provisional)
     for change, _ in changes:
         key = (change.school.pk, dataset.code, term)
@@ -375,8 +446,8 @@ def _result_changes(changes, details, dataset: str) -> None:
 
 
 @transaction.atomic
-def _commit(filename, data, digest, file: DatasetFile, dataset, changes, details, *, la, year,
-            acting_user, register, provisional: bool = False) -> None:
+def _commit(filename, data, digest, file: DatasetFile, dataset, changes, details, leavers, *,
+            la, year, acting_user, register, provisional: bool = False) -> None:
     received = ReceivedFile.objects.create(
         la=la, filename=filename[:255], sha256=digest, size=data.size,
         stored_path=_store_original(data, digest, register.staged),
@@ -430,8 +501,7 @@ def _commit(filename, data, digest, file: DatasetFile, dataset, changes, details
             la_edits_overwritten=change.la_edits,
         )
         written.append((submission, rows))
-    pending = PendingFile(written, details, dataset.code,
-                          census_leavers(file) if dataset.code == "census" else None)
+    pending = PendingFile(written, details, dataset.code, leavers)
     if register.deferred:
         # Written and linked once for the whole chunk of the batch: one insert per table.
         register.pending_files.append(pending)

@@ -83,7 +83,16 @@ def _records(frame: pl.DataFrame, laestab: pl.Expr | None = None) -> pl.DataFram
 
 
 def _census_records(file: DatasetFile) -> pl.DataFrame:
-    return _records(file.frames["pupils"], pl.lit(file.laestab))
+    pupils = file.frames["pupils"]
+    # Returns shaped together (shape_together) carry each pupil's school in a column.
+    return _records(pupils, pl.col(_SCHOOL) if _SCHOOL in pupils.columns
+                    else pl.lit(file.laestab))
+
+
+def _place(frame: pl.DataFrame) -> list[str]:
+    """The columns that find a pupil's element: its line, and its file when several are
+    shaped together."""
+    return [*(["file"] if "file" in frame.columns else []), "line"]
 
 
 def _census_details(file: DatasetFile, records: pl.DataFrame) -> list[DetailRows]:
@@ -107,21 +116,24 @@ def _census_details(file: DatasetFile, records: pl.DataFrame) -> list[DetailRows
         _text(keyed, "adopted_from_care").alias("adopted_from_care"),
     )
     # FSM periods and SEN needs are children of a pupil element: they carry its line.
-    by_line = keyed.select("key", _line(keyed).alias("line"))
+    place = _place(keyed)
+    by_line = keyed.select("key", *place[:-1], _line(keyed).alias("line"))
     detail = detail.join(_attendance(file, by_line), on="key", how="left")
     rows = [DetailRows("context.CensusDetail", tuple(c for c in detail.columns if c != "key"),
                        detail)]
     fsm = file.frames.get("fsm")
     if fsm is not None and fsm.height:
-        fsm = fsm.select(_line(fsm).alias("line"), _pick(fsm, "start", dtype=pl.Date).alias(
-            "start"), _pick(fsm, "end", dtype=pl.Date).alias("end"))
-        fsm = fsm.join(by_line, on="line", how="inner").select("key", "start", "end")
+        fsm = fsm.select(*place[:-1], _line(fsm).alias("line"),
+                         _pick(fsm, "start", dtype=pl.Date).alias("start"),
+                         _pick(fsm, "end", dtype=pl.Date).alias("end"))
+        fsm = fsm.join(by_line, on=place, how="inner").select("key", "start", "end")
         rows.append(DetailRows("context.FsmPeriod", ("start", "end"), fsm))
     sen = file.frames.get("sen_needs")
     if sen is not None and sen.height:
-        sen = sen.select(_line(sen).alias("line"), _text(sen, "sen_type", "type").alias(
-            "sen_type"), _pick(sen, "rank", dtype=pl.Int64).alias("rank"))
-        sen = sen.join(by_line, on="line", how="inner").select("key", "sen_type", "rank")
+        sen = sen.select(*place[:-1], _line(sen).alias("line"),
+                         _text(sen, "sen_type", "type").alias("sen_type"),
+                         _pick(sen, "rank", dtype=pl.Int64).alias("rank"))
+        sen = sen.join(by_line, on=place, how="inner").select("key", "sen_type", "rank")
         rows.append(DetailRows("context.SenNeed", ("sen_type", "rank"), sen))
     return rows
 
@@ -135,14 +147,14 @@ def _attendance(file: DatasetFile, by_line: pl.DataFrame) -> pl.DataFrame:
     summary = by_line.select("key")
     attendance = file.frames.get("attendance")
     if attendance is not None and attendance.height:
-        summed = attendance.join(by_line, on="line").group_by("key").agg(
+        summed = attendance.join(by_line, on=_place(by_line)).group_by("key").agg(
             sessions_possible=pl.col("sessions_possible").sum(),
             sessions_absent=(pl.col("sessions_authorised").fill_null(0)
                              + pl.col("sessions_unauthorised").fill_null(0)).sum())
         summary = summary.join(summed, on="key", how="left")
     exclusions = file.frames.get("exclusions")
     if exclusions is not None and exclusions.height:
-        counted = exclusions.join(by_line, on="line").group_by("key").agg(
+        counted = exclusions.join(by_line, on=_place(by_line)).group_by("key").agg(
             exclusions=pl.len(), exclusion_sessions=pl.col("sessions").fill_null(0).sum())
         summary = summary.join(counted, on="key", how="left")
     for column in _ATTENDANCE:
@@ -157,7 +169,8 @@ def census_leavers(file: DatasetFile) -> pl.DataFrame:
     if leavers is None:
         return pl.DataFrame(schema={"line": pl.Int64})
     return leavers.select(
-        _line(leavers).alias("line"), _text(leavers, "upn").str.to_uppercase().alias("upn"),
+        *_place(leavers)[:-1], _line(leavers).alias("line"),
+        _text(leavers, "upn").str.to_uppercase().alias("upn"),
         _text(leavers, "surname").alias("surname"),
         _text(leavers, "forename", "forenames").alias("forename"),
         _pick(leavers, "dob", dtype=pl.Date).alias("dob"),
@@ -299,3 +312,62 @@ def records_of(file: DatasetFile) -> pl.DataFrame:
 def details_of(file: DatasetFile, records: pl.DataFrame) -> list[DetailRows]:
     """The rows of the dataset's own tables, each with its record's key."""
     return STORES[file.dataset].details(file, records)
+
+
+@dataclass
+class Shaped:
+    """A file's rows as the intake stores them: its records, its dataset's own rows and (for a
+    census) its leavers."""
+
+    records: pl.DataFrame
+    details: list[DetailRows]
+    leavers: pl.DataFrame | None
+
+
+def shape(file: DatasetFile) -> Shaped:
+    """One file's records, detail rows and leavers."""
+    records = records_of(file)
+    return Shaped(records, details_of(file, records),
+                  census_leavers(file) if file.dataset == "census" else None)
+
+
+# The column of each pupil's school in census returns shaped together.
+_SCHOOL = "file_laestab"
+
+
+def shape_together(files: list[DatasetFile]) -> list[Shaped]:
+    """What shape gives for each file, with one set of frame operations for all of them when
+    they are census returns (the fixed cost per operation is most of a small file's shaping).
+    Keys are unique across the files, not numbered from 0 in each."""
+    if len(files) < 2 or any(f.dataset != "census" for f in files):
+        return [shape(f) for f in files]
+    frames = {}
+    for name in files[0].frames:
+        parts = [f.frames[name] for f in files]
+        merged = pl.concat(parts, how="vertical")
+        merged = merged.with_columns(file=pl.Series(
+            [i for i, part in enumerate(parts) for _ in range(part.height)], dtype=pl.Int64))
+        if name == "pupils":
+            schools = pl.DataFrame({"file": range(len(files)),
+                                    _SCHOOL: [f.laestab for f in files]},
+                                   schema={"file": pl.Int64, _SCHOOL: pl.String})
+            merged = merged.join(schools, on="file", how="left", maintain_order="left")
+        frames[name] = merged
+    together = shape(DatasetFile(files[0].kind, "census", "", frames))
+    owner = frames["pupils"].select("file").with_row_index("key").with_columns(
+        pl.col("key").cast(pl.Int64))
+
+    def split(frame: pl.DataFrame) -> list[pl.DataFrame]:
+        if "file" not in frame.columns:
+            frame = frame.join(owner, on="key", how="left", maintain_order="left")
+        parts = frame.partition_by("file", as_dict=True, include_key=False,
+                                   maintain_order=True)
+        empty = frame.clear().drop("file")
+        return [parts.get((i,), empty) for i in range(len(files))]
+
+    records = split(together.records)
+    details = [split(d.frame) for d in together.details]
+    leavers = split(together.leavers)
+    return [Shaped(records[i], [DetailRows(d.model, d.fields, details[j][i])
+                                for j, d in enumerate(together.details)], leavers[i])
+            for i in range(len(files))]

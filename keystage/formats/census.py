@@ -26,6 +26,7 @@ Frames (text columns unless said; `line` is the line where the pupil's element s
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
@@ -195,7 +196,7 @@ def _typed(rows: list[dict], name: str, dates=(), filename: str = "", **more: pl
     if not rows:
         # Nothing to type (a school's exclusions and leavers are often none): the empty frame,
         # without a query plan's fixed cost, which is much of a small file's reading.
-        return pl.DataFrame(schema=schema)
+        return pl.DataFrame(schema={"file": pl.Int64, **schema})
     frame = _text_frame(rows, schema)
     numbers = {c for c, t in schema.items() if t == pl.Int64 and c != "line"}
 
@@ -210,7 +211,7 @@ def _typed(rows: list[dict], name: str, dates=(), filename: str = "", **more: pl
 
     bad = [(pl.col(c) != "") & _date(c).is_null() for c in dates]
     # Typed and cast in one select (one query plan a frame, not two).
-    typed = frame.select(*(column(c).cast(t).alias(c) for c, t in schema.items()),
+    typed = frame.select("file", *(column(c).cast(t).alias(c) for c, t in schema.items()),
                          _bad=pl.any_horizontal(bad) if bad else pl.lit(False))
     if typed.drop_in_place("_bad").any():
         # Rare: which column of which line, looked for only when there is one.
@@ -231,8 +232,59 @@ def _flag(column: str) -> pl.Expr:
             .otherwise(None))
 
 
+@dataclass
+class _Raw:
+    """One census return as read from its XML: the header's values and the rows as text."""
+
+    filename: str
+    year: int
+    term: str
+    reference: date
+    laestab: str
+    la_code: str
+    school_name: str
+    software: str
+    warnings: list[str]
+    pupils: list[dict]
+    leavers: list[dict]
+    grouped: dict[str, list[dict]]
+
+
 def read_census(source, *, filename: str, year: int | None = None, **options) -> DatasetFile:
     """One school's census return, whole, or FormatError naming the line and what to do."""
+    return _dataset_files([_read_raw(source, filename, year)])[0]
+
+
+def read_censuses(sources, *, year: int | None = None, **options
+                  ) -> list[DatasetFile | Exception]:
+    """Several schools' returns, `sources` (filename, source) pairs: for each, what read_census
+    gives (its DatasetFile) or raises (the exception, returned). Typed together: one set of
+    frame operations for them all, not one per file, whose fixed cost is most of a small
+    return's reading; a typing problem in any file re-types each alone, so each error names its
+    own file, as read_census's does."""
+    read: list[_Raw | Exception] = []
+    for filename, source in sources:
+        try:
+            read.append(_read_raw(source, filename, year))
+        except Exception as error:  # noqa: BLE001 - returned, raised when that file is taken
+            read.append(error)
+    raws = [r for r in read if isinstance(r, _Raw)]
+    try:
+        typed = iter(_dataset_files(raws))
+    except FormatError:
+        typed = iter([_one(raw) for raw in raws])
+    return [r if isinstance(r, Exception) else next(typed) for r in read]
+
+
+def _one(raw: _Raw) -> DatasetFile | FormatError:
+    try:
+        return _dataset_files([raw])[0]
+    except FormatError as error:
+        return error
+
+
+def _read_raw(source, filename: str, year: int | None) -> _Raw:
+    """The header checked and every pupil's wanted elements as text (Python over the tree)."""
     root = _read_root(source, filename)
     header = _child(root, "Header")
     details = _child(header, "CollectionDetails")
@@ -297,18 +349,57 @@ def read_census(source, *, filename: str, year: int | None = None, **options) ->
             found = _group_fields(group)
             grouped[table].append({"line": line, "upn": row["upn"],
                                    **{c: found.get(e, "") for c, e in columns.items()}})
-    frames = _frames(pupils, grouped["fsm"], grouped["sen_needs"], leavers, reference,
-                     filename)
-    frames["attendance"] = _counts(grouped["attendance"], "attendance")
-    frames["exclusions"] = _counts(grouped["exclusions"], "exclusions")
-    return DatasetFile(
-        "census_xml", "census", filename, frames, year=file_year, term=term,
-        reference_date=reference, laestab=laestab, la_code=wanted["LEA"],
-        school_name=_path_text(root, "School", "SchoolCharacteristics", "SchoolName"),
-        software=" ".join(filter(None, (_path_text(source_block, "SoftwareCode"),
-                                        _path_text(source_block, "Release")))),
-        warnings=warnings,
-    )
+    return _Raw(
+        filename, file_year, term, reference, laestab, wanted["LEA"],
+        _path_text(root, "School", "SchoolCharacteristics", "SchoolName"),
+        " ".join(filter(None, (_path_text(source_block, "SoftwareCode"),
+                               _path_text(source_block, "Release")))),
+        warnings, pupils, leavers, grouped)
+
+
+def _dataset_files(raws: list[_Raw]) -> list[DatasetFile]:
+    """The raws' frames typed together (FormatError, naming the first raw's file, for a value
+    that is not of its type), then split file by file."""
+    if not raws:
+        return []
+    filename = raws[0].filename
+
+    def rows(of) -> list[dict]:
+        # Each row tagged with its file's place in raws (a key the frames are split on).
+        everything = []
+        for i, raw in enumerate(raws):
+            for row in of(raw):
+                row["file"] = i
+            everything.extend(of(raw))
+        return everything
+
+    references = pl.DataFrame({"file": range(len(raws)), "reference": [r.reference
+                                                                        for r in raws]},
+                              schema={"file": pl.Int64, "reference": pl.Date})
+    frames = _frames(rows(lambda r: r.pupils), rows(lambda r: r.grouped["fsm"]),
+                     rows(lambda r: r.grouped["sen_needs"]), rows(lambda r: r.leavers),
+                     references, filename)
+    frames["attendance"] = _counts(rows(lambda r: r.grouped["attendance"]), "attendance")
+    frames["exclusions"] = _counts(rows(lambda r: r.grouped["exclusions"]), "exclusions")
+    split = {name: _split(frame, name, len(raws)) for name, frame in frames.items()}
+    return [
+        DatasetFile(
+            "census_xml", "census", raw.filename, {name: split[name][i] for name in split},
+            year=raw.year, term=raw.term, reference_date=raw.reference, laestab=raw.laestab,
+            la_code=raw.la_code, school_name=raw.school_name, software=raw.software,
+            warnings=raw.warnings,
+        )
+        for i, raw in enumerate(raws)
+    ]
+
+
+def _split(frame: pl.DataFrame, name: str, files: int) -> list[pl.DataFrame]:
+    """A frame of several files' rows as one frame per file (its `file` column dropped)."""
+    if files == 1:
+        return [frame.drop("file")]
+    parts = frame.partition_by("file", as_dict=True, include_key=False, maintain_order=True)
+    empty = pl.DataFrame(schema=SCHEMAS[name])
+    return [parts.get((i,), empty) for i in range(files)]
 
 
 def _counts(rows: list[dict], name: str) -> pl.DataFrame:
@@ -317,19 +408,24 @@ def _counts(rows: list[dict], name: str) -> pl.DataFrame:
 
 
 def _text_frame(rows: list[dict], schema: dict) -> pl.DataFrame:
-    text = {name: (pl.Int64 if name == "line" else pl.String) for name in schema}
+    text = {"file": pl.Int64, **{name: (pl.Int64 if name == "line" else pl.String)
+                                 for name in schema}}
     return pl.DataFrame(rows, schema=text, orient="row") if rows else pl.DataFrame(schema=text)
 
 
-def _frames(pupils, fsm, needs, leavers, reference: date, filename: str) -> dict:
+def _frames(pupils, fsm, needs, leavers, references: pl.DataFrame, filename: str) -> dict:
     fsm_frame = _typed(fsm, "fsm", ("start", "end"), filename)
-    covering = fsm_frame.filter(
-        (pl.col("start") <= reference) & (pl.col("end").is_null() | (pl.col("end") >= reference))
-    )["line"]
+    # Each file's pupils with an FSM period covering that file's reference date, as one number
+    # (file and line) per pupil.
+    place = pl.col("file") * 2**32 + pl.col("line")
+    covering = fsm_frame.join(references, on="file").filter(
+        (pl.col("start") <= pl.col("reference"))
+        & (pl.col("end").is_null() | (pl.col("end") >= pl.col("reference")))
+    ).select(place)
     upper = {c: pl.col(c).str.to_uppercase() for c in ("sex", "upn", "former_upn")}
     pupil_frame = _typed(pupils, "pupils", ("dob", "entry_date"), filename, **upper,
                          part_time=_flag("part_time"),
-                         fsm_eligible=pl.col("line").is_in(covering.implode()))
+                         fsm_eligible=place.is_in(covering.to_series().implode()))
     rank_texts = [n["rank"] for n in needs]
     need_frame = _typed(needs, "sen_needs")
     if any(text != "" for text in rank_texts):

@@ -62,6 +62,10 @@ class FileKind:
     reader: str  # "module:function" as the module docstring describes
     # Lower numbers are tried first, so a narrow sniff wins over a broad one.
     priority: int = 100
+    # "module:function" reading several files of the kind at once, (filename, source) pairs
+    # in, for each the DatasetFile `reader` gives or the exception it raises out; "" when the
+    # kind has none (a kind of small files whose reading has a fixed cost per file has one).
+    many: str = ""
 
     def sniff(self, head: bytes) -> bool:
         """True when the file's first bytes look like this kind."""
@@ -70,6 +74,18 @@ class FileKind:
     def read(self, source, *, filename: str, year: int | None = None, **options) -> DatasetFile:
         """Read the whole file into frames, or raise FormatError."""
         return _load(self.reader)(source, filename=filename, year=year, **options)
+
+    def read_many(self, sources, *, year: int | None = None) -> list:
+        """Each file's DatasetFile, or the exception reading it raises, read together."""
+        if not self.many:
+            results = []
+            for filename, source in sources:
+                try:
+                    results.append(self.read(source, filename=filename, year=year))
+                except Exception as error:  # noqa: BLE001 - returned, as `many` returns it
+                    results.append(error)
+            return results
+        return _load(self.many)(sources, year=year)
 
 
 _LOADED: dict[str, Callable] = {}
@@ -123,7 +139,8 @@ register(FileKind("extra_csv", "extra", "Extra pupil fields (CSV)",
                   priority=1000))
 register(FileKind("census_xml", "census", "School census (XML)",
                   "keystage.formats.census:looks_like_census",
-                  "keystage.formats.census:read_census", priority=20))
+                  "keystage.formats.census:read_census", priority=20,
+                  many="keystage.formats.census:read_censuses"))
 register(FileKind("census_csv", "census", "School census extract (CSV)",
                   "keystage.formats.census_extract:looks_like_census_extract",
                   "keystage.formats.census_extract:read_census_extract", priority=30))

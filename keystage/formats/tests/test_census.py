@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keystage.formats.census import SCHEMAS, looks_like_census, read_census
+from keystage.formats.census import SCHEMAS, looks_like_census, read_census, read_censuses
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import kind_of
 from keystage.formats.tests.census_builder import census_leaver, census_pupil, census_xml
@@ -228,3 +228,46 @@ def test_a_bad_date_is_refused_naming_its_line_among_good_pupils():
         read(census_xml(pupils=pupils))
     assert refused.value.line is not None and refused.value.line > 9
     assert "<EntryDate> '2021-13-01' is not a date" in str(refused.value)
+
+
+def _same(read_together, read_alone) -> None:
+    assert type(read_together) is type(read_alone)
+    if isinstance(read_alone, FormatError):
+        assert (read_together.message, read_together.filename, read_together.line) == (
+            read_alone.message, read_alone.filename, read_alone.line)
+        return
+    for name, frame in read_alone.frames.items():
+        assert read_together.frames[name].equals(frame), name
+    assert (read_together.laestab, read_together.reference_date, read_together.term,
+            read_together.warnings) == (read_alone.laestab, read_alone.reference_date,
+                                        read_alone.term, read_alone.warnings)
+
+
+def test_returns_read_together_are_each_what_it_is_read_alone():
+    # FSM on census day is each file's own reference date: the same period covers one and not
+    # the other.
+    files = [
+        census_xml(estab="2001", pupils=[census_pupil(fsm=[("2025-09-01", "2026-01-10")],
+                                                      sen_needs=[("ASD", 1)],
+                                                      attendance=[("140", "6", "4")])]),
+        census_xml(estab="2002", reference="2026-01-08",
+                   pupils=[census_pupil(fsm=[("2025-09-01", "2026-01-10")],
+                                        exclusions=[("FIXD", "2")])],
+                   leavers=[census_leaver()]),
+        census_xml(estab="2003"),
+    ]
+    together = read_censuses([(f"c{i}.xml", data) for i, data in enumerate(files)])
+    for i, data in enumerate(files):
+        _same(together[i], read_census(data, filename=f"c{i}.xml"))
+    assert [f.frames["pupils"]["fsm_eligible"].to_list() for f in together] == [[False], [True],
+                                                                                 []]
+
+
+@pytest.mark.parametrize(("data", "message", "line"), REFUSALS)
+def test_a_bad_return_read_with_good_ones_is_refused_alone_as_when_read_alone(data, message,
+                                                                               line):
+    good = census_xml(pupils=[census_pupil(fsm=[("2025-09-01", None)])])
+    together = read_censuses([("a.xml", good), ("census.xml", data), ("b.xml", good)], year=2026)
+    assert isinstance(together[1], FormatError) and message in together[1].message
+    _same(together[0], read_census(good, filename="a.xml"))
+    _same(together[2], read_census(good, filename="b.xml"))
