@@ -1010,10 +1010,6 @@ def _import_item(name, data, *, la, year, acting_user, confirm_replacements, onl
         return FileOutcome(name, "refused", f"{name}: the file is empty. Ask the school to "
                            "export it again.")
     head = data.head(SNIFF_BYTES)
-    if register is not None and not looks_like_ctf(head):
-        # The chunk's CTFs so far are written before any other file, so the log keeps its
-        # order (outside this file's error handling: a failure there fails the chunk).
-        register.flush()
     options = dict(la=la, year=year, acting_user=acting_user,
                    confirm_replacements=confirm_replacements, only_school=only_school,
                    register=register, previewed=previewed)

@@ -282,6 +282,9 @@ def import_dataset_file(
 
     digest = data.sha256
     term = file.term or ""
+    if any(c.pk is None for (_, code, t), c in register.current.items()
+           if code == dataset.code and t == term):
+        register.flush()  # a file this replaces is this chunk's, not written yet
     changes: list[tuple[SubmissionChange, pl.DataFrame]] = []
     unchanged = 0
     for school, rows in groups.items():
@@ -445,15 +448,86 @@ def _result_changes(changes, details, dataset: str) -> None:
         change.changed = sorted({d["upn"] for d in change.details})
 
 
-@transaction.atomic
 def _commit(filename, data, digest, file: DatasetFile, dataset, changes, details, leavers, *,
             la, year, acting_user, register, provisional: bool = False) -> None:
-    received = ReceivedFile.objects.create(
-        la=la, filename=filename[:255], sha256=digest, size=data.size,
-        stored_path=_store_original(data, digest, register.staged),
-        received_by=acting_user,
+    """Commit a file: in memory, for the chunk to write (register.flush), when it replaces
+    nothing; else now, in a savepoint of its own, after what the chunk queued before it."""
+    if register.deferred and not any(c.replaces for c, _ in changes):
+        _commit_later(filename, data, digest, file, dataset, changes, details, leavers, la=la,
+                      year=year, acting_user=acting_user, register=register,
+                      provisional=provisional)
+        return
+    register.flush()  # what came before is written first, so the log keeps its order
+    _commit_now(filename, data, digest, file, dataset, changes, details, leavers, la=la,
+                year=year, acting_user=acting_user, register=register, provisional=provisional)
+
+
+def _received(filename, data, digest, *, la, acting_user) -> ReceivedFile:
+    return ReceivedFile(
+        la=la, filename=filename[:255], sha256=digest, size=data.size, received_by=acting_user,
         received_by_name=acting_user.username if acting_user else "command line",
     )
+
+
+def _submission(change, received, file: DatasetFile, dataset, *, la, year, acting_user,
+                provisional: bool) -> Submission:
+    return Submission(
+        la=la, school=change.school, collection=dataset.code, year=year, term=change.term,
+        reference_date=file.reference_date, file=received, replaces=change.replaces,
+        supplier=file.software[:100], pupil_count=change.pupils,
+        result_count=change.results, submitted_by=acting_user,
+        submitted_by_name=received.received_by_name, provisional=provisional,
+        report={"warnings": file.warnings, "added": change.added,
+                "removed": change.removed, "changed": change.changed,
+                "details": change.details[:1000], "ignored_rows": 0, "kind": file.kind},
+    )
+
+
+def _submission_event(change, filename, digest, dataset, *, la, year, acting_user,
+                      provisional: bool) -> dict:
+    """record_event's arguments for a submission added or replaced (obj: the submission)."""
+    return dict(
+        event_type=(EventType.SUBMISSION_REPLACED if change.replaces
+                    else EventType.SUBMISSION_ADDED),
+        acting_user=acting_user, la=la, school=change.school,
+        summary=f"{dataset.label} {year}"
+        + (" (provisional)" if provisional else "")
+        + (f" {change.term}" if change.term else "")
+        + f" for {change.school.name}: {change.pupils} pupils from {filename}"
+        + (f" ({len(change.added)} added, {len(change.removed)} removed)"
+           if change.replaces else ""),
+        filename=filename, sha256=digest, added=change.added, removed=change.removed,
+        la_edits_overwritten=change.la_edits,
+    )
+
+
+def _commit_later(filename, data, digest, file: DatasetFile, dataset, changes, details,
+                  leavers, *, la, year, acting_user, register, provisional: bool) -> None:
+    """A new file's received file, submissions and audit events built in memory and queued on
+    the register: nothing reaches the database until the chunk writes, so a failure leaves
+    nothing behind."""
+    received = _received(filename, data, digest, la=la, acting_user=acting_user)
+    items, written = [], []
+    for change, rows in changes:
+        submission = _submission(change, received, file, dataset, la=la, year=year,
+                                 acting_user=acting_user, provisional=provisional)
+        change.submission = submission
+        items.append((submission, _submission_event(
+            change, filename, digest, dataset, la=la, year=year, acting_user=acting_user,
+            provisional=provisional)))
+        written.append((submission, rows))
+    # Last: the original is kept (on commit) only for a file that is queued.
+    received.stored_path = _store_original(data, digest, register.staged)
+    register.unsaved.append((received, items))
+    register.pending_files.append(PendingFile(written, details, dataset.code, leavers))
+
+
+@transaction.atomic
+def _commit_now(filename, data, digest, file: DatasetFile, dataset, changes, details, leavers,
+                *, la, year, acting_user, register, provisional: bool = False) -> None:
+    received = _received(filename, data, digest, la=la, acting_user=acting_user)
+    received.stored_path = _store_original(data, digest, register.staged)
+    received.save(force_insert=True)
     written: list[tuple[Submission, pl.DataFrame]] = []
     for change, rows in changes:
         if change.replaces is not None:
@@ -471,35 +545,18 @@ def _commit(filename, data, digest, file: DatasetFile, dataset, changes, details
                 removed=change.removed,
             )
             continue
-        submission = Submission.objects.create(
-            la=la, school=change.school, collection=dataset.code, year=year, term=change.term,
-            reference_date=file.reference_date, file=received, replaces=change.replaces,
-            supplier=file.software[:100], pupil_count=change.pupils,
-            result_count=change.results, submitted_by=acting_user,
-            submitted_by_name=received.received_by_name, provisional=provisional,
-            report={"warnings": file.warnings, "added": change.added,
-                    "removed": change.removed, "changed": change.changed,
-                    "details": change.details[:1000], "ignored_rows": 0, "kind": file.kind},
-        )
+        submission = _submission(change, received, file, dataset, la=la, year=year,
+                                 acting_user=acting_user, provisional=provisional)
+        submission.save(force_insert=True)
         change.submission = submission
         if change.replaces is not None:
             from keystage.cleaning.models import LaEdit
 
             LaEdit.objects.filter(submission=change.replaces, overwritten_by=None).update(
                 overwritten_by=submission)
-        event = (EventType.SUBMISSION_REPLACED if change.replaces
-                 else EventType.SUBMISSION_ADDED)
-        record_event(
-            event, acting_user=acting_user, la=la, school=change.school, obj=submission,
-            summary=f"{dataset.label} {year}"
-            + (" (provisional)" if provisional else "")
-            + (f" {change.term}" if change.term else "")
-            + f" for {change.school.name}: {change.pupils} pupils from {filename}"
-            + (f" ({len(change.added)} added, {len(change.removed)} removed)"
-               if change.replaces else ""),
-            filename=filename, sha256=digest, added=change.added, removed=change.removed,
-            la_edits_overwritten=change.la_edits,
-        )
+        record_event(**_submission_event(change, filename, digest, dataset, la=la, year=year,
+                                         acting_user=acting_user, provisional=provisional),
+                     obj=submission)
         written.append((submission, rows))
     pending = PendingFile(written, details, dataset.code, leavers)
     if register.deferred:
