@@ -145,3 +145,31 @@ def test_a_census_keeps_each_pupils_attendance_and_exclusions_summed(world, tmp_
     detail = CensusDetail.objects.get()
     assert (detail.sessions_possible, detail.sessions_absent, detail.exclusions,
             detail.exclusion_sessions) == (260, 20, 1, 2)
+
+
+def test_bad_returns_in_a_batch_of_good_ones_are_refused_alone_naming_their_own_file(
+        world, tmp_path, capsys):
+    # The batch's returns are read and checked together; each refusal is still its own file's.
+    from keystage.audit.models import AuditEvent, EventType
+
+    schools = world.a.schools
+    files = {
+        "a.xml": census_xml("330", schools[0].estab, [census_pupil()]),
+        "long.xml": census_xml("330", schools[1].estab, [
+            census_pupil(upn="A330200121002"), census_pupil(upn="A330200121003",
+                                                            ethnicity="WBRIXXXX")]),
+        "date.xml": census_xml("330", schools[0].estab, [census_pupil(upn="A330200121004",
+                                                                      dob="2015-02-30")]),
+        "b.xml": census_xml("330", schools[2].estab, [census_pupil(upn="A330200121005")]),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    assert main(["import", *(str(tmp_path / n) for n in files), "--la", "330",
+                 "--year", "2026"]) == 2
+    out = capsys.readouterr().out
+    assert "long.xml, line 15" in out and "the ethnicity 'WBRIXXXX' is longer than 4" in out
+    assert "date.xml, line 9" in out and "<DOB> '2015-02-30' is not a date" in out
+    assert set(Submission.objects.values_list("file__filename", flat=True)) == {"a.xml", "b.xml"}
+    assert set(PupilRecord.objects.values_list("upn", flat=True)) == {"A330200121001",
+                                                                     "A330200121005"}
+    assert AuditEvent.objects.filter(event_type=EventType.SUBMISSION_ADDED).count() == 2
