@@ -6,10 +6,11 @@ the layout of `keystage export pupils`. Flags are "Y"/"N", "" where no source sa
 
 The input frames:
 - pupils: pupil_id, upn, former_upns (space-separated), surname, forename, dob, sex
-- census: record_id, pupil_id, laestab, year, term, reference_date, ncyear, enrol_status,
-  ethnicity, first_language, sen_provision, adopted_from_care (every census of the last six
+- census: record_id, pupil_id, laestab, year, term, ncyear, enrol_status, ethnicity,
+  first_language, sen_provision, adopted_from_care (the year's spring census: no other
+  census row is read)
+- fsm_periods: record_id, pupil_id, start, end (the periods of every census of the last six
   years: FSM6 looks back over them)
-- fsm_periods: record_id, pupil_id, start, end
 - sen_needs: record_id, pupil_id, sen_type, rank
 - pp: pupil_id, eligible (Boolean), reason
 - results: pupil_id, dataset, laestab, ncyear, submitted (text that sorts by time)
