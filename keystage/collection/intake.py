@@ -244,7 +244,8 @@ def import_dataset_file(
         if problem:
             return _refused(filename, problem, file.warnings)
         dataset = datasets.dataset(file.dataset)
-        shaped = prepared.shaped if prepared is not None and prepared.shaped else shape(file)
+        shaped = (prepared.shaped if prepared is not None and prepared.shaped is not None
+                  else shape(file))
         records, details, leavers = shaped.records, shaped.details, shaped.leavers
         if prepared is None or not prepared.checked:
             _check_text(records, filename)
@@ -282,9 +283,9 @@ def import_dataset_file(
 
     digest = data.sha256
     term = file.term or ""
-    if any(c.pk is None for (_, code, t), c in register.current.items()
-           if code == dataset.code and t == term):
-        register.flush()  # a file this replaces is this chunk's, not written yet
+    if any(s.collection == dataset.code and s.term == term
+           for _, queued in register.unsaved for s, _ in queued):
+        register.flush()  # a file this may replace is this chunk's, not written yet
     changes: list[tuple[SubmissionChange, pl.DataFrame]] = []
     unchanged = 0
     for school, rows in groups.items():
