@@ -5,6 +5,7 @@ even for the largest schools, so the file is parsed in one call to libxml2 (far 
 feeding it in pieces) after the same safety checks as the CTF reader: the prolog is scanned
 before the parser sees a byte (a DOCTYPE, the only place entities are declared, is refused),
 and the parser resolves no entities, loads no DTD, touches no network and refuses huge trees.
+`read_censuses` reads several returns with the same result, typing their rows together.
 
 Frames (text columns unless said; `line` is the line where the pupil's element starts):
 - "pupils" (PupilOnRoll): line, upn, former_upn, uln, surname, forename, middle_names,
@@ -189,7 +190,8 @@ def _date(column: str) -> pl.Expr:
 
 def _typed(rows: list[dict], name: str, dates=(), filename: str = "", **more: pl.Expr
            ) -> pl.DataFrame:
-    """A frame of the schema SCHEMAS[name] from text rows in one pass: date columns parsed
+    """A frame of the schema SCHEMAS[name], after the `file` column each row carries (its
+    file's place among those read together), from text rows in one pass: date columns parsed
     (FormatError names the line and element of the first one that is not a date), Int64
     columns whole numbers or null, and `more` columns computed beside them."""
     schema = SCHEMAS[name]
