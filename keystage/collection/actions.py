@@ -626,14 +626,21 @@ def _submission_event(change, school, la, year, filename, digest, acting_user) -
     )
 
 
+def received_file(filename: str, data: InputFile, digest: str, *, la, acting_user
+                  ) -> ReceivedFile:
+    """The record of a file received from someone (not saved; its stored_path comes when the
+    original is kept)."""
+    return ReceivedFile(
+        la=la, filename=filename[:255], sha256=digest, size=data.size, received_by=acting_user,
+        received_by_name=acting_user.username if acting_user else "command line",
+    )
+
+
 def _commit_later(filename, data, digest, school, la, year, changes, acting_user, warnings,
                   ignored_rows, header, register):
     """A new file's submissions built in memory and queued on the register (flush() writes
     them with the chunk); nothing reaches the database, so a failure leaves nothing behind."""
-    received = ReceivedFile(
-        la=la, filename=filename, sha256=digest, size=data.size, received_by=acting_user,
-        received_by_name=acting_user.username if acting_user else "command line",
-    )
+    received = received_file(filename, data, digest, la=la, acting_user=acting_user)
     items, rows = [], []
     for change, pupils in changes:
         submission = _submission_of(change, school, la, year, received, header, acting_user,
@@ -653,12 +660,9 @@ def _commit_later(filename, data, digest, school, la, year, changes, acting_user
 @transaction.atomic
 def _commit_now(filename, data, digest, school, la, year, changes, acting_user, warnings,
                 ignored_rows, header, register=None):
-    received = ReceivedFile.objects.create(
-        la=la, filename=filename, sha256=digest, size=data.size,
-        stored_path=_store_original(data, digest, register.staged if register else []),
-        received_by=acting_user,
-        received_by_name=acting_user.username if acting_user else "command line",
-    )
+    received = received_file(filename, data, digest, la=la, acting_user=acting_user)
+    received.stored_path = _store_original(data, digest, register.staged if register else [])
+    received.save(force_insert=True)
     for change, pupils in changes:
         if change.replaces is not None:
             old = change.replaces

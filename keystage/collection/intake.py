@@ -29,11 +29,11 @@ from keystage.collection.actions import (
     _store_original,
     _write_rows,
     preview_key,
+    received_file,
 )
 from keystage.collection.inputs import InputFile
 from keystage.collection.models import (
     PupilRecord,
-    ReceivedFile,
     Submission,
     SubmissionStatus,
 )
@@ -463,13 +463,6 @@ def _commit(filename, data, digest, file: DatasetFile, dataset, changes, details
                 year=year, acting_user=acting_user, register=register, provisional=provisional)
 
 
-def _received(filename, data, digest, *, la, acting_user) -> ReceivedFile:
-    return ReceivedFile(
-        la=la, filename=filename[:255], sha256=digest, size=data.size, received_by=acting_user,
-        received_by_name=acting_user.username if acting_user else "command line",
-    )
-
-
 def _submission(change, received, file: DatasetFile, dataset, *, la, year, acting_user,
                 provisional: bool) -> Submission:
     return Submission(
@@ -507,7 +500,7 @@ def _commit_later(filename, data, digest, file: DatasetFile, dataset, changes, d
     """A new file's received file, submissions and audit events built in memory and queued on
     the register: nothing reaches the database until the chunk writes, so a failure leaves
     nothing behind."""
-    received = _received(filename, data, digest, la=la, acting_user=acting_user)
+    received = received_file(filename, data, digest, la=la, acting_user=acting_user)
     items, written = [], []
     for change, rows in changes:
         submission = _submission(change, received, file, dataset, la=la, year=year,
@@ -526,7 +519,7 @@ def _commit_later(filename, data, digest, file: DatasetFile, dataset, changes, d
 @transaction.atomic
 def _commit_now(filename, data, digest, file: DatasetFile, dataset, changes, details, leavers,
                 *, la, year, acting_user, register, provisional: bool = False) -> None:
-    received = _received(filename, data, digest, la=la, acting_user=acting_user)
+    received = received_file(filename, data, digest, la=la, acting_user=acting_user)
     received.stored_path = _store_original(data, digest, register.staged)
     received.save(force_insert=True)
     written: list[tuple[Submission, pl.DataFrame]] = []
