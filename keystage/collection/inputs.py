@@ -53,6 +53,7 @@ class InputFile:
         self.origin = origin
         self._size = size
         self._sha256 = sha256
+        self._head = b""  # the first bytes read so far, kept: a batch looks at them twice
 
     @classmethod
     def of(cls, name: str, data: bytes | InputFile) -> InputFile:
@@ -83,8 +84,10 @@ class InputFile:
         """The first bytes, to recognise the kind of file."""
         if self.data is not None:
             return self.data[:size]
-        with open(self.path, "rb") as stream:
-            return stream.read(size)
+        if len(self._head) < size and len(self._head) < self.size:
+            with open(self.path, "rb") as stream:
+                self._head = stream.read(size)
+        return self._head[:size]
 
     def read_bytes(self) -> bytes:
         """The whole content: only for files known to be small."""
