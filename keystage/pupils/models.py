@@ -13,7 +13,10 @@ from django.db import models
 class Pupil(models.Model):
     """One child as the LA knows them, across schools, datasets and years."""
 
-    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+")
+    # The (la, upn) index below serves the LA's key, so the foreign key needs none of its own:
+    # every index is written again for each pupil a national census adds.
+    la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+",
+                           db_index=False)
     # The details of the pupil's latest record, for search and display; records keep their own.
     upn = models.CharField(max_length=20, blank=True)
     surname = models.CharField(max_length=100, blank=True)
@@ -39,7 +42,9 @@ class IdentifierKind(models.TextChoices):
 class PupilIdentifier(models.Model):
     """A value that identifies a pupil: a UPN they have had (later, social-care child ids)."""
 
-    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="identifiers")
+    # The unique (pupil, kind, value) constraint's index serves the pupil's key.
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="identifiers",
+                              db_index=False)
     # Denormalised so an LA's identifiers are read with no join.
     la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+",
                            db_index=False)
