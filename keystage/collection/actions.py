@@ -148,16 +148,58 @@ def _spec(year: int) -> pl.DataFrame:
                                               "collection": pl.String})
 
 
-def _counts(frames: CtfFrames, year: int) -> tuple[dict[str, tuple[int, int]], int]:
+Counts = tuple[dict[str, tuple[int, int]], int]
+
+
+def _counts(frames: CtfFrames, year: int) -> Counts:
     """(pupils, result rows) of each collection in the file's `year` results, and the count of
-    rows of other years or assessments (ignored): one small plan per file."""
-    counts = (frames.rows.lazy().filter(pl.col("year") == year)
+    rows of other years or assessments (ignored)."""
+    return _counts_of_many([frames], year)[0]
+
+
+def _counts_of_many(many: list[CtfFrames], year: int) -> list[Counts]:
+    """_counts of each of several files, in one plan: a chunk of small files pays polars'
+    fixed cost per plan once, not once a file."""
+    rows = pl.concat([f.rows.select("pupil", "year", *_SPEC_KEY) for f in many],
+                     rechunk=False).hstack([_part_ids([f.rows.height for f in many])])
+    counts = (rows.lazy().filter(pl.col("year") == year)
               .join(_spec(year).lazy(), on=_SPEC_KEY, how="inner")
-              .group_by("collection")
+              .group_by("part", "collection")
               .agg(pl.col("pupil").n_unique().alias("pupils"), pl.len().alias("rows"))
               .collect())
-    found = {collection: (pupils, rows) for collection, pupils, rows in counts.iter_rows()}
-    return found, frames.rows.height - sum(rows for _, rows in found.values())
+    found: list[dict[str, tuple[int, int]]] = [{} for _ in many]
+    for part, collection, pupils, count in counts.iter_rows():
+        found[part][collection] = (pupils, count)
+    return [(by_collection, f.rows.height - sum(n for _, n in by_collection.values()))
+            for f, by_collection in zip(many, found, strict=True)]
+
+
+@dataclass
+class ReadCtf:
+    """A CTF of a chunk read before the chunk's transaction, with its collections counted
+    together with the other files' (_prepare_ctfs)."""
+
+    frames: CtfFrames
+    counts: Counts
+
+
+def _prepare_ctfs(chunk, year: int) -> dict[int, ReadCtf]:
+    """The chunk's small CTFs read, by id() of their InputFile, and counted in one plan. A file
+    the reader refuses is left out: importing it reads it again and gives its own refusal."""
+    read: list[tuple[InputFile, CtfFrames]] = []
+    for name, data in chunk:
+        if (not isinstance(data, InputFile) or not data.size
+                or data.size > WHOLE_FILE_MAX_BYTES or not looks_like_ctf(data.head(SNIFF_BYTES))):
+            continue
+        try:
+            read.append((data, _read_ctf(name, data)))
+        except Exception:  # noqa: BLE001 (refused or not, the file's own import says why)
+            continue
+    if not read:
+        return {}
+    counted = _counts_of_many([frames for _, frames in read], year)
+    return {id(data): ReadCtf(frames, counts)
+            for (data, frames), counts in zip(read, counted, strict=True)}
 
 
 def _collection_rows(items: list[_FileCollection], year: int) -> _CollectionRows:
@@ -396,26 +438,33 @@ def import_ctf(
     only_school: Establishment | None = None,
     register: _Register | None = None,
     previewed: dict[str, int | None] | None = None,
+    read: ReadCtf | None = None,
 ) -> FileOutcome:
-    """Import one CTF for one LA and assessment year: all of it, or nothing."""
+    """Import one CTF for one LA and assessment year: all of it, or nothing (`read`: the
+    file already read with its chunk)."""
     own_register = register is None
     register = register or _Register(la, year)
     source = InputFile.of(filename, data)
     try:
         return _import_ctf(filename, source, la=la, year=year, acting_user=acting_user,
                            confirm_replacements=confirm_replacements, only_school=only_school,
-                           register=register, previewed=previewed)
+                           register=register, previewed=previewed, read=read)
     finally:
         if own_register:
             discard_uncommitted_originals(register.staged)
 
 
 def _import_ctf(filename, data: InputFile, *, la, year, acting_user, confirm_replacements,
-                only_school, register: _Register, previewed=None) -> FileOutcome:
-    try:
-        frames = _read_ctf(filename, data)
-    except FormatError as error:
-        return FileOutcome(filename, "refused", f"{error}")
+                only_school, register: _Register, previewed=None,
+                read: ReadCtf | None = None) -> FileOutcome:
+    if read is None:
+        try:
+            frames = _read_ctf(filename, data)
+        except FormatError as error:
+            return FileOutcome(filename, "refused", f"{error}")
+        counts = None
+    else:
+        frames, counts = read.frames, read.counts
     header = frames.header
     warnings = list(frames.warnings)
     school, refusal = _find_school(header, la, register)
@@ -425,7 +474,7 @@ def _import_ctf(filename, data: InputFile, *, la, year, acting_user, confirm_rep
         return FileOutcome(filename, "refused",
                            f"{filename}: this file is from {school.name}; you can only "
                            f"send files for {only_school.name}.", warnings=warnings)
-    by_collection, ignored_rows = _counts(frames, year)
+    by_collection, ignored_rows = counts if counts is not None else _counts(frames, year)
 
     if not by_collection:
         return FileOutcome(
@@ -971,12 +1020,13 @@ def do_import_files(
 
 
 def _prepared(chunk, year: int) -> dict:
-    """The chunk's files read together where their kind allows (intake.prepare_chunk); if that
-    fails, nothing: each file is then read alone, and its own error is its own."""
+    """The chunk's files read together where their kind allows (intake.prepare_chunk; CTFs
+    counted together, _prepare_ctfs); if that fails, nothing: each file is then read alone,
+    and its own error is its own."""
     from keystage.collection.intake import prepare_chunk
 
     try:
-        return prepare_chunk(chunk, year=year)
+        return {**prepare_chunk(chunk, year=year), **_prepare_ctfs(chunk, year)}
     except Exception:
         logger.exception("reading a chunk's files together failed; reading them one by one")
         return {}
@@ -1019,7 +1069,8 @@ def _import_item(name, data, *, la, year, acting_user, confirm_replacements, onl
                    register=register, previewed=previewed)
     try:
         if looks_like_ctf(head):
-            return import_ctf(name, data, **options)
+            return import_ctf(name, data, **options,
+                              read=(prepared or {}).get(id(data)))
         kind = kind_of(head)
         if kind is None and extra_fields is not None and "extra_csv" in KINDS:
             kind = KINDS["extra_csv"]

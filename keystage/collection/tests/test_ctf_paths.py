@@ -147,3 +147,19 @@ def test_a_name_at_its_columns_limit_in_characters_loads_and_one_more_is_refused
     assert whole == streaming
     assert [status for status, *_ in whole[0]] == ["committed", "refused"]
     assert "101 characters long" in whole[0][1][1]
+
+
+def test_a_chunks_files_counted_together_count_as_each_file_alone(world):
+    from keystage.formats.ctf import read_ctf_frames
+
+    files = _files(world.a.schools[0])
+    # Several collections, rows of another year, and a file with no pupils at all.
+    read = [read_ctf_frames(data, filename=name, row_lines=False)
+            for name, data in (files[0], files[3], files[1])]
+    empty = read_ctf_frames(ctf("330", world.a.schools[0].estab, []), filename="e.xml",
+                            row_lines=False)
+    many = [*read, empty, read[0]]
+    together = actions._counts_of_many(many, 2026)
+    assert together == [actions._counts(frames, 2026) for frames in many]
+    assert together[0][0].keys() == {"eyfsp", "phonics"} and together[0][1] > 0
+    assert together[3] == ({}, 0)
