@@ -17,6 +17,7 @@ The frames (all columns required, any extra columns ignored):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -53,14 +54,16 @@ def _clean_upn(column: str) -> pl.Expr:
 
 def link_records(
     records: pl.DataFrame, pupils: pl.DataFrame, identifiers: pl.DataFrame,
-    occupied: pl.DataFrame | None = None,
+    occupied: pl.DataFrame | Callable[[list[int]], pl.DataFrame] | None = None,
 ) -> LinkResult:
     """Link every record to a known pupil or a new one, vectorised over the whole frame.
 
     With `occupied` (pupil_id, slot, upn: the records pupils already have, by dataset, year and
     term) and a `slot` column in records, a record is never linked on details to a pupil who
     already has a record of the same slot under another UPN: two children on the same census
-    (or in the same results file) with the same names and birthday are two children.
+    (or in the same results file) with the same names and birthday are two children. `occupied`
+    may instead be a function giving those records of the pupils whose ids it is passed: it is
+    asked only about the pupils some record might match on details.
     """
     slots = (records.select("record_id", slot=pl.col("slot").cast(pl.String))
              if occupied is not None and "slot" in records.columns else None)
@@ -99,8 +102,11 @@ def link_records(
     rest = records.join(linked.select("record_id"), on="record_id", how="anti")
     apart = None
     if slots is not None:
-        apart = (slots, occupied.select(pl.col("pupil_id").cast(pl.Int64),
-                                        pl.col("slot").cast(pl.String), o_upn=_clean_upn("upn")))
+        def occupied_by(pupil_ids: list[int]) -> pl.DataFrame:
+            found = occupied(pupil_ids) if callable(occupied) else occupied
+            return found.select(pl.col("pupil_id").cast(pl.Int64),
+                                pl.col("slot").cast(pl.String), o_upn=_clean_upn("upn"))
+        apart = (slots, occupied_by)
     details, review = _match_details(rest, pupils.select(list(PUPIL_SCHEMA)).cast(PUPIL_SCHEMA),
                                      ids, apart)
     linked = pl.concat([linked, details]).with_columns(new_key=pl.lit(None, pl.Int64))
@@ -145,7 +151,8 @@ def _similarity(left: pl.Series, right: pl.Series) -> pl.Series:
 
 
 def _match_details(records: pl.DataFrame, pupils: pl.DataFrame, ids: pl.DataFrame,
-                   apart: tuple[pl.DataFrame, pl.DataFrame] | None = None
+                   apart: tuple[pl.DataFrame, Callable[[list[int]], pl.DataFrame]]
+                   | None = None
                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Links by names, date of birth and sex, and the near matches to review."""
     empty_links = pl.DataFrame(schema={"record_id": pl.Int64, "pupil_id": pl.Int64,
@@ -189,15 +196,6 @@ def _match_details(records: pl.DataFrame, pupils: pl.DataFrame, ids: pl.DataFram
     ]).unique()
     r = r.drop("si", "fi", "month", "day")
     p = p.drop("p_si", "p_fi", "p_month", "p_day")
-    if apart is not None and not pairs.is_empty():
-        slots, occupied = apart
-        clash = (pairs.join(slots, on="record_id").join(r.select("record_id", "upn"),
-                                                        on="record_id")
-                 .join(occupied, on=["pupil_id", "slot"])
-                 .filter((pl.col("upn") != "") & (pl.col("o_upn") != "")
-                         & (pl.col("upn") != pl.col("o_upn")))
-                 .select("record_id", "pupil_id").unique())
-        pairs = pairs.join(clash, on=["record_id", "pupil_id"], how="anti")
     if pairs.is_empty():
         return empty_links, empty_review
     pairs = pairs.join(r, on="record_id").join(p, on="pupil_id")
@@ -219,12 +217,28 @@ def _match_details(records: pl.DataFrame, pupils: pl.DataFrame, ids: pl.DataFram
            .when(pl.col("sex") == pl.col("p_sex")).then(1.0).otherwise(0.0))
     names = pl.max_horizontal(0.35 * pl.col("surname") + 0.30 * pl.col("forename"),
                               0.65 * pl.col("crossed"))
-    scored = pairs.with_columns(score=(names + 0.25 * dob + 0.10 * sex).round(4))
+    # A pair scoring under REVIEW_FROM - CLEAR_LEAD changes nothing below: as its record's
+    # best it is neither linked nor reviewed, and as a runner-up it is more than CLEAR_LEAD
+    # behind any best that could be. Dropping such pairs first leaves the clash check below
+    # (a database read of the candidates' records) to the near matches.
+    scored = pairs.with_columns(score=(names + 0.25 * dob + 0.10 * sex).round(4)).filter(
+        pl.col("score") >= REVIEW_FROM - CLEAR_LEAD)
+    if apart is not None and not scored.is_empty():
+        slots, occupied_by = apart
+        occupied = occupied_by(scored["pupil_id"].unique().sort().to_list())
+        clash = (scored.select("record_id", "pupil_id", "upn").join(slots, on="record_id")
+                 .join(occupied, on=["pupil_id", "slot"])
+                 .filter((pl.col("upn") != "") & (pl.col("o_upn") != "")
+                         & (pl.col("upn") != pl.col("o_upn")))
+                 .select("record_id", "pupil_id").unique())
+        scored = scored.join(clash, on=["record_id", "pupil_id"], how="anti")
     known_upns = ids.select(pl.col("value").alias("upn")).unique()
     scored = scored.with_columns(
         other_upn=(pl.col("upn") != "")
         & ~pl.col("upn").is_in(known_upns["upn"].implode()))
-    ranked = scored.sort(["record_id", "score"], descending=[False, True]).with_columns(
+    # The pupil's id breaks ties, so the candidate an officer sees does not vary run to run.
+    ranked = scored.sort(["record_id", "score", "pupil_id"],
+                         descending=[False, True, False]).with_columns(
         rank=pl.col("score").rank("ordinal", descending=True).over("record_id"),
         runner_up=pl.col("score").sort(descending=True).slice(1, 1).first().over("record_id"),
     )

@@ -126,14 +126,18 @@ def _match_la(la_id: int, records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataF
         f"SELECT pupil_id, kind, value FROM {_t(PupilIdentifier)} WHERE la_id = %s",  # noqa: S608
         [la_id], _IDENTIFIERS)
     # The records pupils already have in the batch's slots: another child's record there under
-    # another UPN keeps a details match off (identity.link_records).
+    # another UPN keeps a details match off (identity.link_records). Read only for the pupils a
+    # record might match on details: the slots of a whole LA hold tens of thousands.
     wanted = records["slot"].unique().to_list()
     marks = ", ".join(["%s"] * len(wanted))
-    occupied = read_frame(
-        f"SELECT p.pupil_id, {_slot_sql('p', 's')}, p.upn FROM {_t(PupilRecord)} p "  # noqa: S608
-        f"JOIN {_t(Submission)} s ON s.id = p.submission_id "
-        f"WHERE p.la_id = %s AND p.pupil_id IS NOT NULL AND s.status = 'current' "
-        f"AND {_slot_sql('p', 's')} IN ({marks})", [la_id, *wanted], _OCCUPIED)
+
+    def occupied(pupil_ids: list[int]) -> pl.DataFrame:
+        return read_frame_in(
+            f"SELECT p.pupil_id, {_slot_sql('p', 's')}, p.upn "  # noqa: S608
+            f"FROM {_t(PupilRecord)} p JOIN {_t(Submission)} s ON s.id = p.submission_id "
+            f"WHERE s.status = 'current' AND {_slot_sql('p', 's')} IN ({marks}) "
+            "AND p.pupil_id IN ({values})", pupil_ids, _OCCUPIED, params=wanted)
+
     result = link_records(records, pupils, identifiers, occupied)
     links = result.links
 

@@ -62,3 +62,35 @@ def test_each_link_says_how_it_was_made(outcome):
     # A record in review also starts its own pupil until an officer decides.
     assert set(result.review["record_id"]) <= set(
         result.links.filter(pl.col("method") == "new")["record_id"])
+
+
+def test_another_childs_record_in_the_slot_keeps_a_details_match_off_asking_only_of_candidates():
+    from datetime import date
+
+    records = pl.DataFrame({"record_id": [1, 2], "upn": ["B123456789012", ""],
+                            "former_upns": ["", ""], "surname": ["Smith", "Jones"],
+                            "forename": ["Amelia", "Tom"], "dob": [date(2019, 5, 5)] * 2,
+                            "sex": ["F", "M"], "slot": ["census:2026:spring"] * 2})
+    pupils = pl.DataFrame({"pupil_id": [10, 11], "surname": ["Smith", "Patel"],
+                           "forename": ["Amelia", "Ravi"],
+                           "dob": [date(2019, 5, 5), date(2015, 1, 1)], "sex": ["F", "M"]})
+    ids = pl.DataFrame({"pupil_id": [10, 11], "kind": ["upn", "upn"],
+                        "value": ["A123456789012", "C123456789012"]})
+    held = pl.DataFrame({"pupil_id": [10, 11], "slot": ["census:2026:spring"] * 2,
+                         "upn": ["A123456789012", "C123456789012"]})
+    asked = []
+
+    def occupied(pupil_ids):
+        asked.append(pupil_ids)
+        return held.filter(pl.col("pupil_id").is_in(pupil_ids))
+
+    by_function = link_records(records, pupils, ids, occupied)
+    by_frame = link_records(records, pupils, ids, held)
+    assert by_function.links.equals(by_frame.links)
+    # Pupil 10 already has this census's record under another UPN: Amelia is a second child.
+    assert by_function.links.filter(pl.col("record_id") == 1)["method"].item() == "new"
+    assert asked == [[10]]
+    # With nothing held in the slot, the same details link her.
+    free = link_records(records, pupils, ids, held.clear())
+    assert free.links.filter(pl.col("record_id") == 1).select("pupil_id", "method").row(0) == (
+        10, "details")
