@@ -150,6 +150,40 @@ def _similarity(left: pl.Series, right: pl.Series) -> pl.Series:
     return pl.Series(scores, dtype=pl.Float64)
 
 
+SCORE_SLICE = 50_000
+
+
+def _near_matches(pairs: pl.DataFrame, r: pl.DataFrame, p: pl.DataFrame) -> pl.DataFrame:
+    """The pairs (record_id, pupil_id) scored on names, date of birth and sex that could be
+    linked or reviewed, with the record's UPN."""
+    pairs = pairs.join(r, on="record_id").join(p, on="pupil_id")
+    surname = _similarity(pairs["s0"], pairs["p_s0"])
+    forename = _similarity(pairs["f0"], pairs["p_f0"])
+    crossed = (_similarity(pairs["s0"], pairs["p_f0"])
+               + _similarity(pairs["f0"], pairs["p_s0"])) / 2
+    half = ((pairs["s"].str.split(" ").list.set_intersection(pairs["p_s"].str.split(" "))
+             .list.len() > 0) & (pairs["s0"] != pairs["p_s0"])).cast(pl.Float64) * 0.97
+    pairs = pairs.with_columns(
+        surname=pl.max_horizontal(surname, half), forename=forename, crossed=crossed)
+    dob = (pl.when(pl.col("dob") == pl.col("p_dob")).then(1.0)
+           .when(pl.col("swapped") == pl.col("p_dob")).then(0.9)
+           .when(((pl.col("dob").dt.year() == pl.col("p_dob").dt.year()).cast(pl.Int8)
+                  + (pl.col("dob").dt.month() == pl.col("p_dob").dt.month()).cast(pl.Int8)
+                  + (pl.col("dob").dt.day() == pl.col("p_dob").dt.day()).cast(pl.Int8)) == 2)
+           .then(0.6).otherwise(0.0))
+    sex = (pl.when((pl.col("sex") == "") | (pl.col("p_sex") == "")).then(0.5)
+           .when(pl.col("sex") == pl.col("p_sex")).then(1.0).otherwise(0.0))
+    names = pl.max_horizontal(0.35 * pl.col("surname") + 0.30 * pl.col("forename"),
+                              0.65 * pl.col("crossed"))
+    # A pair scoring under REVIEW_FROM - CLEAR_LEAD changes nothing below: as its record's
+    # best it is neither linked nor reviewed, and as a runner-up it is more than CLEAR_LEAD
+    # behind any best that could be. Dropping such pairs first leaves _match_details' clash
+    # check (a database read of the candidates' records) to the near matches.
+    return pairs.select("record_id", "pupil_id", "upn",
+                        score=(names + 0.25 * dob + 0.10 * sex).round(4)).filter(
+        pl.col("score") >= REVIEW_FROM - CLEAR_LEAD)
+
+
 def _match_details(records: pl.DataFrame, pupils: pl.DataFrame, ids: pl.DataFrame,
                    apart: tuple[pl.DataFrame, Callable[[list[int]], pl.DataFrame]]
                    | None = None
@@ -198,31 +232,10 @@ def _match_details(records: pl.DataFrame, pupils: pl.DataFrame, ids: pl.DataFram
     p = p.drop("p_si", "p_fi", "p_month", "p_day")
     if pairs.is_empty():
         return empty_links, empty_review
-    pairs = pairs.join(r, on="record_id").join(p, on="pupil_id")
-    surname = _similarity(pairs["s0"], pairs["p_s0"])
-    forename = _similarity(pairs["f0"], pairs["p_f0"])
-    crossed = (_similarity(pairs["s0"], pairs["p_f0"])
-               + _similarity(pairs["f0"], pairs["p_s0"])) / 2
-    half = ((pairs["s"].str.split(" ").list.set_intersection(pairs["p_s"].str.split(" "))
-             .list.len() > 0) & (pairs["s0"] != pairs["p_s0"])).cast(pl.Float64) * 0.97
-    pairs = pairs.with_columns(
-        surname=pl.max_horizontal(surname, half), forename=forename, crossed=crossed)
-    dob = (pl.when(pl.col("dob") == pl.col("p_dob")).then(1.0)
-           .when(pl.col("swapped") == pl.col("p_dob")).then(0.9)
-           .when(((pl.col("dob").dt.year() == pl.col("p_dob").dt.year()).cast(pl.Int8)
-                  + (pl.col("dob").dt.month() == pl.col("p_dob").dt.month()).cast(pl.Int8)
-                  + (pl.col("dob").dt.day() == pl.col("p_dob").dt.day()).cast(pl.Int8)) == 2)
-           .then(0.6).otherwise(0.0))
-    sex = (pl.when((pl.col("sex") == "") | (pl.col("p_sex") == "")).then(0.5)
-           .when(pl.col("sex") == pl.col("p_sex")).then(1.0).otherwise(0.0))
-    names = pl.max_horizontal(0.35 * pl.col("surname") + 0.30 * pl.col("forename"),
-                              0.65 * pl.col("crossed"))
-    # A pair scoring under REVIEW_FROM - CLEAR_LEAD changes nothing below: as its record's
-    # best it is neither linked nor reviewed, and as a runner-up it is more than CLEAR_LEAD
-    # behind any best that could be. Dropping such pairs first leaves the clash check below
-    # (a database read of the candidates' records) to the near matches.
-    scored = pairs.with_columns(score=(names + 0.25 * dob + 0.10 * sex).round(4)).filter(
-        pl.col("score") >= REVIEW_FROM - CLEAR_LEAD)
+    # Scored a slice of pairs at a time: a census chunk against a large LA's pupils gives
+    # hundreds of thousands of pairs, and each slice keeps only its near matches (narrow).
+    scored = pl.concat([_near_matches(pairs.slice(first, SCORE_SLICE), r, p)
+                        for first in range(0, pairs.height, SCORE_SLICE)])
     if apart is not None and not scored.is_empty():
         slots, occupied_by = apart
         occupied = occupied_by(scored["pupil_id"].unique().sort().to_list())

@@ -94,3 +94,15 @@ def test_another_childs_record_in_the_slot_keeps_a_details_match_off_asking_only
     free = link_records(records, pupils, ids, held.clear())
     assert free.links.filter(pl.col("record_id") == 1).select("pupil_id", "method").row(0) == (
         10, "details")
+
+
+def test_pairs_scored_a_slice_at_a_time_link_as_scored_at_once(outcome, monkeypatch):
+    import keystage.identity.link as link
+
+    result, _ = outcome
+    pupils = population(40_000, seed=7)
+    records, _ = plant_variants(pupils, seed=11, rate=0.2)
+    monkeypatch.setattr(link, "SCORE_SLICE", 997)
+    sliced = link_records(records, pupils, identifiers(pupils))
+    assert sliced.links.equals(result.links)
+    assert sliced.review.equals(result.review)
