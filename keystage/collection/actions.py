@@ -177,19 +177,19 @@ def _counts_of_many(many: list[CtfFrames], year: int) -> list[Counts]:
 @dataclass
 class ReadCtf:
     """A CTF of a chunk read before the chunk's transaction, with its collections counted
-    together with the other files' (_prepare_ctfs)."""
+    together with the other files' (prepare_ctfs)."""
 
     frames: CtfFrames
     counts: Counts
 
 
-def _prepare_ctfs(chunk, year: int) -> dict[int, ReadCtf]:
-    """The chunk's small CTFs read, by id() of their InputFile, and counted in one plan. A file
-    the reader refuses is left out: importing it reads it again and gives its own refusal."""
+def prepare_ctfs(ctfs: list[tuple[str, InputFile]], year: int) -> dict[int, ReadCtf]:
+    """A chunk's CTFs read (the small ones), by id() of their InputFile, and counted in one
+    plan. A file the reader refuses is left out: importing it reads it again and gives its own
+    refusal."""
     read: list[tuple[InputFile, CtfFrames]] = []
-    for name, data in chunk:
-        if (not isinstance(data, InputFile) or not data.size
-                or data.size > WHOLE_FILE_MAX_BYTES or not looks_like_ctf(data.head(SNIFF_BYTES))):
+    for name, data in ctfs:
+        if data.size > WHOLE_FILE_MAX_BYTES:
             continue
         try:
             read.append((data, _read_ctf(name, data)))
@@ -1020,13 +1020,12 @@ def do_import_files(
 
 
 def _prepared(chunk, year: int) -> dict:
-    """The chunk's files read together where their kind allows (intake.prepare_chunk; CTFs
-    counted together, _prepare_ctfs); if that fails, nothing: each file is then read alone,
-    and its own error is its own."""
+    """The chunk's files read together where their kind allows (intake.prepare_chunk); if that
+    fails, nothing: each file is then read alone, and its own error is its own."""
     from keystage.collection.intake import prepare_chunk
 
     try:
-        return {**prepare_chunk(chunk, year=year), **_prepare_ctfs(chunk, year)}
+        return prepare_chunk(chunk, year=year)
     except Exception:
         logger.exception("reading a chunk's files together failed; reading them one by one")
         return {}

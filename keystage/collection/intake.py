@@ -22,12 +22,14 @@ from keystage.audit.log import record_event
 from keystage.audit.models import EventType
 from keystage.collection.actions import (
     FileOutcome,
+    ReadCtf,
     SubmissionChange,
     _edits_overwritten_by_replacing,
     _find_school,
     _retire_pupil_records,
     _store_original,
     _write_rows,
+    prepare_ctfs,
     preview_key,
     received_file,
 )
@@ -152,19 +154,24 @@ class Prepared:
     checked: bool = False  # its values fit their columns (else import_dataset_file checks)
 
 
-def prepare_chunk(chunk, *, year: int) -> dict[int, Prepared]:
+def prepare_chunk(chunk, *, year: int) -> dict[int, Prepared | ReadCtf]:
     """The files of a chunk whose kind reads several at once (census returns), read, shaped
-    and checked together, by id() of their InputFile: one set of frame operations for the
-    chunk, not one per file. Each file's outcome is what importing it alone would give."""
+    and checked together, and its CTFs read and counted together (actions.prepare_ctfs), by
+    id() of their InputFile: one set of frame operations for the chunk, not one per file.
+    Each file's outcome is what importing it alone would give."""
     by_kind: dict[str, list] = defaultdict(list)
-    for _, data in chunk:
+    ctfs = []
+    for name, data in chunk:
         if not isinstance(data, InputFile) or not data.size:
             continue
         head = data.head(SNIFF_BYTES)
-        kind = None if looks_like_ctf(head) else kind_of(head)
+        if looks_like_ctf(head):
+            ctfs.append((name, data))
+            continue
+        kind = kind_of(head)
         if kind is not None and kind.many:
             by_kind[kind.code].append((kind, data))
-    prepared: dict[int, Prepared] = {}
+    prepared: dict[int, Prepared | ReadCtf] = dict(prepare_ctfs(ctfs, year))
     for files in by_kind.values():
         if len(files) < 2:
             continue
