@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import os
 import shutil
@@ -50,6 +49,7 @@ from keystage.formats.ctf import (
 )
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import KINDS, SNIFF_BYTES, kind_of
+from keystage.formats.stacked import part_ids
 from keystage.schools.models import Establishment, LocalAuthority
 
 logger = logging.getLogger("keystage.collection")
@@ -161,7 +161,7 @@ def _counts_of_many(many: list[CtfFrames], year: int) -> list[Counts]:
     """_counts of each of several files, in one plan: a chunk of small files pays polars'
     fixed cost per plan once, not once a file."""
     rows = pl.concat([f.rows.select("pupil", "year", *_SPEC_KEY) for f in many],
-                     rechunk=False).hstack([_part_ids([f.rows.height for f in many])])
+                     rechunk=False).hstack([part_ids([f.rows.height for f in many])])
     counts = (rows.lazy().filter(pl.col("year") == year)
               .join(_spec(year).lazy(), on=_SPEC_KEY, how="inner")
               .group_by("part", "collection")
@@ -214,9 +214,9 @@ def _collection_rows(items: list[_FileCollection], year: int) -> _CollectionRows
                           pl.Series("collection", [i.collection for i in items],
                                     dtype=pl.String)])
     rows = pl.concat([i.frames.rows for i in items], rechunk=False).hstack(
-        [_part_ids([i.frames.rows.height for i in items])])
+        [part_ids([i.frames.rows.height for i in items])])
     pupils = pl.concat([i.frames.pupils for i in items], rechunk=False).hstack(
-        [_part_ids([i.frames.pupils.height for i in items])])
+        [part_ids([i.frames.pupils.height for i in items])])
     kept = (rows.lazy().with_row_index("position").filter(pl.col("year") == year)
             .join(parts.lazy(), on="part", how="left", maintain_order="left")
             .join(_spec(year).lazy(), on=[*_SPEC_KEY, "collection"], how="inner",
@@ -245,13 +245,6 @@ def _collection_rows(items: list[_FileCollection], year: int) -> _CollectionRows
                      on=["part", "pupil"], how="left", maintain_order="left")
                .select("part", *PUPIL_COLUMNS, *_MEASURES).collect())
     return _CollectionRows(records, kept)
-
-
-def _part_ids(heights: list[int]) -> pl.Series:
-    """0 repeated heights[0] times, 1 heights[1] times, ...: each stacked row's part."""
-    return pl.Series("part", list(itertools.chain.from_iterable(
-        itertools.repeat(part, height) for part, height in enumerate(heights))),
-        dtype=pl.Int64)
 
 
 class _Register:

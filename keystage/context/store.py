@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from keystage.formats.kinds import DatasetFile
+from keystage.formats.stacked import part_ids, split_parts
 
 # The columns of the records frame, in PupilRecord's terms.
 RECORD_COLUMNS = {
@@ -345,8 +346,7 @@ def shape_together(files: list[DatasetFile]) -> list[Shaped]:
     for name in files[0].frames:
         parts = [f.frames[name] for f in files]
         merged = pl.concat(parts, how="vertical")
-        merged = merged.with_columns(file=pl.Series(
-            [i for i, part in enumerate(parts) for _ in range(part.height)], dtype=pl.Int64))
+        merged = merged.with_columns(part_ids([part.height for part in parts], "file"))
         if name == "pupils":
             schools = pl.DataFrame({"file": range(len(files)),
                                     _SCHOOL: [f.laestab for f in files]},
@@ -360,10 +360,7 @@ def shape_together(files: list[DatasetFile]) -> list[Shaped]:
     def split(frame: pl.DataFrame) -> list[pl.DataFrame]:
         if "file" not in frame.columns:
             frame = frame.join(owner, on="key", how="left", maintain_order="left")
-        parts = frame.partition_by("file", as_dict=True, include_key=False,
-                                   maintain_order=True)
-        empty = frame.clear().drop("file")
-        return [parts.get((i,), empty) for i in range(len(files))]
+        return split_parts(frame, len(files), frame.clear().drop("file"), "file")
 
     records = split(together.records)
     details = [split(d.frame) for d in together.details]

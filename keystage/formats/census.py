@@ -36,6 +36,7 @@ from lxml import etree
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import DatasetFile
 from keystage.formats.safexml import read_root, root_is
+from keystage.formats.stacked import split_parts
 from keystage.years import TERMS, census_term_label, census_term_of
 
 MAX_BYTES = 200 * 1024 * 1024
@@ -370,9 +371,10 @@ def _dataset_files(raws: list[_Raw]) -> list[DatasetFile]:
         # Each row tagged with its file's place in raws (a key the frames are split on).
         everything = []
         for i, raw in enumerate(raws):
-            for row in of(raw):
+            tagged = of(raw)
+            for row in tagged:
                 row["file"] = i
-            everything.extend(of(raw))
+            everything.extend(tagged)
         return everything
 
     references = pl.DataFrame({"file": range(len(raws)), "reference": [r.reference
@@ -399,9 +401,7 @@ def _split(frame: pl.DataFrame, name: str, files: int) -> list[pl.DataFrame]:
     """A frame of several files' rows as one frame per file (its `file` column dropped)."""
     if files == 1:
         return [frame.drop("file")]
-    parts = frame.partition_by("file", as_dict=True, include_key=False, maintain_order=True)
-    empty = pl.DataFrame(schema=SCHEMAS[name])
-    return [parts.get((i,), empty) for i in range(files)]
+    return split_parts(frame, files, pl.DataFrame(schema=SCHEMAS[name]), "file")
 
 
 def _counts(rows: list[dict], name: str) -> pl.DataFrame:
