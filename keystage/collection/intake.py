@@ -290,9 +290,14 @@ def import_dataset_file(
 
     digest = data.sha256
     term = file.term or ""
-    if any(s.collection == dataset.code and s.term == term
-           for _, queued in register.unsaved for s, _ in queued):
-        register.flush()  # a file this may replace is this chunk's, not written yet
+    whole_la = not dataset.per_school and only_school is None
+    named = {school.pk for school in groups}
+    if any(current.pk is None and code == dataset.code and current_term == term
+           and (whole_la or school_id in named)
+           for (school_id, code, current_term), current in register.current.items()):
+        # A submission this file may replace is this chunk's, not written yet. (Only then: a
+        # chunk of schools' census returns is written in one insert per table, not one each.)
+        register.flush()
     changes: list[tuple[SubmissionChange, pl.DataFrame]] = []
     unchanged = 0
     for school, rows in groups.items():
@@ -305,9 +310,8 @@ def import_dataset_file(
             results=_result_count(details, rows, len(groups) == 1), replaces=current,
             term=term,
         ), rows))
-    if not dataset.per_school and only_school is None:
+    if whole_la:
         # A new LA-wide file replaces the whole of the last one, schools it no longer names too.
-        named = {school.pk for school in groups}
         for (school_id, code, current_term), current in list(register.current.items()):
             if code == dataset.code and current_term == term and school_id not in named:
                 changes.append((SubmissionChange(

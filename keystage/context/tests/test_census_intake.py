@@ -173,3 +173,23 @@ def test_bad_returns_in_a_batch_of_good_ones_are_refused_alone_naming_their_own_
     assert set(PupilRecord.objects.values_list("upn", flat=True)) == {"A330200121001",
                                                                      "A330200121005"}
     assert AuditEvent.objects.filter(event_type=EventType.SUBMISSION_ADDED).count() == 2
+
+
+def test_a_batch_of_schools_census_returns_inserts_its_submissions_together(world, tmp_path,
+                                                                            capsys):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    paths = []
+    for i, school in enumerate(world.a.schools[:3]):
+        paths.append(tmp_path / f"c{i}.xml")
+        pupil = census_pupil(upn=f"A33020012100{i + 1}")
+        paths[-1].write_bytes(census_xml("330", school.estab, [pupil]))
+    with CaptureQueriesContext(connection) as captured:
+        assert main(["import", *map(str, paths), "--la", "330", "--year", "2026"]) == 0, (
+            capsys.readouterr().out)
+    inserts = [q["sql"] for q in captured.captured_queries
+               if q["sql"].startswith('INSERT INTO "collection_submission"')]
+    # Three schools' returns replace nothing of each other's: one insert for the chunk.
+    assert len(inserts) == 1
+    assert Submission.objects.filter(collection="census").count() == 3
