@@ -29,7 +29,7 @@ from keystage.context.models import (
 from keystage.core.bulk import read_frame
 from keystage.core.versions import source_digest
 from keystage.pupils.models import Pupil, PupilIdentifier
-from keystage.schools.models import Establishment
+from keystage.schools.queries import with_school_codes
 
 # How many years of censuses FSM6 looks back over (methods.md 11.1).
 FSM_LOOKBACK_YEARS = 6
@@ -39,15 +39,10 @@ def _t(model) -> str:
     return model._meta.db_table
 
 
-def _laestab_sql(alias: str) -> str:
-    return (f"COALESCE(CASE WHEN {alias}.is_pvi THEN {alias}.urn ELSE {alias}.laestab END, "
-            f"{alias}.urn)")
-
-
 def characteristic_sources(la, year: int, *, pupil_id: int | None = None
                            ) -> dict[str, pl.DataFrame]:
     """The frames methods.md 11.1 reads for an LA's pupils (or one pupil) in a year."""
-    record, submission, school = _t(PupilRecord), _t(Submission), _t(Establishment)
+    record, submission = _t(PupilRecord), _t(Submission)
     census, fsm, sen, pp = _t(CensusDetail), _t(FsmPeriod), _t(SenNeed), _t(PupilPremium)
     current = "s.status = 'current' AND s.la_id = %s" + (
         "" if pupil_id is None else " AND p.pupil_id = %s")
@@ -65,18 +60,17 @@ def characteristic_sources(la, year: int, *, pupil_id: int | None = None
     # Only the year's spring census and the columns derive_characteristics reads: the earlier
     # censuses count for FSM6 through their FSM periods alone (read below), and a pupil's
     # names and date of birth come from the pupil.
-    censuses = read_frame(
-        f"SELECT p.id, p.pupil_id, {_laestab_sql('e')}, p.year, s.term, p.ncyear, "  # noqa: S608
+    censuses = with_school_codes(read_frame(
+        f"SELECT p.id, p.pupil_id, p.school_id, p.year, s.term, p.ncyear, "  # noqa: S608
         f"c.enrol_status, c.ethnicity, c.first_language, c.sen_provision, c.adopted_from_care "
         f"FROM {record} p JOIN {submission} s ON s.id = p.submission_id "
-        f"JOIN {school} e ON e.id = p.school_id "
         f"LEFT JOIN {census} c ON c.record_id = p.id "
         f"WHERE {current} AND {of_dataset('census')} AND s.term = 'SPR'", (*scope, year, year),
-        {"record_id": pl.Int64, "pupil_id": pl.Int64, "laestab": pl.String, "year": pl.Int64,
+        {"record_id": pl.Int64, "pupil_id": pl.Int64, "school_id": pl.Int64, "year": pl.Int64,
          "term": pl.String, "ncyear": pl.String, "enrol_status": pl.String,
          "ethnicity": pl.String, "first_language": pl.String, "sen_provision": pl.String,
          "adopted_from_care": pl.String},
-    )
+    ), la=None)
     fsm_periods = read_frame(
         f"SELECT f.record_id, p.pupil_id, CAST(f.start AS TEXT), CAST(f.\"end\" AS TEXT), "  # noqa: S608
         f"CAST(s.reference_date AS TEXT) FROM {fsm} f "
@@ -101,17 +95,16 @@ def characteristic_sources(la, year: int, *, pupil_id: int | None = None
         {"pupil_id": pl.Int64, "eligible": pl.Boolean, "reason": pl.String},
     )
     # Every other record of the year: results and assessments place a pupil with no census row.
-    results = read_frame(
-        f"SELECT p.pupil_id, p.collection, {_laestab_sql('e')}, p.ncyear, "  # noqa: S608
+    results = with_school_codes(read_frame(
+        f"SELECT p.pupil_id, p.collection, p.school_id, p.ncyear, "  # noqa: S608
         f"CAST(s.submitted_at AS TEXT) "
         f"FROM {record} p JOIN {submission} s ON s.id = p.submission_id "
-        f"JOIN {school} e ON e.id = p.school_id "
         f"WHERE {current} AND p.collection NOT IN ('census', 'pp', 'extra') "
         f"AND s.collection NOT IN ('census', 'pp', 'extra') AND p.year = %s AND s.year = %s",
         (*scope, year, year),
-        {"pupil_id": pl.Int64, "dataset": pl.String, "laestab": pl.String,
+        {"pupil_id": pl.Int64, "dataset": pl.String, "school_id": pl.Int64,
          "ncyear": pl.String, "submitted": pl.String},
-    )
+    ), la=None)
     pupils = read_frame(
         f"SELECT id, upn, surname, forename, CAST(dob AS TEXT), sex FROM {_t(Pupil)} "  # noqa: S608
         f"WHERE la_id = %s" + ("" if pupil_id is None else " AND id = %s"), scope,
@@ -178,7 +171,7 @@ def characteristics_fingerprint(la, year: int) -> str:
 
 # The modules that read and derive characteristics (their source is part of the fingerprint).
 CHARACTERISTICS_CODE = ("keystage.context.queries", "keystage.measures.characteristics",
-                        "keystage.socialcare.queries")
+                        "keystage.socialcare.queries", "keystage.schools.queries")
 
 
 def characteristics_code_digest() -> str:
