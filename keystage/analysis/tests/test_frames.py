@@ -1,0 +1,51 @@
+"""A record's latest results, folded into one text by the database, spread into a column per
+component (analysis.frames._spread)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from keystage.analysis.frames import _ITEM, _PAIR, _spread
+
+
+def _folded(*latest):
+    return pl.DataFrame({"record_id": list(range(1, len(latest) + 1)),
+                         "ncyear": ["R"] * len(latest), "latest": list(latest)},
+                        schema={"record_id": pl.Int64, "ncyear": pl.String,
+                                "latest": pl.String})
+
+
+def _fold(*pairs):
+    return _ITEM.join(f"{component}{_PAIR}{result}" for component, result in pairs)
+
+
+@pytest.mark.parametrize(("latest", "expected"), [
+    (_fold(("E01", "2"), ("E02", "1")), {"E01": "2", "E02": "1"}),
+    # No results at all (a pupil the file lists with none): every component empty.
+    (None, {"E01": None, "E02": None}),
+    # A component of another year's specification or a stray code is no column.
+    (_fold(("E01", "2"), ("X99", "9")), {"E01": "2", "E02": None}),
+    # Two latest values of one component: the greatest, as MAX in SQL gave.
+    (_fold(("E02", "1"), ("E02", "2")), {"E01": None, "E02": "2"}),
+    # An empty result is a value (not missing), as the file gave it.
+    (_fold(("E01", "")), {"E01": "", "E02": None}),
+    # The value keeps everything after the first separator.
+    (_fold(("E01", f"A{_PAIR}B")), {"E01": f"A{_PAIR}B", "E02": None}),
+])
+def test_each_records_latest_results_become_a_column_per_component(latest, expected):
+    spread = _spread(_folded(latest), ["E01", "E02"])
+    assert spread.columns == ["record_id", "ncyear", "E01", "E02"]
+    assert spread.select("E01", "E02").row(0, named=True) == expected
+
+
+def test_records_keep_their_order_and_a_code_no_record_has_is_an_empty_column():
+    spread = _spread(_folded(_fold(("E02", "3")), None, _fold(("E02", "1"))),
+                     ["E01", "E02"])
+    assert spread.rows() == [(1, "R", None, "3"), (2, "R", None, None), (3, "R", None, "1")]
+    assert spread.schema["E01"] == pl.String
+
+
+def test_an_empty_read_spreads_to_an_empty_frame_with_every_column():
+    spread = _spread(_folded(), ["E01", "E02"])
+    assert spread.height == 0 and spread.columns == ["record_id", "ncyear", "E01", "E02"]
