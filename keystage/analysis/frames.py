@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from keystage.collection.models import AssessmentResult, PupilRecord, Submission
-from keystage.context.models import Ks2Result, Ks4Result, Ks5Result
+from keystage.context.models import CensusDetail, Ks2Result, Ks4Result, Ks5Result
 from keystage.core.bulk import read_frame
 from keystage.measures.primary import PUPIL_SCHEMA
 from keystage.schools.queries import with_school_codes
@@ -179,23 +179,33 @@ def _ks2_outcomes(year: int, la_id: int | tuple[int, ...] | None, estimates: pl.
 
 
 def census_year2(year: int, la_id: int | tuple[int, ...] | None) -> pl.DataFrame:
-    """Pupils in Year 2 in the year's spring census, at their census school."""
+    """Pupils in Year 2 in the year's spring census, at their census school: the school of
+    their main registration, as methods.md 11.1 places a pupil (`laestab`), then the earlier
+    record, so a pupil on roll at two schools is always placed at the same one."""
     from django.db import connection
+
+    from keystage.measures.characteristics import MAIN_REGISTRATION
 
     where, params = _scope(la_id)
     # The LAs' Year 2 census records first, then their submissions: with statistics,
     # PostgreSQL otherwise starts from every LA's spring census submissions and reads all their
     # records (1.1 s against 0.27 s for a batch of 16 LAs of a national year).
     materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
-    return with_school_codes(read_frame(
-        f"WITH y2 AS {materialized}(SELECT p.pupil_id, p.la_id, p.school_id, "  # noqa: S608
+    rows = read_frame(
+        f"WITH y2 AS {materialized}(SELECT p.id, p.pupil_id, p.la_id, p.school_id, "  # noqa: S608
         f"p.submission_id FROM {_t(PupilRecord)} p WHERE p.collection = 'census' "
         f"AND p.year = %s AND p.ncyear = '2' AND p.pupil_id IS NOT NULL{where}) "
-        f"SELECT DISTINCT y2.pupil_id, y2.la_id, y2.school_id "
+        f"SELECT y2.id, y2.pupil_id, y2.la_id, y2.school_id, c.enrol_status "
         f"FROM y2 JOIN {_t(Submission)} s ON s.id = y2.submission_id "
+        f"LEFT JOIN {_t(CensusDetail)} c ON c.record_id = y2.id "
         f"WHERE s.status = 'current' AND s.term = 'SPR'",
-        [year, *params], {"pupil_id": pl.Int64, "la_id": pl.Int64, "school_id": pl.Int64},
-    )).unique("pupil_id", keep="first")
+        [year, *params], {"record_id": pl.Int64, "pupil_id": pl.Int64, "la_id": pl.Int64,
+                          "school_id": pl.Int64, "enrol_status": pl.String})
+    main = pl.col("enrol_status").fill_null("").str.to_uppercase().is_in(list(MAIN_REGISTRATION))
+    placed = (rows.sort([main, "record_id"], descending=[True, False])
+              .unique("pupil_id", keep="first", maintain_order=True)
+              .select("pupil_id", "la_id", "school_id"))
+    return with_school_codes(placed)
 
 
 def pupil_outcomes(dataset: str, year: int, la_id: int | tuple[int, ...] | None,

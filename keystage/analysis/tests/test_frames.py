@@ -49,3 +49,23 @@ def test_records_keep_their_order_and_a_code_no_record_has_is_an_empty_column():
 def test_an_empty_read_spreads_to_an_empty_frame_with_every_column():
     spread = _spread(_folded(), ["E01", "E02"])
     assert spread.height == 0 and spread.columns == ["record_id", "ncyear", "E01", "E02"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("main_first", [True, False])
+def test_a_year_2_pupil_on_roll_at_two_schools_is_placed_at_their_main_registration(
+        world, main_first):
+    from keystage.analysis.frames import census_year2
+    from keystage.collection.actions import do_import_files
+    from keystage.formats.tests.census_builder import census_pupil, census_xml
+
+    main_school, other = world.a.schools[0], world.a.schools[1]
+    files = [(f"{school.estab}.xml", census_xml("330", school.estab, [
+        census_pupil(ncyear="2", dob="2018-11-02", enrol=enrol)]))
+        for school, enrol in ((main_school, "M"), (other, "S"))]
+    if not main_first:
+        files.reverse()  # the subsidiary school's record is the earlier one
+    outcomes = do_import_files(files, la=world.a.la, year=2026, acting_user=None)
+    assert [o.status for o in outcomes] == ["committed", "committed"]
+    placed = census_year2(2026, world.a.la.pk)
+    assert placed.select("la", "laestab").rows() == [("330", main_school.laestab)]
