@@ -184,7 +184,7 @@ def census_year2(year: int, la_id: int | tuple[int, ...] | None) -> pl.DataFrame
     record, so a pupil on roll at two schools is always placed at the same one."""
     from django.db import connection
 
-    from keystage.measures.characteristics import MAIN_REGISTRATION
+    from keystage.measures.characteristics import main_registration_rows
 
     where, params = _scope(la_id)
     # The LAs' Year 2 census records first, then their submissions: with statistics,
@@ -201,11 +201,8 @@ def census_year2(year: int, la_id: int | tuple[int, ...] | None) -> pl.DataFrame
         f"WHERE s.status = 'current' AND s.term = 'SPR'",
         [year, *params], {"record_id": pl.Int64, "pupil_id": pl.Int64, "la_id": pl.Int64,
                           "school_id": pl.Int64, "enrol_status": pl.String})
-    main = pl.col("enrol_status").fill_null("").str.to_uppercase().is_in(list(MAIN_REGISTRATION))
-    placed = (rows.sort([main, "record_id"], descending=[True, False])
-              .unique("pupil_id", keep="first", maintain_order=True)
-              .select("pupil_id", "la_id", "school_id"))
-    return with_school_codes(placed)
+    return with_school_codes(
+        main_registration_rows(rows).select("pupil_id", "la_id", "school_id"))
 
 
 def pupil_outcomes(dataset: str, year: int, la_id: int | tuple[int, ...] | None,

@@ -79,8 +79,16 @@ def ethnicity_major(code: pl.Expr) -> pl.Expr:
 
 def _spring_rows(census: pl.DataFrame, year: int) -> pl.DataFrame:
     """Each pupil's row of the year's spring census: main registration first."""
-    spring = census.filter((pl.col("year") == year) & (pl.col("term") == "SPR"))
-    return (spring.with_columns(_main=pl.col("enrol_status").fill_null("").str.to_uppercase()
+    return main_registration_rows(
+        census.filter((pl.col("year") == year) & (pl.col("term") == "SPR")))
+
+
+def main_registration_rows(census: pl.DataFrame) -> pl.DataFrame:
+    """Each pupil's one census row (columns pupil_id, record_id, enrol_status), with `_main`
+    saying whether it is a main registration (EnrolStatus C or M): their main registration
+    where they have one, then the earlier record, so a pupil on roll at two schools is always
+    placed at the same one."""
+    return (census.with_columns(_main=pl.col("enrol_status").fill_null("").str.to_uppercase()
                                 .is_in(list(MAIN_REGISTRATION)))
             .sort(["pupil_id", "_main", "record_id"], descending=[False, True, False])
             .unique("pupil_id", keep="first", maintain_order=True))
