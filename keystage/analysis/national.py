@@ -206,8 +206,9 @@ def _summed(las: list, stale: dict[int, list[str]], year: int):
 def _batch_sums(batch: list, stale: dict[int, list[str]], year: int, shared: dict
                 ) -> list[tuple[object, dict[str, primary.Sums]]]:
     """Each LA of the batch with its part of each of its stale datasets: each dataset's
-    outcomes read for the batch in one statement and summed for the batch at once
-    (primary.la_parts), against the characteristics of the LAs with any counted pupil."""
+    outcomes read for the batch in one statement, and every dataset summed for the batch at
+    once (primary.datasets_la_parts), against the characteristics of the LAs with any counted
+    pupil."""
     ids = tuple(la.pk for la in batch)
     by_code = {la.code: la for la in batch}
     outcomes: dict[str, pl.DataFrame] = {}
@@ -220,10 +221,11 @@ def _batch_sums(batch: list, stale: dict[int, list[str]], year: int, shared: dic
     characteristics = pl.concat(
         [_groups(by_code[code], year) for code in by_code if code in counting],
         how="vertical") if counting else None
-    parts: dict[str, dict[str, primary.Sums]] = {}
+    parts: dict[str, dict[str, primary.Sums]] = (
+        primary.datasets_la_parts(outcomes, characteristics) if characteristics is not None
+        else {})
     for dataset, frame in outcomes.items():
-        parts[dataset] = (primary.la_parts(frame, characteristics)
-                          if characteristics is not None else {})
+        parts.setdefault(dataset, {})
         if dataset == "ks2":
             prior = frame.filter(pl.col("measure").str.contains(ks2_progress.PRIOR,
                                                                 literal=True))

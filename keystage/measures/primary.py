@@ -294,17 +294,33 @@ def _profiles(traits: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
     return traits.select(columns).unique(maintain_order=True).with_row_index("profile")
 
 
+def _profile_values(profiles: pl.DataFrame, groups: tuple[str, ...]) -> pl.DataFrame:
+    """Each profile's value of each group, long (profile, group, value), and a profile one past
+    the last for pupils with no traits row: `unknown` in every group."""
+    columns = tuple(dict.fromkeys(groups))
+    none = pl.DataFrame({"profile": [profiles.height], **{g: ["unknown"] for g in columns}},
+                        schema={"profile": pl.UInt32, **{g: pl.String for g in columns}})
+    return pl.concat([profiles.select("profile", *(pl.col(g).cast(pl.String) for g in columns)),
+                      none]).unpivot(index="profile", variable_name="group",
+                                     value_name="value")
+
+
 def _by_profile(counted: pl.LazyFrame, traits: pl.DataFrame, profiles: pl.DataFrame,
-                groups: tuple[str, ...], keys: list[str]) -> dict[str, pl.DataFrame]:
-    """Each group's counted pupils and total by the keys, measure and value, from the rows
-    summed once per profile: a pupil with no traits row is `unknown` in every group."""
+                groups: tuple[str, ...], keys: list[str], join: list[str] | None = None
+                ) -> pl.DataFrame:
+    """Every group's counted pupils and total by the keys, measure, group and value, from the
+    rows summed once per profile (joined to the pupils' profiles on `join` and pupil_id: the
+    keys by default); a pupil with no traits row is `unknown` in every group. One join of the
+    profiles' values, not one per group."""
+    join = keys if join is None else join
     pupil_profile = traits.join(profiles, on=list(profiles.columns[1:]), how="inner",
-                                nulls_equal=True).select(*keys, "pupil_id", "profile")
-    summary = counted.join(pupil_profile.lazy(), on=[*keys, "pupil_id"], how="left").group_by(
-        *keys, "measure", "profile").agg(pupils=pl.len(), total=pl.col("value").sum()
-                                         ).collect(engine="streaming")
-    return {g: _summed_values(summary.join(profiles.select("profile", g), on="profile",
-                                           how="left"), g, keys) for g in groups}
+                                nulls_equal=True).select(*join, "pupil_id", "profile")
+    summary = counted.join(pupil_profile.lazy(), on=[*join, "pupil_id"], how="left").group_by(
+        *keys, "measure", "profile").agg(pupils=pl.len(), total=pl.col("value").sum())
+    return (summary.with_columns(pl.col("profile").fill_null(profiles.height))
+            .join(_profile_values(profiles, groups).lazy(), on="profile", how="inner")
+            .group_by(*keys, "measure", "group", "value")
+            .agg(pl.col("pupils").sum(), pl.col("total").sum()).collect(engine="streaming"))
 
 
 def _summed_values(part: pl.DataFrame, group: str, keys: list[str]) -> pl.DataFrame:
@@ -346,14 +362,16 @@ def _sums(frame: pl.DataFrame, characteristics: pl.DataFrame, groups: tuple[str,
         if not groups:
             return {}
         if few:
-            sums = _by_profile(frame, traits, profiles, groups, [])
-        else:
-            sums = {g: _summed_values(frame.join(traits.lazy().select("pupil_id", g),
-                                                 on="pupil_id", how="left").group_by(
-                "measure", g).agg(pupils=pl.len(), total=pl.col("value").sum())
-                .collect(engine="streaming"), g, []) for g in groups}
+            sums: dict[str, dict[tuple, tuple[int, float]]] = defaultdict(dict)
+            for m, g, v, n, t in _by_profile(frame, traits, profiles, groups, []).iter_rows():
+                sums[g][(m, v)] = (n, t)
+            return sums
+        parts = {g: _summed_values(frame.join(traits.lazy().select("pupil_id", g),
+                                              on="pupil_id", how="left").group_by(
+            "measure", g).agg(pupils=pl.len(), total=pl.col("value").sum())
+            .collect(engine="streaming"), g, []) for g in groups}
         return {g: {(m, v): (n, t) for m, v, n, t in part.iter_rows()}
-                for g, part in sums.items()}
+                for g, part in parts.items()}
 
     lazy = counted(frame)
     out: Sums = {(m, "all", "all"): v for (m,), v in aggregate(lazy, []).items()}
@@ -378,25 +396,40 @@ def national_sums(national: pl.DataFrame, characteristics: pl.DataFrame,
 def la_parts(frame: pl.DataFrame, characteristics: pl.DataFrame,
              groups: tuple[str, ...] = GROUPS) -> dict[str, Sums]:
     """Several LAs' national_sums at once, by LA code: each equal to national_sums of that LA's
-    rows (column `la`) with that LA's characteristics (their column `la` says whose).
+    rows (column `la`) with that LA's characteristics (their column `la` says whose)."""
+    return datasets_la_parts({"": frame}, characteristics, groups).get("", {})
+
+
+def datasets_la_parts(frames: dict[str, pl.DataFrame], characteristics: pl.DataFrame,
+                      groups: tuple[str, ...] = GROUPS) -> dict[str, dict[str, Sums]]:
+    """la_parts of several datasets' outcomes (by dataset, then LA code) against the same LAs'
+    characteristics.
 
     Summing a batch of LAs in one set of polars calls, not a set per LA: each call has a fixed
-    cost, which a cold national picture paid 150 LAs times six datasets times a dozen groups."""
+    cost, which a cold national picture paid 150 LAs times six datasets times a dozen groups.
+    The datasets are summed together too: the pupils' profiles are made once for all of them,
+    and every group's values come from one join."""
+    if not frames:
+        return {}
     columns = tuple(dict.fromkeys(groups))
-    traits = _traits(characteristics, columns, ["la"])
-    counted = frame.lazy().filter(pl.col("counted")).select("pupil_id", "la", "measure", "value")
-    out: dict[str, Sums] = defaultdict(dict)
-    every = counted.group_by("la", "measure").agg(pupils=pl.len(), total=pl.col("value").sum())
-    for code, measure, n, total in every.collect(engine="streaming").iter_rows():
-        out[code][(measure, "all", "all")] = (n, total)
-        out[code][(measure, LA, code or "")] = (n, total)
+    counted = pl.concat([
+        frame.lazy().filter(pl.col("counted")).select(
+            pl.lit(dataset, pl.String).alias("dataset"), "pupil_id", "la", "measure", "value")
+        for dataset, frame in frames.items()], how="vertical")
+    out: dict[str, dict[str, Sums]] = defaultdict(lambda: defaultdict(dict))
+    every = counted.group_by("dataset", "la", "measure").agg(pupils=pl.len(),
+                                                             total=pl.col("value").sum())
+    for dataset, code, measure, n, total in every.collect(engine="streaming").iter_rows():
+        out[dataset][code][(measure, "all", "all")] = (n, total)
+        out[dataset][code][(measure, LA, code or "")] = (n, total)
     if columns:
         # As _sums: summed once per LA and profile, then each group's values from the profiles.
-        parts = _by_profile(counted, traits, _profiles(traits, columns), groups, ["la"])
-        for g, part in parts.items():
-            for code, measure, value, n, total in part.iter_rows():
-                out[code][(measure, g, value)] = (n, total)
-    return dict(out)
+        traits = _traits(characteristics, columns, ["la"])
+        summed = _by_profile(counted, traits, _profiles(traits, columns), groups,
+                             ["dataset", "la"], join=["la"])
+        for dataset, code, measure, g, value, n, total in summed.iter_rows():
+            out[dataset][code][(measure, g, value)] = (n, total)
+    return {dataset: dict(parts) for dataset, parts in out.items()}
 
 
 def cells(pupils: pl.DataFrame, characteristics: pl.DataFrame, *, dataset: str, year: int,

@@ -252,3 +252,35 @@ def test_a_batch_of_las_summed_at_once_gives_each_las_own_national_sums(spread):
         code = frame["la"][0]
         expected = national_sums(frame, traits.drop("la"))
         assert parts[code] == expected, code
+
+
+def test_several_datasets_summed_together_give_each_datasets_own_la_parts():
+    """datasets_la_parts sums every dataset of a batch against one set of profiles: each
+    dataset's parts are exactly la_parts of that dataset alone (measure codes shared between
+    datasets kept apart)."""
+    import random
+
+    from keystage.measures.primary import datasets_la_parts, la_parts
+
+    rng = random.Random(5)
+    ids = [1_000 + i for i in range(200)]
+
+    def outcomes(la: str, measure: str) -> pl.DataFrame:
+        return pl.DataFrame({
+            "pupil_id": ids, "la": [la] * len(ids), "laestab": ["3302000"] * len(ids),
+            "measure": [measure] * len(ids), "counted": [i % 7 != 0 for i in ids],
+            "value": [float(rng.random() < 0.5) for _ in ids]}).cast(PUPIL_SCHEMA)
+
+    frames = {"ks1": pl.concat([outcomes("330", "wri_exs"), outcomes("331", "wri_exs")]),
+              "ks2ta": outcomes("330", "wri_exs"),
+              "mtc": outcomes("331", "mtc_avg").with_columns(counted=pl.lit(False))}
+    characteristics = pl.DataFrame({
+        "la": ["330"] * 150 + ["331"] * 150, "pupil_id": ids[:150] * 2,
+        **{g: [rng.choice(["Y", "N", ""]) for _ in range(300)] for g in GROUPS}})
+
+    together = datasets_la_parts(frames, characteristics)
+
+    assert set(together) == {"ks1", "ks2ta"}  # no counted pupil of mtc: no part
+    for dataset, frame in frames.items():
+        assert together.get(dataset, {}) == la_parts(frame, characteristics), dataset
+    assert datasets_la_parts({}, characteristics) == {}
