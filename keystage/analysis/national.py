@@ -96,10 +96,10 @@ def compute_national_picture(dataset: str, year: int, *,
     return NationalPicture(sums=sums, sds=progress_sds(dataset, year), estimates=None)
 
 
-def la_fingerprints(dataset: str, year: int) -> dict[int, str]:
+def la_fingerprints(dataset: str, year: int, *, edits: dict | None = None) -> dict[int, str]:
     """Each LA with files of the dataset's own: the fingerprint of every current file, social
     care return and figure-changing edit (its own, and the register's) its part is made from,
-    and of the code that computes it."""
+    and of the code that computes it. `edits`: figure_edits(), when the caller has read it."""
     from django.db.models import Q
 
     from keystage.analysis.stored import _sources, figure_edits, figures_code_digest
@@ -120,7 +120,7 @@ def la_fingerprints(dataset: str, year: int) -> dict[int, str]:
     for la_id, pk in CareReturn.objects.filter(status="current", year__in=(year - 1, year),
                                                la_id__in=own).values_list("la_id", "pk"):
         care[la_id].append(pk)
-    edits = figure_edits()
+    edits = figure_edits() if edits is None else edits
     code = figures_code_digest()
     return {la_id: hashlib.sha256(
         f"{dataset}:{year}:{sorted(files[la_id])}:{sorted(care[la_id])}:"
@@ -132,9 +132,13 @@ def refresh_parts(year: int, datasets: list[str], progress=None
                   ) -> dict[str, dict[int, primary.Sums]]:
     """Each dataset's parts by LA: kept ones whose fingerprint still matches, the others summed
     again LA by LA and kept; parts of LAs with no file left are dropped."""
+    from keystage.analysis.stored import figure_edits
     from keystage.schools.models import LocalAuthority
 
-    wanted = {dataset: la_fingerprints(dataset, year) for dataset in datasets}
+    # The figure-changing edits, read once for every fingerprint of this refresh (an edit
+    # arriving meanwhile leaves what is kept under the older fingerprint: made again next time).
+    edits = figure_edits()
+    wanted = {dataset: la_fingerprints(dataset, year, edits=edits) for dataset in datasets}
     parts: dict[str, dict[int, primary.Sums]] = {dataset: {} for dataset in datasets}
     stale: dict[int, list[str]] = defaultdict(list)
     for dataset, fingerprints in wanted.items():
@@ -151,13 +155,21 @@ def refresh_parts(year: int, datasets: list[str], progress=None
         if gone:
             LaSummary.objects.filter(dataset=dataset, year=year, la_id__in=gone).delete()
     las = list(LocalAuthority.objects.filter(pk__in=list(stale)).order_by("code"))
-    for index, (la, sums_by_dataset) in enumerate(_summed(las, stale, year)):
+    summed: list[tuple] = []
+    for index, (la, sums_by_dataset) in enumerate(_summed(las, stale, year, edits)):
         if progress:
             progress(index, len(las), f"Summed LA {la.code}'s part of the national picture")
         for dataset, sums in sums_by_dataset.items():
-            _keep_part(la, dataset, year, wanted[dataset][la.pk], sums)
+            summed.append((la, dataset, wanted[dataset][la.pk], sums))
             parts[dataset][la.pk] = sums
+        if len(summed) >= _KEEP_EVERY or index == len(las) - 1:
+            _keep_parts(year, summed)
+            summed = []
     return parts
+
+
+# Parts are kept this many at a time, each lot in one statement (a cold start sums about 900).
+_KEEP_EVERY = 100
 
 
 # Stale LAs are summed a batch at a time: each dataset's outcomes read for the batch in one
@@ -174,14 +186,14 @@ PART_THREADS = 2
 _THREADS_FROM = 8
 
 
-def _summed(las: list, stale: dict[int, list[str]], year: int):
+def _summed(las: list, stale: dict[int, list[str]], year: int, edits: dict):
     """(LA, {dataset: sums}) for each LA, in order; batches on PART_THREADS connections when
     there are many LAs and no transaction is open."""
     from django.db import connection, connections
 
     from keystage.analysis import frames
 
-    shared = {}
+    shared = {"edits": edits}
     if any("ks4" in datasets for datasets in stale.values()):
         # KS4 pupils' KS2 priors are looked up in every LA's KS2 results: read once.
         shared["ks2"] = frames.ks2_prior_table(year - 5)
@@ -219,7 +231,7 @@ def _batch_sums(batch: list, stale: dict[int, list[str]], year: int, shared: dic
         outcomes[dataset] = frame
         counting.update(frame.filter(pl.col("counted"))["la"].unique().to_list())
     characteristics = pl.concat(
-        [_groups(by_code[code], year) for code in by_code if code in counting],
+        [_groups(by_code[code], year, shared["edits"]) for code in by_code if code in counting],
         how="vertical") if counting else None
     parts: dict[str, dict[str, primary.Sums]] = (
         primary.datasets_la_parts(outcomes, characteristics) if characteristics is not None
@@ -248,27 +260,27 @@ def _outcomes(dataset: str, year: int, la_ids: tuple[int, ...], shared: dict) ->
     return frames.pupil_outcomes(dataset, year, la_ids, ks2_table=shared.get("ks2"))
 
 
-def _groups(la, year: int) -> pl.DataFrame:
+def _groups(la, year: int, edits: dict) -> pl.DataFrame:
     """The LA's pupils with their groups of 11.2 (as text) and the LA's code."""
     from keystage.context import queries
 
-    return queries.pupil_characteristics(la, year).select(
+    return queries.pupil_characteristics(la, year, edits=edits).select(
         pl.lit(la.code, pl.String).alias("la"), pl.col("pupil_id").cast(pl.Int64),
         *(pl.col(g).cast(pl.String) for g in primary.GROUPS))
 
 
-def _keep_part(la, dataset: str, year: int, fingerprint: str, sums: primary.Sums) -> None:
-    """Keep an LA's part; derived from files that LA's audited loads wrote, so no audit row
-    of its own (as the kept national picture)."""
-    values = {"fingerprint": fingerprint, "computed_at": timezone.now(),
-              "sums": [[*key, n, total] for key, (n, total) in sums.items()]}
-    try:
-        with transaction.atomic():
-            LaSummary.objects.update_or_create(la=la, dataset=dataset, year=year,
-                                               defaults=values)
-    except IntegrityError:
-        # Another process kept the same part at the same moment: theirs serves.
-        pass
+def _keep_parts(year: int, summed: list[tuple]) -> None:
+    """Keep LAs' parts, (la, dataset, fingerprint, sums) each, in one statement (inserted, or
+    replacing the LA's part of that dataset and year; a part another process keeps at the same
+    moment is replaced by the same sums). Derived from files the LAs' audited loads wrote, so
+    no audit row of their own (as the kept national picture)."""
+    now = timezone.now()
+    LaSummary.objects.bulk_create(
+        [LaSummary(la=la, dataset=dataset, year=year, fingerprint=fingerprint,
+                   computed_at=now, sums=[[*key, n, total] for key, (n, total) in sums.items()])
+         for la, dataset, fingerprint, sums in summed],
+        update_conflicts=True, unique_fields=["dataset", "year", "la"],
+        update_fields=["fingerprint", "sums", "computed_at"])
 
 
 def _keep(dataset: str, year: int, fingerprint: str, picture: NationalPicture) -> None:

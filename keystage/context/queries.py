@@ -130,14 +130,16 @@ def characteristic_sources(la, year: int, *, pupil_id: int | None = None
     return sources
 
 
-def pupil_characteristics(la, year: int, *, pupil_id: int | None = None) -> pl.DataFrame:
+def pupil_characteristics(la, year: int, *, pupil_id: int | None = None,
+                          edits: dict | None = None) -> pl.DataFrame:
     """The LA's pupils of the year (or one pupil) with their characteristics (methods 11.1);
-    the LA's whole year as kept while its files, edits and this code are unchanged."""
+    the LA's whole year as kept while its files, edits and this code are unchanged.
+    `edits`: figure_edits(), when the caller has read it."""
     from keystage.measures.characteristics import derive_characteristics
 
     if pupil_id is not None:
         return derive_characteristics(characteristic_sources(la, year, pupil_id=pupil_id), year)
-    fingerprint = characteristics_fingerprint(la, year)
+    fingerprint = characteristics_fingerprint(la, year, edits=edits)
     kept = (KeptCharacteristics.objects.filter(la=la, year=year, fingerprint=fingerprint)
             .values_list("frame", flat=True).first())
     if kept is not None:
@@ -147,7 +149,7 @@ def pupil_characteristics(la, year: int, *, pupil_id: int | None = None) -> pl.D
     return frame
 
 
-def characteristics_fingerprint(la, year: int) -> str:
+def characteristics_fingerprint(la, year: int, *, edits: dict | None = None) -> str:
     """What an LA's characteristics of a year are derived from: its current files of the year
     (every dataset: results place a pupil with no census row) and censuses of the FSM6 years,
     its social care returns of the year, the edits that change figures without a file (its own
@@ -162,7 +164,7 @@ def characteristics_fingerprint(la, year: int) -> str:
                          year__lte=year), la=la, status="current").values_list("pk", flat=True))
     care = sorted(CareReturn.objects.filter(la=la, year=year, status="current")
                   .values_list("pk", flat=True))
-    edits = figure_edits()
+    edits = figure_edits() if edits is None else edits
     code = characteristics_code_digest()
     return hashlib.sha256(
         f"{year}:{files}:{care}:{edits.get(la.pk, 0)}:{edits.get(None, 0)}:{code}"

@@ -52,7 +52,13 @@ class PupilIdentifier(models.Model):
     value = models.CharField(max_length=40)
 
     class Meta:
-        indexes = [models.Index(fields=["la", "value"])]
+        indexes = [
+            models.Index(fields=["la", "value"]),
+            # An LA's former UPNs (the characteristics read them for every pupil of a year):
+            # a few rows of an index of their own, not a filter over all the LA's identifiers.
+            models.Index(fields=["la"], condition=models.Q(kind="former_upn"),
+                         name="pupils_former_upns_by_la"),
+        ]
         constraints = [models.UniqueConstraint(fields=["pupil", "kind", "value"],
                                                name="one_identifier_per_pupil_kind_value")]
 
