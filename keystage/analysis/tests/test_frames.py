@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from keystage.analysis.frames import _ITEM, _PAIR, _spread
+from keystage.analysis.frames import _ITEM, _PAIR, _spread, _spread_exact
 
 
 def _folded(*latest):
@@ -49,6 +49,23 @@ def test_records_keep_their_order_and_a_code_no_record_has_is_an_empty_column():
 def test_an_empty_read_spreads_to_an_empty_frame_with_every_column():
     spread = _spread(_folded(), ["E01", "E02"])
     assert spread.height == 0 and spread.columns == ["record_id", "ncyear", "E01", "E02"]
+
+
+def test_cutting_each_component_from_the_text_gives_what_spreading_every_result_gives():
+    """_spread cuts a component's first value from the text and spreads in full only the
+    records holding a component twice: the same frame as spreading every record's results."""
+    import random
+
+    rng = random.Random(3)
+    codes = ["E01", "E02", "E10", "E1", "C.1"]  # a code that is a prefix of another; a dot
+    latest = []
+    for _ in range(400):
+        items = [(rng.choice([*codes, "X99", "CX1"]), rng.choice(["", "1", "2", "A", "10"]))
+                 for _ in range(rng.randint(0, 6))]
+        latest.append(_fold(*items) if items or rng.random() < 0.5 else None)
+    folded = _folded(*latest)
+    assert _spread(folded, codes).equals(_spread_exact(folded, codes))
+    assert _spread(folded, []).equals(_spread_exact(folded, []))
 
 
 @pytest.mark.django_db
