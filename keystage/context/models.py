@@ -192,7 +192,8 @@ class KeptCharacteristics(models.Model):
     la = models.ForeignKey("schools.LocalAuthority", on_delete=models.CASCADE, related_name="+")
     year = models.PositiveSmallIntegerField()
     fingerprint = models.CharField(max_length=64)
-    # The derived frame in Arrow IPC (polars), compressed; read whole.
+    # The derived frame as Parquet (polars, zstd); read whole. Frames kept by an earlier
+    # format never match: the code that writes them is part of the fingerprint.
     frame = models.BinaryField()
     computed_at = models.DateTimeField()
 
