@@ -414,7 +414,9 @@ def datasets_la_parts(frames: dict[str, pl.DataFrame], characteristics: pl.DataF
     columns = tuple(dict.fromkeys(groups))
     counted = pl.concat([
         frame.lazy().filter(pl.col("counted")).select(
-            pl.lit(dataset, pl.String).alias("dataset"), "pupil_id", "la", "measure", "value")
+            pl.lit(dataset, pl.String).alias("dataset"), pl.col("pupil_id").cast(pl.Int64),
+            pl.col("la").cast(pl.String), pl.col("measure").cast(pl.String),
+            pl.col("value").cast(pl.Float64))
         for dataset, frame in frames.items()], how="vertical")
     out: dict[str, dict[str, Sums]] = defaultdict(lambda: defaultdict(dict))
     every = counted.group_by("dataset", "la", "measure").agg(pupils=pl.len(),
