@@ -31,7 +31,7 @@ def school_report_pdf(school, dataset: str, year: int, rows: list[list], *,
     """The PDF of a school's rows (and, when `shared`, the LA and national 'all' rows)."""
     styles = getSampleStyleSheet()
     published = primary.published_national(dataset, year)
-    own = school.urn if school.is_pvi else (school.laestab or school.urn)
+    own = school.report_code
     table = [list(HEADER)]
     for measure in primary.measures_of(dataset):
         mine = next((r for r in rows if r[2] == measure.code and r[3] == "school"

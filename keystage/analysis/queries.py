@@ -418,7 +418,7 @@ def school_report(school, dataset: str, year: int, *,
     from keystage.collection.models import PupilRecord
     from keystage.context.queries import pupil_characteristics
 
-    own = school.urn if school.is_pvi else (school.laestab or school.urn)
+    own = school.report_code
     picture = national_picture(dataset, year)
     everyone = pupil_outcomes(dataset, year, school.la_id, estimates=picture.estimates)
     mine = everyone.filter(pl.col("laestab") == own)

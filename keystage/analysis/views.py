@@ -40,7 +40,7 @@ from keystage.measures import primary
 def _for_school(rows: list[list], school, shared: bool) -> list[list]:
     """A school user's rows: their own school's, and the LA's and national 'all' rows when the
     LA shares them; never another school's."""
-    own = school.urn if school.is_pvi else (school.laestab or school.urn)
+    own = school.report_code
     kept = []
     for row in rows:
         level = row[3]

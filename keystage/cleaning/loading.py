@@ -45,6 +45,7 @@ from keystage.context.models import (
 from keystage.core.bulk import read_frame
 from keystage.datasets import dataset
 from keystage.schools.models import Establishment
+from keystage.schools.queries import laestab_sql
 
 # The census term the rules check unless asked for another: the spring census is the one the
 # DfE's characteristics and the LA's reports use (keystage.datasets CENSUS.terms).
@@ -97,7 +98,7 @@ def load_cleaning_data(la, collection: str, year: int, term: str = "") -> Cleani
     # The LA's open schools, every school with a current submission, and any school a pupil
     # row points at (one since moved to another LA, say).
     schools = read_frame(
-        f"SELECT e.id, COALESCE(CASE WHEN e.is_pvi THEN e.urn ELSE e.laestab END, e.urn), "  # noqa: S608
+        f"SELECT e.id, {laestab_sql('e')}, "  # noqa: S608
         f"e.name, CASE WHEN e.is_pvi THEN 1 ELSE 0 END, LOWER(e.status), "
         f"CASE WHEN e.la_id = %s THEN 1 ELSE 0 END, "
         f"CASE WHEN EXISTS (SELECT 1 FROM {submission} s WHERE s.school_id = e.id "
@@ -132,7 +133,7 @@ def load_cleaning_data(la, collection: str, year: int, term: str = "") -> Cleani
     has_others = PupilRecord.objects.filter(la=la).exclude(collection=collection,
                                                            year=year).exists()
     columns = (f"o.surname, o.forename, CAST(o.dob AS TEXT), o.sex, o.collection, o.year, "
-               f"COALESCE(CASE WHEN e.is_pvi THEN e.urn ELSE e.laestab END, e.urn) "
+               f"{laestab_sql('e')} "
                f"FROM {pupil} o JOIN {school} e ON e.id = o.school_id")
     parts = [pl.DataFrame(schema=OTHERS_SCHEMA)]
     by_person = {"person": pl.Int64, **{k: v for k, v in OTHERS_SCHEMA.items() if k != "upn"}}
@@ -226,7 +227,7 @@ def _load_context_data(la, collection: str, year: int, term: str) -> CleaningDat
         scope, PUPILS_SCHEMA,
     )
     frames["schools"] = read_frame(
-        f"SELECT e.id, COALESCE(CASE WHEN e.is_pvi THEN e.urn ELSE e.laestab END, e.urn), "  # noqa: S608
+        f"SELECT e.id, {laestab_sql('e')}, "  # noqa: S608
         f"e.name, CASE WHEN e.is_pvi THEN 1 ELSE 0 END, LOWER(e.status), "
         f"CASE WHEN e.la_id = %s THEN 1 ELSE 0 END, "
         f"CASE WHEN EXISTS (SELECT 1 FROM {submission} s WHERE s.school_id = e.id "

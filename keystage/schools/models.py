@@ -88,6 +88,12 @@ class Establishment(models.Model):
         return self.laestab or self.urn
 
     @property
+    def report_code(self) -> str:
+        """The code a school goes by in reports: its LAESTAB, or a PVI setting's URN (in SQL:
+        keystage.schools.queries.laestab_sql)."""
+        return self.urn if self.is_pvi else (self.laestab or self.urn)
+
+    @property
     def is_open(self) -> bool:
         return self.status.startswith("Open")
 
