@@ -66,15 +66,15 @@ def _spread(folded: pl.DataFrame, codes: list[str]) -> pl.DataFrame:
     Each component's value is cut straight from the text (its first); only the records that
     hold a component twice, which a count of their listed components finds, are spread in
     full (_spread_exact) to take the greatest. Half the time of spreading every record."""
+    if not codes:
+        return folded.drop("latest")
     text = pl.lit(_ITEM) + pl.col("latest")  # every item then starts with the separator
     listed = "|".join(re.escape(c) for c in codes)
     wide = folded.with_columns(
         *(text.str.extract(f"{_ITEM}{re.escape(c)}{_PAIR}([^{_ITEM}]*)", 1).alias(c)
           for c in codes),
-        _listed=text.str.count_matches(f"{_ITEM}(?:{listed}){_PAIR}").fill_null(0)
-        if codes else pl.lit(0))
-    found = pl.sum_horizontal(pl.col(c).is_not_null().cast(pl.UInt32) for c in codes) \
-        if codes else pl.lit(0)
+        _listed=text.str.count_matches(f"{_ITEM}(?:{listed}){_PAIR}").fill_null(0))
+    found = pl.sum_horizontal(pl.col(c).is_not_null().cast(pl.UInt32) for c in codes)
     twice = wide.filter(pl.col("_listed") > found)
     out = wide.drop("latest", "_listed")
     if twice.height:

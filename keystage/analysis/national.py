@@ -162,9 +162,11 @@ def refresh_parts(year: int, datasets: list[str], progress=None
         for dataset, sums in sums_by_dataset.items():
             summed.append((la, dataset, wanted[dataset][la.pk], sums))
             parts[dataset][la.pk] = sums
-        if len(summed) >= _KEEP_EVERY or index == len(las) - 1:
+        if len(summed) >= _KEEP_EVERY:
             _keep_parts(year, summed)
             summed = []
+    if summed:
+        _keep_parts(year, summed)
     return parts
 
 

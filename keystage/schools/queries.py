@@ -10,7 +10,8 @@ from keystage.schools.models import Establishment, LocalAuthority
 
 
 def laestab_sql(alias: str) -> str:
-    """SQL for the code a school goes by in reports: its LAESTAB, or a PVI setting's URN."""
+    """SQL for the code a school goes by in reports: its LAESTAB, or a PVI setting's URN
+    (Establishment.report_code)."""
     return (f"COALESCE(CASE WHEN {alias}.is_pvi THEN {alias}.urn ELSE {alias}.laestab END, "
             f"{alias}.urn)")
 
@@ -26,7 +27,9 @@ def with_school_codes(frame: pl.DataFrame, *, school: str = "school_id",
     schools = frame[school].unique().drop_nulls().to_list() if frame.height else []
     select = f"SELECT e.id, {laestab_sql('e')} FROM {Establishment._meta.db_table} e "  # noqa: S608
     schema = {school: pl.Int64, "laestab": pl.String}
-    if connection.vendor == "postgresql":
+    if not schools:
+        codes = pl.DataFrame(schema=schema)
+    elif connection.vendor == "postgresql":
         # One array parameter: quoting a list of a thousand costs more than the read.
         codes = read_frame(select + "WHERE e.id = ANY(%s)", [schools], schema)
     else:
