@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ PG_SERVER = "postgres://postgres@127.0.0.1:5432/test"
 @contextmanager
 def scratch_django(db: str, name: str) -> Iterator[Path]:
     """Django set up on a new database (PostgreSQL or SQLite) in a temporary folder, yielded;
-    the PostgreSQL database is dropped afterwards, whatever happened."""
+    the PostgreSQL database is dropped and the folder removed afterwards, whatever happened."""
     folder = Path(tempfile.mkdtemp())
     scratch = f"keystage_bench_{name}_{os.getpid()}"
     if db == "postgres":
@@ -43,3 +44,4 @@ def scratch_django(db: str, name: str) -> Iterator[Path]:
 
             with psycopg.connect(PG_SERVER, autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {scratch}")
+        shutil.rmtree(folder, ignore_errors=True)

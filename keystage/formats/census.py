@@ -6,6 +6,9 @@ feeding it in pieces) after the same safety checks as the CTF reader: the prolog
 before the parser sees a byte (a DOCTYPE, the only place entities are declared, is refused),
 and the parser resolves no entities, loads no DTD, touches no network and refuses huge trees.
 `read_censuses` reads several returns with the same result, typing their rows together.
+The pupils of a plain return (as MIS software writes them: see `_plain`) are read from its text
+by polars for all the returns together; any other return's tree is walked in Python. Both give
+the same rows (a hypothesis test compares them).
 
 Frames (text columns unless said; `line` is the line where the pupil's element starts):
 - "pupils" (PupilOnRoll): line, upn, former_upn, uln, surname, forename, middle_names,
@@ -35,7 +38,7 @@ from lxml import etree
 
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import DatasetFile
-from keystage.formats.safexml import read_root, root_is
+from keystage.formats.safexml import check_prolog, file_bytes, parse, root_is
 from keystage.formats.stacked import split_parts
 from keystage.years import TERMS, census_term_label, census_term_of
 
@@ -94,9 +97,12 @@ def looks_like_census(head: bytes) -> bool:
     return root_is(head, "Message") and bool(_COLLECTION.search(head))
 
 
-def _read_root(source, filename: str) -> etree._Element:
-    return read_root(source, filename, root="Message", what="a school census return",
-                     resend=_RESEND, max_bytes=MAX_BYTES)
+def _read_root(source, filename: str) -> tuple[bytes, etree._Element]:
+    """The file's bytes and its parsed root, after the safety checks."""
+    what = "a school census return"
+    data = file_bytes(source, filename, max_bytes=MAX_BYTES, what=what, resend=_RESEND)
+    check_prolog(data, filename, root="Message", what=what, resend=_RESEND)
+    return data, parse(data, filename, resend=_RESEND)
 
 
 def _local(element: etree._Element) -> str:
@@ -189,18 +195,18 @@ def _date(column: str) -> pl.Expr:
     return pl.col(column).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
 
 
-def _typed(rows: list[dict], name: str, dates=(), filename: str = "", **more: pl.Expr
+def _typed(frame: pl.DataFrame, name: str, dates=(), filename: str = "", **more: pl.Expr
            ) -> pl.DataFrame:
     """A frame of the schema SCHEMAS[name], after the `file` column each row carries (its
-    file's place among those read together), from text rows in one pass: date columns parsed
-    (FormatError names the line and element of the first one that is not a date), Int64
-    columns whole numbers or null, and `more` columns computed beside them."""
+    file's place among those read together), from a text frame (_text_frame's columns) in one
+    pass: date columns parsed (FormatError names the line and element of the first one that is
+    not a date), Int64 columns whole numbers or null, and `more` columns computed beside
+    them."""
     schema = SCHEMAS[name]
-    if not rows:
+    if not frame.height:
         # Nothing to type (a school's exclusions and leavers are often none): the empty frame,
         # without a query plan's fixed cost, which is much of a small file's reading.
         return pl.DataFrame(schema={"file": pl.Int64, **schema})
-    frame = _text_frame(rows, schema)
     numbers = {c for c, t in schema.items() if t == pl.Int64 and c != "line"}
 
     def column(name: str) -> pl.Expr:
@@ -236,8 +242,19 @@ def _flag(column: str) -> pl.Expr:
 
 
 @dataclass
+class _Plain:
+    """A return to read by polars rather than by walking its tree (see _plain): its bytes, and
+    the lines its pupils' and leavers' elements start on, in document order."""
+
+    data: bytes
+    pupil_lines: list[int]
+    leaver_lines: list[int]
+
+
+@dataclass
 class _Raw:
-    """One census return as read from its XML: the header's values and the rows as text."""
+    """One census return as read from its XML: the header's values and the rows as text (or,
+    for a plain return, its pupils' XML text, `plain`, read into rows with the others')."""
 
     filename: str
     year: int
@@ -251,6 +268,7 @@ class _Raw:
     pupils: list[dict]
     leavers: list[dict]
     grouped: dict[str, list[dict]]
+    plain: _Plain | None = None
 
 
 def read_census(source, *, filename: str, year: int | None = None, **options) -> DatasetFile:
@@ -286,9 +304,10 @@ def _one(raw: _Raw) -> DatasetFile | FormatError:
         return error
 
 
-def _read_raw(source, filename: str, year: int | None) -> _Raw:
-    """The header checked and every pupil's wanted elements as text (Python over the tree)."""
-    root = _read_root(source, filename)
+def _read_raw(source, filename: str, year: int | None, *, plain: bool = True) -> _Raw:
+    """The header checked and every pupil's wanted elements as text: Python over the tree, or,
+    for a plain return (and `plain`), the pupils' own XML text for polars to read."""
+    data, root = _read_root(source, filename)
     header = _child(root, "Header")
     details = _child(header, "CollectionDetails")
     source_block = _child(header, "Source")
@@ -333,8 +352,11 @@ def _read_raw(source, filename: str, year: int | None) -> _Raw:
     leavers: list[dict] = []
     grouped: dict[str, list[dict]] = {table: [] for table, _ in _GROUPS.values()}
     container = _child(root, "Pupils")
-    for element in (container.iterchildren(tag=etree.Element) if container is not None
-                    else ()):
+    children = list(container.iterchildren(tag=etree.Element)) if container is not None else []
+    plain_pupils = _plain(data, root, children) if plain else None
+    if plain_pupils is not None:
+        children = []  # read by polars with the others (_dataset_files)
+    for element in children:
         kind = _local(element)
         if kind not in ("PupilOnRoll", "PupilNoLongerOnRoll"):
             continue
@@ -357,7 +379,136 @@ def _read_raw(source, filename: str, year: int | None) -> _Raw:
         _path_text(root, "School", "SchoolCharacteristics", "SchoolName"),
         " ".join(filter(None, (_path_text(source_block, "SoftwareCode"),
                                _path_text(source_block, "Release")))),
-        warnings, pupils, leavers, grouped)
+        warnings, pupils, leavers, grouped, plain_pupils)
+
+
+# A plain return, the census as MIS software writes it, is read by regular expressions over
+# its text (polars, in Rust, for every return read together), checked against its tree so that
+# they give what the walk of the tree gives: UTF-8; every pupil element (on roll or not) a
+# direct child of the first <Pupils>, written <PupilOnRoll> (or <PupilNoLongerOnRoll>), with
+# no attribute, namespace prefix, comment, CDATA section, processing instruction, character
+# reference, tab or carriage return inside (so an element's text is its characters, the five
+# named entities aside); and each repeated group's children leaves. Any other return's tree
+# is walked. Some of these marks may be in a plain return's text (an "=" in a name): it is
+# walked too, which gives the same rows, only slower.
+_SELF_CLOSING = r"<([A-Za-z_][\w.-]*)/>"
+_NOT_PLAIN = ["<!", "<?", "&#", "\r", "\t", "=", ":", " >", "\n>", " />", "\n/>"]
+# In a group, an element whose content starts with an element: not a leaf.
+_NESTED = r"<[^/>][^>]*>\s*<[^/]"
+_ENTITIES = ["&lt;", "&gt;", "&quot;", "&apos;", "&amp;"]
+_ENTITY_TEXT = ["<", ">", '"', "'", "&"]
+
+
+def _plain(data: bytes, root: etree._Element, children: list) -> _Plain | None:
+    """A return to try reading as plain (its bytes and its pupil elements' lines), or None
+    when its tree must be walked (not UTF-8)."""
+    encoding = root.getroottree().docinfo.encoding or ""
+    if encoding.upper() not in ("UTF-8", "UTF8"):
+        return None
+    kinds = [(element.tag, element.sourceline) for element in children]
+    return _Plain(data, [line for tag, line in kinds if tag == "PupilOnRoll"],
+                  [line for tag, line in kinds if tag == "PupilNoLongerOnRoll"])
+
+
+def _plain_elements(raws: list[tuple[int, _Plain]]) -> tuple[pl.DataFrame, pl.DataFrame,
+                                                             set[int]]:
+    """The pupil and leaver elements' contents (file, line, xml) of those of these returns
+    that are plain as far as the elements show, and the places of the others."""
+    docs = pl.DataFrame(
+        {"file": [i for i, _ in raws],
+         "text": [p.data.decode("utf-8") for _, p in raws],
+         "pupil_lines": [p.pupil_lines for _, p in raws],
+         "leaver_lines": [p.leaver_lines for _, p in raws]},
+        schema={"file": pl.Int64, "text": pl.String, "pupil_lines": pl.List(pl.Int64),
+                "leaver_lines": pl.List(pl.Int64)})
+    text = pl.col("text")
+    if docs.select(text.str.contains("/>", literal=True).any()).item():
+        docs = docs.with_columns(text.str.replace_all(_SELF_CLOSING, "<${1}></${1}>"))
+
+    def contents(tag: str) -> pl.Expr:
+        # Each element's content: the text after each <tag> up to the first </tag>.
+        return text.str.split(f"<{tag}>").list.slice(1).list.eval(
+            pl.element().str.split(f"</{tag}>").list.first())
+
+    found = docs.select(
+        "file", "pupil_lines", "leaver_lines", contents("PupilOnRoll").alias("pupils"),
+        contents("PupilNoLongerOnRoll").alias("leavers"),
+        text.str.count_matches("PupilOnRoll", literal=True).alias("any_pupils"),
+        text.str.count_matches("PupilNoLongerOnRoll", literal=True).alias("any_leavers"))
+    pupils, leavers = pl.col("pupils"), pl.col("leavers")
+    lines = pl.col("pupil_lines").list.len(), pl.col("leaver_lines").list.len()
+    # Each element found once by its tag, and every other mention of its name its end tag:
+    # so none is nested in another, none is outside the first <Pupils>, none has another form.
+    found = found.with_columns(plain=(
+        (pupils.list.len() == lines[0]) & (pl.col("any_pupils") == 2 * lines[0])
+        & (leavers.list.len() == lines[1]) & (pl.col("any_leavers") == 2 * lines[1])
+        & ~(pupils.list.join("") + leavers.list.join("")).str.contains_any(_NOT_PLAIN)))
+    walk = set(found.filter(~pl.col("plain"))["file"].to_list())
+    found = found.filter("plain")
+    return (found.select("file", line="pupil_lines", xml="pupils")
+            .explode("line", "xml").drop_nulls("xml"),
+            found.select("file", line="leaver_lines", xml="leavers")
+            .explode("line", "xml").drop_nulls("xml"), walk)
+
+
+def _plain_value(xml: pl.Expr, names: tuple[str, ...]) -> pl.Expr:
+    """The text of the first leaf element of the first of these names present (as the walk
+    takes it: stripped, "" when none)."""
+    found = [xml.str.extract(rf"<{name}>([^<]*)</{name}>") for name in names]
+    value = pl.coalesce(found) if len(found) > 1 else found[0]
+    return value.fill_null("")
+
+
+def _unescaped(frame: pl.DataFrame, texts: list[str]) -> pl.DataFrame:
+    """These text columns with the named entities replaced (only where one is) and stripped."""
+    if not frame.height:
+        return frame
+    escaped = frame.select(pl.col(texts).str.contains("&", literal=True).any()).row(0)
+    needing = [c for c, found in zip(texts, escaped, strict=True) if found]
+    if needing:
+        frame = frame.with_columns(pl.col(needing).str.replace_many(_ENTITIES, _ENTITY_TEXT))
+    return frame.with_columns(pl.col(texts).str.strip_chars())
+
+
+def _plain_frames(raws: list[tuple[int, _Plain]]) -> tuple[dict[str, pl.DataFrame], set[int]]:
+    """The text frames (as _text_frame makes from rows) of those of these returns that are
+    plain, read together, and the places of those that are not."""
+    def values(frame: pl.DataFrame, of: str, fields: dict, *keep: str) -> pl.DataFrame:
+        found = frame.select(*keep, *(_plain_value(pl.col(of), names).alias(column)
+                                      for column, names in fields.items()))
+        return _unescaped(found, list(fields))
+
+    pupils, leavers, walk = _plain_elements(raws)
+    pupils = values(pupils, "xml", _PUPIL_FIELDS, "file", "line", "xml")
+    # Each group's text from its tag to its first end tag (none when a group is inside one).
+    groups = {table: pupils.select(
+        "file", "line", "upn",
+        group=pl.col("xml").str.split(f"<{group}>").list.slice(1).list.eval(
+            pl.element().str.split(f"</{group}>")),
+    ).explode("group").drop_nulls("group").with_columns(
+        nested=pl.col("group").list.len() < 2, group=pl.col("group").list.first(),
+    ) for group, (table, _) in _GROUPS.items()}
+    for found in groups.values():
+        walk |= set(found.filter(pl.col("nested") | pl.col("group").str.contains(_NESTED))
+                    ["file"].unique().to_list())
+    if walk:
+        keep = ~pl.col("file").is_in(list(walk))
+        pupils, leavers = pupils.filter(keep), leavers.filter(keep)
+        groups = {table: found.filter(keep) for table, found in groups.items()}
+    frames = {"pupils": pupils,
+              "leavers": values(leavers, "xml", _LEAVER_FIELDS, "file", "line")}
+    for table, columns in _GROUPS.values():
+        frames[table] = values(groups[table], "group", {c: (e,) for c, e in columns.items()},
+                               "file", "line", "upn")
+    return {name: _as_text(frame, name) for name, frame in frames.items()}, walk
+
+
+def _as_text(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """A frame with _text_frame's columns for SCHEMAS[name], in its order (null where absent)."""
+    return frame.select(pl.col("file"), *(
+        pl.col(column) if column in frame.columns
+        else pl.lit(None, pl.Int64 if column == "line" else pl.String).alias(column)
+        for column in SCHEMAS[name]))
 
 
 def _dataset_files(raws: list[_Raw]) -> list[DatasetFile]:
@@ -377,14 +528,28 @@ def _dataset_files(raws: list[_Raw]) -> list[DatasetFile]:
             everything.extend(tagged)
         return everything
 
+    candidates = [(i, raw.plain) for i, raw in enumerate(raws) if raw.plain is not None]
+    plain = None
+    if candidates:
+        plain, walk = _plain_frames(candidates)
+        # A return that is not plain after all has its tree walked (read again: trees are not
+        # kept, being several times the size of their files).
+        raws = [_read_raw(raw.plain.data, raw.filename, None, plain=False) if i in walk
+                else raw for i, raw in enumerate(raws)]
+    walked = {"pupils": rows(lambda r: r.pupils), "leavers": rows(lambda r: r.leavers),
+              **{table: rows(lambda r, t=table: r.grouped[t]) for table, _ in _GROUPS.values()}}
+    texts = {name: _text_frame(found, SCHEMAS[name]) for name, found in walked.items()}
+    if plain is not None:
+        # Each file's rows come from one of the two, so each keeps its own order.
+        texts = {name: pl.concat([frame, texts[name]]) if texts[name].height else frame
+                 for name, frame in plain.items()}
     references = pl.DataFrame({"file": range(len(raws)), "reference": [r.reference
                                                                         for r in raws]},
                               schema={"file": pl.Int64, "reference": pl.Date})
-    frames = _frames(rows(lambda r: r.pupils), rows(lambda r: r.grouped["fsm"]),
-                     rows(lambda r: r.grouped["sen_needs"]), rows(lambda r: r.leavers),
+    frames = _frames(texts["pupils"], texts["fsm"], texts["sen_needs"], texts["leavers"],
                      references, filename)
-    frames["attendance"] = _counts(rows(lambda r: r.grouped["attendance"]), "attendance")
-    frames["exclusions"] = _counts(rows(lambda r: r.grouped["exclusions"]), "exclusions")
+    frames["attendance"] = _typed(texts["attendance"], "attendance")
+    frames["exclusions"] = _typed(texts["exclusions"], "exclusions")
     split = {name: _split(frame, name, len(raws)) for name, frame in frames.items()}
     return [
         DatasetFile(
@@ -402,11 +567,6 @@ def _split(frame: pl.DataFrame, name: str, files: int) -> list[pl.DataFrame]:
     if files == 1:
         return [frame.drop("file")]
     return split_parts(frame, files, pl.DataFrame(schema=SCHEMAS[name]), "file")
-
-
-def _counts(rows: list[dict], name: str) -> pl.DataFrame:
-    """A frame whose Int64 columns hold whole numbers (null for anything else)."""
-    return _typed(rows, name)
 
 
 def _text_frame(rows: list[dict], schema: dict) -> pl.DataFrame:
@@ -428,10 +588,9 @@ def _frames(pupils, fsm, needs, leavers, references: pl.DataFrame, filename: str
     pupil_frame = _typed(pupils, "pupils", ("dob", "entry_date"), filename, **upper,
                          part_time=_flag("part_time"),
                          fsm_eligible=place.is_in(covering.to_series().implode()))
-    rank_texts = [n["rank"] for n in needs]
     need_frame = _typed(needs, "sen_needs")
-    if any(text != "" for text in rank_texts):
-        bad_rank = need_frame.with_columns(text=pl.Series(rank_texts, dtype=pl.String)).filter(
+    if needs.height and (needs["rank"] != "").any():
+        bad_rank = need_frame.with_columns(text=needs["rank"]).filter(
             (pl.col("text") != "") & pl.col("rank").is_null())
         if bad_rank.height:
             line, value = bad_rank.select("line", "text").row(0)

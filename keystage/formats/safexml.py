@@ -57,7 +57,7 @@ def file_bytes(source, filename: str, *, max_bytes: int, what: str, resend: str)
 
 def check_prolog(data: bytes, filename: str, *, root: str, what: str, resend: str) -> None:
     """Refuse, before parsing, an empty file, a DOCTYPE, a truncated prolog or another root."""
-    if not data.strip():
+    if not data or data.isspace():  # (not a stripped copy of the whole file)
         raise FormatError(f"the file is empty. {resend}", filename=filename)
     prolog = prolog_of(data[:PROLOG_BYTES])
     if prolog is None:
