@@ -343,11 +343,15 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
         if connection.vendor == "postgresql":
             # The sequence named once, in the same statement (one round trip): its one-row
             # subquery is read once, as pg_get_serial_sequence for every id cost more than
-            # taking them.
-            cursor.execute("SELECT nextval(s.seq) FROM (SELECT pg_get_serial_sequence(%s, %s)"
-                           "::regclass AS seq OFFSET 0) s, generate_series(1, %s)",
-                           [table, pk, count])
-            return [row[0] for row in cursor.fetchall()]
+            # taking them. The ids come back as runs of consecutive values (one run unless
+            # another writer took some meanwhile), not a row each.
+            cursor.execute(
+                "SELECT min(id), max(id) FROM (SELECT id, id - row_number() OVER (ORDER BY id) "
+                "AS run FROM (SELECT nextval(s.seq) AS id FROM (SELECT "
+                "pg_get_serial_sequence(%s, %s)::regclass AS seq OFFSET 0) s, "
+                "generate_series(1, %s)) taken) runs GROUP BY run ORDER BY 1",
+                [table, pk, count])
+            return [i for low, high in cursor.fetchall() for i in range(low, high + 1)]
         quoted = connection.ops.quote_name(table)
         # Django's SQLite tables use AUTOINCREMENT, so ids are never reused: start after the
         # highest ever handed out (sqlite_sequence), not only the highest still present.

@@ -151,6 +151,7 @@ def _similarity(left: pl.Series, right: pl.Series) -> pl.Series:
 
 
 SCORE_SLICE = 50_000
+RECORD_SLICE = 20_000
 
 
 def _near_matches(pairs: pl.DataFrame, r: pl.DataFrame, p: pl.DataFrame) -> pl.DataFrame:
@@ -224,18 +225,24 @@ def _match_details(records: pl.DataFrame, pupils: pl.DataFrame, ids: pl.DataFram
         (["s0", "year", "month"], ["p_s0", "p_year", "p_month"]),
         (["s0", "year", "day"], ["p_s0", "p_year", "p_day"]),
     ]
-    pairs = pl.concat([
-        r.join(p, left_on=left, right_on=right, how="inner").select("record_id", "pupil_id")
-        for left, right in blocks
-    ]).unique()
-    r = r.drop("si", "fi", "month", "day")
-    p = p.drop("p_si", "p_fi", "p_month", "p_day")
-    if pairs.is_empty():
+    # Paired and scored a slice of records at a time, and each slice's pairs a slice at a
+    # time: a census chunk against a large LA's pupils gives millions of pairs before they
+    # are made unique, and each slice keeps only its near matches (narrow).
+    found = []
+    r_scored = r.drop("si", "fi", "month", "day")
+    p_scored = p.drop("p_si", "p_fi", "p_month", "p_day")
+    for start in range(0, r.height, RECORD_SLICE):
+        some = r.slice(start, RECORD_SLICE)
+        pairs = pl.concat([
+            some.join(p, left_on=left, right_on=right, how="inner").select("record_id",
+                                                                           "pupil_id")
+            for left, right in blocks
+        ]).unique()
+        found.extend(_near_matches(pairs.slice(first, SCORE_SLICE), r_scored, p_scored)
+                     for first in range(0, pairs.height, SCORE_SLICE))
+    if not found:
         return empty_links, empty_review
-    # Scored a slice of pairs at a time: a census chunk against a large LA's pupils gives
-    # hundreds of thousands of pairs, and each slice keeps only its near matches (narrow).
-    scored = pl.concat([_near_matches(pairs.slice(first, SCORE_SLICE), r, p)
-                        for first in range(0, pairs.height, SCORE_SLICE)])
+    scored = pl.concat(found)
     if apart is not None and not scored.is_empty():
         slots, occupied_by = apart
         occupied = occupied_by(scored["pupil_id"].unique().sort().to_list())

@@ -115,3 +115,7 @@ def test_ids_taken_ahead_are_new_distinct_and_rising_in_one_statement_on_postgre
     assert len(set(ids)) == 5 and ids == sorted(ids) and min(ids) > before.pk
     assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
     assert allocate_ids(CareReturn, 0) == []
+    more = allocate_ids(CareReturn, 2_000)
+    assert len(set(more)) == 2_000 and more == sorted(more)
+    if connection.vendor == "postgresql":  # (SQLite's are free until rows take them)
+        assert min(more) > max(ids)

@@ -96,13 +96,16 @@ def test_another_childs_record_in_the_slot_keeps_a_details_match_off_asking_only
         10, "details")
 
 
-def test_pairs_scored_a_slice_at_a_time_link_as_scored_at_once(outcome, monkeypatch):
+@pytest.mark.parametrize(("records_a_slice", "pairs_a_slice"), [(20_000, 997), (3_001, 50_000)])
+def test_records_and_pairs_scored_a_slice_at_a_time_link_as_scored_at_once(
+        outcome, monkeypatch, records_a_slice, pairs_a_slice):
     import keystage.identity.link as link
 
     result, _ = outcome
     pupils = population(40_000, seed=7)
     records, _ = plant_variants(pupils, seed=11, rate=0.2)
-    monkeypatch.setattr(link, "SCORE_SLICE", 997)
+    monkeypatch.setattr(link, "SCORE_SLICE", pairs_a_slice)
+    monkeypatch.setattr(link, "RECORD_SLICE", records_a_slice)
     sliced = link_records(records, pupils, identifiers(pupils))
     assert sliced.links.equals(result.links)
     assert sliced.review.equals(result.review)
