@@ -355,7 +355,8 @@ def _store_original(source: InputFile, digest: str, staged: list[Path]) -> str:
         if final.exists():
             part.unlink(missing_ok=True)
             return
-        final.parent.mkdir(parents=True, exist_ok=True)
+        if not final.parent.is_dir():
+            final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(part, final)
 
     transaction.on_commit(move_into_place)

@@ -27,7 +27,8 @@ _HASH_CHUNK = 1024 * 1024
 def scratch_folder() -> Path:
     """The folder for temporary files of imports, on the same disk as the stored originals."""
     folder = Path(settings.MEDIA_ROOT) / "tmp"
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():  # (a failed mkdir of one that exists costs ten times the look)
+        folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 

@@ -30,6 +30,7 @@ Frames (text columns unless said; `line` is the line where the pupil's element s
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -283,12 +284,20 @@ def read_censuses(sources, *, year: int | None = None, **options
     frame operations for them all, not one per file, whose fixed cost is most of a small
     return's reading; a typing problem in any file re-types each alone, so each error names its
     own file, as read_census's does."""
-    read: list[_Raw | Exception] = []
-    for filename, source in sources:
+    def read_one(item) -> _Raw | Exception:
+        filename, source = item
         try:
-            read.append(_read_raw(source, filename, year))
+            return _read_raw(source, filename, year)
         except Exception as error:  # noqa: BLE001 - returned, raised when that file is taken
-            read.append(error)
+            return error
+
+    sources = list(sources)
+    if len(sources) > 1:
+        # Two at a time: libxml2 parses without Python's lock, and parsing is most of it.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            read = list(pool.map(read_one, sources))
+    else:
+        read = [read_one(item) for item in sources]
     raws = [r for r in read if isinstance(r, _Raw)]
     try:
         typed = iter(_dataset_files(raws))
