@@ -34,13 +34,23 @@ sys.path.insert(0, str(ROOT))
 
 
 
-def peak_mb() -> float:
-    """This process's peak RSS in MB."""
+def _status_mb(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (VmHWM, VmRSS), in MB."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def peak_mb() -> float:
+    """This process's peak RSS in MB."""
+    return _status_mb("VmHWM")
+
+
+def resident_mb() -> float:
+    """This process's resident memory now, in MB."""
+    return _status_mb("VmRSS")
 
 
 def forget_peak() -> None:
@@ -53,15 +63,6 @@ def forget_peak() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")
-
-
-def resident_mb() -> float:
-    """This process's resident memory now, in MB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def main() -> None:
