@@ -1028,7 +1028,7 @@ def _prepared(chunk, year: int) -> dict:
 # A chunk's fixed costs (reading the LA's pupils and identifiers to link its records, the
 # commit, each table's COPY) are paid once for all its files: an LA's census returns (140
 # schools, 22 MB for LA 831) go in one chunk. Its parsed pupils wait in memory for its COPY,
-# so the bytes of its files bound it (the largest LA's census then peaks at about 450 MB).
+# so the bytes of its files bound it (the largest LA's census then peaks at about 480 MB).
 FILES_PER_TRANSACTION = 500
 BYTES_PER_TRANSACTION = 24 * 1024 * 1024
 
