@@ -423,9 +423,10 @@ def _plain_elements(raws: list[tuple[int, _Plain]]) -> tuple[pl.DataFrame, pl.Da
                                                              set[int]]:
     """The pupil and leaver elements' contents (file, line, xml) of those of these returns
     that are plain as far as the elements show, and the places of the others."""
+    # The bytes are decoded by polars (the parser has checked they are UTF-8): no Python copy.
     docs = pl.DataFrame(
         {"file": [i for i, _ in raws],
-         "text": [p.data.decode("utf-8") for _, p in raws],
+         "text": pl.Series([p.data for _, p in raws], dtype=pl.Binary).cast(pl.String),
          "pupil_lines": [p.pupil_lines for _, p in raws],
          "leaver_lines": [p.leaver_lines for _, p in raws]},
         schema={"file": pl.Int64, "text": pl.String, "pupil_lines": pl.List(pl.Int64),
@@ -444,6 +445,7 @@ def _plain_elements(raws: list[tuple[int, _Plain]]) -> tuple[pl.DataFrame, pl.Da
         contents("PupilNoLongerOnRoll").alias("leavers"),
         text.str.count_matches("PupilOnRoll", literal=True).alias("any_pupils"),
         text.str.count_matches("PupilNoLongerOnRoll", literal=True).alias("any_leavers"))
+    del docs  # (the files' text, no longer needed: a chunk's is tens of MB)
     pupils, leavers = pl.col("pupils"), pl.col("leavers")
     lines = pl.col("pupil_lines").list.len(), pl.col("leaver_lines").list.len()
     # Each element found once by its tag, and every other mention of its name its end tag:
@@ -497,6 +499,7 @@ def _plain_frames(raws: list[tuple[int, _Plain]]) -> tuple[dict[str, pl.DataFram
     ).explode("group").drop_nulls("group").with_columns(
         nested=pl.col("group").list.len() < 2, group=pl.col("group").list.first(),
     ) for group, (table, _) in _GROUPS.items()}
+    pupils = pupils.drop("xml")
     for found in groups.values():
         walk |= set(found.filter(pl.col("nested") | pl.col("group").str.contains(_NESTED))
                     ["file"].unique().to_list())
