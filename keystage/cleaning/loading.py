@@ -42,7 +42,7 @@ from keystage.context.models import (
     Ks5Result,
     PupilPremium,
 )
-from keystage.core.bulk import read_frame
+from keystage.core.bulk import ids_param, one_of, read_frame
 from keystage.datasets import dataset
 from keystage.schools.models import Establishment
 from keystage.schools.queries import laestab_sql
@@ -214,11 +214,13 @@ def _load_context_data(la, collection: str, year: int, term: str) -> CleaningDat
     pupil, submission = _table(PupilRecord), _table(Submission)
     school = _table(Establishment)
     # Records of current submissions only (a replaced file's records are gone already), of the
-    # census term being checked.
-    in_scope = (f"p.la_id = %s AND p.collection = %s AND p.year = %s AND p.submission_id IN "  # noqa: S608
-                f"(SELECT s.id FROM {submission} s WHERE s.la_id = %s AND s.collection = %s "
-                f"AND s.year = %s AND s.term = %s AND s.status = 'current')")
-    scope = (la.pk, collection, year, la.pk, collection, year, term)
+    # census term being checked. The submissions are read first (a few hundred at most): see
+    # one_of for why they are not a subquery.
+    current = Submission.objects.filter(la=la, collection=collection, year=year, term=term,
+                                        status="current").values_list("pk", flat=True)
+    in_scope = (f"p.la_id = %s AND p.collection = %s AND p.year = %s AND "
+                f"{one_of('p.submission_id')}")
+    scope = (la.pk, collection, year, ids_param(current))
     data = empty_cleaning_data(collection, year, term)
     frames = {}
     frames["pupils"] = read_frame(

@@ -365,6 +365,23 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
 IN_CHUNK = 900  # values per IN list: under SQLite's oldest limit of 999 parameters
 
 
+def one_of(column: str) -> str:
+    """SQL that is true when `column` is one of the ids given as one parameter by ids_param.
+
+    A short list of ids read first, rather than a subquery joined in, keeps PostgreSQL's plan
+    sound over tables with no statistics yet (straight after an import): a subquery it thinks
+    returns one row becomes the inner side of a nested loop, probed once per outer row."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)"
+    return f"{column} IN (SELECT value FROM json_each(%s))"  # noqa: S608
+
+
+def ids_param(ids: Iterable[int]):
+    """The parameter one_of reads: an array on PostgreSQL, a JSON list on SQLite."""
+    ids = [int(i) for i in ids]
+    return ids if connection.vendor == "postgresql" else json.dumps(ids)
+
+
 def read_frame_in(sql: str, values: Sequence, schema: dict, *, params: Sequence = ()
                   ) -> pl.DataFrame:
     """read_frame for a SELECT whose `{values}` is an IN list, run over `values` in chunks

@@ -13,7 +13,14 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keystage.core.bulk import _insert_many_rows, allocate_ids, bulk_insert_frame
+from keystage.core.bulk import (
+    _insert_many_rows,
+    allocate_ids,
+    bulk_insert_frame,
+    ids_param,
+    one_of,
+    read_frame,
+)
 from keystage.schools.models import LocalAuthority
 from keystage.socialcare.models import CareChild, CareReturn, CareRow
 
@@ -119,3 +126,17 @@ def test_ids_taken_ahead_are_new_distinct_and_rising_in_one_statement_on_postgre
     assert len(set(more)) == 2_000 and more == sorted(more)
     if connection.vendor == "postgresql":  # (SQLite's are free until rows take them)
         assert min(more) > max(ids)
+
+
+@pytest.mark.parametrize("wanted", [[], [2], [1, 3], list(range(1, 1_201))])
+def test_one_of_picks_exactly_the_ids_given_as_one_parameter(wanted):
+    LocalAuthority.objects.bulk_create(
+        LocalAuthority(code=f"{900 + n}", name=f"LA {n}") for n in range(1, 4))
+    ids = sorted(LocalAuthority.objects.values_list("pk", flat=True))
+    chosen = [ids[n - 1] for n in wanted if n <= len(ids)] + [n + 10**6 for n in wanted if n > 3]
+
+    frame = read_frame(f"SELECT id FROM {LocalAuthority._meta.db_table} "  # noqa: S608
+                       f"WHERE {one_of('id')} ORDER BY id", [ids_param(chosen)],
+                       {"id": pl.Int64})
+
+    assert frame["id"].to_list() == sorted(i for i in chosen if i in ids)
