@@ -21,6 +21,8 @@ from keystage.core.bulk import (
     bulk_insert,
     bulk_insert_frame,
     bulk_update_by_pk,
+    ids_param,
+    one_of,
     read_frame,
     read_frame_in,
 )
@@ -132,11 +134,20 @@ def _match_la(la_id: int, records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataF
     marks = ", ".join(["%s"] * len(wanted))
 
     def occupied(pupil_ids: list[int]) -> pl.DataFrame:
-        return read_frame_in(
-            f"SELECT p.pupil_id, {_slot_sql('p', 's')}, p.upn "  # noqa: S608
-            f"FROM {_t(PupilRecord)} p JOIN {_t(Submission)} s ON s.id = p.submission_id "
-            f"WHERE s.status = 'current' AND {_slot_sql('p', 's')} IN ({marks}) "
-            "AND p.pupil_id IN ({values})", pupil_ids, _OCCUPIED, params=wanted)
+        # The LA's current submissions of those slots first (a few hundred), then their records
+        # of these pupils (tens of thousands of candidates in a large LA's chunk) by two id
+        # lists, joined here: with no join in the SQL, PostgreSQL cannot choose a nested loop
+        # over tables just loaded and not yet analysed (see core.bulk.one_of).
+        submissions = read_frame(
+            f"SELECT s.id, {_slot_sql('s', 's')} FROM {_t(Submission)} s "  # noqa: S608
+            f"WHERE s.la_id = %s AND s.status = 'current' AND {_slot_sql('s', 's')} "
+            f"IN ({marks})", [la_id, *wanted], {"submission_id": pl.Int64, "slot": pl.String})
+        found = read_frame(
+            f"SELECT p.pupil_id, p.submission_id, p.upn FROM {_t(PupilRecord)} p "  # noqa: S608
+            f"WHERE {one_of('p.submission_id')} AND {one_of('p.pupil_id')}",
+            [ids_param(submissions["submission_id"]), ids_param(pupil_ids)],
+            {"pupil_id": pl.Int64, "submission_id": pl.Int64, "upn": pl.String})
+        return found.join(submissions, on="submission_id").select(list(_OCCUPIED))
 
     result = link_records(records, pupils, identifiers, occupied)
     links = result.links
