@@ -203,5 +203,9 @@ def _match_la(la_id: int, records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataF
         pupils, on="pupil_id", how="left", suffix="_own").with_columns(
         pl.when(pl.col(c).cast(pl.String).fill_null("").str.strip_chars() == "")
         .then(pl.col(f"{c}_own")).otherwise(pl.col(c)).alias(c) for c in details)
+    # Only the pupils whose details change: PostgreSQL writes a new version of every row an
+    # UPDATE touches, changed or not (a CTF of known pupils changes almost none).
+    known = known.filter(pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"{c}_own"))
+                                           for c in details))
     bulk_update_by_pk(Pupil, details, known.select("pupil_id", *details).iter_rows())
     return links, result.review
