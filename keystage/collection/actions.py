@@ -36,6 +36,7 @@ from keystage.collection.models import (
 )
 from keystage.core.bulk import allocate_ids, bulk_insert, bulk_insert_frame
 from keystage.core.inputs import check_text
+from keystage.core.statistics import refresh_statistics
 from keystage.formats.assessment_spec import components
 from keystage.formats.cohorts import sniff_cohorts
 from keystage.formats.ctf import (
@@ -926,6 +927,9 @@ def after_batch_commits(la, year: int, outcomes, *, acting_user, progress=None) 
     """What follows a committed batch: the collections it touched are checked by the rules."""
     from keystage.cleaning.actions import clean_after_import, collections_to_clean
 
+    # The rules and then the reports read what the batch loaded: PostgreSQL plans them from
+    # statistics taken after it (core.statistics).
+    refresh_statistics()
     runs = clean_after_import(la, year, collections_to_clean(outcomes, la, year),
                               acting_user=acting_user, progress=progress)
     if any(o.status == "committed" for o in outcomes):

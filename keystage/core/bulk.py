@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 import polars as pl
 from django.db import connection, models
 
+from keystage.core.statistics import note_written
+
 
 class RawJson(str):
     """JSON text already encoded (by polars, for a whole frame at once): stored as it is."""
@@ -74,6 +76,7 @@ def bulk_insert(
                 for row in rows:
                     copy.write_row(prepared(row))
                     count += 1
+            note_written(model._meta.db_table, count)
             return count
         placeholders = ", ".join(["%s"] * len(columns))
         sql = f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})"  # noqa: S608
@@ -124,6 +127,7 @@ def bulk_insert_frame(model: type[models.Model], fields: Sequence[str],
     with connection.cursor() as cursor, cursor.cursor.copy(
             f"COPY {table} ({quoted}) FROM STDIN") as copy:
         copy.write(data.getbuffer())
+    note_written(model._meta.db_table, frame.height)
     return frame.height
 
 
@@ -228,6 +232,7 @@ def bulk_update_by_pk(
             cursor.execute(f"UPDATE {table} t SET {assignments} FROM _bulk_update u "  # noqa: S608
                            f"WHERE t.{pk_column} = u.{pk_column}")
             cursor.execute("DROP TABLE _bulk_update")
+            note_written(model._meta.db_table, count)
             return count
         assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in columns)
         sql = f"UPDATE {table} SET {assignments} WHERE {pk_column} = %s"  # noqa: S608
