@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import polars as pl
-from django.db import connection
 
-from keystage.core.bulk import read_frame, read_frame_in
+from keystage.core.bulk import ids_param, one_of, read_frame
 from keystage.schools.models import Establishment, LocalAuthority
 
 
@@ -29,11 +28,9 @@ def with_school_codes(frame: pl.DataFrame, *, school: str = "school_id",
     schema = {school: pl.Int64, "laestab": pl.String}
     if not schools:
         codes = pl.DataFrame(schema=schema)
-    elif connection.vendor == "postgresql":
-        # One array parameter: quoting a list of a thousand costs more than the read.
-        codes = read_frame(select + "WHERE e.id = ANY(%s)", [schools], schema)
     else:
-        codes = read_frame_in(select + "WHERE e.id IN ({values})", schools, schema)
+        # One parameter: quoting a list of a thousand costs more than the read.
+        codes = read_frame(select + f"WHERE {one_of('e.id')}", [ids_param(schools)], schema)
     out = frame.join(codes, on=school, how="left", maintain_order="left")
     columns = ["laestab" if c == school else c for c in frame.columns]
     if la is not None:
