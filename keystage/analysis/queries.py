@@ -448,7 +448,8 @@ def school_report(school, dataset: str, year: int, *,
     wide = mine.filter(pl.col("counted")).pivot(on="measure", index="pupil_id",
                                                   values="value", aggregate_function="first")
     names = _record_names(PupilRecord.objects.filter(
-        school=school, year=year, collection=dataset, submission__status="current",
+        la_id=school.la_id, school=school, year=year, collection=dataset,
+        submission__status="current",
         pupil__isnull=False))
     pupils = []
     for row in wide.iter_rows(named=True):

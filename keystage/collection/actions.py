@@ -51,6 +51,7 @@ from keystage.formats.ctf import (
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import KINDS, SNIFF_BYTES, kind_of
 from keystage.formats.stacked import part_ids
+from keystage.pupils.locks import hold_pupil_identity
 from keystage.schools.models import Establishment, LocalAuthority
 
 logger = logging.getLogger("keystage.collection")
@@ -985,6 +986,8 @@ def do_import_files(
         try:
             try:
                 with transaction.atomic():
+                    # Its records are linked to the LA's pupils (keystage.pupils.locks).
+                    hold_pupil_identity(la.pk)
                     chunk_outcomes = [_import_item(name, data, register=register, **options)
                                       for name, data in chunk]
                     if register.failed:
@@ -1000,6 +1003,7 @@ def do_import_files(
                 register = _Register(la, year, deferred=False)
                 register.staged = staged
                 with transaction.atomic():
+                    hold_pupil_identity(la.pk)
                     chunk_outcomes = [_import_item(name, data, register=register, **options)
                                       for name, data in chunk]
                 register.deferred = True

@@ -94,11 +94,12 @@ class Submission(models.Model):
 class PupilRecord(models.Model):
     """A pupil as one submission describes them, with measures derived when it was committed."""
 
-    # The submission, LA and school keys carry no database constraint: PostgreSQL checks each
-    # at commit, row by row, millions of lookups for a national census; the records are
-    # written only by the imports, with the submission they create in the same transaction and
-    # an LA and school they have just read, and Django enforces CASCADE and PROTECT on delete.
-    # (The pupil's key keeps its constraint: links change outside imports.)
+    # No key of a record carries a database constraint: PostgreSQL checks each at commit, row
+    # by row, millions of lookups for a national census. The records are written only by the
+    # imports, with the submission they create in the same transaction and an LA and school
+    # they have just read, and Django enforces CASCADE, PROTECT and SET_NULL on delete. Which
+    # pupil a record is changes under the LA's identity lock (keystage.pupils.locks), so no
+    # pupil is deleted while records are being linked to it.
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="pupils",
                                    db_constraint=False)
     # Denormalised from the submission so whole-collection queries need no join; the
@@ -107,8 +108,9 @@ class PupilRecord(models.Model):
         "schools.LocalAuthority", on_delete=models.PROTECT, related_name="+", db_index=False,
         db_constraint=False,
     )
+    # No index of its own: a school's records are read with the LA, collection and year.
     school = models.ForeignKey("schools.Establishment", on_delete=models.PROTECT, related_name="+",
-                               db_constraint=False)
+                               db_constraint=False, db_index=False)
     collection = models.CharField(max_length=10, choices=DATASET_CHOICES)
     year = models.PositiveSmallIntegerField()
     line = models.PositiveIntegerField(help_text="line of the pupil in the file")
@@ -127,14 +129,15 @@ class PupilRecord(models.Model):
     mtc_full_marks = models.BooleanField(null=True)
     # The pupil this row is (keystage.pupils), how the link was made and how sure it is.
     pupil = models.ForeignKey("pupils.Pupil", null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="records")
+                              related_name="records", db_constraint=False)
     link_method = models.CharField(max_length=10, blank=True, db_default="")
     link_score = models.FloatField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["la", "collection", "year"]),
-            models.Index(fields=["upn"]),
+            # A pupil's records by UPN are always looked up within an LA.
+            models.Index(fields=["la", "upn"], name="collection_records_la_upn"),
         ]
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from keystage.audit.log import record_event
 from keystage.audit.models import EventType
 from keystage.collection.models import PupilRecord
+from keystage.pupils.locks import OFFICER_WAIT_SECONDS, IdentityBusy, hold_pupil_identity
 from keystage.pupils.models import (
     IdentifierKind,
     LinkReview,
@@ -30,6 +31,23 @@ def _require_reason(reason: str) -> str:
     if not reason:
         raise IdentityRefused("Say why: the reason is kept in the audit log.")
     return reason[:500]
+
+
+def hold_identity_for_officer(la_id: int) -> None:
+    """The LA's identity lock (keystage.pupils.locks) for an officer's change: an import of the
+    LA's files linking pupils right now is waited for, for a minute at most."""
+    try:
+        hold_pupil_identity(la_id, wait_seconds=OFFICER_WAIT_SECONDS)
+    except IdentityBusy as busy:
+        raise IdentityRefused(str(busy)) from busy
+
+
+def _current(model, pk: int, gone: str):
+    """The row as it is now that the lock is held; refused with `gone` if it no longer is."""
+    found = model.objects.filter(pk=pk).first()
+    if found is None:
+        raise IdentityRefused(gone)
+    return found
 
 
 def _label(pupil: Pupil) -> str:
@@ -56,6 +74,8 @@ def _drop_if_empty(pupil: Pupil, successor: Pupil) -> None:
 def do_confirm_link(review: LinkReview, *, acting_user, reason: str) -> Pupil:
     """The record of a near match is the candidate pupil: move it (and its UPN) there."""
     reason = _require_reason(reason)
+    hold_identity_for_officer(review.la_id)
+    review = _current(LinkReview, review.pk, "This match has already been decided.")
     if review.status != ReviewStatus.OPEN:
         raise IdentityRefused("This match has already been decided.")
     record = PupilRecord.objects.select_for_update().get(pk=review.record_id)
@@ -86,8 +106,11 @@ def do_split_record(record: PupilRecord, *, acting_user, reason: str,
                     review: LinkReview | None = None) -> Pupil:
     """The record is a different child from the pupil it is linked to: a new pupil of its own."""
     reason = _require_reason(reason)
+    hold_identity_for_officer(record.la_id)
+    record = _current(PupilRecord, record.pk, "This record was replaced by a newer file.")
     was = record.pupil
     if review is not None:
+        review = _current(LinkReview, review.pk, "This match has already been decided.")
         if review.status != ReviewStatus.OPEN:
             raise IdentityRefused("This match has already been decided.")
         review.status = ReviewStatus.SPLIT
@@ -125,6 +148,9 @@ def do_merge_pupils(keep: Pupil, merge: Pupil, *, acting_user, reason: str) -> P
         raise IdentityRefused("Choose two different pupils to merge.")
     if keep.la_id != merge.la_id:
         raise IdentityRefused("Pupils of different local authorities cannot be merged.")
+    hold_identity_for_officer(keep.la_id)
+    gone = "That pupil was merged into another meanwhile: find them again and retry."
+    keep, merge = _current(Pupil, keep.pk, gone), _current(Pupil, merge.pk, gone)
     moved = PupilRecord.objects.filter(pupil=merge).update(pupil=keep, link_method="merged")
     known = set(keep.identifiers.values_list("kind", "value"))
     for identifier in merge.identifiers.all():

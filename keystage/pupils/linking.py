@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import polars as pl
+from django.db import transaction
 from django.utils import timezone
 
 from keystage.collection.models import PupilRecord, Submission
@@ -27,6 +28,7 @@ from keystage.core.bulk import (
     read_frame_in,
 )
 from keystage.identity.link import link_records
+from keystage.pupils.locks import hold_pupil_identity
 from keystage.pupils.models import LinkReview, Pupil, PupilIdentifier
 
 # The columns the matcher reads of each record (also of records about to be written).
@@ -96,9 +98,11 @@ def link_new_records(records: pl.DataFrame) -> tuple[pl.DataFrame, Callable[[], 
 
 def link_unlinked_records(la) -> int:
     """Link every record of the LA that has no pupil yet (data loaded before identity existed)."""
-    ids = list(PupilRecord.objects.filter(la=la, pupil__isnull=True)
-               .values_list("submission_id", flat=True).distinct())
-    return link_submissions(ids)
+    with transaction.atomic():
+        hold_pupil_identity(la.pk)
+        ids = list(PupilRecord.objects.filter(la=la, pupil__isnull=True)
+                   .values_list("submission_id", flat=True).distinct())
+        return link_submissions(ids)
 
 
 def _link_la(la_id: int, records: pl.DataFrame) -> int:

@@ -45,9 +45,11 @@ class IdentifierKind(models.TextChoices):
 class PupilIdentifier(models.Model):
     """A value that identifies a pupil: a UPN they have had (later, social-care child ids)."""
 
-    # The unique (pupil, kind, value) constraint's index serves the pupil's key.
+    # The unique (pupil, kind, value) constraint's index serves the pupil's key. No database
+    # constraint (checked row by row at commit): identifiers are added under the LA's identity
+    # lock (keystage.pupils.locks), and Django enforces CASCADE.
     pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="identifiers",
-                              db_index=False)
+                              db_index=False, db_constraint=False)
     # Denormalised so an LA's identifiers are read with no join: the pupil's LA, so (as on the
     # pupil, and for the same reason) with no database constraint of its own.
     la = models.ForeignKey("schools.LocalAuthority", on_delete=models.PROTECT, related_name="+",

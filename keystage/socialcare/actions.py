@@ -187,6 +187,10 @@ def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.D
                         acting_user, rows: pl.DataFrame) -> CareReturn:
     """Store a read return whole (children and rows as read), replace, link and audit it."""
     from keystage.formats.socialcare_checks import check_return
+    from keystage.pupils.locks import hold_pupil_identity
+
+    # Its children are linked to the LA's pupils and their ids kept as identifiers.
+    hold_pupil_identity(la.pk)
 
     # On PostgreSQL the schema checks (polars alone, no database) run beside every statement
     # up to the rows' COPY, which mostly wait for the server. SQLite writes in this process a
@@ -261,8 +265,16 @@ def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.D
 
 @transaction.atomic
 def do_match_care_child(child: CareChild, pupil, *, acting_user, reason: str = "") -> CareChild:
-    """Link an unlinked (or wrongly linked) child to a pupil of the LA, by an officer."""
+    """Link an unlinked (or wrongly linked) child to a pupil of the LA, by an officer; refused
+    (keystage.pupils.actions.IdentityRefused) if the pupil was merged away meanwhile."""
+    from keystage.pupils.actions import IdentityRefused, hold_identity_for_officer
+    from keystage.pupils.models import Pupil
     from keystage.socialcare.linking import add_child_identifiers
+
+    hold_identity_for_officer(child.la_id)
+    if not Pupil.objects.filter(pk=pupil.pk, la_id=child.la_id).exists():
+        raise IdentityRefused("That pupil was merged into another meanwhile: find them again "
+                              "and retry.")
 
     old = child.pupil_id
     child.pupil = pupil

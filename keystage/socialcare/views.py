@@ -13,6 +13,7 @@ from keystage.accounts import access
 from keystage.accounts.permissions import has_permission
 from keystage.core.downloads import csv_response, xlsx_response
 from keystage.core.pagination import paginate
+from keystage.pupils.actions import IdentityRefused
 from keystage.socialcare.actions import (
     do_leave_care_child,
     do_match_care_child,
@@ -91,11 +92,15 @@ def child(request, child_id: int):
                 if pupil is None:
                     match_form.add_error("pupil", "No pupil of your LA has that number.")
                 else:
-                    do_match_care_child(found, pupil, acting_user=request.user,
-                                        reason=match_form.cleaned_data["reason"])
-                    messages.success(request, f"Child {found.child_id} linked to pupil "
-                                     f"{pupil.pk}.")
-                    return redirect("socialcare:child", child_id=found.pk)
+                    try:
+                        do_match_care_child(found, pupil, acting_user=request.user,
+                                            reason=match_form.cleaned_data["reason"])
+                    except IdentityRefused as refusal:
+                        match_form.add_error("pupil", str(refusal))
+                    else:
+                        messages.success(request, f"Child {found.child_id} linked to pupil "
+                                         f"{pupil.pk}.")
+                        return redirect("socialcare:child", child_id=found.pk)
         else:
             leave_form = LeaveForm(request.POST, prefix="leave")
             if leave_form.is_valid():
