@@ -64,8 +64,14 @@ def _drop_if_empty(pupil: Pupil, successor: Pupil) -> None:
     """A pupil left with no records goes; its id leads to the successor from then on."""
     if pupil.pk == successor.pk or PupilRecord.objects.filter(pupil=pupil).exists():
         return
+    from keystage.socialcare.models import CareChild, LookedAfterChange
+
     PupilAlias.objects.filter(pupil=pupil).update(pupil=successor)
     PupilAlias.objects.create(id=pupil.pk, pupil=successor)
+    # Social care children linked to the pupil are the successor's too (deleting the pupil
+    # would leave them unlinked).
+    CareChild.objects.filter(pupil=pupil).update(pupil=successor)
+    LookedAfterChange.objects.filter(pupil=pupil).update(pupil=successor)
     LinkReview.objects.filter(candidate=pupil).delete()
     pupil.delete()
 

@@ -52,6 +52,20 @@ def test_confirming_splitting_and_merging_leave_no_key_leading_nowhere(loaded):
     assert dangling_keys() == 0
 
 
+def test_a_merge_keeps_the_social_care_children_linked_to_the_pupil_merged_away(loaded):
+    from keystage.socialcare.models import CareChild, CareReturn
+
+    world, (first, second, _) = loaded
+    care_return = CareReturn.objects.create(la=world.a.la, dataset="ssda903", year=2026,
+                                            digest="0" * 64, submitted_by_name="test")
+    child = CareChild.objects.create(care_return=care_return, la=world.a.la, child_id="C1",
+                                     line=2, pupil=second, link_method="upn", link_score=1.0)
+    do_merge_pupils(first, second, acting_user=world.a.users["la_data_officer"],
+                    reason="One child")
+    child.refresh_from_db()
+    assert child.pupil_id == first.pk
+
+
 def test_an_officer_acting_on_a_pupil_merged_away_meanwhile_is_told_so(loaded):
     world, (first, second, third) = loaded
     officer = world.a.users["la_data_officer"]
