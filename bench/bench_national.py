@@ -4,7 +4,10 @@ through the import, then the emerging national picture of every primary dataset 
 A benchmark, not a test. The synthetic national world (about 150 LAs; Reception and Years 1,
 2, 4, 6 and 11) writes each school's spring census, the five collections' CTFs and, per LA,
 the pupil premium and KS2 results files; each is imported LA by LA through the action
-`keystage import` calls, in `--workers` processes at once (issue 10's national census batch).
+`keystage import` calls, in `--workers` processes at once (issue 10's national census batch:
+the import action alone, without the rules and the statistics step `do_import_batch` adds; its
+floor, lxml's safe parser alone plus a COPY of the same pupil rows, is taken after it in as many
+processes).
 Then, in a fresh process, the national picture of each primary dataset (EYFSP, phonics, KS1,
 KS2 TA, KS2, MTC: every LA's pupils, every group of 11.2, the progress SDs and estimates) is
 summed from the database and kept as the worker does after a load: cold (every LA's part summed
@@ -87,6 +90,75 @@ def prepare(folder: Path, las: int = 0) -> dict:
             "schools": world.schools.height, "ctf_files": len(report.files)}
 
 
+def child_census_floor(url: str, folder: Path, las: list[str]) -> dict:
+    """The issue's floor of these LAs' census returns, as `bench_census_import.py` takes it for
+    one LA: lxml's safe parser alone over every file (touching every element), and one COPY of
+    the same pupil rows into a plain table, an LA at a time (the rows themselves are taken by
+    the import's reader, untimed)."""
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "keystage.settings"
+    import django
+
+    django.setup()
+    from django.db import connection, transaction
+    from lxml import etree
+
+    from keystage.formats.census import read_census
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    table = f"bench_census_floor_{os.getpid()}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {table} (line int, upn varchar(20), surname varchar(100), "
+                       "forename varchar(100), dob date, sex varchar(10), ncyear varchar(4), "
+                       "ethnicity varchar(4), lang varchar(4), enrol varchar(1), "
+                       "sen varchar(1))")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             huge_tree=False)
+    parsed = loaded = 0.0
+    pupils = 0
+    for la_code in las:
+        paths = [Path(p) for p in manifest["by_la"][la_code].get("census", [])]
+        started = time.perf_counter()
+        for path in paths:
+            for _ in etree.fromstring(path.read_bytes(), parser).iter():
+                pass
+        parsed += time.perf_counter() - started
+        rows = []
+        for path in paths:
+            rows.extend(read_census(path, filename=path.name).frames["pupils"].select(
+                "line", "upn", "surname", "forename", "dob", "sex", "ncyear", "ethnicity",
+                "first_language", "enrol_status", "sen_provision").iter_rows())
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        loaded += time.perf_counter() - started
+        pupils += len(rows)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {table}")
+    return {"seconds": parsed + loaded, "parse": parsed, "load": loaded, "pupils": pupils}
+
+
+def run_census_floor(url: str, folder: Path, workers: int) -> dict:
+    """The census floor in `workers` processes at once, each on the LAs its import took."""
+    las = sorted(json.loads((folder / "manifest.json").read_text())["by_la"])
+    children = [subprocess.Popen(
+        [sys.executable, __file__, "--child", "census-floor", "--url", url, "--folder",
+         str(folder), "--child-las", ",".join(las[i::workers])],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        for i in range(workers) if las[i::workers]]
+    reports = []
+    for child in children:
+        out, err = child.communicate()
+        if child.returncode != 0:
+            raise SystemExit(f"census floor failed:\n{out}\n{err}")
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    slowest = max(reports, key=lambda r: r["seconds"])
+    return {"seconds": slowest["seconds"], "parse": slowest["parse"], "load": slowest["load"],
+            "pupils": sum(r["pupils"] for r in reports)}
+
+
 def child_picture(url: str, folder: Path) -> dict:
     """Every primary dataset's national picture summed from the database and kept, as the
     worker does after a load: cold (every LA's part summed, each LA's characteristics derived
@@ -162,7 +234,8 @@ def main() -> None:
     parser.add_argument("--las", type=int, default=0, help="only the first N LAs (a check)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the scratch database afterwards (its name is printed)")
-    parser.add_argument("--child", choices=["picture"])
+    parser.add_argument("--child", choices=["picture", "census-floor"])
+    parser.add_argument("--child-las", default="", help=argparse.SUPPRESS)
     parser.add_argument("--picture-only", metavar="DATABASE",
                         help="only the national picture, from a database kept by --keep")
     parser.add_argument("--url")
@@ -170,6 +243,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.child == "picture":
         print(json.dumps(child_picture(args.url, Path(args.folder))))
+        return
+    if args.child == "census-floor":
+        print(json.dumps(child_census_floor(args.url, Path(args.folder),
+                                            args.child_las.split(","))))
         return
     if args.picture_only:
         with tempfile.TemporaryDirectory() as tmp:
@@ -211,6 +288,13 @@ def main() -> None:
                   f"pupils, {done['results']:,} results in {done['inner']:.1f} s "
                   f"({done['pupils'] / done['inner']:,.0f} pupils/s), peak "
                   f"{done['peak_mb']:.0f} MB, refused {done['refused']}", flush=True)
+            if kinds == ["census"]:
+                floor = run_census_floor(url, folder, args.workers)
+                print(f"{label} census floor ({args.workers} processes, each over the LAs its "
+                      f"import took): {floor['seconds']:.1f} s (safe parse "
+                      f"{floor['parse']:.1f} + COPY of the {floor['pupils']:,} pupil rows "
+                      f"{floor['load']:.1f}, the slower process); import / floor "
+                      f"{done['inner'] / floor['seconds']:.2f}", flush=True)
         out = subprocess.run(
             [sys.executable, __file__, "--child", "picture", "--url", url, "--folder",
              str(folder)], capture_output=True, text=True, cwd=ROOT)
