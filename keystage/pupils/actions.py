@@ -11,7 +11,7 @@ from django.utils import timezone
 from keystage.audit.log import record_event
 from keystage.audit.models import EventType
 from keystage.collection.models import PupilRecord
-from keystage.pupils.locks import OFFICER_WAIT_SECONDS, IdentityBusy, hold_pupil_identity
+from keystage.pupils import locks
 from keystage.pupils.models import (
     IdentifierKind,
     LinkReview,
@@ -37,8 +37,8 @@ def hold_identity_for_officer(la_id: int) -> None:
     """The LA's identity lock (keystage.pupils.locks) for an officer's change: an import of the
     LA's files linking pupils right now is waited for, for a minute at most."""
     try:
-        hold_pupil_identity(la_id, wait_seconds=OFFICER_WAIT_SECONDS)
-    except IdentityBusy as busy:
+        locks.hold_pupil_identity(la_id, wait_seconds=locks.OFFICER_WAIT_SECONDS)
+    except locks.IdentityBusy as busy:
         raise IdentityRefused(str(busy)) from busy
 
 
@@ -48,6 +48,13 @@ def _current(model, pk: int, gone: str):
     if found is None:
         raise IdentityRefused(gone)
     return found
+
+
+def current_pupil(pk: int) -> Pupil:
+    """The pupil as it is now that the identity lock is held; refused if merged away since the
+    page that chose them was read."""
+    return _current(Pupil, pk, "That pupil was merged into another meanwhile: find them again "
+                    "and retry.")
 
 
 def _label(pupil: Pupil) -> str:
@@ -155,8 +162,7 @@ def do_merge_pupils(keep: Pupil, merge: Pupil, *, acting_user, reason: str) -> P
     if keep.la_id != merge.la_id:
         raise IdentityRefused("Pupils of different local authorities cannot be merged.")
     hold_identity_for_officer(keep.la_id)
-    gone = "That pupil was merged into another meanwhile: find them again and retry."
-    keep, merge = _current(Pupil, keep.pk, gone), _current(Pupil, merge.pk, gone)
+    keep, merge = current_pupil(keep.pk), current_pupil(merge.pk)
     moved = PupilRecord.objects.filter(pupil=merge).update(pupil=keep, link_method="merged")
     known = set(keep.identifiers.values_list("kind", "value"))
     for identifier in merge.identifiers.all():

@@ -267,14 +267,11 @@ def do_load_care_return(file: DatasetFile, files: list[CareFile], children: pl.D
 def do_match_care_child(child: CareChild, pupil, *, acting_user, reason: str = "") -> CareChild:
     """Link an unlinked (or wrongly linked) child to a pupil of the LA, by an officer; refused
     (keystage.pupils.actions.IdentityRefused) if the pupil was merged away meanwhile."""
-    from keystage.pupils.actions import IdentityRefused, hold_identity_for_officer
-    from keystage.pupils.models import Pupil
+    from keystage.pupils.actions import current_pupil, hold_identity_for_officer
     from keystage.socialcare.linking import add_child_identifiers
 
     hold_identity_for_officer(child.la_id)
-    if not Pupil.objects.filter(pk=pupil.pk, la_id=child.la_id).exists():
-        raise IdentityRefused("That pupil was merged into another meanwhile: find them again "
-                              "and retry.")
+    pupil = current_pupil(pupil.pk)
 
     old = child.pupil_id
     child.pupil = pupil

@@ -83,7 +83,6 @@ def test_a_merge_waits_for_an_import_of_its_la_and_then_is_refused_with_a_messag
         loaded, monkeypatch, login):
     world, (first, second, _) = loaded
     monkeypatch.setattr(locks, "OFFICER_WAIT_SECONDS", 0.2)
-    monkeypatch.setattr("keystage.pupils.actions.OFFICER_WAIT_SECONDS", 0.2)
     settings = connection.settings_dict
     # Another connection (an import's transaction) holds LA A's identity lock.
     with psycopg.connect(host=settings["HOST"] or None, port=settings["PORT"] or None,
