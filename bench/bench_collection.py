@@ -227,18 +227,23 @@ def run_parallel(kind: str, url: str, folder: Path, collections: list[str], work
         las = [la for la in las if la in only]
     shares = [las[i::workers] for i in range(workers)]
     started = time.perf_counter()
-    children = [
-        subprocess.Popen(_child_command(kind, url, folder, collections, share),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-        for share in shares if share
-    ]
+    reports = run_children([_child_command(kind, url, folder, collections, share)
+                            for share in shares if share], kind)
+    return time.perf_counter() - started, reports
+
+
+def run_children(commands: list[list[str]], kind: str) -> list[dict]:
+    """Start every command at once and wait for them all; each one's report (the JSON of its
+    last line of output)."""
+    children = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, cwd=ROOT) for command in commands]
     reports = []
     for child in children:
         out, err = child.communicate()
         if child.returncode != 0:
             raise SystemExit(f"{kind} failed:\n{out}\n{err}")
         reports.append(json.loads(out.strip().splitlines()[-1]))
-    return time.perf_counter() - started, reports
+    return reports
 
 
 def run_import(url: str, folder: Path, collections: list[str], workers: int,

@@ -91,50 +91,27 @@ def prepare(folder: Path, las: int = 0) -> dict:
 
 
 def child_census_floor(url: str, folder: Path, las: list[str]) -> dict:
-    """The issue's floor of these LAs' census returns, as `bench_census_import.py` takes it for
-    one LA: lxml's safe parser alone over every file (touching every element), and one COPY of
-    the same pupil rows into a plain table, an LA at a time (the rows themselves are taken by
-    the import's reader, untimed)."""
+    """The issue's floor of these LAs' census returns, taken an LA at a time as
+    `bench_census_import.py` takes it for one LA: lxml's safe parser alone, and one COPY of the
+    same pupil rows into a plain table."""
     os.environ["DATABASE_URL"] = url
     os.environ["DJANGO_SETTINGS_MODULE"] = "keystage.settings"
     import django
 
     django.setup()
-    from django.db import connection, transaction
-    from lxml import etree
-
-    from keystage.formats.census import read_census
+    from bench_census_import import FLOOR_TABLE, census_floor
+    from django.db import connection
 
     manifest = json.loads((folder / "manifest.json").read_text())
     table = f"bench_census_floor_{os.getpid()}"
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE {table} (line int, upn varchar(20), surname varchar(100), "
-                       "forename varchar(100), dob date, sex varchar(10), ncyear varchar(4), "
-                       "ethnicity varchar(4), lang varchar(4), enrol varchar(1), "
-                       "sen varchar(1))")
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             huge_tree=False)
+        cursor.execute(FLOOR_TABLE.format(table=table))
     parsed = loaded = 0.0
     pupils = 0
     for la_code in las:
-        paths = [Path(p) for p in manifest["by_la"][la_code].get("census", [])]
-        started = time.perf_counter()
-        for path in paths:
-            for _ in etree.fromstring(path.read_bytes(), parser).iter():
-                pass
-        parsed += time.perf_counter() - started
-        rows = []
-        for path in paths:
-            rows.extend(read_census(path, filename=path.name).frames["pupils"].select(
-                "line", "upn", "surname", "forename", "dob", "sex", "ncyear", "ethnicity",
-                "first_language", "enrol_status", "sen_provision").iter_rows())
-        started = time.perf_counter()
-        with transaction.atomic(), connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        loaded += time.perf_counter() - started
-        pupils += len(rows)
+        la_parsed, la_loaded, rows = census_floor(
+            [Path(p) for p in manifest["by_la"][la_code].get("census", [])], table)
+        parsed, loaded, pupils = parsed + la_parsed, loaded + la_loaded, pupils + rows
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {table}")
     return {"seconds": parsed + loaded, "parse": parsed, "load": loaded, "pupils": pupils}
@@ -143,17 +120,10 @@ def child_census_floor(url: str, folder: Path, las: list[str]) -> dict:
 def run_census_floor(url: str, folder: Path, workers: int) -> dict:
     """The census floor in `workers` processes at once, each on the LAs its import took."""
     las = sorted(json.loads((folder / "manifest.json").read_text())["by_la"])
-    children = [subprocess.Popen(
-        [sys.executable, __file__, "--child", "census-floor", "--url", url, "--folder",
-         str(folder), "--child-las", ",".join(las[i::workers])],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-        for i in range(workers) if las[i::workers]]
-    reports = []
-    for child in children:
-        out, err = child.communicate()
-        if child.returncode != 0:
-            raise SystemExit(f"census floor failed:\n{out}\n{err}")
-        reports.append(json.loads(out.strip().splitlines()[-1]))
+    reports = bench_collection.run_children(
+        [[sys.executable, __file__, "--child", "census-floor", "--url", url, "--folder",
+          str(folder), "--child-las", ",".join(las[i::workers])]
+         for i in range(workers) if las[i::workers]], "census floor")
     slowest = max(reports, key=lambda r: r["seconds"])
     return {"seconds": slowest["seconds"], "parse": slowest["parse"], "load": slowest["load"],
             "pupils": sum(r["pupils"] for r in reports)}
