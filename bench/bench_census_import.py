@@ -90,7 +90,7 @@ def census_floor(paths: list[Path], table: str) -> tuple[float, float, int]:
     every file (touching every element), seconds for one bulk load of the same pupil rows into
     `table` (made by FLOOR_TABLE; COPY on PostgreSQL, executemany on SQLite), and the rows.
     The rows themselves are taken by the import's reader, untimed."""
-    from django.db import connection, transaction
+    from bench_collection import load_floor_rows
     from lxml import etree
 
     from keystage.formats.census import read_census
@@ -107,15 +107,7 @@ def census_floor(paths: list[Path], table: str) -> tuple[float, float, int]:
         rows.extend(read_census(path, filename=path.name).frames["pupils"].select(
             "line", "upn", "surname", "forename", "dob", "sex", "ncyear", "ethnicity",
             "first_language", "enrol_status", "sen_provision").iter_rows())
-    started = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            cursor.executemany(f"INSERT INTO {table} VALUES ({', '.join(['%s'] * 11)})", rows)  # noqa: S608
-    return parsed, time.perf_counter() - started, len(rows)
+    return parsed, load_floor_rows(table, rows), len(rows)
 
 
 def run(args, folder: Path) -> None:

@@ -165,7 +165,7 @@ def child_floor(url: str, folder: Path, collections: list[str], las: list[str]) 
     import django
 
     django.setup()
-    from django.db import connection, transaction
+    from django.db import connection
 
     from keystage.formats.ctf import CtfReader
 
@@ -188,21 +188,28 @@ def child_floor(url: str, folder: Path, collections: list[str], las: list[str]) 
         cursor.execute(f"CREATE TABLE {table} (a varchar(3), b varchar(4), c varchar(3), "
                        "d varchar(3), e varchar(3), f varchar(1), g varchar(2), h varchar(9), "
                        "i varchar(10))")
-    load_started = time.perf_counter()
+    loaded = load_floor_rows(table, rows)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {table}")
+    return {"seconds": parsed + loaded, "parse": parsed, "load": loaded, "rows": len(rows),
+            "peak_mb": peak_mb()}
+
+
+def load_floor_rows(table: str, rows: list[tuple]) -> float:
+    """Seconds to bulk-load a floor's rows into `table` in one transaction, the fastest way
+    each database takes them: COPY on PostgreSQL, executemany on SQLite."""
+    from django.db import connection, transaction
+
+    started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-        else:
-            cursor.executemany(
-                f"INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows  # noqa: S608
-            )
-    loaded = time.perf_counter() - load_started
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE {table}")
-    return {"seconds": parsed + loaded, "parse": parsed, "load": loaded, "rows": len(rows),
-            "peak_mb": peak_mb()}
+        elif rows:
+            marks = ", ".join(["%s"] * len(rows[0]))
+            cursor.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)  # noqa: S608
+    return time.perf_counter() - started
 
 
 def _child_command(kind, url, folder, collections, las=()) -> list[str]:
