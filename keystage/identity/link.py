@@ -137,6 +137,9 @@ REVIEW_FROM = 0.80
 AUTO_LINK_WITH_OTHER_UPN = 0.99
 # The best candidate must beat the next by this much, or the record is ambiguous.
 CLEAR_LEAD = 0.04
+# Each name's similarity (or both, swapped) from which a pair can be a near match at all. The
+# planted typos' names score 0.82 and more; two different forenames mostly score under it.
+NAMES_NEAR = 0.80
 
 
 def _similarity(left: pl.Series, right: pl.Series) -> pl.Series:
@@ -158,6 +161,18 @@ def _near_matches(pairs: pl.DataFrame, r: pl.DataFrame, p: pl.DataFrame) -> pl.D
     """The pairs (record_id, pupil_id) scored on names, date of birth and sex that could be
     linked or reviewed, with the record's UPN."""
     pairs = pairs.join(r, on="record_id").join(p, on="pupil_id")
+    # A near match is one child written two ways: at most one of the names, the date of birth
+    # and the sex not the same (counted first: it drops most pairs before any is scored), and
+    # names that nearly agree as given or swapped. A child with the same surname and birthday
+    # and another forename is a twin or a sibling; one with a like forename born a few days
+    # apart is a classmate.
+    names_same = (((pl.col("s0") == pl.col("p_s0")) & (pl.col("f0") == pl.col("p_f0")))
+                  | ((pl.col("s0") == pl.col("p_f0")) & (pl.col("f0") == pl.col("p_s0"))))
+    sex_differs = ((pl.col("sex") != "") & (pl.col("p_sex") != "")
+                   & (pl.col("sex") != pl.col("p_sex")))
+    pairs = pairs.filter((names_same.not_().cast(pl.Int8)
+                          + (pl.col("dob") != pl.col("p_dob")).fill_null(True).cast(pl.Int8)
+                          + sex_differs.fill_null(False).cast(pl.Int8)) <= 1)
     surname = _similarity(pairs["s0"], pairs["p_s0"])
     forename = _similarity(pairs["f0"], pairs["p_f0"])
     crossed = (_similarity(pairs["s0"], pairs["p_f0"])
@@ -165,7 +180,9 @@ def _near_matches(pairs: pl.DataFrame, r: pl.DataFrame, p: pl.DataFrame) -> pl.D
     half = ((pairs["s"].str.split(" ").list.set_intersection(pairs["p_s"].str.split(" "))
              .list.len() > 0) & (pairs["s0"] != pairs["p_s0"])).cast(pl.Float64) * 0.97
     pairs = pairs.with_columns(
-        surname=pl.max_horizontal(surname, half), forename=forename, crossed=crossed)
+        surname=pl.max_horizontal(surname, half), forename=forename, crossed=crossed).filter(
+        ((pl.col("surname") >= NAMES_NEAR) & (pl.col("forename") >= NAMES_NEAR))
+        | (pl.col("crossed") >= NAMES_NEAR))
     dob = (pl.when(pl.col("dob") == pl.col("p_dob")).then(1.0)
            .when(pl.col("swapped") == pl.col("p_dob")).then(0.9)
            .when(((pl.col("dob").dt.year() == pl.col("p_dob").dt.year()).cast(pl.Int8)
@@ -267,11 +284,14 @@ def _match_details(records: pl.DataFrame, pupils: pl.DataFrame, ids: pl.DataFram
     threshold = pl.when(pl.col("other_upn")).then(AUTO_LINK_WITH_OTHER_UPN).otherwise(AUTO_LINK)
     links = best.filter((pl.col("score") >= threshold) & clear).select(
         "record_id", "pupil_id", method=pl.lit("details"), score="score")
+    # A record's own UPN that no pupil has is a difference in itself: with it, only a match
+    # that would link without it (one near name, or the date or sex, apart) is worth a look.
+    review_from = pl.when(pl.col("other_upn")).then(AUTO_LINK).otherwise(REVIEW_FROM)
     review = best.join(links.select("record_id"), on="record_id", how="anti").filter(
-        pl.col("score") >= REVIEW_FROM
+        pl.col("score") >= review_from
     ).select("record_id", "pupil_id", "score", reason=pl.when(~clear).then(
         pl.lit("two pupils match almost equally well")).when(pl.col("other_upn")).then(
-        pl.lit("names and date of birth match a pupil with another UPN")).otherwise(
+        pl.lit("names and date of birth nearly match a pupil with another UPN")).otherwise(
         pl.lit("names, date of birth and sex nearly match")))
     return links, review
 
