@@ -117,6 +117,7 @@ def run(args, folder: Path) -> None:
 
     from keystage.cleaning.actions import do_run_cleaning
     from keystage.collection.actions import do_import_files
+    from keystage.pupils.models import LinkReview
     from keystage.schools.actions import do_import_establishments
     from keystage.schools.models import LocalAuthority
     from keystage.synth import render
@@ -172,6 +173,9 @@ def run(args, folder: Path) -> None:
             pstats.Stats(profiler).print_callers(os.environ["CALLERS"])
     pupils = sum(c.pupils for o in outcomes for c in o.changes)
     refused = [o.message for o in outcomes if o.status != "committed"]
+    # Possible matches left for an officer: on a first load, children the LA had no other
+    # record of, so each is a near match between two children.
+    reviews = LinkReview.objects.filter(la=la).count()
     started = time.perf_counter()
     do_run_cleaning(la, "census", 2026, acting_user=None, trigger="import")
     cleaned = time.perf_counter() - started
@@ -184,7 +188,7 @@ def run(args, folder: Path) -> None:
     print(f"import: {pupils:,} pupils on roll from {len(paths)} files in {imported:.1f} s "
           f"({pupils / imported:,.0f} pupils/s), refused {len(refused)}; census rules "
           f"{cleaned:.1f} s; peak RSS of the import {import_peak:.0f} MB (with the rules and the "
-          f"floor {peak_mb():.0f} MB)")
+          f"floor {peak_mb():.0f} MB); {reviews:,} possible matches queued for review")
     print(f"floor: {floor:.1f} s (safe parse {parsed:.1f} + load {loaded:.1f}); "
           f"ratio {imported / floor:.2f}")
     if stored is not None:
