@@ -57,6 +57,15 @@ def current_pupil(pk: int) -> Pupil:
                     "and retry.")
 
 
+def _open_review(pk: int) -> LinkReview:
+    """The possible match as it is now that the identity lock is held; refused if it has been
+    decided (or its record replaced) since the page showing it was read."""
+    review = LinkReview.objects.filter(pk=pk, status=ReviewStatus.OPEN).first()
+    if review is None:
+        raise IdentityRefused("This match has already been decided.")
+    return review
+
+
 def _label(pupil: Pupil) -> str:
     return f"pupil {pupil.pk} ({pupil.upn or 'no UPN'})"
 
@@ -88,9 +97,7 @@ def do_confirm_link(review: LinkReview, *, acting_user, reason: str) -> Pupil:
     """The record of a near match is the candidate pupil: move it (and its UPN) there."""
     reason = _require_reason(reason)
     hold_identity_for_officer(review.la_id)
-    review = _current(LinkReview, review.pk, "This match has already been decided.")
-    if review.status != ReviewStatus.OPEN:
-        raise IdentityRefused("This match has already been decided.")
+    review = _open_review(review.pk)
     record = PupilRecord.objects.select_for_update().get(pk=review.record_id)
     candidate = review.candidate
     was = record.pupil
@@ -123,9 +130,7 @@ def do_split_record(record: PupilRecord, *, acting_user, reason: str,
     record = _current(PupilRecord, record.pk, "This record was replaced by a newer file.")
     was = record.pupil
     if review is not None:
-        review = _current(LinkReview, review.pk, "This match has already been decided.")
-        if review.status != ReviewStatus.OPEN:
-            raise IdentityRefused("This match has already been decided.")
+        review = _open_review(review.pk)
         review.status = ReviewStatus.SPLIT
         review.decided_by = acting_user
         review.decided_at = timezone.now()
