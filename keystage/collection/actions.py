@@ -8,6 +8,7 @@ import os
 import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -972,53 +973,84 @@ def do_import_files(
     """
     outcomes: list[FileOutcome] = []
     register = _Register(la, year, deferred=True)
-    staged = register.staged
     done = 0
     options = dict(la=la, year=year, acting_user=acting_user,
                    confirm_replacements=confirm_replacements, only_school=only_school,
                    previewed=previewed, extra_fields=extra_fields, provisional=provisional)
-    for chunk in _chunks(items, FILES_PER_TRANSACTION, BYTES_PER_TRANSACTION):
-        chunk = [(name, data if isinstance(data, FormatError) else InputFile.of(name, data))
-                 for name, data in chunk]
-        options["prepared"] = _prepared(chunk, year)
-        # Each file commits or rolls back alone (a savepoint), but the chunk shares one
-        # transaction and one COPY per table: per-file round trips cost more than small files.
+    chunks = _chunks(items, FILES_PER_TRANSACTION, BYTES_PER_TRANSACTION, FIRST_CHUNK_BYTES)
+    # The next chunk is read (files parsed, frames built: no database) while this one is
+    # written, so the database's work on one chunk and the reading of the next take a core each.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keystage-read-ahead") as reader:
+        ahead = _read_ahead(chunks, reader, year)
         try:
-            try:
-                with transaction.atomic():
-                    # Its records are linked to the LA's pupils (keystage.pupils.locks).
-                    hold_pupil_identity(la.pk)
-                    chunk_outcomes = [_import_item(name, data, register=register, **options)
-                                      for name, data in chunk]
-                    if register.failed:
-                        raise RuntimeError("writing the chunk's files failed")
-                    register.flush()
-                    _write_rows(register.pending, register.pending_files, la_id=la.pk,
-                                year=year)
-            except Exception:
-                # The whole chunk rolled back: load it again file by file, each on its own.
-                logger.exception("loading a chunk of %d files failed; retrying one by one",
-                                 len(chunk))
-                discard_uncommitted_originals(staged)
-                register = _Register(la, year, deferred=False)
-                register.staged = staged
-                with transaction.atomic():
-                    hold_pupil_identity(la.pk)
-                    chunk_outcomes = [_import_item(name, data, register=register, **options)
-                                      for name, data in chunk]
-                register.deferred = True
+            while ahead is not None:
+                chunk, reading = ahead
+                ahead = None
+                options["prepared"] = reading.result()
+                ahead = _read_ahead(chunks, reader, year)
+                chunk_outcomes, register = _import_chunk(chunk, register, options)
+                for outcome in chunk_outcomes:
+                    done += 1
+                    outcomes.append(outcome)
+                    if progress:
+                        progress(done, max(total, done), outcome.message)
         finally:
-            register.pending = []
-            register.pending_files = []
-            register.unsaved = []
-            discard_uncommitted_originals(staged)
-            close_all(chunk)
-        for outcome in chunk_outcomes:
-            done += 1
-            outcomes.append(outcome)
-            if progress:
-                progress(done, max(total, done), outcome.message)
+            if ahead is not None:
+                # The import stopped with a chunk still being read: let it finish, then close it.
+                ahead[1].exception()
+                close_all(ahead[0])
     return outcomes
+
+
+def _import_chunk(chunk, register: _Register, options: dict
+                  ) -> tuple[list[FileOutcome], _Register]:
+    """A chunk's files imported in one transaction, each file all or nothing (a savepoint), its
+    rows written together; if writing them fails, each file again on its own. Returns the
+    files' outcomes and the register for the next chunk."""
+    la, year, staged = options["la"], options["year"], register.staged
+    # The chunk shares one transaction and one COPY per table: per-file round trips cost more
+    # than small files.
+    try:
+        try:
+            with transaction.atomic():
+                # Its records are linked to the LA's pupils (keystage.pupils.locks).
+                hold_pupil_identity(la.pk)
+                chunk_outcomes = [_import_item(name, data, register=register, **options)
+                                  for name, data in chunk]
+                if register.failed:
+                    raise RuntimeError("writing the chunk's files failed")
+                register.flush()
+                _write_rows(register.pending, register.pending_files, la_id=la.pk, year=year)
+        except Exception:
+            # The whole chunk rolled back: load it again file by file, each on its own.
+            logger.exception("loading a chunk of %d files failed; retrying one by one",
+                             len(chunk))
+            discard_uncommitted_originals(staged)
+            register = _Register(la, year, deferred=False)
+            register.staged = staged
+            with transaction.atomic():
+                hold_pupil_identity(la.pk)
+                chunk_outcomes = [_import_item(name, data, register=register, **options)
+                                  for name, data in chunk]
+            register.deferred = True
+    finally:
+        register.pending = []
+        register.pending_files = []
+        register.unsaved = []
+        discard_uncommitted_originals(staged)
+        close_all(chunk)
+    return chunk_outcomes, register
+
+
+def _read_ahead(chunks, reader: ThreadPoolExecutor, year: int):
+    """The next chunk of the batch (its files opened here) and its reading begun on `reader`,
+    or None when the batch has no more."""
+    chunk = next(chunks, None)
+    if chunk is None:
+        return None
+    chunk = [(name, data if isinstance(data, FormatError) else InputFile.of(name, data))
+             for name, data in chunk]
+    return chunk, reader.submit(_prepared, chunk, year)
 
 
 def _prepared(chunk, year: int) -> dict:
@@ -1034,25 +1066,32 @@ def _prepared(chunk, year: int) -> dict:
 
 
 # A chunk's fixed costs (reading the LA's pupils and identifiers to link its records, the
-# commit, each table's COPY) are paid once for all its files: an LA's census returns (140
-# schools, 22 MB for LA 831) go in one chunk. Its parsed pupils wait in memory for its COPY,
-# so the bytes of its files bound it (the largest LA's census then peaks at about 480 MB).
+# commit, each table's COPY) are paid once for all its files: most LAs' census returns go in one
+# or two chunks. Its parsed pupils wait in memory for its COPY while the next chunk is read, so
+# the bytes of its files bound it (the largest LA's census, 80 MB in four chunks, peaks at about
+# 480 MB). The first chunk is half the size, so the writing starts sooner and the reading of a
+# large batch's next chunk goes on beside it.
 FILES_PER_TRANSACTION = 500
 BYTES_PER_TRANSACTION = 24 * 1024 * 1024
+FIRST_CHUNK_BYTES = 12 * 1024 * 1024
 
 
-def _chunks(items, size: int, max_bytes: int):
+def _chunks(items, size: int, max_bytes: int, first_bytes: int | None = None):
+    """The items in chunks of at most `size` files, each closed once its files reach
+    `max_bytes` (the first once they reach `first_bytes`)."""
     chunk = []
     taken = 0
+    limit = first_bytes or max_bytes
     for item in items:
         chunk.append(item)
         data = item[1]
         taken += data.size if isinstance(data, InputFile) else len(data) if isinstance(
             data, (bytes, bytearray)) else 0
-        if len(chunk) >= size or taken >= max_bytes:
+        if len(chunk) >= size or taken >= limit:
             yield chunk
             chunk = []
             taken = 0
+            limit = max_bytes
     if chunk:
         yield chunk
 

@@ -86,8 +86,8 @@ def test_an_import_that_commits_stores_its_original_and_no_temporary_files(world
     assert sorted(_files_under_media()) == stored
 
 
-def test_zip_members_are_read_from_disk_one_at_a_time_never_as_a_list(world, tmp_path,
-                                                                        monkeypatch):
+def test_zip_members_are_read_from_disk_a_chunk_ahead_at_most_never_as_a_list(
+        world, tmp_path, monkeypatch):
     files = [eyfsp_file("330", school.estab, 2)[0] for school in world.a.schools[:3]]
     path = tmp_path / "batch.zip"
     path.write_bytes(_zip([(f"{i}.xml", data) for i, data in enumerate(files)]))
@@ -96,15 +96,40 @@ def test_zip_members_are_read_from_disk_one_at_a_time_never_as_a_list(world, tmp
     real = actions.import_ctf
 
     def spy(name, data, **kwargs):
-        # Each file reaches the importer as a file on disk, and the members before it are gone.
+        # Each file reaches the importer as a file on disk, the members before it are gone, and
+        # only the next chunk's (one file here) is on disk beside it, being read ahead.
         seen.append((name, isinstance(data, actions.InputFile) and data.path is not None,
                      len(list((Path(settings.MEDIA_ROOT) / "tmp").glob("member-*")))))
         return real(name, data, **kwargs)
 
     monkeypatch.setattr(actions, "import_ctf", spy)
     assert main(["import", str(path), "--la", "330", "--year", "2026"]) == 0
-    assert seen == [(f"batch.zip/{i}.xml", True, 1) for i in range(3)]
+    assert seen == [(f"batch.zip/{i}.xml", True, n) for i, n in enumerate([2, 2, 1])]
     assert PupilRecord.objects.count() == 6
+
+
+def test_an_import_stopped_mid_batch_deletes_the_chunk_it_was_reading_ahead(world, tmp_path,
+                                                                            monkeypatch):
+    files = [eyfsp_file("330", school.estab, 2)[0] for school in world.a.schools[:3]]
+    path = tmp_path / "batch.zip"
+    path.write_bytes(_zip([(f"{i}.xml", data) for i, data in enumerate(files)]))
+    monkeypatch.setattr(actions, "FILES_PER_TRANSACTION", 1)
+
+    def stop(done, total, message):
+        raise KeyboardInterrupt  # the worker stopped after the first file
+
+    with pytest.raises(KeyboardInterrupt):
+        actions.do_import_files(actions.iter_input_files([path]), la=world.a.la, year=2026,
+                                acting_user=None, progress=stop)
+    # The first file committed; the second, already being read, is gone from disk.
+    assert PupilRecord.objects.count() == 2
+    assert list((Path(settings.MEDIA_ROOT) / "tmp").glob("member-*")) == []
+
+
+def test_a_batch_starts_with_a_half_size_chunk_then_full_ones() -> None:
+    items = [(f"{i}.xml", b"x" * 10) for i in range(9)]
+    sizes = [len(chunk) for chunk in actions._chunks(items, 100, 40, 20)]  # noqa: SLF001
+    assert sizes == [2, 4, 3]
 
 
 def test_an_upload_over_the_request_limit_is_a_form_error_saying_the_limit(world, client,
