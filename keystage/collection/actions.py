@@ -977,7 +977,7 @@ def do_import_files(
     options = dict(la=la, year=year, acting_user=acting_user,
                    confirm_replacements=confirm_replacements, only_school=only_school,
                    previewed=previewed, extra_fields=extra_fields, provisional=provisional)
-    chunks = _chunks(items, FILES_PER_TRANSACTION, BYTES_PER_TRANSACTION, FIRST_CHUNK_BYTES)
+    chunks = _chunks(items, FILES_PER_TRANSACTION, BYTES_PER_TRANSACTION)
     # The next chunk is read (files parsed, frames built: no database) while this one is
     # written, so the database's work on one chunk and the reading of the next take a core each.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keystage-read-ahead") as reader:
@@ -986,8 +986,12 @@ def do_import_files(
             while ahead is not None:
                 chunk, reading = ahead
                 ahead = None
-                options["prepared"] = reading.result()
-                ahead = _read_ahead(chunks, reader, year)
+                try:
+                    options["prepared"] = reading.result()
+                    ahead = _read_ahead(chunks, reader, year)
+                except BaseException:
+                    close_all(chunk)
+                    raise
                 chunk_outcomes, register = _import_chunk(chunk, register, options)
                 for outcome in chunk_outcomes:
                     done += 1
@@ -1066,32 +1070,26 @@ def _prepared(chunk, year: int) -> dict:
 
 
 # A chunk's fixed costs (reading the LA's pupils and identifiers to link its records, the
-# commit, each table's COPY) are paid once for all its files: most LAs' census returns go in one
-# or two chunks. Its parsed pupils wait in memory for its COPY while the next chunk is read, so
-# the bytes of its files bound it (the largest LA's census, 80 MB in four chunks, peaks at about
-# 480 MB). The first chunk is half the size, so the writing starts sooner and the reading of a
-# large batch's next chunk goes on beside it.
+# commit, each table's COPY) are paid once for all its files: an LA's census returns (140
+# schools, 22 MB for LA 831) go in one chunk. Its parsed pupils wait in memory for its COPY
+# while the next chunk is read, so the bytes of its files bound it (the largest LA's census,
+# 80 MB in four chunks, peaks at about 480 MB).
 FILES_PER_TRANSACTION = 500
 BYTES_PER_TRANSACTION = 24 * 1024 * 1024
-FIRST_CHUNK_BYTES = 12 * 1024 * 1024
 
 
-def _chunks(items, size: int, max_bytes: int, first_bytes: int | None = None):
-    """The items in chunks of at most `size` files, each closed once its files reach
-    `max_bytes` (the first once they reach `first_bytes`)."""
+def _chunks(items, size: int, max_bytes: int):
     chunk = []
     taken = 0
-    limit = first_bytes or max_bytes
     for item in items:
         chunk.append(item)
         data = item[1]
         taken += data.size if isinstance(data, InputFile) else len(data) if isinstance(
             data, (bytes, bytearray)) else 0
-        if len(chunk) >= size or taken >= limit:
+        if len(chunk) >= size or taken >= max_bytes:
             yield chunk
             chunk = []
             taken = 0
-            limit = max_bytes
     if chunk:
         yield chunk
 

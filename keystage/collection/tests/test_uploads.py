@@ -126,10 +126,19 @@ def test_an_import_stopped_mid_batch_deletes_the_chunk_it_was_reading_ahead(worl
     assert list((Path(settings.MEDIA_ROOT) / "tmp").glob("member-*")) == []
 
 
-def test_a_batch_starts_with_a_half_size_chunk_then_full_ones() -> None:
-    items = [(f"{i}.xml", b"x" * 10) for i in range(9)]
-    sizes = [len(chunk) for chunk in actions._chunks(items, 100, 40, 20)]  # noqa: SLF001
-    assert sizes == [2, 4, 3]
+def test_a_batch_whose_files_stop_coming_deletes_the_chunk_it_had_read(world, tmp_path,
+                                                                       monkeypatch):
+    copy = tmp_path / "member-copy.xml"
+    copy.write_bytes(eyfsp_file("330", world.a.schools[0].estab, 2)[0])
+    monkeypatch.setattr(actions, "FILES_PER_TRANSACTION", 1)
+
+    def files():
+        yield "one.xml", actions.InputFile("one.xml", path=copy, owned=True)
+        raise OSError("the upload's folder went away")
+
+    with pytest.raises(OSError, match="went away"):
+        actions.do_import_files(files(), la=world.a.la, year=2026, acting_user=None)
+    assert not copy.exists()
 
 
 def test_an_upload_over_the_request_limit_is_a_form_error_saying_the_limit(world, client,
