@@ -515,6 +515,31 @@ def _plain_frames(raws: list[tuple[int, _Plain]]) -> tuple[dict[str, pl.DataFram
     return {name: _as_text(frame, name) for name, frame in frames.items()}, walk
 
 
+# Returns read as text together, at most this many bytes of them at a time: the text, its
+# elements and their values are each a copy of it while they are read (about five times its
+# size at once), and a read-ahead chunk of 24 MB is read beside another being written.
+PLAIN_PART_BYTES = 6 * 1024 * 1024
+
+
+def _plain_frames_in_parts(raws: list[tuple[int, _Plain]]
+                           ) -> tuple[dict[str, pl.DataFrame], set[int]]:
+    """_plain_frames of these returns, read PLAIN_PART_BYTES of them at a time."""
+    parts, part, taken = [], [], 0
+    for item in raws:
+        part.append(item)
+        taken += len(item[1].data)
+        if taken >= PLAIN_PART_BYTES:
+            parts.append(part)
+            part, taken = [], 0
+    if part:
+        parts.append(part)
+    if len(parts) == 1:
+        return _plain_frames(parts[0])
+    read = [_plain_frames(part) for part in parts]
+    walk = set().union(*(found for _, found in read))
+    return {name: pl.concat([frames[name] for frames, _ in read]) for name in read[0][0]}, walk
+
+
 def _as_text(frame: pl.DataFrame, name: str) -> pl.DataFrame:
     """A frame with _text_frame's columns for SCHEMAS[name], in its order (null where absent)."""
     return frame.select(pl.col("file"), *(
@@ -543,7 +568,7 @@ def _dataset_files(raws: list[_Raw]) -> list[DatasetFile]:
     candidates = [(i, raw.plain) for i, raw in enumerate(raws) if raw.plain is not None]
     plain = None
     if candidates:
-        plain, walk = _plain_frames(candidates)
+        plain, walk = _plain_frames_in_parts(candidates)
         # A return that is not plain after all has its tree walked (read again: trees are not
         # kept, being several times the size of their files).
         raws = [_read_raw(raw.plain.data, raw.filename, None, plain=False) if i in walk

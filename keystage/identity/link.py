@@ -154,7 +154,7 @@ def _similarity(left: pl.Series, right: pl.Series) -> pl.Series:
 
 
 SCORE_SLICE = 50_000
-RECORD_SLICE = 20_000
+RECORD_SLICE = 10_000
 
 
 def _near_matches(pairs: pl.DataFrame, r: pl.DataFrame, p: pl.DataFrame) -> pl.DataFrame:

@@ -264,6 +264,26 @@ def test_returns_read_together_are_each_what_it_is_read_alone():
                                                                                  []]
 
 
+def test_returns_read_in_parts_of_a_few_bytes_are_each_what_they_are_read_at_once(
+        monkeypatch):
+    import keystage.formats.census as census
+
+    files = [census_xml(estab=f"20{i:02d}", pupils=[
+        census_pupil(upn=f"A3302001210{i:02d}", fsm=[("2025-09-01", None)],
+                     sen_needs=[("ASD", 1)], surname="O'Neil & Sons" if i == 2 else "Smith")],
+        leavers=[census_leaver()] if i == 1 else ()) for i in range(5)]
+    odd = census_xml(estab="2099", pupils=[
+        census_pupil(upn="A330200121099").replace("<UPN>", '<UPN note="x">')])
+    files.insert(3, odd)
+    named = [(f"c{i}.xml", data) for i, data in enumerate(files)]
+    at_once = read_censuses(named)
+    monkeypatch.setattr(census, "PLAIN_PART_BYTES", 1)  # a part a return
+    in_parts = read_censuses(named)
+    for whole, part in zip(at_once, in_parts, strict=True):
+        _same(part, whole)
+    assert in_parts[3].frames["pupils"]["upn"].to_list() == ["A330200121099"]
+
+
 @pytest.mark.parametrize(("data", "message", "line"), REFUSALS)
 def test_a_bad_return_read_with_good_ones_is_refused_alone_as_when_read_alone(data, message,
                                                                                line):
