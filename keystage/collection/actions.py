@@ -1073,7 +1073,7 @@ def _prepared(chunk, year: int) -> dict:
 # commit, each table's COPY) are paid once for all its files: an LA's census returns (140
 # schools, 22 MB for LA 831) go in one chunk. Its parsed pupils wait in memory for its COPY
 # while the next chunk is read, so the bytes of its files bound it (the largest LA's census,
-# 80 MB in four chunks, peaks at about 480 MB).
+# 80 MB in four chunks, peaks at about 450 MB).
 FILES_PER_TRANSACTION = 500
 BYTES_PER_TRANSACTION = 24 * 1024 * 1024
 

@@ -141,6 +141,32 @@ def test_a_batch_whose_files_stop_coming_deletes_the_chunk_it_had_read(world, tm
     assert not copy.exists()
 
 
+def test_the_reading_done_beside_a_write_never_touches_the_database(world, monkeypatch,
+                                                                     django_db_blocker):
+    from keystage.collection import intake
+    from keystage.formats.tests.census_builder import census_pupil, census_xml
+
+    schools = world.a.schools
+    files = [("a.xml", census_xml(estab=schools[0].estab, pupils=[census_pupil()])),
+             ("b.xml", census_xml(estab=schools[1].estab,
+                                  pupils=[census_pupil(upn="A330200121004")])),
+             ("c.xml", eyfsp_file("330", schools[0].estab, 2)[0]),
+             ("d.xml", eyfsp_file("330", schools[1].estab, 2)[0])]
+    real, read = intake.prepare_chunk, []
+
+    def without_database(chunk, *, year):
+        # The read-ahead thread runs this while the main thread writes: any query here would
+        # go outside the chunk's transaction, on a connection of its own.
+        with django_db_blocker.block():
+            read.append(real(chunk, year=year))
+        return read[-1]
+
+    monkeypatch.setattr(intake, "prepare_chunk", without_database)
+    outcomes = actions.do_import_files(files, la=world.a.la, year=2026, acting_user=None)
+    assert [o.status for o in outcomes] == ["committed"] * 4
+    assert len(read) == 1 and len(read[0]) == 4  # all four read ahead, none alone
+
+
 def test_an_upload_over_the_request_limit_is_a_form_error_saying_the_limit(world, client,
                                                                            settings):
     settings.KEYSTAGE_UPLOAD_MAX_BYTES = 1000
