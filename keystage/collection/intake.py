@@ -44,6 +44,7 @@ from keystage.core.bulk import bulk_insert_frame, read_frame_in
 from keystage.formats.ctf import looks_like_ctf
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import SNIFF_BYTES, DatasetFile, FileKind, kind_of
+from keystage.formats.stacked import part_ids
 
 # PupilRecord text columns and their limits, checked over the whole frame before anything is
 # written, so a long value refuses the file with its row rather than failing in the database.
@@ -594,28 +595,43 @@ _FILE_RECORDS = {
 def file_records(pending: list[PendingFile], *, la_id: int, year: int) -> pl.DataFrame:
     """Every pupil record of these files in write order: PupilRecord's columns, and what the
     matcher reads (a census pupil's former UPN, the dataset, year and term as its slot)."""
-    frames = []
+    # Stacked first and labelled once (each part's file, submission, school and slot joined
+    # from a small frame): one set of frame operations for a chunk's hundreds of returns.
+    rows, parts, formers = [], [], []
     for i, p in enumerate(pending):
-        former = next((d.frame.select("key", former_upns="former_upn") for d in p.details
-                       if d.model == "context.CensusDetail"), None)
-        for submission, rows in p.written:
-            frame = rows.select("key", "line", "upn", "surname", "forename", "middle_names",
-                                "dob", "sex", "ncyear").with_columns(
-                file=pl.lit(i, pl.Int64), submission=pl.lit(submission.pk, pl.Int64),
-                school=pl.lit(submission.school_id, pl.Int64),
-                collection=pl.lit(p.dataset),
-                slot=pl.lit(f"{p.dataset}:{year}:{submission.term}"))
-            if former is not None:
-                frame = frame.join(former, on="key", how="left")
-            frames.append(frame)
-    if not frames:
+        former = next((d.frame for d in p.details if d.model == "context.CensusDetail"), None)
+        if former is not None:
+            formers.append(former.select("key", former_upns="former_upn"))
+            parts_of_former = len(formers) - 1
+        for submission, frame in p.written:
+            rows.append(frame.select(*_RECORD_COLUMNS))
+            parts.append((i, submission.pk, submission.school_id, p.dataset,
+                          f"{p.dataset}:{year}:{submission.term}",
+                          parts_of_former if former is not None else None, frame.height))
+    if not rows:
         return pl.DataFrame(schema=_FILE_RECORDS)
-    combined = pl.concat(frames, how="diagonal_relaxed")
-    if "former_upns" not in combined.columns:
+    labels = pl.DataFrame(
+        [part[:6] for part in parts], orient="row",
+        schema={"file": pl.Int64, "submission": pl.Int64, "school": pl.Int64,
+                "collection": pl.String, "slot": pl.String, "former_part": pl.Int64})
+    combined = pl.concat(rows, how="vertical_relaxed").with_columns(
+        part_ids([part[6] for part in parts]).alias("part"))
+    labels = labels.with_row_index("part").with_columns(pl.col("part").cast(pl.Int64))
+    combined = combined.join(labels, on="part", how="left", maintain_order="left")
+    if formers:
+        former_rows = pl.concat(formers, how="vertical_relaxed").with_columns(
+            part_ids([f.height for f in formers]).alias("former_part"))
+        combined = combined.join(former_rows, on=["former_part", "key"], how="left",
+                                 maintain_order="left")
+    else:
         combined = combined.with_columns(former_upns=pl.lit(""))
     return combined.with_columns(pl.col("former_upns").fill_null(""),
                                  la_id=pl.lit(la_id, pl.Int64), year=pl.lit(year, pl.Int64)
                                  ).select(list(_FILE_RECORDS)).cast(_FILE_RECORDS)
+
+
+_RECORD_COLUMNS = ("key", "line", "upn", "surname", "forename", "middle_names", "dob", "sex",
+                   "ncyear")
 
 
 _RECORD_FIELDS = ["id", "submission", "la", "school", "collection", "year", "line", "upn",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from keystage.context.store import shape, shape_together
@@ -44,3 +46,45 @@ def test_census_returns_shaped_together_are_each_what_they_are_shaped_alone():
                 expected.sort("key")), detail.model
         assert shaped.leavers.equals(alone.leavers)
         first_key += file.frames["pupils"].height
+
+
+def test_file_records_label_each_files_rows_with_its_submission_slot_and_former_upns():
+    from types import SimpleNamespace
+
+    from keystage.collection.intake import PendingFile, file_records
+    from keystage.context.store import DetailRows
+
+    def rows(keys, upns):
+        return pl.DataFrame({"key": keys, "line": [k + 10 for k in keys], "upn": upns,
+                             "surname": "S", "forename": "F", "middle_names": "",
+                             "dob": [date(2019, 1, 1)] * len(keys), "sex": "F", "ncyear": "2"},
+                            schema_overrides={"key": pl.Int64, "line": pl.Int64})
+
+    def census_detail(keys, formers):
+        return DetailRows("context.CensusDetail", ("former_upn",),
+                          pl.DataFrame({"key": keys, "former_upn": formers},
+                                       schema={"key": pl.Int64, "former_upn": pl.String}))
+
+    first = SimpleNamespace(pk=7, school_id=70, term="SPR")
+    second = SimpleNamespace(pk=8, school_id=80, term="SPR")
+    premium_a, premium_b = (SimpleNamespace(pk=9, school_id=70, term=""),
+                            SimpleNamespace(pk=10, school_id=80, term=""))
+    pending = [
+        # Keys start again at 0 in each file read alone: a former UPN is its own file's.
+        PendingFile([(first, rows([0, 1], ["A1", "A2"]))],
+                    [census_detail([0, 1], ["", "Z1"])], "census", None),
+        PendingFile([(second, rows([0], ["B1"]))], [census_detail([0], ["Z2"])], "census", None),
+        PendingFile([(premium_a, rows([0], ["A1"])), (premium_b, rows([1], ["B1"]))], [], "pp",
+                    None),
+    ]
+    found = file_records(pending, la_id=3, year=2026)
+    assert found.select("file", "submission", "school", "upn", "former_upns", "slot",
+                        "line").rows() == [
+        (0, 7, 70, "A1", "", "census:2026:SPR", 10),
+        (0, 7, 70, "A2", "Z1", "census:2026:SPR", 11),
+        (1, 8, 80, "B1", "Z2", "census:2026:SPR", 10),
+        (2, 9, 70, "A1", "", "pp:2026:", 10),
+        (2, 10, 80, "B1", "", "pp:2026:", 11),
+    ]
+    assert found["la_id"].unique().to_list() == [3] and found["year"].unique().to_list() == [2026]
+    assert found["collection"].to_list() == ["census"] * 3 + ["pp"] * 2
