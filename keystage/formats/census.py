@@ -401,7 +401,9 @@ def _read_raw(source, filename: str, year: int | None, *, plain: bool = True) ->
 # is walked. Some of these marks may be in a plain return's text (an "=" in a name): it is
 # walked too, which gives the same rows, only slower.
 _SELF_CLOSING = r"<([A-Za-z_][\w.-]*)/>"
-_NOT_PLAIN = ["<!", "<?", "&#", "\r", "\t", "=", ":", " >", "\n>", " />", "\n/>"]
+# Any of "<!", "<?", "&#", a carriage return, a tab, "=", ":", " >", "\n>", " />" or "\n/>", as
+# one regular expression (three times quicker over a chunk's pupils than a search for each).
+_NOT_PLAIN = r"[\r\t=:]|<[!?]|&#|[ \n]/?>"
 # In a group, an element whose content starts with an element: not a leaf.
 _NESTED = r"<[^/>][^>]*>\s*<[^/]"
 _ENTITIES = ["&lt;", "&gt;", "&quot;", "&apos;", "&amp;"]
@@ -453,7 +455,7 @@ def _plain_elements(raws: list[tuple[int, _Plain]]) -> tuple[pl.DataFrame, pl.Da
     found = found.with_columns(plain=(
         (pupils.list.len() == lines[0]) & (pl.col("any_pupils") == 2 * lines[0])
         & (leavers.list.len() == lines[1]) & (pl.col("any_leavers") == 2 * lines[1])
-        & ~(pupils.list.join("") + leavers.list.join("")).str.contains_any(_NOT_PLAIN)))
+        & ~(pupils.list.join("") + leavers.list.join("")).str.contains(_NOT_PLAIN)))
     walk = set(found.filter(~pl.col("plain"))["file"].to_list())
     found = found.filter("plain")
     return (found.select("file", line="pupil_lines", xml="pupils")
