@@ -62,8 +62,9 @@ def link_records(
     term) and a `slot` column in records, a record is never linked on details to a pupil who
     already has a record of the same slot under another UPN: two children on the same census
     (or in the same results file) with the same names and birthday are two children. `occupied`
-    may instead be a function giving those records of the pupils whose ids it is passed: it is
-    asked only about the pupils some record might match on details.
+    may instead be a function giving those records of the pupils whose ids it is passed (or of
+    every pupil, passed None): it is asked only about the pupils some record might match on
+    details, or, for a large batch (HELD_FIRST_FROM), about every pupil before pairing.
     """
     slots = (records.select("record_id", slot=pl.col("slot").cast(pl.String))
              if occupied is not None and "slot" in records.columns else None)
@@ -102,7 +103,7 @@ def link_records(
     rest = records.join(linked.select("record_id"), on="record_id", how="anti")
     apart = None
     if slots is not None:
-        def occupied_by(pupil_ids: list[int]) -> pl.DataFrame:
+        def occupied_by(pupil_ids: list[int] | None) -> pl.DataFrame:
             found = occupied(pupil_ids) if callable(occupied) else occupied
             return found.select(pl.col("pupil_id").cast(pl.Int64),
                                 pl.col("slot").cast(pl.String), o_upn=_clean_upn("upn"))
@@ -202,6 +203,38 @@ def _near_matches(pairs: pl.DataFrame, r: pl.DataFrame, p: pl.DataFrame) -> pl.D
         pl.col("score") >= REVIEW_FROM - CLEAR_LEAD)
 
 
+# From this many records left for details (a census chunk's new children, against the pupils
+# the LA's earlier chunks made) the records the pupils already have in the batch's slots are
+# read for every pupil, before pairing, not only for the near matches after scoring: a pupil
+# whose record in a slot has another UPN than every record of that slot is no candidate for any
+# of them, and in a large LA's first census that is nearly every pupil.
+HELD_FIRST_FROM = 2_000
+
+
+def _candidate_groups(r: pl.DataFrame, p: pl.DataFrame, slots: pl.DataFrame,
+                      held: pl.DataFrame):
+    """The records in groups, each with the pupils that can be its records' candidates: without
+    those that another child's record in the slot (`held`: pupil_id, slot, o_upn) rules out for
+    every record of the group. The clash check after scoring would drop those pairs anyway, so
+    the links are the same; only fewer pairs are made."""
+    in_slot = r.join(slots, on="record_id", how="left")
+    # Records without a UPN (or a slot) clash with no one: every pupil is a candidate.
+    open_records = in_slot.filter((pl.col("upn") == "") | pl.col("slot").is_null())
+    if not open_records.is_empty():
+        yield open_records.drop("slot"), p
+    named = in_slot.filter((pl.col("upn") != "") & pl.col("slot").is_not_null())
+    upns = held.filter(pl.col("o_upn") != "").group_by("pupil_id", "slot").agg(
+        pl.col("o_upn").unique())
+    for (slot,), group in named.group_by(["slot"], maintain_order=True):
+        # Ruled out for every record of the group: another child's record in the slot under
+        # two UPNs, or under one that no record of the group has.
+        theirs = set(group["upn"].to_list())
+        ruled_out = upns.filter(pl.col("slot") == slot).filter(
+            (pl.col("o_upn").list.len() > 1)
+            | ~pl.col("o_upn").list.first().is_in(list(theirs)))["pupil_id"]
+        yield group.drop("slot"), p.filter(~pl.col("pupil_id").is_in(ruled_out.implode()))
+
+
 def _match_details(records: pl.DataFrame, pupils: pl.DataFrame, ids: pl.DataFrame,
                    apart: tuple[pl.DataFrame, Callable[[list[int]], pl.DataFrame]]
                    | None = None
@@ -248,21 +281,30 @@ def _match_details(records: pl.DataFrame, pupils: pl.DataFrame, ids: pl.DataFram
     found = []
     r_scored = r.drop("si", "fi", "month", "day")
     p_scored = p.drop("p_si", "p_fi", "p_month", "p_day")
-    for start in range(0, r.height, RECORD_SLICE):
-        some = r.slice(start, RECORD_SLICE)
-        pairs = pl.concat([
-            some.join(p, left_on=left, right_on=right, how="inner").select("record_id",
-                                                                           "pupil_id")
-            for left, right in blocks
-        ]).unique()
-        found.extend(_near_matches(pairs.slice(first, SCORE_SLICE), r_scored, p_scored)
-                     for first in range(0, pairs.height, SCORE_SLICE))
+    held = None
+    if apart is not None and r.height >= HELD_FIRST_FROM:
+        held = apart[1](None)
+    groups = [(r, p)] if held is None else _candidate_groups(r, p, apart[0], held)
+    for some_records, some_pupils in groups:
+        if some_pupils.is_empty():
+            continue
+        for start in range(0, some_records.height, RECORD_SLICE):
+            some = some_records.slice(start, RECORD_SLICE)
+            pairs = pl.concat([
+                some.join(some_pupils, left_on=left, right_on=right, how="inner")
+                .select("record_id", "pupil_id")
+                for left, right in blocks
+            ]).unique()
+            found.extend(_near_matches(pairs.slice(first, SCORE_SLICE), r_scored, p_scored)
+                         for first in range(0, pairs.height, SCORE_SLICE))
     if not found:
         return empty_links, empty_review
     scored = pl.concat(found)
     if apart is not None and not scored.is_empty():
         slots, occupied_by = apart
-        occupied = occupied_by(scored["pupil_id"].unique().sort().to_list())
+        candidates = scored["pupil_id"].unique().sort()
+        occupied = (occupied_by(candidates.to_list()) if held is None
+                    else held.filter(pl.col("pupil_id").is_in(candidates.implode())))
         clash = (scored.select("record_id", "pupil_id", "upn").join(slots, on="record_id")
                  .join(occupied, on=["pupil_id", "slot"])
                  .filter((pl.col("upn") != "") & (pl.col("o_upn") != "")

@@ -137,19 +137,23 @@ def _match_la(la_id: int, records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataF
     wanted = records["slot"].unique().to_list()
     marks = ", ".join(["%s"] * len(wanted))
 
-    def occupied(pupil_ids: list[int]) -> pl.DataFrame:
+    def occupied(pupil_ids: list[int] | None) -> pl.DataFrame:
         # The LA's current submissions of those slots first (a few hundred), then their records
-        # of these pupils (tens of thousands of candidates in a large LA's chunk) by two id
-        # lists, joined here: with no join in the SQL, PostgreSQL cannot choose a nested loop
-        # over tables just loaded and not yet analysed (see core.bulk.one_of).
+        # of these pupils (tens of thousands of candidates in a large LA's chunk; None: of every
+        # pupil) by two id lists, joined here: with no join in the SQL, PostgreSQL cannot choose
+        # a nested loop over tables just loaded and not yet analysed (see core.bulk.one_of).
         submissions = read_frame(
             f"SELECT s.id, {_slot_sql('s', 's')} FROM {_t(Submission)} s "  # noqa: S608
             f"WHERE s.la_id = %s AND s.status = 'current' AND {_slot_sql('s', 's')} "
             f"IN ({marks})", [la_id, *wanted], {"submission_id": pl.Int64, "slot": pl.String})
+        if pupil_ids is None:
+            which, params = "p.pupil_id IS NOT NULL", []
+        else:
+            which, params = one_of("p.pupil_id"), [ids_param(pupil_ids)]
         found = read_frame(
             f"SELECT p.pupil_id, p.submission_id, p.upn FROM {_t(PupilRecord)} p "  # noqa: S608
-            f"WHERE {one_of('p.submission_id')} AND {one_of('p.pupil_id')}",
-            [ids_param(submissions["submission_id"]), ids_param(pupil_ids)],
+            f"WHERE {one_of('p.submission_id')} AND {which}",
+            [ids_param(submissions["submission_id"]), *params],
             {"pupil_id": pl.Int64, "submission_id": pl.Int64, "upn": pl.String})
         return found.join(submissions, on="submission_id").select(list(_OCCUPIED))
 

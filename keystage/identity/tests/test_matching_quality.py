@@ -162,3 +162,42 @@ def test_records_and_pairs_scored_a_slice_at_a_time_link_as_scored_at_once(
     sliced = link_records(records, pupils, identifiers(pupils))
     assert sliced.links.equals(result.links)
     assert sliced.review.equals(result.review)
+
+
+def test_a_large_batch_reading_the_slots_first_links_as_checking_them_after_scoring(monkeypatch):
+    import keystage.identity.link as link
+
+    pupils = population(12_000, seed=5)
+    records, _ = plant_variants(pupils, seed=13, rate=0.3)
+    slots = ["census:2026:SPR", "census:2026:AUT"]
+    records = records.with_columns(slot=pl.Series([slots[i % 2] for i in range(records.height)]))
+    # Pupils already holding a record in a slot: under their own UPN, under a UPN one of the
+    # batch's records has, under two UPNs, or with none; some of each in each slot.
+    record_upns = records.filter(pl.col("upn") != "")["upn"].to_list()
+    held_rows = []
+    for i, (pupil_id, upn) in enumerate(pupils.select("pupil_id", "upn").iter_rows()):
+        slot = slots[i % 2]
+        kind = i % 5
+        if kind == 0:
+            held_rows.append((pupil_id, slot, upn))
+        elif kind == 1:
+            held_rows.append((pupil_id, slot, record_upns[i % len(record_upns)]))
+        elif kind == 2:
+            held_rows += [(pupil_id, slot, upn), (pupil_id, slot, "Z999999999999")]
+        elif kind == 3:
+            held_rows.append((pupil_id, slot, ""))
+    held = pl.DataFrame(held_rows, orient="row",
+                        schema={"pupil_id": pl.Int64, "slot": pl.String, "upn": pl.String})
+    asked = []
+
+    def occupied(pupil_ids):
+        asked.append(pupil_ids)
+        return held if pupil_ids is None else held.filter(pl.col("pupil_id").is_in(pupil_ids))
+
+    first = link_records(records, pupils, identifiers(pupils), occupied)
+    assert asked == [None]  # every pupil's, once, before pairing
+    monkeypatch.setattr(link, "HELD_FIRST_FROM", 10**9)
+    after = link_records(records, pupils, identifiers(pupils), occupied)
+    assert first.links.equals(after.links)
+    assert first.review.equals(after.review)
+    assert first.links.filter(pl.col("method") == "details").height > 100
