@@ -597,25 +597,26 @@ def file_records(pending: list[PendingFile], *, la_id: int, year: int) -> pl.Dat
     matcher reads (a census pupil's former UPN, the dataset, year and term as its slot)."""
     # Stacked first and labelled once (each part's file, submission, school and slot joined
     # from a small frame): one set of frame operations for a chunk's hundreds of returns.
-    rows, parts, formers = [], [], []
+    rows, labels, heights, formers = [], [], [], []
     for i, p in enumerate(pending):
         former = next((d.frame for d in p.details if d.model == "context.CensusDetail"), None)
+        former_part = None  # which of `formers` holds this file's former UPNs
         if former is not None:
+            former_part = len(formers)
             formers.append(former.select("key", former_upns="former_upn"))
-            parts_of_former = len(formers) - 1
         for submission, frame in p.written:
             rows.append(frame.select(*_RECORD_COLUMNS))
-            parts.append((i, submission.pk, submission.school_id, p.dataset,
-                          f"{p.dataset}:{year}:{submission.term}",
-                          parts_of_former if former is not None else None, frame.height))
+            heights.append(frame.height)
+            labels.append((i, submission.pk, submission.school_id, p.dataset,
+                           f"{p.dataset}:{year}:{submission.term}", former_part))
     if not rows:
         return pl.DataFrame(schema=_FILE_RECORDS)
     labels = pl.DataFrame(
-        [part[:6] for part in parts], orient="row",
+        labels, orient="row",
         schema={"file": pl.Int64, "submission": pl.Int64, "school": pl.Int64,
                 "collection": pl.String, "slot": pl.String, "former_part": pl.Int64})
     combined = pl.concat(rows, how="vertical_relaxed").with_columns(
-        part_ids([part[6] for part in parts]).alias("part"))
+        part_ids(heights).alias("part"))
     labels = labels.with_row_index("part").with_columns(pl.col("part").cast(pl.Int64))
     combined = combined.join(labels, on="part", how="left", maintain_order="left")
     if formers:

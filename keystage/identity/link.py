@@ -236,7 +236,7 @@ def _candidate_groups(r: pl.DataFrame, p: pl.DataFrame, slots: pl.DataFrame,
 
 
 def _match_details(records: pl.DataFrame, pupils: pl.DataFrame, ids: pl.DataFrame,
-                   apart: tuple[pl.DataFrame, Callable[[list[int]], pl.DataFrame]]
+                   apart: tuple[pl.DataFrame, Callable[[list[int] | None], pl.DataFrame]]
                    | None = None
                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Links by names, date of birth and sex, and the near matches to review."""
