@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -51,7 +52,7 @@ from keystage.formats.ctf import (
 )
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import KINDS, SNIFF_BYTES, kind_of
-from keystage.formats.stacked import part_ids
+from keystage.formats.stacked import batches, part_ids
 from keystage.pupils.locks import hold_pupil_identity
 from keystage.schools.models import Establishment, LocalAuthority
 
@@ -977,32 +978,16 @@ def do_import_files(
     options = dict(la=la, year=year, acting_user=acting_user,
                    confirm_replacements=confirm_replacements, only_school=only_school,
                    previewed=previewed, extra_fields=extra_fields, provisional=provisional)
-    chunks = _chunks(items, FILES_PER_TRANSACTION, BYTES_PER_TRANSACTION)
-    # The next chunk is read (files parsed, frames built: no database) while this one is
-    # written, so the database's work on one chunk and the reading of the next take a core each.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keystage-read-ahead") as reader:
-        ahead = _read_ahead(chunks, reader, year)
-        try:
-            while ahead is not None:
-                chunk, reading = ahead
-                ahead = None
-                try:
-                    options["prepared"] = reading.result()
-                    ahead = _read_ahead(chunks, reader, year)
-                except BaseException:
-                    close_all(chunk)
-                    raise
-                chunk_outcomes, register = _import_chunk(chunk, register, options)
-                for outcome in chunk_outcomes:
-                    done += 1
-                    outcomes.append(outcome)
-                    if progress:
-                        progress(done, max(total, done), outcome.message)
-        finally:
-            if ahead is not None:
-                # The import stopped with a chunk still being read: let it finish, then close it.
-                ahead[1].exception()
-                close_all(ahead[0])
+    chunks = batches(items, BYTES_PER_TRANSACTION, _bytes_of, FILES_PER_TRANSACTION)
+    with contextlib.closing(_read_ahead(chunks, year)) as read:
+        for chunk, prepared in read:
+            options["prepared"] = prepared
+            chunk_outcomes, register = _import_chunk(chunk, register, options)
+            for outcome in chunk_outcomes:
+                done += 1
+                outcomes.append(outcome)
+                if progress:
+                    progress(done, max(total, done), outcome.message)
     return outcomes
 
 
@@ -1046,15 +1031,35 @@ def _import_chunk(chunk, register: _Register, options: dict
     return chunk_outcomes, register
 
 
-def _read_ahead(chunks, reader: ThreadPoolExecutor, year: int):
-    """The next chunk of the batch (its files opened here) and its reading begun on `reader`,
-    or None when the batch has no more."""
-    chunk = next(chunks, None)
-    if chunk is None:
-        return None
-    chunk = [(name, data if isinstance(data, FormatError) else InputFile.of(name, data))
-             for name, data in chunk]
-    return chunk, reader.submit(_prepared, chunk, year)
+def _read_ahead(chunks, year: int):
+    """Each chunk of the batch (its files opened) with what reading it together gave, the next
+    chunk being read on a thread (files parsed, frames built: no database) while the caller
+    imports this one, so the database's work on one chunk and the reading of the next take a
+    core each. The caller closes the chunks it is given; a chunk still being read when the
+    batch stops is closed here."""
+    opened = []  # (chunk, its reading) not yet handed on
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keystage-read-ahead") as reader:
+        try:
+            for chunk in chunks:
+                chunk = [(name, data if isinstance(data, FormatError)
+                          else InputFile.of(name, data)) for name, data in chunk]
+                opened.append((chunk, reader.submit(_prepared, chunk, year)))
+                if len(opened) == 2:
+                    yield _hand_on(opened)
+            while opened:
+                yield _hand_on(opened)
+        finally:
+            for chunk, reading in opened:
+                reading.exception()  # (let it finish before its files go)
+                close_all(chunk)
+
+
+def _hand_on(opened: list) -> tuple[list, dict]:
+    """The first opened chunk and its reading's result, no longer opened's to close."""
+    chunk, reading = opened[0]
+    prepared = reading.result()
+    opened.pop(0)
+    return chunk, prepared
 
 
 def _prepared(chunk, year: int) -> dict:
@@ -1078,20 +1083,12 @@ FILES_PER_TRANSACTION = 500
 BYTES_PER_TRANSACTION = 24 * 1024 * 1024
 
 
-def _chunks(items, size: int, max_bytes: int):
-    chunk = []
-    taken = 0
-    for item in items:
-        chunk.append(item)
-        data = item[1]
-        taken += data.size if isinstance(data, InputFile) else len(data) if isinstance(
-            data, (bytes, bytearray)) else 0
-        if len(chunk) >= size or taken >= max_bytes:
-            yield chunk
-            chunk = []
-            taken = 0
-    if chunk:
-        yield chunk
+def _bytes_of(item) -> int:
+    """The size of a batch's (name, file) item, as far as it is known before reading it."""
+    data = item[1]
+    if isinstance(data, InputFile):
+        return data.size
+    return len(data) if isinstance(data, (bytes, bytearray)) else 0
 
 
 def _import_item(name, data, *, la, year, acting_user, confirm_replacements, only_school,

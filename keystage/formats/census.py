@@ -40,7 +40,7 @@ from lxml import etree
 from keystage.formats.errors import FormatError
 from keystage.formats.kinds import DatasetFile
 from keystage.formats.safexml import check_prolog, file_bytes, parse, root_is
-from keystage.formats.stacked import split_parts
+from keystage.formats.stacked import batches, split_parts
 from keystage.years import TERMS, census_term_label, census_term_of
 
 MAX_BYTES = 200 * 1024 * 1024
@@ -526,18 +526,8 @@ PLAIN_PART_BYTES = 6 * 1024 * 1024
 def _plain_frames_in_parts(raws: list[tuple[int, _Plain]]
                            ) -> tuple[dict[str, pl.DataFrame], set[int]]:
     """_plain_frames of these returns, read PLAIN_PART_BYTES of them at a time."""
-    parts, part, taken = [], [], 0
-    for item in raws:
-        part.append(item)
-        taken += len(item[1].data)
-        if taken >= PLAIN_PART_BYTES:
-            parts.append(part)
-            part, taken = [], 0
-    if part:
-        parts.append(part)
-    if len(parts) == 1:
-        return _plain_frames(parts[0])
-    read = [_plain_frames(part) for part in parts]
+    read = [_plain_frames(part)
+            for part in batches(raws, PLAIN_PART_BYTES, lambda item: len(item[1].data))]
     walk = set().union(*(found for _, found in read))
     return {name: pl.concat([frames[name] for frames, _ in read]) for name in read[0][0]}, walk
 

@@ -3,9 +3,28 @@ per operation once, and split back into one frame per file."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TypeVar
 
 import polars as pl
+
+T = TypeVar("T")
+
+
+def batches(items: Iterable[T], max_size: int, size_of: Callable[[T], int],
+            max_items: int | None = None) -> Iterator[list[T]]:
+    """The items in order, in lists each closed once its items' sizes reach `max_size` (or it
+    holds `max_items`): taken from `items` as they are needed."""
+    batch: list[T] = []
+    taken = 0
+    for item in items:
+        batch.append(item)
+        taken += size_of(item)
+        if taken >= max_size or (max_items is not None and len(batch) >= max_items):
+            yield batch
+            batch, taken = [], 0
+    if batch:
+        yield batch
 
 
 def part_ids(heights: Sequence[int], name: str = "part") -> pl.Series:

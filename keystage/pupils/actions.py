@@ -42,9 +42,10 @@ def hold_identity_for_officer(la_id: int) -> None:
         raise IdentityRefused(str(busy)) from busy
 
 
-def _current(model, pk: int, gone: str):
-    """The row as it is now that the lock is held; refused with `gone` if it no longer is."""
-    found = model.objects.filter(pk=pk).first()
+def _current(rows, pk: int, gone: str):
+    """The row of `rows` (a model's manager or a queryset) as it is now that the lock is held;
+    refused with `gone` if it no longer is one of them."""
+    found = rows.filter(pk=pk).first()
     if found is None:
         raise IdentityRefused(gone)
     return found
@@ -53,17 +54,8 @@ def _current(model, pk: int, gone: str):
 def current_pupil(pk: int) -> Pupil:
     """The pupil as it is now that the identity lock is held; refused if merged away since the
     page that chose them was read."""
-    return _current(Pupil, pk, "That pupil was merged into another meanwhile: find them again "
-                    "and retry.")
-
-
-def _open_review(pk: int) -> LinkReview:
-    """The possible match as it is now that the identity lock is held; refused if it has been
-    decided (or its record replaced) since the page showing it was read."""
-    review = LinkReview.objects.filter(pk=pk, status=ReviewStatus.OPEN).first()
-    if review is None:
-        raise IdentityRefused("This match has already been decided.")
-    return review
+    return _current(Pupil.objects, pk, "That pupil was merged into another meanwhile: find them "
+                    "again and retry.")
 
 
 def _label(pupil: Pupil) -> str:
@@ -97,7 +89,8 @@ def do_confirm_link(review: LinkReview, *, acting_user, reason: str) -> Pupil:
     """The record of a near match is the candidate pupil: move it (and its UPN) there."""
     reason = _require_reason(reason)
     hold_identity_for_officer(review.la_id)
-    review = _open_review(review.pk)
+    review = _current(LinkReview.objects.filter(status=ReviewStatus.OPEN), review.pk,
+                      "This match has already been decided.")
     record = PupilRecord.objects.select_for_update().get(pk=review.record_id)
     candidate = review.candidate
     was = record.pupil
@@ -127,10 +120,11 @@ def do_split_record(record: PupilRecord, *, acting_user, reason: str,
     """The record is a different child from the pupil it is linked to: a new pupil of its own."""
     reason = _require_reason(reason)
     hold_identity_for_officer(record.la_id)
-    record = _current(PupilRecord, record.pk, "This record was replaced by a newer file.")
+    record = _current(PupilRecord.objects, record.pk, "This record was replaced by a newer file.")
     was = record.pupil
     if review is not None:
-        review = _open_review(review.pk)
+        review = _current(LinkReview.objects.filter(status=ReviewStatus.OPEN), review.pk,
+                      "This match has already been decided.")
         review.status = ReviewStatus.SPLIT
         review.decided_by = acting_user
         review.decided_at = timezone.now()

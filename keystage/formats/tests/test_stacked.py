@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from keystage.formats.stacked import part_ids, split_parts
+from keystage.formats.stacked import batches, part_ids, split_parts
 
 
 @pytest.mark.parametrize(("heights", "expected"), [
@@ -27,3 +27,27 @@ def test_a_stacked_frame_splits_back_into_its_parts_in_order_with_empty_ones_kep
     split = split_parts(stacked, 3, empty, "file")
     assert [p.to_dict(as_series=False) for p in split] == [
         p.to_dict(as_series=False) for p in parts]
+
+
+@pytest.mark.parametrize(("sizes", "max_size", "max_items", "expected"), [
+    ([], 10, None, []),
+    ([3, 3, 3, 3], 6, None, [[3, 3], [3, 3]]),
+    ([3, 3, 3], 7, None, [[3, 3, 3]]),
+    ([20, 1, 1], 10, None, [[20], [1, 1]]),  # one item over the size is a batch of its own
+    ([1, 1, 1, 1, 1], 100, 2, [[1, 1], [1, 1], [1]]),
+    ([0, 0, 0], 1, None, [[0, 0, 0]]),
+])
+def test_batches_close_at_their_size_or_their_count(sizes, max_size, max_items, expected):
+    assert list(batches(sizes, max_size, lambda size: size, max_items)) == expected
+
+
+def test_batches_take_items_only_as_they_are_needed():
+    taken = []
+
+    def items():
+        for i in range(6):
+            taken.append(i)
+            yield i
+
+    first = next(batches(items(), 100, lambda _: 1, 2))
+    assert first == [0, 1] and taken == [0, 1]
