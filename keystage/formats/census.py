@@ -517,17 +517,20 @@ def _plain_frames(raws: list[tuple[int, _Plain]]) -> tuple[dict[str, pl.DataFram
     return {name: _as_text(frame, name) for name, frame in frames.items()}, walk
 
 
-# Returns read as text together, at most this many bytes of them at a time: the text, its
-# elements and their values are each a copy of it while they are read (about five times its
-# size at once), and a read-ahead chunk of 24 MB is read beside another being written.
+# Returns read as text together, at most this many bytes of them at a time on each of two
+# threads: the text, its elements and their values are each a copy of it while they are read
+# (about five times its size at once), and a read-ahead chunk of 24 MB is read beside another
+# being written.
 PLAIN_PART_BYTES = 6 * 1024 * 1024
 
 
 def _plain_frames_in_parts(raws: list[tuple[int, _Plain]]
                            ) -> tuple[dict[str, pl.DataFrame], set[int]]:
-    """_plain_frames of these returns, read PLAIN_PART_BYTES of them at a time."""
-    read = [_plain_frames(part)
-            for part in batches(raws, PLAIN_PART_BYTES, lambda item: len(item[1].data))]
+    """_plain_frames of these returns, read PLAIN_PART_BYTES of them at a time, two parts at
+    once (polars reads each part's columns mostly on one core, without Python's lock)."""
+    parts = batches(raws, PLAIN_PART_BYTES, lambda item: len(item[1].data))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        read = list(pool.map(_plain_frames, parts))
     walk = set().union(*(found for _, found in read))
     return {name: pl.concat([frames[name] for frames, _ in read]) for name in read[0][0]}, walk
 
