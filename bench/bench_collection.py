@@ -3,11 +3,12 @@
 A benchmark, not a test. Scopes:
 - `la`: one LA's EYFSP batch (and its five collections), through `keystage import` as users run it;
 - `national`: every LA's EYFSP files (about 600,000 pupils, 10 million result rows), imported LA
-  by LA in one process through the same action the command line calls.
+  by LA through the same action the command line calls, in --workers processes that take the
+  LAs from one queue (whichever is free takes the next, as workers take jobs).
 The floor reads the same files with today's streaming reader (CtfReader) alone and bulk-loads
 their rows into a scratch table with COPY (PostgreSQL) or executemany (SQLite) alone, in as many
-processes as the import (--workers), each taking the same share of the LAs; it is reported as the
-wall time of parse plus load.
+processes as the import, each on the LAs its import process took; it is reported as the slowest
+process's parse plus load.
 Peak memory is the child process's peak RSS.
 
 Run from the project root: .venv/bin/python bench/bench_collection.py [--scope la|national|both]
@@ -97,8 +98,11 @@ def child_setup(url: str, folder: Path) -> None:
         do_import_establishments((folder / name).read_bytes(), filename=name, acting_user=None)
 
 
-def child_import(url: str, folder: Path, collections: list[str], las: list[str]) -> dict:
-    """Import the given LAs' files through the collection action; time it."""
+def child_import(url: str, folder: Path, collections: list[str], las: list[str],
+                 queue: str = "") -> dict:
+    """Import the given LAs' files through the collection action; time it. With `queue`, the
+    LAs are taken one at a time from a queue shared with the other children, as workers take
+    jobs; the report names the LAs this child took."""
     os.environ["DATABASE_URL"] = url
     os.environ["DJANGO_SETTINGS_MODULE"] = "keystage.settings"
     os.environ["KEYSTAGE_VAR_DIR"] = str(folder / "var")
@@ -118,7 +122,9 @@ def child_import(url: str, folder: Path, collections: list[str], las: list[str])
         profiler.enable()
     started = time.perf_counter()
     refused = pupils = results = 0
-    for la_code in las:
+    took = []
+    for la_code in (_taken_from(queue, las) if queue else las):
+        took.append(la_code)
         files = manifest["by_la"][la_code]
         la = LocalAuthority.objects.get(code=la_code)
         paths = sorted({p for c in collections for p in files.get(c, [])})
@@ -134,7 +140,24 @@ def child_import(url: str, folder: Path, collections: list[str], las: list[str])
         profiler.disable()
         profiler.dump_stats(f"{os.environ['BENCH_PROFILE']}.{os.getpid()}")
     return {"seconds": seconds, "pupils": pupils, "results": results, "refused": refused,
-            "peak_mb": peak_mb()}
+            "peak_mb": peak_mb(), "las": took}
+
+
+def _taken_from(queue: str, las: list[str]):
+    """The LAs of a queue file (the count already taken), one at a time, each taken by one of
+    the processes that share the file: whichever is free takes the next, as workers do."""
+    import fcntl
+
+    while True:
+        with open(queue, "r+") as shared:
+            fcntl.flock(shared, fcntl.LOCK_EX)
+            taken = int(shared.read() or 0)
+            if taken >= len(las):
+                return
+            shared.seek(0)
+            shared.write(str(taken + 1))
+            shared.truncate()
+        yield las[taken]
 
 
 def child_report(url: str, folder: Path, collections: list[str]) -> dict:
@@ -212,9 +235,10 @@ def load_floor_rows(table: str, rows: list[tuple]) -> float:
     return time.perf_counter() - started
 
 
-def _child_command(kind, url, folder, collections, las=()) -> list[str]:
+def _child_command(kind, url, folder, collections, las=(), queue="") -> list[str]:
     return [sys.executable, __file__, "--child", kind, "--url", url, "--folder", str(folder),
-            "--collections", ",".join(collections), "--las", ",".join(las)]
+            "--collections", ",".join(collections), "--las", ",".join(las),
+            *(["--queue", queue] if queue else [])]
 
 
 def run_child(kind: str, url: str, folder: Path, collections: list[str]) -> dict:
@@ -226,16 +250,26 @@ def run_child(kind: str, url: str, folder: Path, collections: list[str]) -> dict
 
 
 def run_parallel(kind: str, url: str, folder: Path, collections: list[str], workers: int,
-                 only: list[str]) -> tuple[float, list[dict]]:
-    """Run `workers` children of one kind at once, each on a share of the LAs (every other
-    one); the wall time and each child's report."""
+                 only: list[str], shares: list[list[str]] | None = None
+                 ) -> tuple[float, list[dict]]:
+    """Run `workers` children of one kind at once; the wall time and each child's report. An
+    import's children take the LAs from one queue, whichever is free the next (as workers take
+    jobs: none sits idle while another has a backlog); others take the `shares` given (the LAs
+    each import child took), else every other LA."""
     las = sorted(json.loads((folder / "manifest.json").read_text())["by_la"])
     if only:
         las = [la for la in las if la in only]
-    shares = [las[i::workers] for i in range(workers)]
     started = time.perf_counter()
-    reports = run_children([_child_command(kind, url, folder, collections, share)
-                            for share in shares if share], kind)
+    if kind == "import":
+        queue = folder / f"queue-{secrets.token_hex(4)}"
+        queue.write_text("0")
+        commands = [_child_command(kind, url, folder, collections, las, str(queue))
+                    for _ in range(min(workers, len(las)))]
+    else:
+        shares = shares or [las[i::workers] for i in range(workers)]
+        commands = [_child_command(kind, url, folder, collections, share)
+                    for share in shares if share]
+    reports = run_children(commands, kind)
     return time.perf_counter() - started, reports
 
 
@@ -265,13 +299,15 @@ def run_import(url: str, folder: Path, collections: list[str], workers: int,
         "results": sum(r["results"] for r in reports),
         "refused": sum(r["refused"] for r in reports),
         "peak_mb": max(r["peak_mb"] for r in reports),
+        "shares": [r["las"] for r in reports],
     }
 
 
 def run_floor(url: str, folder: Path, collections: list[str], workers: int,
-              only: list[str]) -> dict:
-    """The floor with as many processes as the import: each reads and loads its share."""
-    wall, reports = run_parallel("floor", url, folder, collections, workers, only)
+              only: list[str], shares: list[list[str]] | None = None) -> dict:
+    """The floor with as many processes as the import: each reads and loads its share (the LAs
+    an import child took, when `shares` gives them)."""
+    wall, reports = run_parallel("floor", url, folder, collections, workers, only, shares)
     # Like the import's own time, without starting Python and Django: the slowest process.
     slowest = max(reports, key=lambda r: r["seconds"])
     return {"seconds": slowest["seconds"], "parse": slowest["parse"], "load": slowest["load"],
@@ -307,6 +343,8 @@ def main() -> None:
     parser.add_argument("--collections", default="eyfsp")
     parser.add_argument("--las", default="",
                         help="only these LAs (comma-separated codes), e.g. a national sample")
+    parser.add_argument("--queue", default="",
+                        help="(import children) a file the children take the LAs from in turn")
     parser.add_argument("--workers", type=int, default=1,
                         help="import processes at once (each takes a share of the LAs)")
     parser.add_argument("--report", action="store_true",
@@ -319,7 +357,7 @@ def main() -> None:
         return
     if args.child == "import":
         print(json.dumps(child_import(args.url, Path(args.folder), args.collections.split(","),
-                                      args.las.split(","))))
+                                      args.las.split(","), args.queue)))
         return
     if args.child == "report":
         print(json.dumps(child_report(args.url, Path(args.folder), args.collections.split(","))))
@@ -361,7 +399,8 @@ def main() -> None:
                               f"{done['peak_mb']:.0f} MB")
                     if args.no_floor:
                         continue
-                    floor = run_floor(url, folder, collections, args.workers, only)
+                    floor = run_floor(url, folder, collections, args.workers, only,
+                                      ours["shares"])
                     name = "+".join(collections) if len(collections) < 5 else "all five"
                     print(f"{label} {name} ({args.workers} worker(s)): {ours['pupils']} pupils, "
                           f"{ours['results']} result "

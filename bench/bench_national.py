@@ -4,10 +4,11 @@ through the import, then the emerging national picture of every primary dataset 
 A benchmark, not a test. The synthetic national world (about 150 LAs; Reception and Years 1,
 2, 4, 6 and 11) writes each school's spring census, the five collections' CTFs and, per LA,
 the pupil premium and KS2 results files; each is imported LA by LA through the action
-`keystage import` calls, in `--workers` processes at once (issue 10's national census batch:
-the import action alone, without the rules and the statistics step `do_import_batch` adds; its
-floor, lxml's safe parser alone plus a COPY of the same pupil rows, is taken after it in as many
-processes).
+`keystage import` calls, in `--workers` processes at once that take the LAs from one queue, as
+workers take jobs (issue 10's national census batch: the import action alone, without the rules
+and the statistics step `do_import_batch` adds; its floor, lxml's safe parser alone plus a COPY
+of the same pupil rows, is taken after it in as many processes, each on the LAs its import
+process took).
 Then, in a fresh process, the national picture of each primary dataset (EYFSP, phonics, KS1,
 KS2 TA, KS2, MTC: every LA's pupils, every group of 11.2, the progress SDs and estimates) is
 summed from the database and kept as the worker does after a load: cold (every LA's part summed
@@ -117,13 +118,13 @@ def child_census_floor(url: str, folder: Path, las: list[str]) -> dict:
     return {"seconds": parsed + loaded, "parse": parsed, "load": loaded, "pupils": pupils}
 
 
-def run_census_floor(url: str, folder: Path, workers: int) -> dict:
-    """The census floor in `workers` processes at once, each on the LAs its import took."""
-    las = sorted(json.loads((folder / "manifest.json").read_text())["by_la"])
+def run_census_floor(url: str, folder: Path, shares: list[list[str]]) -> dict:
+    """The census floor in as many processes as the import had, each on the LAs its import
+    child took (`shares`)."""
     reports = bench_collection.run_children(
         [[sys.executable, __file__, "--child", "census-floor", "--url", url, "--folder",
-          str(folder), "--child-las", ",".join(las[i::workers])]
-         for i in range(workers) if las[i::workers]], "census floor")
+          str(folder), "--child-las", ",".join(share)]
+         for share in shares if share], "census floor")
     slowest = max(reports, key=lambda r: r["seconds"])
     return {"seconds": slowest["seconds"], "parse": slowest["parse"], "load": slowest["load"],
             "pupils": sum(r["pupils"] for r in reports)}
@@ -259,7 +260,7 @@ def main() -> None:
                   f"({done['pupils'] / done['inner']:,.0f} pupils/s), peak "
                   f"{done['peak_mb']:.0f} MB, refused {done['refused']}", flush=True)
             if kinds == ["census"]:
-                floor = run_census_floor(url, folder, args.workers)
+                floor = run_census_floor(url, folder, done["shares"])
                 print(f"{label} census floor ({args.workers} processes, each over the LAs its "
                       f"import took): {floor['seconds']:.1f} s (safe parse "
                       f"{floor['parse']:.1f} + COPY of the {floor['pupils']:,} pupil rows "
