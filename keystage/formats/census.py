@@ -493,8 +493,9 @@ def _plain_frames(raws: list[tuple[int, _Plain]]) -> tuple[dict[str, pl.DataFram
 
     pupils, leavers, walk = _plain_elements(raws)
     pupils = values(pupils, "xml", _PUPIL_FIELDS, "file", "line", "xml")
-    # Each group's text from its tag to its first end tag (none when a group is inside one).
-    groups = {table: pupils.select(
+    # Each group's text from its tag to its first end tag (none when a group is inside one),
+    # split out of the pupils that have one only (most have no FSM period or SEN need).
+    groups = {table: pupils.filter(pl.col("xml").str.contains(f"<{group}>", literal=True)).select(
         "file", "line", "upn",
         group=pl.col("xml").str.split(f"<{group}>").list.slice(1).list.eval(
             pl.element().str.split(f"</{group}>")),
