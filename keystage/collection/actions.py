@@ -1000,28 +1000,26 @@ def _import_chunk(chunk, register: _Register, options: dict
     # The chunk shares one transaction and one COPY per table: per-file round trips cost more
     # than small files.
     try:
-        try:
-            with transaction.atomic():
-                # Its records are linked to the LA's pupils (keystage.pupils.locks).
-                hold_pupil_identity(la.pk)
-                chunk_outcomes = [_import_item(name, data, register=register, **options)
-                                  for name, data in chunk]
-                if register.failed:
-                    raise RuntimeError("writing the chunk's files failed")
-                register.flush()
-                _write_rows(register.pending, register.pending_files, la_id=la.pk, year=year)
-        except Exception:
-            # The whole chunk rolled back: load it again file by file, each on its own.
-            logger.exception("loading a chunk of %d files failed; retrying one by one",
-                             len(chunk))
-            discard_uncommitted_originals(staged)
-            register = _Register(la, year, deferred=False)
-            register.staged = staged
-            with transaction.atomic():
-                hold_pupil_identity(la.pk)
-                chunk_outcomes = [_import_item(name, data, register=register, **options)
-                                  for name, data in chunk]
-            register.deferred = True
+        with transaction.atomic():
+            # Its records are linked to the LA's pupils (keystage.pupils.locks).
+            hold_pupil_identity(la.pk)
+            chunk_outcomes = [_import_item(name, data, register=register, **options)
+                              for name, data in chunk]
+            if register.failed:
+                raise RuntimeError("writing the chunk's files failed")
+            register.flush()
+            _write_rows(register.pending, register.pending_files, la_id=la.pk, year=year)
+    except Exception:
+        # The whole chunk rolled back: load it again file by file, each on its own.
+        logger.exception("loading a chunk of %d files failed; retrying one by one", len(chunk))
+        discard_uncommitted_originals(staged)
+        register = _Register(la, year, deferred=False)
+        register.staged = staged
+        with transaction.atomic():
+            hold_pupil_identity(la.pk)
+            chunk_outcomes = [_import_item(name, data, register=register, **options)
+                              for name, data in chunk]
+        register.deferred = True
     finally:
         register.pending = []
         register.pending_files = []
